@@ -1,0 +1,28 @@
+//! Keystone's wire contracts.
+//!
+//! What lives here: the CometBFT v0.38 protobuf types (re-exported from `tendermint-proto`, the
+//! single version the whole workspace uses, the one `cosmrs` 0.22 pins) and the few encoding
+//! helpers every other crate needs to produce CometBFT's exact bytes: the `google.protobuf`
+//! wrapper encodings that header hashing uses, and length-delimited framing.
+//!
+//! What does not live here (yet): the `Application` trait the engine drives, the ABCI socket
+//! framing and Keystone's own p2p envelopes. They arrive with the single-validator chain (#3),
+//! the network (#4) and the ABCI socket (#7). Domain types with behaviour (headers, votes,
+//! validator sets) live in `keystone-consensus-types`; this crate holds bytes, not rules.
+
+pub use prost;
+pub use tendermint_proto as tm;
+
+/// The CometBFT v0.38 `tendermint.types` messages.
+pub use tendermint_proto::v0_38::types;
+
+/// The CometBFT v0.38 `tendermint.crypto` messages.
+pub use tendermint_proto::v0_38::crypto;
+
+/// The CometBFT v0.38 `tendermint.version` messages.
+pub use tendermint_proto::v0_38::version;
+
+/// `google.protobuf.Timestamp`, as CometBFT encodes it.
+pub use tendermint_proto::google::protobuf::Timestamp;
+
+pub mod wrappers;
