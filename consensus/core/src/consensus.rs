@@ -48,7 +48,9 @@ pub struct Consensus {
     validators: ValidatorSet,
     me: Option<Address>,
     keeper: VoteKeeper,
-    proposals: BTreeMap<Round, ReceivedProposal>,
+    /// Proposals per round: the first received, plus (against an equivocating proposer) any
+    /// other whose value more than 1/3 of the power voted for in that round.
+    proposals: BTreeMap<Round, Vec<ReceivedProposal>>,
     proposers: BTreeMap<Round, Validator>,
     once: BTreeSet<(Round, Once)>,
     proposed: BTreeSet<Round>,
@@ -126,14 +128,39 @@ impl Consensus {
         Some(v)
     }
 
-    /// The proposal received for `round`, if any.
+    /// The first proposal received for `round`, if any.
     pub fn proposal(&self, round: Round) -> Option<&Proposal> {
-        self.proposals.get(&round).map(|p| &p.proposal)
+        self.proposals
+            .get(&round)
+            .and_then(|ps| ps.first())
+            .map(|p| &p.proposal)
+    }
+
+    /// The proposal of `value` in `round`, if received (after [`Output::Decide`], the
+    /// decided proposal).
+    pub fn proposal_for(&self, round: Round, value: BlockId) -> Option<&Proposal> {
+        self.proposals
+            .get(&round)?
+            .iter()
+            .find(|p| p.proposal.block_id == value)
+            .map(|p| &p.proposal)
+    }
+
+    /// Is exactly this proposal already stored?
+    pub fn has_proposal(&self, proposal: &Proposal) -> bool {
+        self.proposals
+            .get(&proposal.round)
+            .is_some_and(|ps| ps.iter().any(|p| p.proposal == *proposal))
+    }
+
+    fn first_proposal(&self, round: Round) -> Option<&ReceivedProposal> {
+        self.proposals.get(&round).and_then(|ps| ps.first())
     }
 
     /// The precommits for `value` in `round`: after [`Output::Decide`], the commit.
     pub fn precommits_for(&self, round: Round, value: BlockId) -> Vec<Vote> {
-        self.keeper.votes_for(round, VoteType::Precommit, Some(value))
+        self.keeper
+            .votes_for(round, VoteType::Precommit, Some(value))
     }
 
     /// Take one input; return what the driver must do. A rejected input changes nothing.
@@ -190,18 +217,38 @@ impl Consensus {
                 });
             }
         }
-        if let Some(existing) = self.proposals.get(&proposal.round) {
-            if existing.proposal == proposal {
+        let round = proposal.round;
+        if let Some(existing) = self.proposals.get(&round) {
+            if existing.iter().any(|p| p.proposal == proposal) {
                 return Ok(false);
             }
-            return Err(Rejected::ConflictingProposal(proposal.round));
+            // Only an equivocating proposer signs two proposals for one round. A second one
+            // is kept only when more than 1/3 of the power — so at least one honest
+            // validator — voted for its value in this round: then it may be the block the
+            // others lock on or decide (L36, L49). That bounds what a proposer can make us
+            // store to a few proposals per round.
+            let v = Some(proposal.block_id);
+            let supported = [VoteType::Prevote, VoteType::Precommit].iter().any(|t| {
+                crate::is_one_third_plus(
+                    self.keeper.power_for(round, *t, v),
+                    self.keeper.total_power(),
+                )
+            });
+            if existing
+                .iter()
+                .any(|p| p.proposal.block_id == proposal.block_id)
+                || !supported
+            {
+                return Err(Rejected::ConflictingProposal(round));
+            }
         }
-        let round = proposal.round;
         if let Some(p) = self.proposer_cached(round) {
             self.keeper.note_sender(round, p.address);
         }
         self.proposals
-            .insert(round, ReceivedProposal { proposal, valid });
+            .entry(round)
+            .or_default()
+            .push(ReceivedProposal { proposal, valid });
         Ok(true)
     }
 
@@ -229,7 +276,8 @@ impl Consensus {
                     first,
                     second: Box::new(vote),
                 });
-                Ok(false)
+                // The second vote counts toward its own value: rules may fire.
+                Ok(true)
             }
         }
     }
@@ -340,7 +388,7 @@ impl Consensus {
     /// prevote id(v) if valid(v) ∧ (lockedRound = −1 ∨ lockedValue = v), else nil.
     fn prevote_on_proposal(&mut self, out: &mut Vec<Output>) -> bool {
         let r = self.state.round;
-        let Some(p) = self.proposals.get(&r) else {
+        let Some(p) = self.first_proposal(r) else {
             return false;
         };
         if p.proposal.pol_round.is_some() {
@@ -351,8 +399,7 @@ impl Consensus {
         if !self.may_prevote_on_proposal() {
             return false;
         }
-        let lock_ok =
-            self.faults.ignore_lock || self.state.locked.is_none_or(|l| l.value == v);
+        let lock_ok = self.faults.ignore_lock || self.state.locked.is_none_or(|l| l.value == v);
         let value = (valid && lock_ok).then_some(v);
         self.vote(VoteType::Prevote, value, out);
         self.state.step = Step::Prevote;
@@ -364,7 +411,7 @@ impl Consensus {
     /// lockedValue = v), else nil.
     fn prevote_on_pol(&mut self, out: &mut Vec<Output>) -> bool {
         let r = self.state.round;
-        let Some(p) = self.proposals.get(&r) else {
+        let Some(p) = self.first_proposal(r) else {
             return false;
         };
         let Some(vr) = p.proposal.pol_round else {
@@ -379,7 +426,10 @@ impl Consensus {
             return false;
         }
         let lock_ok = self.faults.ignore_lock
-            || self.state.locked.is_none_or(|l| l.round <= vr || l.value == v);
+            || self
+                .state
+                .locked
+                .is_none_or(|l| l.round <= vr || l.value == v);
         let value = (valid && lock_ok).then_some(v);
         self.vote(VoteType::Prevote, value, out);
         self.state.step = Step::Prevote;
@@ -411,14 +461,21 @@ impl Consensus {
         if !matches!(self.state.step, Step::Prevote | Step::Precommit) {
             return false;
         }
-        let Some(p) = self.proposals.get(&r) else {
+        let Some(v) = self.proposals.get(&r).and_then(|ps| {
+            ps.iter()
+                .find(|p| {
+                    self.is_valid(p)
+                        && self.keeper.has_quorum_for(
+                            r,
+                            VoteType::Prevote,
+                            Some(p.proposal.block_id),
+                        )
+                })
+                .map(|p| p.proposal.block_id)
+        }) else {
             return false;
         };
-        let v = p.proposal.block_id;
-        if !self.is_valid(p)
-            || !self.keeper.has_quorum_for(r, VoteType::Prevote, Some(v))
-            || !self.first_time(r, Once::Polka)
-        {
+        if !self.first_time(r, Once::Polka) {
             return false;
         }
         if self.state.step == Step::Prevote {
@@ -433,7 +490,8 @@ impl Consensus {
     /// L44-46: upon 2f+1 ⟨PREVOTE, h, r, nil⟩ while step = prevote: precommit nil.
     fn precommit_nil_on_nil_polka(&mut self, out: &mut Vec<Output>) -> bool {
         let r = self.state.round;
-        if self.state.step != Step::Prevote || !self.keeper.has_quorum_for(r, VoteType::Prevote, None)
+        if self.state.step != Step::Prevote
+            || !self.keeper.has_quorum_for(r, VoteType::Prevote, None)
         {
             return false;
         }
@@ -464,19 +522,22 @@ impl Consensus {
         if self.state.decision.is_some() {
             return false;
         }
-        let found = self.proposals.iter().find(|(r, p)| {
-            self.is_valid(p)
-                && self
-                    .keeper
-                    .has_quorum_for(**r, VoteType::Precommit, Some(p.proposal.block_id))
+        let found = self.proposals.iter().find_map(|(r, ps)| {
+            ps.iter()
+                .find(|p| {
+                    self.is_valid(p)
+                        && self.keeper.has_quorum_for(
+                            *r,
+                            VoteType::Precommit,
+                            Some(p.proposal.block_id),
+                        )
+                })
+                .map(|p| (*r, p.proposal.block_id))
         });
-        let Some((round, p)) = found else {
+        let Some((round, value)) = found else {
             return false;
         };
-        let decision = RoundValue {
-            value: p.proposal.block_id,
-            round: *round,
-        };
+        let decision = RoundValue { value, round };
         self.state.decision = Some(decision);
         self.state.step = Step::Commit;
         out.push(Output::Decide {

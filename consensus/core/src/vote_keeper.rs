@@ -2,9 +2,15 @@
 //! turns a validator's second, different vote into evidence. It counts; it decides nothing —
 //! the rules in [`crate::Consensus`] ask it about thresholds.
 //!
-//! Each validator counts once per round and type: its first vote. A later identical vote is a
-//! duplicate; a later different one is equivocation, reported and not counted, so a
-//! Byzantine validator can never add its power twice to any tally.
+//! Thresholds count messages as the paper does. "+2/3 prevotes for v" counts every validator
+//! that sent a prevote for v; "+2/3 prevotes of any kind" and "f+1 heard from" count every
+//! validator once. So an equivocating validator's vote for v counts toward v even if its vote
+//! for w arrived first — safe, because two +2/3 tallies for different values in one round
+//! would need more than 1/3 of the power to equivocate — and a node that saw the "wrong" half
+//! of an equivocation still recognises the quorum everyone else saw. A validator's power never
+//! counts twice in any single tally. To bound memory, at most two different votes per
+//! validator, round and type are kept (the first and one conflicting: the evidence); further
+//! ones are ignored.
 
 use crate::{is_one_third_plus, is_quorum};
 use keystone_consensus_types::{Address, BlockId, Round, ValidatorSet, Vote, VoteType};
@@ -13,18 +19,25 @@ use std::collections::{BTreeMap, BTreeSet};
 /// What adding a vote did.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum AddVote {
-    /// Counted.
+    /// Counted (a first vote).
     Added,
-    /// Already had exactly this vote.
+    /// Already had exactly this vote, or a conflicting one already reported.
     Duplicate,
     /// The validator had voted differently in this round and type: here is that first vote.
+    /// The new vote counts toward its own value (not toward "any"). Reported once per
+    /// validator, round and type.
     Equivocation(Box<Vote>),
 }
 
+/// Most different votes kept per validator, round and type.
+const MAX_VOTES_PER_VALIDATOR: usize = 2;
+
 #[derive(Clone, Debug, Default)]
 struct Tally {
-    votes: BTreeMap<Address, Vote>,
+    /// Each validator's votes, first one first.
+    votes: BTreeMap<Address, Vec<Vote>>,
     power_by_value: BTreeMap<Option<BlockId>, i64>,
+    /// Power of distinct validators that voted.
     power: i64,
 }
 
@@ -101,16 +114,32 @@ impl VoteKeeper {
             VoteType::Prevote => &mut r.prevotes,
             VoteType::Precommit => &mut r.precommits,
         };
-        if let Some(first) = tally.votes.get(&vote.validator_address) {
-            if first.block_id == vote.block_id {
-                return AddVote::Duplicate;
-            }
-            return AddVote::Equivocation(Box::new(first.clone()));
+        let mine = tally.votes.entry(vote.validator_address).or_default();
+        if mine.iter().any(|v| v.block_id == vote.block_id) || mine.len() >= MAX_VOTES_PER_VALIDATOR
+        {
+            return AddVote::Duplicate;
         }
         *tally.power_by_value.entry(vote.block_id).or_default() += power;
-        tally.power += power;
-        tally.votes.insert(vote.validator_address, vote);
-        AddVote::Added
+        let first = mine.first().cloned();
+        mine.push(vote);
+        match first {
+            None => {
+                tally.power += power;
+                AddVote::Added
+            }
+            Some(first) => AddVote::Equivocation(Box::new(first)),
+        }
+    }
+
+    /// Already counted this validator's vote for the same block in the same round and type?
+    /// Then the vote can change nothing, and a driver may skip checking its signature.
+    pub fn contains(&self, vote: &Vote) -> bool {
+        self.round(vote.round).is_some_and(|r| {
+            r.tally(vote.vote_type)
+                .votes
+                .get(&vote.validator_address)
+                .is_some_and(|vs| vs.iter().any(|v| v.block_id == vote.block_id))
+        })
     }
 
     fn round(&self, round: Round) -> Option<&RoundVotes> {
@@ -130,7 +159,12 @@ impl VoteKeeper {
     }
 
     /// +2/3 of `vote_type` for `value` (`None`: nil) in `round`.
-    pub fn has_quorum_for(&self, round: Round, vote_type: VoteType, value: Option<BlockId>) -> bool {
+    pub fn has_quorum_for(
+        &self,
+        round: Round,
+        vote_type: VoteType,
+        value: Option<BlockId>,
+    ) -> bool {
         is_quorum(self.power_for(round, vote_type, value), self.total)
     }
 
@@ -165,21 +199,32 @@ impl VoteKeeper {
     }
 
     /// The signed `vote_type` votes of `round` for `value`, in address order.
-    pub fn votes_for(&self, round: Round, vote_type: VoteType, value: Option<BlockId>) -> Vec<Vote> {
+    pub fn votes_for(
+        &self,
+        round: Round,
+        vote_type: VoteType,
+        value: Option<BlockId>,
+    ) -> Vec<Vote> {
         self.round(round).map_or_else(Vec::new, |r| {
             r.tally(vote_type)
                 .votes
                 .values()
+                .flatten()
                 .filter(|v| v.block_id == value)
                 .cloned()
                 .collect()
         })
     }
 
-    /// Every counted vote of `round` and `vote_type`, in address order.
+    /// Every kept vote of `round` and `vote_type`, in address order.
     pub fn votes(&self, round: Round, vote_type: VoteType) -> Vec<Vote> {
         self.round(round).map_or_else(Vec::new, |r| {
-            r.tally(vote_type).votes.values().cloned().collect()
+            r.tally(vote_type)
+                .votes
+                .values()
+                .flatten()
+                .cloned()
+                .collect()
         })
     }
 
@@ -241,7 +286,10 @@ mod tests {
         let mut k = VoteKeeper::new(&s);
         // Three validators out of four (powers 1, 2, 3 = 6) are not +2/3 of 10.
         for p in [1, 2, 3] {
-            assert_eq!(k.add(vote(&s, p, VoteType::Prevote, 0, Some(id(1)))), AddVote::Added);
+            assert_eq!(
+                k.add(vote(&s, p, VoteType::Prevote, 0, Some(id(1)))),
+                AddVote::Added
+            );
         }
         assert!(!k.has_quorum_for(0, VoteType::Prevote, Some(id(1))));
         assert!(!k.has_quorum_any(0, VoteType::Prevote));
@@ -298,16 +346,23 @@ mod tests {
     }
 
     #[test]
-    fn equivocation_is_reported_and_not_counted() {
+    fn equivocation_is_reported_once_and_never_counted_twice() {
         let s = set();
         let mut k = VoteKeeper::new(&s);
         let a = vote(&s, 4, VoteType::Prevote, 0, Some(id(1)));
         let b = vote(&s, 4, VoteType::Prevote, 0, Some(id(2)));
+        let c = vote(&s, 4, VoteType::Prevote, 0, None);
         assert_eq!(k.add(a.clone()), AddVote::Added);
         assert_eq!(k.add(a.clone()), AddVote::Duplicate);
-        assert_eq!(k.add(b), AddVote::Equivocation(Box::new(a)));
-        assert_eq!(k.power_for(0, VoteType::Prevote, Some(id(2))), 0);
+        assert_eq!(k.add(b.clone()), AddVote::Equivocation(Box::new(a)));
+        assert_eq!(k.add(b), AddVote::Duplicate, "reported once");
+        // Each value sees the message sent for it; "any" sees the validator once.
+        assert_eq!(k.power_for(0, VoteType::Prevote, Some(id(1))), 4);
+        assert_eq!(k.power_for(0, VoteType::Prevote, Some(id(2))), 4);
         assert_eq!(k.power_any(0, VoteType::Prevote), 4);
+        // A third different vote is not kept.
+        assert_eq!(k.add(c), AddVote::Duplicate);
+        assert_eq!(k.power_for(0, VoteType::Prevote, None), 0);
         // A vote of the other type in the same round is not equivocation.
         assert_eq!(
             k.add(vote(&s, 4, VoteType::Precommit, 0, None)),

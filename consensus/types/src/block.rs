@@ -1,9 +1,7 @@
 //! Blocks: a header, the transactions, the evidence and the previous block's commit. The
 //! header commits to the rest through `data_hash`, `evidence_hash` and `last_commit_hash`.
 
-use crate::{
-    merkle, sha256, BlockId, Commit, DuplicateVoteEvidence, Error, Hash, Header, PartSet,
-};
+use crate::{merkle, sha256, BlockId, Commit, DuplicateVoteEvidence, Error, Hash, Header, PartSet};
 use keystone_proto::types as pb;
 use prost::Message;
 
@@ -61,13 +59,17 @@ impl Block {
     /// The header's hashes agree with the body.
     pub fn check_header_hashes(&self) -> crate::Result<()> {
         if self.header.data_hash != self.data.hash() {
-            return Err(Error::InvalidCommit("data_hash does not match the txs".into()));
+            return Err(Error::InvalidCommit(
+                "data_hash does not match the txs".into(),
+            ));
         }
         if self.header.evidence_hash != Self::evidence_hash(&self.evidence) {
             return Err(Error::InvalidCommit("evidence_hash does not match".into()));
         }
         if self.header.last_commit_hash != Self::last_commit_hash(self.last_commit.as_ref()) {
-            return Err(Error::InvalidCommit("last_commit_hash does not match".into()));
+            return Err(Error::InvalidCommit(
+                "last_commit_hash does not match".into(),
+            ));
         }
         Ok(())
     }

@@ -215,9 +215,7 @@ impl Commit {
                 value: p.round as i128,
             })?,
             block_id: BlockId::from_proto(
-                p.block_id
-                    .as_ref()
-                    .ok_or(Error::MissingField("block_id"))?,
+                p.block_id.as_ref().ok_or(Error::MissingField("block_id"))?,
             )?,
             signatures: p
                 .signatures

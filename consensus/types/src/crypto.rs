@@ -48,8 +48,8 @@ impl PublicKey {
 
     /// Check `sig` over `msg`.
     pub fn verify(&self, msg: &[u8], sig: &Signature) -> crate::Result<()> {
-        let vk = ed25519_consensus::VerificationKey::try_from(self.0)
-            .map_err(|_| Error::PublicKey)?;
+        let vk =
+            ed25519_consensus::VerificationKey::try_from(self.0).map_err(|_| Error::PublicKey)?;
         vk.verify(&ed25519_consensus::Signature::from(sig.0), msg)
             .map_err(|_| Error::BadSignature(self.address()))
     }
@@ -57,7 +57,9 @@ impl PublicKey {
     /// The protobuf `tendermint.crypto.PublicKey`.
     pub fn to_proto(&self) -> keystone_proto::crypto::PublicKey {
         keystone_proto::crypto::PublicKey {
-            sum: Some(keystone_proto::crypto::public_key::Sum::Ed25519(self.0.to_vec())),
+            sum: Some(keystone_proto::crypto::public_key::Sum::Ed25519(
+                self.0.to_vec(),
+            )),
         }
     }
 

@@ -54,8 +54,12 @@ impl DuplicateVoteEvidence {
         if !self.vote_a.conflicts_with(&self.vote_b) {
             return Err(Error::InvalidEvidence("votes do not conflict".into()));
         }
-        if BlockId::key(self.vote_a.block_id.as_ref()) >= BlockId::key(self.vote_b.block_id.as_ref()) {
-            return Err(Error::InvalidEvidence("votes are not in canonical order".into()));
+        if BlockId::key(self.vote_a.block_id.as_ref())
+            >= BlockId::key(self.vote_b.block_id.as_ref())
+        {
+            return Err(Error::InvalidEvidence(
+                "votes are not in canonical order".into(),
+            ));
         }
         let val = validators
             .get_by_address(&self.vote_a.validator_address)
@@ -63,7 +67,9 @@ impl DuplicateVoteEvidence {
         if val.voting_power != self.validator_power
             || validators.total_voting_power() != self.total_voting_power
         {
-            return Err(Error::InvalidEvidence("voting powers do not match the set".into()));
+            return Err(Error::InvalidEvidence(
+                "voting powers do not match the set".into(),
+            ));
         }
         self.vote_a.verify(chain_id, &val.pub_key)?;
         self.vote_b.verify(chain_id, &val.pub_key)

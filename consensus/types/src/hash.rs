@@ -15,7 +15,9 @@ impl Hash {
 
     /// Parse from a 32-byte slice.
     pub fn from_slice(b: &[u8]) -> crate::Result<Self> {
-        let arr: [u8; 32] = b.try_into().map_err(|_| crate::Error::HashLength(b.len()))?;
+        let arr: [u8; 32] = b
+            .try_into()
+            .map_err(|_| crate::Error::HashLength(b.len()))?;
         Ok(Hash(arr))
     }
 

@@ -171,6 +171,9 @@ mod tests {
             header.hash().to_hex(),
             "F740121F553B5418C3EFBD343C2DBFE9E007BB67B0D020A0741374BAB65242A4"
         );
-        assert_eq!(Header::from_proto(&header.to_proto()).expect("round trip"), header);
+        assert_eq!(
+            Header::from_proto(&header.to_proto()).expect("round trip"),
+            header
+        );
     }
 }

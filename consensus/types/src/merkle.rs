@@ -65,7 +65,8 @@ impl Proof {
         if self.index >= self.total || leaf_hash(item) != self.leaf_hash {
             return false;
         }
-        compute_from_aunts(self.index, self.total, self.leaf_hash, &self.aunts).as_ref() == Some(root)
+        compute_from_aunts(self.index, self.total, self.leaf_hash, &self.aunts).as_ref()
+            == Some(root)
     }
 }
 

@@ -48,7 +48,10 @@ impl PartSet {
             .collect();
         let count = parts.len() as u32;
         PartSet {
-            header: PartSetHeader { total: count, hash: root },
+            header: PartSetHeader {
+                total: count,
+                hash: root,
+            },
             parts,
             count,
         }
@@ -143,7 +146,9 @@ mod tests {
         assert_eq!(full.header().total, 4);
         let mut recv = PartSet::from_header(full.header(), 100).expect("in range");
         for i in [3u32, 1, 0, 2] {
-            assert!(recv.add_part(full.part(i).expect("held").clone()).expect("valid"));
+            assert!(recv
+                .add_part(full.part(i).expect("held").clone())
+                .expect("valid"));
         }
         assert_eq!(recv.data().expect("complete"), data);
     }

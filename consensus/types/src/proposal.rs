@@ -95,8 +95,13 @@ impl Proposal {
                 })
             }
         };
-        let block_id = BlockId::from_proto(p.block_id.as_ref().ok_or(Error::MissingField("block_id"))?)?;
-        let timestamp = Time::from_proto(p.timestamp.as_ref().ok_or(Error::MissingField("timestamp"))?)?;
+        let block_id =
+            BlockId::from_proto(p.block_id.as_ref().ok_or(Error::MissingField("block_id"))?)?;
+        let timestamp = Time::from_proto(
+            p.timestamp
+                .as_ref()
+                .ok_or(Error::MissingField("timestamp"))?,
+        )?;
         let signature = if p.signature.is_empty() {
             None
         } else {

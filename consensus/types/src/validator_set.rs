@@ -65,7 +65,10 @@ impl ValidatorSet {
         let mut total: i64 = 0;
         for v in &validators {
             if !seen.insert(v.address) {
-                return Err(Error::ValidatorSet(format!("duplicate validator {}", v.address)));
+                return Err(Error::ValidatorSet(format!(
+                    "duplicate validator {}",
+                    v.address
+                )));
             }
             if v.voting_power < 0 {
                 return Err(Error::ValidatorSet(format!(
@@ -247,7 +250,11 @@ impl ValidatorSet {
         if n == 0 {
             return 0;
         }
-        let sum: i128 = self.validators.iter().map(|v| v.proposer_priority as i128).sum();
+        let sum: i128 = self
+            .validators
+            .iter()
+            .map(|v| v.proposer_priority as i128)
+            .sum();
         // The average of i64 values is an i64.
         sum.div_euclid(n) as i64
     }
@@ -277,7 +284,10 @@ impl ValidatorSet {
         let mut deletes = Vec::new();
         for (i, c) in sorted.iter().enumerate() {
             if i > 0 && sorted[i - 1].address == c.address {
-                return Err(Error::ValidatorSet(format!("duplicate entry {}", c.address)));
+                return Err(Error::ValidatorSet(format!(
+                    "duplicate entry {}",
+                    c.address
+                )));
             }
             if c.voting_power < 0 {
                 return Err(Error::ValidatorSet(format!(
@@ -340,15 +350,14 @@ impl ValidatorSet {
         for u in &mut updates {
             u.proposer_priority = match self.get_by_address(&u.address) {
                 Some(v) => v.proposer_priority,
-                None => -(tvp_after_updates_before_removals + (tvp_after_updates_before_removals >> 3)),
+                None => {
+                    -(tvp_after_updates_before_removals + (tvp_after_updates_before_removals >> 3))
+                }
             };
         }
         // Merge by address: an update replaces the entry with its address.
-        let mut merged: std::collections::BTreeMap<Address, Validator> = self
-            .validators
-            .drain(..)
-            .map(|v| (v.address, v))
-            .collect();
+        let mut merged: std::collections::BTreeMap<Address, Validator> =
+            self.validators.drain(..).map(|v| (v.address, v)).collect();
         for u in updates {
             merged.insert(u.address, u);
         }

@@ -133,7 +133,11 @@ impl Vote {
             Some(b) => BlockId::option_from_proto(b)?,
             None => None,
         };
-        let timestamp = Time::from_proto(p.timestamp.as_ref().ok_or(Error::MissingField("timestamp"))?)?;
+        let timestamp = Time::from_proto(
+            p.timestamp
+                .as_ref()
+                .ok_or(Error::MissingField("timestamp"))?,
+        )?;
         let signature = if p.signature.is_empty() {
             None
         } else {
@@ -239,7 +243,8 @@ mod tests {
             vote.validator_address.to_string(),
             "2DD9F44FD9067555C322243C3C913BA7B51D2BE0"
         );
-        vote.verify("dockerchain", &pk).expect("real signature verifies");
+        vote.verify("dockerchain", &pk)
+            .expect("real signature verifies");
         assert!(vote.verify("otherchain", &pk).is_err());
         vote.round = 1;
         assert!(vote.verify("dockerchain", &pk).is_err());
@@ -263,9 +268,15 @@ mod tests {
         assert_eq!(back, vote);
         let mut p = vote.to_proto();
         p.height = -1;
-        assert!(matches!(Vote::from_proto(&p), Err(Error::OutOfRange { .. })));
+        assert!(matches!(
+            Vote::from_proto(&p),
+            Err(Error::OutOfRange { .. })
+        ));
         p.height = 5;
         p.r#type = 32;
-        assert!(matches!(Vote::from_proto(&p), Err(Error::UnknownEnum { .. })));
+        assert!(matches!(
+            Vote::from_proto(&p),
+            Err(Error::UnknownEnum { .. })
+        ));
     }
 }

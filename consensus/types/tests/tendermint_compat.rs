@@ -218,10 +218,21 @@ fn hashes_equal_tendermint_crate() {
     let chain = build_chain();
     for b in &chain.blocks {
         let tm = tm_header(&b.header);
-        assert_eq!(tm.hash().as_bytes(), b.header.hash().as_bytes(), "header {}", b.header.height);
-        assert_eq!(tm_set(&b.validators).hash().as_bytes(), b.validators.hash().as_bytes());
         assert_eq!(
-            tm_set(&b.validators).proposer().as_ref().map(|p| p.address.as_bytes().to_vec()),
+            tm.hash().as_bytes(),
+            b.header.hash().as_bytes(),
+            "header {}",
+            b.header.height
+        );
+        assert_eq!(
+            tm_set(&b.validators).hash().as_bytes(),
+            b.validators.hash().as_bytes()
+        );
+        assert_eq!(
+            tm_set(&b.validators)
+                .proposer()
+                .as_ref()
+                .map(|p| p.address.as_bytes().to_vec()),
             b.validators.proposer().map(|p| p.address.0.to_vec())
         );
     }
@@ -233,7 +244,9 @@ fn vote_and_proposal_sign_bytes_equal_tendermint_crate() {
     let chain_id: tendermint::chain::Id = CHAIN_ID.parse().expect("chain id");
     for b in &chain.blocks {
         for i in 0..b.commit.signatures.len() {
-            let Some(mut vote) = b.commit.vote(i) else { continue };
+            let Some(mut vote) = b.commit.vote(i) else {
+                continue;
+            };
             let ours = vote.sign_bytes(CHAIN_ID);
             let theirs = tendermint::vote::Vote::try_from(vote.to_proto())
                 .expect("tendermint accepts our vote")
@@ -282,8 +295,18 @@ fn light_client_accepts_skipping_across_validator_set_changes() {
     // more than 1/3 of the trusted set's power still signs.
     for (from, to) in [(0usize, 5usize), (5, 11), (2, 9)] {
         let (a, b) = (&chain.blocks[from], &chain.blocks[to]);
-        assert_ne!(a.next_validators.hash(), b.validators.hash(), "the set really changed");
-        assert_eq!(verify_block(a, b), Verdict::Success, "{} -> {}", a.header.height, b.header.height);
+        assert_ne!(
+            a.next_validators.hash(),
+            b.validators.hash(),
+            "the set really changed"
+        );
+        assert_eq!(
+            verify_block(a, b),
+            Verdict::Success,
+            "{} -> {}",
+            a.header.height,
+            b.header.height
+        );
     }
 }
 
@@ -298,7 +321,13 @@ fn light_client_rejects_tampering() {
     let sig = commit.signatures[0].signature.as_mut().expect("signed");
     sig.0[5] ^= 0x01;
     assert!(matches!(
-        verify(trusted, &good.header, &commit, &good.validators, &good.next_validators),
+        verify(
+            trusted,
+            &good.header,
+            &commit,
+            &good.validators,
+            &good.next_validators
+        ),
         Verdict::Invalid(_)
     ));
 
@@ -306,7 +335,13 @@ fn light_client_rejects_tampering() {
     let mut header = good.header.clone();
     header.app_hash[0] ^= 0x01;
     assert!(matches!(
-        verify(trusted, &header, &good.commit, &good.validators, &good.next_validators),
+        verify(
+            trusted,
+            &header,
+            &good.commit,
+            &good.validators,
+            &good.next_validators
+        ),
         Verdict::Invalid(_)
     ));
     let mut header = good.header.clone();
@@ -314,14 +349,26 @@ fn light_client_rejects_tampering() {
     let mut commit = good.commit.clone();
     commit.height += 1;
     assert!(matches!(
-        verify(trusted, &header, &commit, &good.validators, &good.next_validators),
+        verify(
+            trusted,
+            &header,
+            &commit,
+            &good.validators,
+            &good.next_validators
+        ),
         Verdict::Invalid(_)
     ));
 
     // A validator set other than the one the header commits to.
     let other = &chain.blocks[9].validators;
     assert!(matches!(
-        verify(trusted, &good.header, &good.commit, other, &good.next_validators),
+        verify(
+            trusted,
+            &good.header,
+            &good.commit,
+            other,
+            &good.next_validators
+        ),
         Verdict::Invalid(_)
     ));
 }
@@ -342,7 +389,13 @@ fn light_client_refuses_commits_with_too_little_power() {
         }
     }
     assert!(kept * 3 <= good.validators.total_voting_power() * 2);
-    let verdict = verify(trusted, &good.header, &commit, &good.validators, &good.next_validators);
+    let verdict = verify(
+        trusted,
+        &good.header,
+        &commit,
+        &good.validators,
+        &good.next_validators,
+    );
     assert!(!matches!(verdict, Verdict::Success), "{verdict:?}");
     assert!(good
         .validators
@@ -419,7 +472,10 @@ fn real_cometbft_commit_verifies_with_our_code() {
     let raw: pb::Block = block.into();
     let last = Commit::from_proto(raw.last_commit.as_ref().expect("last commit")).expect("commit");
     let header = Header::from_proto(raw.header.as_ref().expect("header")).expect("header");
-    assert_eq!(Block::last_commit_hash(Some(&last)), header.last_commit_hash);
+    assert_eq!(
+        Block::last_commit_hash(Some(&last)),
+        header.last_commit_hash
+    );
     assert_eq!(
         header.last_commit_hash.to_hex(),
         "A3AD467820428D99FD53BFCF38CDC1EB141DD27E3B5F0F3931BBE91FBA8B097D"

@@ -160,7 +160,13 @@ fn to_round(fx: &Fx, c: &mut Consensus, me: usize, round: Round) {
         for i in others(fx, me) {
             let _ = c.apply(fx.vote(i, VoteType::Precommit, r, None));
         }
-        apply(c, Input::Timeout(Timeout { kind: TimeoutKind::Precommit, round: r }));
+        apply(
+            c,
+            Input::Timeout(Timeout {
+                kind: TimeoutKind::Precommit,
+                round: r,
+            }),
+        );
     }
 }
 
@@ -179,7 +185,10 @@ fn l11_start_round_as_non_proposer() {
     assert_eq!(
         out,
         vec![
-            Output::NewRound { round: 0, proposer: p0 },
+            Output::NewRound {
+                round: 0,
+                proposer: p0
+            },
             timeout(TimeoutKind::Propose, 0)
         ]
     );
@@ -204,7 +213,10 @@ fn l14_l19_proposer_gets_value_and_proposes() {
     assert_eq!(
         out,
         vec![
-            Output::NewRound { round: 0, proposer: p0 },
+            Output::NewRound {
+                round: 0,
+                proposer: p0
+            },
             Output::GetValue { round: 0 },
             timeout(TimeoutKind::Propose, 0)
         ]
@@ -212,7 +224,11 @@ fn l14_l19_proposer_gets_value_and_proposes() {
     let v = id(1);
     assert_eq!(
         apply(&mut c, Input::ValueReady { round: 0, value: v }),
-        vec![Output::Propose { round: 0, value: v, pol_round: None }]
+        vec![Output::Propose {
+            round: 0,
+            value: v,
+            pol_round: None
+        }]
     );
     assert!(apply(&mut c, Input::ValueReady { round: 0, value: v }).is_empty());
     // A value for another round is ignored.
@@ -235,8 +251,21 @@ fn l15_proposer_reproposes_valid_value() {
     for i in others(&fx, me) {
         apply(&mut c, fx.vote(i, VoteType::Precommit, 0, None));
     }
-    let out = apply(&mut c, Input::Timeout(Timeout { kind: TimeoutKind::Precommit, round: 0 }));
-    assert!(out.contains(&Output::Propose { round: 1, value: v, pol_round: Some(0) }), "{out:?}");
+    let out = apply(
+        &mut c,
+        Input::Timeout(Timeout {
+            kind: TimeoutKind::Precommit,
+            round: 0,
+        }),
+    );
+    assert!(
+        out.contains(&Output::Propose {
+            round: 1,
+            value: v,
+            pol_round: Some(0)
+        }),
+        "{out:?}"
+    );
     assert!(!out.contains(&Output::GetValue { round: 1 }));
 }
 
@@ -259,7 +288,10 @@ fn l22_prevote_for_valid_proposal() {
 fn l25_prevote_nil_for_invalid_proposal() {
     let fx = Fx::new(&[1, 1, 1, 1]);
     let (mut c, _) = started(&fx);
-    assert_eq!(apply(&mut c, fx.proposal(0, id(1), None, false)), vec![prevote(0, None)]);
+    assert_eq!(
+        apply(&mut c, fx.proposal(0, id(1), None, false)),
+        vec![prevote(0, None)]
+    );
 }
 
 /// L23 lock clause: locked on v in round 0; in round 1 a proposal of w (POL −1) gets nil, a
@@ -272,7 +304,10 @@ fn l23_lock_decides_the_prevote() {
         let (mut c, me) = started(&fx);
         lock_on(&fx, &mut c, me, v);
         to_round(&fx, &mut c, me, 1);
-        assert_eq!(apply(&mut c, fx.proposal(1, proposed, None, true)), vec![prevote(1, expected)]);
+        assert_eq!(
+            apply(&mut c, fx.proposal(1, proposed, None, true)),
+            vec![prevote(1, expected)]
+        );
     }
 }
 
@@ -317,14 +352,20 @@ fn l31_prevote_nil_on_older_pol() {
     }
     assert_eq!(c.state().locked.map(|l| (l.value, l.round)), Some((v, 1)));
     to_round(&fx, &mut c, me, 2);
-    assert_eq!(apply(&mut c, fx.proposal(2, w, Some(0), true)), vec![prevote(2, None)]);
+    assert_eq!(
+        apply(&mut c, fx.proposal(2, w, Some(0), true)),
+        vec![prevote(2, None)]
+    );
     // Invalid re-proposal of our own locked value with a fresh POL: still nil.
     let (mut c, me) = started(&fx);
     for i in others(&fx, me) {
         apply(&mut c, fx.vote(i, VoteType::Prevote, 0, Some(w)));
     }
     to_round(&fx, &mut c, me, 1);
-    assert_eq!(apply(&mut c, fx.proposal(1, w, Some(0), false)), vec![prevote(1, None)]);
+    assert_eq!(
+        apply(&mut c, fx.proposal(1, w, Some(0), false)),
+        vec![prevote(1, None)]
+    );
 }
 
 // ---- L34-35, L44-46, L61-64 -------------------------------------------------------------------
@@ -343,11 +384,24 @@ fn l34_timeout_prevote_on_mixed_prevotes_then_l61() {
     let out = apply(&mut c, fx.vote(o[1], VoteType::Prevote, 0, None));
     assert_eq!(out, vec![timeout(TimeoutKind::Prevote, 0)]);
     assert!(apply(&mut c, fx.vote(o[2], VoteType::Prevote, 0, Some(id(9)))).is_empty());
-    let out = apply(&mut c, Input::Timeout(Timeout { kind: TimeoutKind::Prevote, round: 0 }));
+    let out = apply(
+        &mut c,
+        Input::Timeout(Timeout {
+            kind: TimeoutKind::Prevote,
+            round: 0,
+        }),
+    );
     assert_eq!(out, vec![precommit(0, None)]);
     assert_eq!(c.step(), Step::Precommit);
     // A second firing does nothing.
-    assert!(apply(&mut c, Input::Timeout(Timeout { kind: TimeoutKind::Prevote, round: 0 })).is_empty());
+    assert!(apply(
+        &mut c,
+        Input::Timeout(Timeout {
+            kind: TimeoutKind::Prevote,
+            round: 0
+        })
+    )
+    .is_empty());
 }
 
 /// L44-46: +2/3 prevotes for nil → precommit nil (no lock).
@@ -355,7 +409,13 @@ fn l34_timeout_prevote_on_mixed_prevotes_then_l61() {
 fn l44_precommit_nil_on_nil_polka() {
     let fx = Fx::new(&[1, 1, 1, 1]);
     let (mut c, me) = started(&fx);
-    apply(&mut c, Input::Timeout(Timeout { kind: TimeoutKind::Propose, round: 0 }));
+    apply(
+        &mut c,
+        Input::Timeout(Timeout {
+            kind: TimeoutKind::Propose,
+            round: 0,
+        }),
+    );
     let o = others(&fx, me);
     apply(&mut c, fx.vote(o[0], VoteType::Prevote, 0, None));
     let out = apply(&mut c, fx.vote(o[1], VoteType::Prevote, 0, None));
@@ -396,7 +456,13 @@ fn l42_polka_after_precommit_only_updates_valid_value() {
     let o = others(&fx, me);
     apply(&mut c, fx.vote(o[0], VoteType::Prevote, 0, Some(v)));
     apply(&mut c, fx.vote(o[1], VoteType::Prevote, 0, None));
-    apply(&mut c, Input::Timeout(Timeout { kind: TimeoutKind::Prevote, round: 0 }));
+    apply(
+        &mut c,
+        Input::Timeout(Timeout {
+            kind: TimeoutKind::Prevote,
+            round: 0,
+        }),
+    );
     assert_eq!(c.step(), Step::Precommit);
     // Our own prevote for v arrives, then one more: 3 prevotes for v.
     apply(&mut c, fx.vote(me, VoteType::Prevote, 0, Some(v)));
@@ -433,13 +499,32 @@ fn l47_timeout_precommit_then_l65_next_round() {
     apply(&mut c, fx.vote(o[1], VoteType::Precommit, 0, Some(id(1))));
     let out = apply(&mut c, fx.vote(o[2], VoteType::Precommit, 0, Some(id(2))));
     assert_eq!(out, vec![timeout(TimeoutKind::Precommit, 0)]);
-    let out = apply(&mut c, Input::Timeout(Timeout { kind: TimeoutKind::Precommit, round: 0 }));
+    let out = apply(
+        &mut c,
+        Input::Timeout(Timeout {
+            kind: TimeoutKind::Precommit,
+            round: 0,
+        }),
+    );
     let p1 = c.proposer(1).expect("p").address;
     assert_eq!(
         out,
-        vec![Output::NewRound { round: 1, proposer: p1 }, timeout(TimeoutKind::Propose, 1)]
+        vec![
+            Output::NewRound {
+                round: 1,
+                proposer: p1
+            },
+            timeout(TimeoutKind::Propose, 1)
+        ]
     );
-    assert!(apply(&mut c, Input::Timeout(Timeout { kind: TimeoutKind::Precommit, round: 0 })).is_empty());
+    assert!(apply(
+        &mut c,
+        Input::Timeout(Timeout {
+            kind: TimeoutKind::Precommit,
+            round: 0
+        })
+    )
+    .is_empty());
     assert_eq!(c.round(), 1);
 }
 
@@ -456,11 +541,21 @@ fn l49_decide_in_current_round() {
     apply(&mut c, fx.vote(o[0], VoteType::Precommit, 0, Some(v)));
     apply(&mut c, fx.vote(o[1], VoteType::Precommit, 0, Some(v)));
     let out = apply(&mut c, fx.vote(o[2], VoteType::Precommit, 0, Some(v)));
-    assert!(out.contains(&Output::Decide { round: 0, value: v }), "{out:?}");
+    assert!(
+        out.contains(&Output::Decide { round: 0, value: v }),
+        "{out:?}"
+    );
     assert_eq!(c.step(), Step::Commit);
     assert_eq!(c.precommits_for(0, v).len(), 3);
     // Nothing more happens after the decision, even timeouts.
-    assert!(apply(&mut c, Input::Timeout(Timeout { kind: TimeoutKind::Precommit, round: 0 })).is_empty());
+    assert!(apply(
+        &mut c,
+        Input::Timeout(Timeout {
+            kind: TimeoutKind::Precommit,
+            round: 0
+        })
+    )
+    .is_empty());
 }
 
 /// L49 for an earlier round: a node that skipped ahead to round 2 learns that round 0
@@ -509,7 +604,10 @@ fn l55_round_skip_on_f_plus_one() {
     assert_eq!(c.round(), 0);
     let out = apply(&mut c, fx.vote(o[1], VoteType::Precommit, 5, Some(id(1))));
     assert_eq!(c.round(), 5);
-    assert!(matches!(out[0], Output::NewRound { round: 5, .. }), "{out:?}");
+    assert!(
+        matches!(out[0], Output::NewRound { round: 5, .. }),
+        "{out:?}"
+    );
 }
 
 /// Round skip weighs power, not count: one validator holding more than 1/3 is enough.
@@ -518,10 +616,15 @@ fn l55_round_skip_by_power() {
     let fx = Fx::new(&[10, 1, 1, 1]);
     let heavy = fx.set.validators()[0].address;
     let probe = fx.machine(0);
-    let me = (1..4).find(|i| probe.proposer(0).expect("p").address != fx.addr(*i)).expect("me");
+    let me = (1..4)
+        .find(|i| probe.proposer(0).expect("p").address != fx.addr(*i))
+        .expect("me");
     let mut c = fx.machine(me);
     apply(&mut c, Input::Start);
-    apply(&mut c, fx.vote(fx.index_of(heavy), VoteType::Prevote, 3, None));
+    apply(
+        &mut c,
+        fx.vote(fx.index_of(heavy), VoteType::Prevote, 3, None),
+    );
     assert_eq!(c.round(), 3);
 }
 
@@ -533,10 +636,30 @@ fn l55_round_skip_by_power() {
 fn l57_timeout_propose() {
     let fx = Fx::new(&[1, 1, 1, 1]);
     let (mut c, _) = started(&fx);
-    assert!(apply(&mut c, Input::Timeout(Timeout { kind: TimeoutKind::Propose, round: 1 })).is_empty());
-    let out = apply(&mut c, Input::Timeout(Timeout { kind: TimeoutKind::Propose, round: 0 }));
+    assert!(apply(
+        &mut c,
+        Input::Timeout(Timeout {
+            kind: TimeoutKind::Propose,
+            round: 1
+        })
+    )
+    .is_empty());
+    let out = apply(
+        &mut c,
+        Input::Timeout(Timeout {
+            kind: TimeoutKind::Propose,
+            round: 0,
+        }),
+    );
     assert_eq!(out, vec![prevote(0, None)]);
-    assert!(apply(&mut c, Input::Timeout(Timeout { kind: TimeoutKind::Propose, round: 0 })).is_empty());
+    assert!(apply(
+        &mut c,
+        Input::Timeout(Timeout {
+            kind: TimeoutKind::Propose,
+            round: 0
+        })
+    )
+    .is_empty());
     // A late proposal gets no second prevote.
     assert!(apply(&mut c, fx.proposal(0, id(1), None, true)).is_empty());
 }
@@ -564,13 +687,22 @@ fn bad_inputs_are_rejected_without_change() {
     };
     let mut wrong_height = v.clone();
     wrong_height.height = H + 1;
-    assert!(matches!(c.apply(Input::Vote(wrong_height)), Err(Rejected::WrongHeight { .. })));
+    assert!(matches!(
+        c.apply(Input::Vote(wrong_height)),
+        Err(Rejected::WrongHeight { .. })
+    ));
     let mut stranger = v.clone();
     stranger.validator_address = Address([0xee; 20]);
-    assert!(matches!(c.apply(Input::Vote(stranger)), Err(Rejected::UnknownValidator(_))));
+    assert!(matches!(
+        c.apply(Input::Vote(stranger)),
+        Err(Rejected::UnknownValidator(_))
+    ));
     let mut wrong_index = v.clone();
     wrong_index.validator_index = (wrong_index.validator_index + 1) % 4;
-    assert!(matches!(c.apply(Input::Vote(wrong_index)), Err(Rejected::WrongValidatorIndex { .. })));
+    assert!(matches!(
+        c.apply(Input::Vote(wrong_index)),
+        Err(Rejected::WrongValidatorIndex { .. })
+    ));
     v.signature = None;
     assert!(matches!(c.apply(Input::Vote(v)), Err(Rejected::Unsigned)));
     let Input::Proposal { mut proposal, .. } = fx.proposal(2, id(1), None, true) else {
@@ -578,7 +710,10 @@ fn bad_inputs_are_rejected_without_change() {
     };
     proposal.pol_round = Some(2);
     assert!(matches!(
-        c.apply(Input::Proposal { proposal, valid: true }),
+        c.apply(Input::Proposal {
+            proposal,
+            valid: true
+        }),
         Err(Rejected::BadPolRound { .. })
     ));
     apply(&mut c, fx.proposal(1, id(1), None, true));
@@ -608,11 +743,17 @@ fn deterministic() {
             1 => fx.vote(who, VoteType::Precommit, r, val),
             2 => fx.proposal(r, val.unwrap_or(id(7)), None, rng.next_u32() % 4 != 0),
             3 => Input::Timeout(Timeout {
-                kind: [TimeoutKind::Propose, TimeoutKind::Prevote, TimeoutKind::Precommit]
-                    [(rng.next_u32() % 3) as usize],
+                kind: [
+                    TimeoutKind::Propose,
+                    TimeoutKind::Prevote,
+                    TimeoutKind::Precommit,
+                ][(rng.next_u32() % 3) as usize],
                 round: r,
             }),
-            _ => Input::ValueReady { round: r, value: id(8) },
+            _ => Input::ValueReady {
+                round: r,
+                value: id(8),
+            },
         });
     }
     let run = || {
@@ -621,4 +762,31 @@ fn deterministic() {
         (outs, *c.state())
     };
     assert_eq!(run(), run());
+}
+
+/// An equivocating proposer sent us v and the others w. A second proposal for the round is
+/// refused until more than 1/3 of the power voted for its value; then it is kept, and L49
+/// decides w.
+#[test]
+fn l49_decides_the_other_proposal_of_an_equivocating_proposer() {
+    let fx = Fx::new(&[1, 1, 1, 1]);
+    let (mut c, me) = started(&fx);
+    let (v, w) = (id(1), id(2));
+    apply(&mut c, fx.proposal(0, v, None, true));
+    assert!(matches!(
+        c.apply(fx.proposal(0, w, None, true)),
+        Err(Rejected::ConflictingProposal(0))
+    ));
+    let o = others(&fx, me);
+    apply(&mut c, fx.vote(o[0], VoteType::Precommit, 0, Some(w)));
+    apply(&mut c, fx.vote(o[1], VoteType::Precommit, 0, Some(w)));
+    apply(&mut c, fx.vote(o[2], VoteType::Precommit, 0, Some(w)));
+    assert_eq!(c.state().decision, None, "w's proposal not received yet");
+    let out = apply(&mut c, fx.proposal(0, w, None, true));
+    assert!(
+        out.contains(&Output::Decide { round: 0, value: w }),
+        "{out:?}"
+    );
+    assert_eq!(c.proposal_for(0, w).map(|p| p.block_id), Some(w));
+    assert_eq!(c.proposal(0).map(|p| p.block_id), Some(v));
 }

@@ -79,7 +79,12 @@ fn proposer_selection_1_matches_cometbft_sequence() {
     for i in 0..99 {
         if let Some((p, pr)) = trace.get(i) {
             assert_eq!(proposer_name(&set), *p, "step {}", i + 1);
-            assert_eq!(priorities(&set, &["foo", "bar", "baz"]), pr.to_vec(), "step {}", i + 1);
+            assert_eq!(
+                priorities(&set, &["foo", "bar", "baz"]),
+                pr.to_vec(),
+                "step {}",
+                i + 1
+            );
         }
         got.push(proposer_name(&set));
         set.increment_proposer_priority(1);
@@ -282,8 +287,18 @@ fn check_invariants(s: &ValidatorSet) {
     let n = s.len() as i64;
     let sum: i64 = s.validators().iter().map(|v| v.proposer_priority).sum();
     assert!(sum > -n && sum < n, "priority sum {sum} for {n} validators");
-    let max = s.validators().iter().map(|v| v.proposer_priority).max().expect("non-empty");
-    let min = s.validators().iter().map(|v| v.proposer_priority).min().expect("non-empty");
+    let max = s
+        .validators()
+        .iter()
+        .map(|v| v.proposer_priority)
+        .max()
+        .expect("non-empty");
+    let min = s
+        .validators()
+        .iter()
+        .map(|v| v.proposer_priority)
+        .min()
+        .expect("non-empty");
     assert!(max - min <= 2 * s.total_voting_power());
 }
 
@@ -291,16 +306,36 @@ fn check_invariants(s: &ValidatorSet) {
 #[test]
 fn updates_basic() {
     let cases: Vec<(Vec<(&str, i64)>, Vec<(&str, i64)>, Vec<(&str, i64)>)> = vec![
-        (vec![("v1", 10), ("v2", 10)], vec![], vec![("v1", 10), ("v2", 10)]),
-        (vec![("v1", 10), ("v2", 10)], vec![("v2", 22), ("v1", 11)], vec![("v2", 22), ("v1", 11)]),
+        (
+            vec![("v1", 10), ("v2", 10)],
+            vec![],
+            vec![("v1", 10), ("v2", 10)],
+        ),
+        (
+            vec![("v1", 10), ("v2", 10)],
+            vec![("v2", 22), ("v1", 11)],
+            vec![("v2", 22), ("v1", 11)],
+        ),
         (
             vec![("v2", 20), ("v1", 10)],
             vec![("v4", 40), ("v3", 30)],
             vec![("v4", 40), ("v3", 30), ("v2", 20), ("v1", 10)],
         ),
-        (vec![("v3", 20), ("v1", 10)], vec![("v2", 30)], vec![("v2", 30), ("v3", 20), ("v1", 10)]),
-        (vec![("v3", 20), ("v2", 10)], vec![("v1", 30)], vec![("v1", 30), ("v3", 20), ("v2", 10)]),
-        (vec![("v3", 30), ("v2", 20), ("v1", 10)], vec![("v2", 0)], vec![("v3", 30), ("v1", 10)]),
+        (
+            vec![("v3", 20), ("v1", 10)],
+            vec![("v2", 30)],
+            vec![("v2", 30), ("v3", 20), ("v1", 10)],
+        ),
+        (
+            vec![("v3", 20), ("v2", 10)],
+            vec![("v1", 30)],
+            vec![("v1", 30), ("v3", 20), ("v2", 10)],
+        ),
+        (
+            vec![("v3", 30), ("v2", 20), ("v1", 10)],
+            vec![("v2", 0)],
+            vec![("v3", 30), ("v1", 10)],
+        ),
     ];
     for (start, update, expected) in cases {
         let mut s = set(&start);
@@ -319,10 +354,19 @@ fn updates_that_must_fail_leave_the_set_unchanged() {
     let m = MAX_TOTAL_VOTING_POWER;
     let cases: Vec<(Vec<(&str, i64)>, Vec<(&str, i64)>)> = vec![
         (vec![("v1", 10), ("v2", 10)], vec![("v1", 11), ("v1", 22)]),
-        (vec![("v1", 10), ("v2", 10)], vec![("v1", 11), ("v2", 22), ("v1", 12)]),
+        (
+            vec![("v1", 10), ("v2", 10)],
+            vec![("v1", 11), ("v2", 22), ("v1", 12)],
+        ),
         (vec![("v1", 10), ("v2", 10)], vec![("v1", 0), ("v1", 0)]),
-        (vec![("v1", 10), ("v2", 10)], vec![("v1", 0), ("v2", 20), ("v1", 30)]),
-        (vec![("v1", 10), ("v2", 10), ("v3", 10)], vec![("v1", 0), ("v3", 5), ("v2", 20), ("v2", 30), ("v1", 0)]),
+        (
+            vec![("v1", 10), ("v2", 10)],
+            vec![("v1", 0), ("v2", 20), ("v1", 30)],
+        ),
+        (
+            vec![("v1", 10), ("v2", 10), ("v3", 10)],
+            vec![("v1", 0), ("v3", 5), ("v2", 20), ("v2", 30), ("v1", 0)],
+        ),
         (vec![("v1", 10), ("v2", 10)], vec![("v1", i64::MAX)]),
         (vec![("v1", m)], vec![("v2", i64::MAX)]),
         (vec![("v1", m - 1)], vec![("v2", 5)]),
@@ -330,13 +374,19 @@ fn updates_that_must_fail_leave_the_set_unchanged() {
         (vec![("v1", m)], vec![("v2", m)]),
         (vec![("v1", 10), ("v2", 10)], vec![("v1", -123)]),
         (vec![("v1", 10), ("v2", 10)], vec![("v3", 0)]),
-        (vec![("v1", 10), ("v2", 20), ("v3", 30)], vec![("v1", 0), ("v2", 0), ("v3", 0)]),
+        (
+            vec![("v1", 10), ("v2", 20), ("v3", 30)],
+            vec![("v1", 0), ("v2", 0), ("v3", 0)],
+        ),
     ];
     for (start, update) in cases {
         let mut s = set(&start);
         let before = s.clone();
         let changes: Vec<Validator> = update.iter().map(|(n, p)| val(n, *p)).collect();
-        assert!(s.update_with_change_set(&changes).is_err(), "{start:?} + {update:?}");
+        assert!(
+            s.update_with_change_set(&changes).is_err(),
+            "{start:?} + {update:?}"
+        );
         assert_eq!(s, before);
     }
     // TestUpdatesForNewValidatorSet: a new set refuses duplicates, zero and negative power.
@@ -350,16 +400,25 @@ fn updates_that_must_fail_leave_the_set_unchanged() {
 fn updates_near_the_power_cap() {
     let m = MAX_TOTAL_VOTING_POWER;
     let mut s = set(&[("v2", m - 1), ("v1", 1)]);
-    s.update_with_change_set(&[val("v1", m - 1), val("v2", 1)]).expect("ok");
+    s.update_with_change_set(&[val("v1", m - 1), val("v2", 1)])
+        .expect("ok");
     assert_eq!(order(&s), vec![("v1".into(), m - 1), ("v2".into(), 1)]);
 
     let mut s = set(&[("v2", m - 1), ("v1", 1)]);
-    s.update_with_change_set(&[val("v1", m / 2 - 1), val("v2", m / 2)]).expect("ok");
-    assert_eq!(order(&s), vec![("v2".into(), m / 2), ("v1".into(), m / 2 - 1)]);
+    s.update_with_change_set(&[val("v1", m / 2 - 1), val("v2", m / 2)])
+        .expect("ok");
+    assert_eq!(
+        order(&s),
+        vec![("v2".into(), m / 2), ("v1".into(), m / 2 - 1)]
+    );
 
     let mut s = set(&[("v1", m - 2), ("v2", 1), ("v3", 1)]);
-    s.update_with_change_set(&[val("v1", 0), val("v4", m - 2)]).expect("ok");
-    assert_eq!(order(&s), vec![("v4".into(), m - 2), ("v2".into(), 1), ("v3".into(), 1)]);
+    s.update_with_change_set(&[val("v1", 0), val("v4", m - 2)])
+        .expect("ok");
+    assert_eq!(
+        order(&s),
+        vec![("v4".into(), m - 2), ("v2".into(), 1), ("v3".into(), 1)]
+    );
 
     let mut s = set(&[("v1", m / 4), ("v2", m / 4), ("v3", m / 4), ("v4", m / 4)]);
     s.update_with_change_set(&[
@@ -398,7 +457,12 @@ fn added_validators_start_last() {
         .expect("ok");
     assert_eq!(
         order(&s),
-        vec![("v5".into(), 50), ("v4".into(), 40), ("v1".into(), 1), ("v2".into(), 1)]
+        vec![
+            ("v5".into(), 50),
+            ("v4".into(), 40),
+            ("v1".into(), 1),
+            ("v2".into(), 1)
+        ]
     );
     let p = priorities(&s, &["v5", "v4", "v1", "v2"]);
     assert_eq!(p[0], p[1]);
@@ -414,9 +478,18 @@ fn validator_set_hash_matches_go() {
         Validator::new(PublicKey(bytes), power)
     };
     let s = ValidatorSet::new(vec![
-        v("30a33784e793e6a3389e7fdab38bd467da597a7ee55854302000b9ae3f48cb34", 148151478422287875),
-        v("36fdae99794a91b46f10d630c16d688637a29710b6727d8720c3ecf840704a65", 158095448483785107),
-        v("b6cd0d56931b4131a0760bb47523ce2344131bad455ccce0c833f951698070f4", 770561664770006272),
+        v(
+            "30a33784e793e6a3389e7fdab38bd467da597a7ee55854302000b9ae3f48cb34",
+            148151478422287875,
+        ),
+        v(
+            "36fdae99794a91b46f10d630c16d688637a29710b6727d8720c3ecf840704a65",
+            158095448483785107,
+        ),
+        v(
+            "b6cd0d56931b4131a0760bb47523ce2344131bad455ccce0c833f951698070f4",
+            770561664770006272,
+        ),
     ])
     .expect("valid");
     assert_eq!(

@@ -1,0 +1,119 @@
+//! Sweeps, replays and benchmarks of the consensus simulator.
+//!
+//! ```text
+//! keystone-sim sweep [--seeds N] [--start S] [--validators 4,7,10]   random hostile scenarios
+//! keystone-sim replay <validators> <seed>                            one scenario, verbosely
+//! keystone-sim bench [--heights H] [--validators 4,10,100]           heights/s, real signatures
+//! ```
+
+use keystone_consensus_sim::{run, Scenario};
+use std::process::ExitCode;
+use std::time::Instant;
+
+fn flag<T: std::str::FromStr>(args: &[String], name: &str, default: T) -> Result<T, String> {
+    match args.iter().position(|a| a == name) {
+        None => Ok(default),
+        Some(i) => args
+            .get(i + 1)
+            .ok_or_else(|| format!("{name} needs a value"))?
+            .parse()
+            .map_err(|_| format!("{name}: not a number")),
+    }
+}
+
+fn sizes(args: &[String], default: &str) -> Result<Vec<usize>, String> {
+    let s: String = flag(args, "--validators", default.to_owned())?;
+    s.split(',')
+        .map(|x| {
+            x.trim()
+                .parse()
+                .map_err(|_| format!("--validators: bad size {x:?}"))
+        })
+        .collect()
+}
+
+fn sweep(args: &[String]) -> Result<bool, String> {
+    let seeds: u64 = flag(args, "--seeds", 1000)?;
+    let start: u64 = flag(args, "--start", 0)?;
+    let sizes = sizes(args, "4,7,10")?;
+    let t0 = Instant::now();
+    let mut failures = 0u64;
+    let mut runs = 0u64;
+    for seed in start..start + seeds {
+        for &n in &sizes {
+            runs += 1;
+            if let Err((v, _)) = run(&Scenario::random(n, seed)) {
+                failures += 1;
+                println!("FAIL validators={n} seed={seed}: {v}");
+                println!("  replay: cargo run --release -p keystone-consensus-sim --bin keystone-sim -- replay {n} {seed}");
+            }
+        }
+    }
+    println!(
+        "{} passed, {failures} failed ({runs} runs in {:.1} s)",
+        runs - failures,
+        t0.elapsed().as_secs_f64()
+    );
+    Ok(failures == 0)
+}
+
+fn replay(args: &[String]) -> Result<bool, String> {
+    let n: usize = args
+        .get(1)
+        .and_then(|a| a.parse().ok())
+        .ok_or("replay <validators> <seed>")?;
+    let seed: u64 = args
+        .get(2)
+        .and_then(|a| a.parse().ok())
+        .ok_or("replay <validators> <seed>")?;
+    let sc = Scenario::random(n, seed);
+    println!("{sc:#?}");
+    match run(&sc) {
+        Ok(r) => {
+            println!("ok: {r:#?}");
+            Ok(true)
+        }
+        Err((v, r)) => {
+            println!("VIOLATION: {v}\n{r:#?}");
+            Ok(false)
+        }
+    }
+}
+
+fn bench(args: &[String]) -> Result<bool, String> {
+    let heights: u64 = flag(args, "--heights", 50)?;
+    for n in sizes(args, "4,10,100")? {
+        // Unequal powers 1..=10, fault-free links with 5-20 ms delays, every signature
+        // verified at every receiver.
+        let powers = (0..n).map(|i| 1 + (i as i64 * 7) % 10).collect();
+        let sc = Scenario::calm(1, powers, heights);
+        let t0 = Instant::now();
+        let r = run(&sc).map_err(|(v, _)| v.to_string())?;
+        let secs = t0.elapsed().as_secs_f64();
+        println!(
+            "validators={n:>4} heights={} wall={secs:.2}s heights/s={:.1} messages={} ",
+            r.heights,
+            r.heights as f64 / secs,
+            r.delivered
+        );
+    }
+    Ok(true)
+}
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
+        Some("sweep") => sweep(&args),
+        Some("replay") => replay(&args),
+        Some("bench") => bench(&args),
+        _ => Err("usage: keystone-sim sweep|replay|bench (see the crate docs)".into()),
+    };
+    match result {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::FAILURE,
+        Err(e) => {
+            eprintln!("keystone-sim: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
