@@ -10,8 +10,9 @@ use std::collections::BTreeMap;
 pub enum Behaviour {
     /// Follows the algorithm.
     Honest,
-    /// Byzantine: signs two different proposals and two different votes for every one it
-    /// should sign, and sends each version to a random half of its peers.
+    /// Byzantine: signs two different proposals and two different votes (for a real
+    /// alternative value when there is one) for every one it should sign; each peer gets one
+    /// version, the other, or both.
     Equivocate,
     /// Byzantine: prevotes any valid proposal whatever its lock.
     Amnesia,
@@ -118,6 +119,9 @@ pub(crate) struct Node {
     pub(crate) own_msgs: Vec<Msg>,
     pub(crate) pending_value: Option<Round>,
     pub(crate) catchup_sent: BTreeMap<(usize, Height), u64>,
+    /// Byzantine bookkeeping: every proposed value seen per height and round, so an
+    /// equivocator can vote for a real alternative rather than a made-up one.
+    pub(crate) seen_values: BTreeMap<(Height, Round), Vec<keystone_consensus_types::BlockId>>,
 }
 
 impl Node {
@@ -136,6 +140,7 @@ impl Node {
             own_msgs: Vec::new(),
             pending_value: None,
             catchup_sent: BTreeMap::new(),
+            seen_values: BTreeMap::new(),
         }
     }
 

@@ -275,7 +275,8 @@ impl Sim {
             }
             Event::Gossip { node, epoch } => {
                 if self.nodes[node].alive && self.nodes[node].epoch == epoch {
-                    let msgs = self.nodes[node].own_msgs.clone();
+                    let mut msgs = self.nodes[node].own_msgs.clone();
+                    msgs.extend(self.polka_votes(node));
                     for m in msgs {
                         self.broadcast(node, m);
                     }
@@ -294,6 +295,33 @@ impl Sim {
             }
         }
         Ok(())
+    }
+
+    /// The prevotes behind the node's valid value and behind the current proposal's POL
+    /// round: relayed so that every honest node can check a re-proposal (L28) even when some
+    /// of those prevotes came from validators that will not send them again. This is the
+    /// gossip property the paper's liveness argument assumes.
+    fn polka_votes(&self, i: usize) -> Vec<Msg> {
+        let Some(core) = self.nodes[i].core.as_ref() else {
+            return Vec::new();
+        };
+        let mut polkas = Vec::new();
+        if let Some(valid) = core.state().valid {
+            polkas.push((valid.round, valid.value));
+        }
+        if let Some(p) = core.proposal(core.round()) {
+            if let Some(pol) = p.pol_round {
+                polkas.push((pol, p.block_id));
+            }
+        }
+        polkas
+            .into_iter()
+            .flat_map(|(round, value)| {
+                core.keeper()
+                    .votes_for(round, VoteType::Prevote, Some(value))
+            })
+            .map(Msg::Vote)
+            .collect()
     }
 
     /// (Re)start node `i` at its durable height: a fresh core, then the WAL replayed (after a
@@ -498,6 +526,8 @@ impl Sim {
                 block_id: self.new_value(height, valid),
                 ..unsigned
             };
+            self.note_value(i, height, round, value);
+            self.note_value(i, height, round, other.block_id);
             let n = &mut self.nodes[i];
             let other = n
                 .privval
@@ -560,12 +590,26 @@ impl Sim {
         }
         self.nodes[i].own_msgs.push(Msg::Vote(v.clone()));
         if self.nodes[i].behaviour == Behaviour::Equivocate && mode == Mode::Live {
-            let conflicting = match value {
-                Some(_) => None,
-                None => Some(BlockId {
-                    hash: sha256(&[height.to_le_bytes(), (round as u64).to_le_bytes()].concat()),
-                    part_set_header: PartSetHeader::default(),
-                }),
+            // Vote for a real alternative if one was proposed in this round (that is what can
+            // split honest nodes), else nil against a value, or a made-up block against nil.
+            let alternatives: Vec<BlockId> = self.nodes[i]
+                .seen_values
+                .get(&(height, round))
+                .map(|vs| vs.iter().filter(|v| Some(**v) != value).copied().collect())
+                .unwrap_or_default();
+            let conflicting = if !alternatives.is_empty() {
+                let k = (self.rng.next_u64() % alternatives.len() as u64) as usize;
+                Some(alternatives[k])
+            } else {
+                match value {
+                    Some(_) => None,
+                    None => Some(BlockId {
+                        hash: sha256(
+                            &[height.to_le_bytes(), (round as u64).to_le_bytes()].concat(),
+                        ),
+                        part_set_header: PartSetHeader::default(),
+                    }),
+                }
             };
             let other = Vote {
                 block_id: conflicting,
@@ -655,7 +699,20 @@ impl Sim {
         self.process(to, Input::Vote(v), Mode::Live)
     }
 
+    fn note_value(&mut self, i: usize, height: Height, round: Round, value: BlockId) {
+        let seen = self.nodes[i]
+            .seen_values
+            .entry((height, round))
+            .or_default();
+        if !seen.contains(&value) {
+            seen.push(value);
+        }
+    }
+
     fn receive_proposal(&mut self, to: usize, p: Proposal) -> Result<(), Violation> {
+        if self.nodes[to].behaviour == Behaviour::Equivocate {
+            self.note_value(to, p.height, p.round, p.block_id);
+        }
         let core = self.nodes[to].core.as_ref().expect("checked by caller");
         if core.has_proposal(&p) {
             return Ok(());
@@ -680,11 +737,22 @@ impl Sim {
         }
     }
 
+    /// An equivocator's two versions: each peer gets one of them, or both in either order.
     fn split_broadcast(&mut self, from: usize, a: Msg, b: Msg) {
         for to in 0..self.nodes.len() {
             if to != from {
-                let m = if self.rng.next_u32() % 2 == 0 { &a } else { &b };
-                self.send(from, to, m.clone());
+                match self.rng.next_u32() % 4 {
+                    0 => self.send(from, to, a.clone()),
+                    1 => self.send(from, to, b.clone()),
+                    2 => {
+                        self.send(from, to, a.clone());
+                        self.send(from, to, b.clone());
+                    }
+                    _ => {
+                        self.send(from, to, b.clone());
+                        self.send(from, to, a.clone());
+                    }
+                }
             }
         }
     }
