@@ -1,6 +1,6 @@
 //! The invariants, checked as events happen.
 
-use keystone_consensus_types::{Address, BlockId, Height, Round, VoteType};
+use keystone_consensus_types::{Address, BlockId, Hash, Height, Round, VoteType};
 use std::collections::BTreeMap;
 use std::fmt;
 
@@ -11,10 +11,10 @@ pub enum Violation {
     Agreement {
         /// The height.
         height: Height,
-        /// The first decision and the node that made it.
-        first: (usize, BlockId),
+        /// The node that decided first and the block hash it decided.
+        first: (usize, Hash),
         /// The conflicting one.
-        second: (usize, BlockId),
+        second: (usize, Hash),
     },
     /// An honest node decided something that was not a valid proposal of that height.
     Validity {
@@ -22,8 +22,8 @@ pub enum Violation {
         node: usize,
         /// The height.
         height: Height,
-        /// What it decided.
-        value: BlockId,
+        /// The hash of what it decided.
+        value: Hash,
     },
     /// An honest node signed two conflicting votes or proposals.
     DoubleSign {
@@ -51,7 +51,7 @@ impl fmt::Display for Violation {
             } => write!(
                 f,
                 "agreement: at height {height} node {} decided {} but node {} decided {}",
-                first.0, first.1.hash, second.0, second.1.hash
+                first.0, first.1, second.0, second.1
             ),
             Violation::Validity {
                 node,
@@ -59,8 +59,7 @@ impl fmt::Display for Violation {
                 value,
             } => write!(
                 f,
-                "validity: node {node} decided {} at height {height}, not a valid proposal",
-                value.hash
+                "validity: node {node} decided {value} at height {height}, not a valid proposal"
             ),
             Violation::DoubleSign { node, at } => write!(
                 f,
@@ -110,15 +109,15 @@ impl Checker {
                 return Err(Violation::Validity {
                     node,
                     height,
-                    value,
+                    value: value.hash,
                 })
             }
         }
         match self.decisions.get(&height) {
             Some((first_node, first)) if *first != value => Err(Violation::Agreement {
                 height,
-                first: (*first_node, *first),
-                second: (node, value),
+                first: (*first_node, first.hash),
+                second: (node, value.hash),
             }),
             Some(_) => Ok(()),
             None => {

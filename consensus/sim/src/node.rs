@@ -32,7 +32,35 @@ pub(crate) enum Msg {
     },
 }
 
+/// What identifies a message for "already sent to that peer".
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Debug)]
+pub(crate) enum MsgKey {
+    Proposal(Height, Round, keystone_consensus_types::BlockId),
+    Vote(
+        Height,
+        Address,
+        Round,
+        VoteType,
+        Option<keystone_consensus_types::BlockId>,
+    ),
+    Commit,
+}
+
 impl Msg {
+    pub(crate) fn key(&self) -> MsgKey {
+        match self {
+            Msg::Proposal(p) => MsgKey::Proposal(p.height, p.round, p.block_id),
+            Msg::Vote(v) => MsgKey::Vote(
+                v.height,
+                v.validator_address,
+                v.round,
+                v.vote_type,
+                v.block_id,
+            ),
+            Msg::Commit { .. } => MsgKey::Commit,
+        }
+    }
+
     pub(crate) fn height(&self) -> Height {
         match self {
             Msg::Proposal(p) => p.height,
@@ -122,6 +150,13 @@ pub(crate) struct Node {
     /// Byzantine bookkeeping: every proposed value seen per height and round, so an
     /// equivocator can vote for a real alternative rather than a made-up one.
     pub(crate) seen_values: BTreeMap<(Height, Round), Vec<keystone_consensus_types::BlockId>>,
+    /// Messages of the current height this node has processed. Peers consult it before
+    /// gossiping (an idealised `HasVote`: a real gossip layer learns the same from its peers'
+    /// announcements, a little later), so nothing is sent to a node that already has it.
+    pub(crate) has: std::collections::BTreeSet<MsgKey>,
+    /// The highest height each peer has sent us a message for: peers below ours get our
+    /// commits of their height every gossip interval.
+    pub(crate) peer_heights: BTreeMap<usize, Height>,
 }
 
 impl Node {
@@ -141,6 +176,8 @@ impl Node {
             pending_value: None,
             catchup_sent: BTreeMap::new(),
             seen_values: BTreeMap::new(),
+            has: std::collections::BTreeSet::new(),
+            peer_heights: BTreeMap::new(),
         }
     }
 
@@ -165,5 +202,6 @@ impl Node {
         self.own_msgs.clear();
         self.pending_value = None;
         self.catchup_sent.clear();
+        self.peer_heights.clear();
     }
 }

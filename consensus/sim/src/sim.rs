@@ -3,7 +3,7 @@
 
 use crate::checker::ValueInfo;
 use crate::network::Queue;
-use crate::node::{Decided, Msg, Node};
+use crate::node::{Decided, Msg, MsgKey, Node};
 use crate::{Behaviour, Checker, Scenario, Violation};
 use keystone_consensus_core::{Consensus, Faults, Input, Output, Timeout};
 use keystone_consensus_types::{
@@ -97,6 +97,8 @@ struct Sim {
 
 /// Run `scenario` to the end: `Ok` with a report if every invariant held, or the first
 /// violation with the report up to it.
+// One call per simulated run, never on a hot path: the large error is fine.
+#[allow(clippy::result_large_err)]
 pub fn run(scenario: &Scenario) -> Result<Report, (Violation, Report)> {
     let mut sim = Sim::new(scenario.clone());
     let result = sim.main_loop();
@@ -270,6 +272,7 @@ impl Sim {
                     n.height += 1;
                     n.wal.clear();
                     n.own_msgs.clear();
+                    n.has.clear();
                     self.start_height(node)?;
                 }
             }
@@ -278,7 +281,17 @@ impl Sim {
                     let mut msgs = self.nodes[node].own_msgs.clone();
                     msgs.extend(self.polka_votes(node));
                     for m in msgs {
-                        self.broadcast(node, m);
+                        self.gossip(node, m);
+                    }
+                    let height = self.nodes[node].height;
+                    let behind: Vec<(usize, Height)> = self.nodes[node]
+                        .peer_heights
+                        .iter()
+                        .filter(|(_, h)| **h < height)
+                        .map(|(p, h)| (*p, *h))
+                        .collect();
+                    for (peer, h) in behind {
+                        self.send_catchup(node, peer, h);
                     }
                     self.queue.push(
                         self.now + self.sc.gossip_interval_ms,
@@ -633,6 +646,10 @@ impl Sim {
     fn deliver(&mut self, to: usize, from: usize, msg: Msg) -> Result<(), Violation> {
         let height = self.nodes[to].height;
         let h = msg.height();
+        if !matches!(msg, Msg::Commit { .. }) {
+            let known = self.nodes[to].peer_heights.entry(from).or_insert(h);
+            *known = (*known).max(h);
+        }
         if h < height {
             // A peer is behind: send it the commit of the height it is on (rate-limited).
             if !matches!(msg, Msg::Commit { .. }) {
@@ -643,9 +660,19 @@ impl Sim {
         if h > height || self.nodes[to].core.is_none() {
             return Ok(());
         }
+        let key = msg.key();
         match msg {
-            Msg::Vote(v) => self.receive_vote(to, v),
-            Msg::Proposal(p) => self.receive_proposal(to, p),
+            Msg::Vote(v) => {
+                self.receive_vote(to, v)?;
+                // The receiver has it now (and in its WAL): nobody need gossip it again.
+                self.nodes[to].has.insert(key);
+                Ok(())
+            }
+            Msg::Proposal(p) => {
+                self.receive_proposal(to, p)?;
+                self.nodes[to].has.insert(key);
+                Ok(())
+            }
             Msg::Commit {
                 proposal,
                 precommits,
@@ -727,6 +754,16 @@ impl Sim {
         }
         let valid = self.is_valid(p.height, &p.block_id);
         self.process(to, Input::Proposal { proposal: p, valid }, Mode::Live)
+    }
+
+    /// Send `msg` to every peer that does not have it yet.
+    fn gossip(&mut self, from: usize, msg: Msg) {
+        let key = msg.key();
+        for to in 0..self.nodes.len() {
+            if to != from && !self.nodes[to].has.contains(&key) {
+                self.send(from, to, msg.clone());
+            }
+        }
     }
 
     fn broadcast(&mut self, from: usize, msg: Msg) {

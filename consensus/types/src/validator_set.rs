@@ -279,7 +279,7 @@ impl ValidatorSet {
             return Ok(());
         }
         let mut sorted: Vec<Validator> = changes.to_vec();
-        sorted.sort_by(|a, b| a.address.cmp(&b.address));
+        sorted.sort_by_key(|v| v.address);
         let mut updates = Vec::new();
         let mut deletes = Vec::new();
         for (i, c) in sorted.iter().enumerate() {

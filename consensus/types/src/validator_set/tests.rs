@@ -272,6 +272,9 @@ fn average_helper() {
     }
 }
 
+/// Validators by name and power.
+type Named<'a> = Vec<(&'a str, i64)>;
+
 fn set(vals: &[(&str, i64)]) -> ValidatorSet {
     ValidatorSet::new(vals.iter().map(|(n, p)| val(n, *p)).collect()).expect("valid set")
 }
@@ -305,7 +308,7 @@ fn check_invariants(s: &ValidatorSet) {
 /// TestValSetUpdatesBasicTestsExecute.
 #[test]
 fn updates_basic() {
-    let cases: Vec<(Vec<(&str, i64)>, Vec<(&str, i64)>, Vec<(&str, i64)>)> = vec![
+    let cases: Vec<(Named, Named, Named)> = vec![
         (
             vec![("v1", 10), ("v2", 10)],
             vec![],
@@ -352,7 +355,7 @@ fn updates_basic() {
 #[test]
 fn updates_that_must_fail_leave_the_set_unchanged() {
     let m = MAX_TOTAL_VOTING_POWER;
-    let cases: Vec<(Vec<(&str, i64)>, Vec<(&str, i64)>)> = vec![
+    let cases: Vec<(Named, Named)> = vec![
         (vec![("v1", 10), ("v2", 10)], vec![("v1", 11), ("v1", 22)]),
         (
             vec![("v1", 10), ("v2", 10)],
