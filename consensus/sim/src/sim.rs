@@ -3,7 +3,7 @@
 
 use crate::checker::ValueInfo;
 use crate::network::Queue;
-use crate::node::{Decided, Msg, MsgKey, Node};
+use crate::node::{Decided, Msg, Node};
 use crate::{Behaviour, Checker, Scenario, Violation};
 use keystone_consensus_core::{Consensus, Faults, Input, Output, Timeout};
 use keystone_consensus_types::{
