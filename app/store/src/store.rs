@@ -1,0 +1,352 @@
+//! [`Store`]: the tree, its versions and their roots in redb.
+
+use crate::reader::{encode_value, Snapshot};
+use crate::{Error, Result};
+use jmt::storage::TreeUpdateBatch;
+use jmt::{JellyfishMerkleTree, KeyHash};
+use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition, WriteTransaction};
+use sha2::Sha256;
+use std::collections::BTreeMap;
+use std::path::Path;
+
+/// A tree version: the block height whose state it holds.
+pub type Version = u64;
+
+/// Tree nodes by borsh-encoded node key.
+pub(crate) const NODES: TableDefinition<&[u8], &[u8]> = TableDefinition::new("jmt_nodes");
+/// Values by key hash (32 bytes) then version (8 bytes, big-endian): byte order is version
+/// order within a key, so "newest at or below v" is one reverse range step.
+pub(crate) const VALUES: TableDefinition<&[u8], &[u8]> = TableDefinition::new("jmt_values");
+/// Key preimages by key hash, for absence proofs and for reading keys back.
+pub(crate) const PREIMAGES: TableDefinition<&[u8], &[u8]> = TableDefinition::new("key_preimages");
+/// Root hash of every kept version.
+const ROOTS: TableDefinition<u64, &[u8]> = TableDefinition::new("roots");
+/// Nodes no longer in the tree from a version on: stale-since (8 bytes BE) ‖ node key.
+const STALE_NODES: TableDefinition<&[u8], ()> = TableDefinition::new("stale_nodes");
+/// Values overwritten from a version on: stale-since (8 bytes BE) ‖ value key.
+const STALE_VALUES: TableDefinition<&[u8], ()> = TableDefinition::new("stale_values");
+
+pub(crate) fn value_key(key_hash: &KeyHash, version: Version) -> Vec<u8> {
+    let mut k = Vec::with_capacity(40);
+    k.extend_from_slice(&key_hash.0);
+    k.extend_from_slice(&version.to_be_bytes());
+    k
+}
+
+fn tree_err(e: anyhow::Error) -> Error {
+    Error::Tree(format!("{e:#}"))
+}
+
+/// Sizes of the store's tables, for operators and for tests of pruning.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Stats {
+    /// Tree nodes held (all kept versions).
+    pub nodes: u64,
+    /// Value records held (all kept versions).
+    pub values: u64,
+    /// Versions kept.
+    pub versions: u64,
+}
+
+/// A new version computed but not yet written: the output of [`Store::prepare`].
+pub struct Prepared {
+    version: Version,
+    base: Option<Version>,
+    root: [u8; 32],
+    batch: TreeUpdateBatch,
+    preimages: Vec<(KeyHash, Vec<u8>)>,
+}
+
+impl Prepared {
+    /// The version it will write.
+    pub fn version(&self) -> Version {
+        self.version
+    }
+
+    /// The new root: the app hash.
+    pub fn root(&self) -> [u8; 32] {
+        self.root
+    }
+}
+
+/// The versioned, provable state.
+pub struct Store {
+    db: Database,
+    keep_recent: Option<u64>,
+}
+
+impl Store {
+    /// Open the store at `path`, creating it if absent. Keeps every version until
+    /// [`Store::with_pruning`] says otherwise.
+    pub fn open(path: impl AsRef<Path>) -> Result<Store> {
+        let db = Database::create(path)?;
+        let txn = db.begin_write()?;
+        {
+            txn.open_table(NODES)?;
+            txn.open_table(VALUES)?;
+            txn.open_table(PREIMAGES)?;
+            txn.open_table(ROOTS)?;
+            txn.open_table(STALE_NODES)?;
+            txn.open_table(STALE_VALUES)?;
+        }
+        txn.commit()?;
+        Ok(Store {
+            db,
+            keep_recent: None,
+        })
+    }
+
+    /// Keep only the `keep_recent` newest versions (at least 1), pruning older ones at each
+    /// commit (app.toml's `pruning-keep-recent`).
+    pub fn with_pruning(mut self, keep_recent: u64) -> Store {
+        self.keep_recent = Some(keep_recent.max(1));
+        self
+    }
+
+    /// The newest committed version.
+    pub fn latest_version(&self) -> Result<Option<Version>> {
+        let txn = self.db.begin_read()?;
+        let roots = txn.open_table(ROOTS)?;
+        let last = roots.last()?.map(|(k, _)| k.value());
+        Ok(last)
+    }
+
+    /// The oldest version still kept.
+    pub fn earliest_version(&self) -> Result<Option<Version>> {
+        let txn = self.db.begin_read()?;
+        let roots = txn.open_table(ROOTS)?;
+        let first = roots.first()?.map(|(k, _)| k.value());
+        Ok(first)
+    }
+
+    /// How much the store holds.
+    pub fn stats(&self) -> Result<Stats> {
+        use redb::ReadableTableMetadata;
+        let txn = self.db.begin_read()?;
+        Ok(Stats {
+            nodes: txn.open_table(NODES)?.len()?,
+            values: txn.open_table(VALUES)?.len()?,
+            versions: txn.open_table(ROOTS)?.len()?,
+        })
+    }
+
+    /// The root hash (app hash) of `version`.
+    pub fn root_hash(&self, version: Version) -> Result<[u8; 32]> {
+        let txn = self.db.begin_read()?;
+        let roots = txn.open_table(ROOTS)?;
+        let root = roots.get(version)?.ok_or(Error::MissingVersion(version))?;
+        root.value()
+            .try_into()
+            .map_err(|_| Error::Corrupt(format!("root of version {version}")))
+    }
+
+    fn snapshot(&self, version: Version) -> Result<Snapshot> {
+        let txn = self.db.begin_read()?;
+        if txn.open_table(ROOTS)?.get(version)?.is_none() {
+            return Err(Error::MissingVersion(version));
+        }
+        Ok(Snapshot {
+            txn,
+            empty_root_at: None,
+        })
+    }
+
+    /// The value of `key` at `version` (`None`: absent).
+    pub fn get(&self, key: &[u8], version: Version) -> Result<Option<Vec<u8>>> {
+        use jmt::storage::TreeReader;
+        let snap = self.snapshot(version)?;
+        snap.get_value_option(version, KeyHash::with::<Sha256>(key))
+            .map_err(tree_err)
+    }
+
+    /// The value of `key` at `version` with an ICS23 proof against that version's root: an
+    /// existence proof if present, a non-existence proof if absent.
+    pub fn get_with_proof(
+        &self,
+        key: &[u8],
+        version: Version,
+    ) -> Result<(Option<Vec<u8>>, ics23::CommitmentProof)> {
+        let snap = self.snapshot(version)?;
+        JellyfishMerkleTree::<_, Sha256>::new(&snap)
+            .get_with_ics23_proof(key.to_vec(), version)
+            .map_err(tree_err)
+    }
+
+    /// Every key (in byte order) under `prefix` with its value at `version`. Reads the key
+    /// preimages, so it sees every key ever written; fine for the modest sets modules iterate
+    /// (validators, a delegator's delegations), not for scanning the whole state.
+    pub fn prefix(&self, prefix: &[u8], version: Version) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
+        use jmt::storage::TreeReader;
+        let snap = self.snapshot(version)?;
+        let pre = snap.txn.open_table(PREIMAGES)?;
+        let mut out = Vec::new();
+        for entry in pre.iter()? {
+            let (kh, key) = entry?;
+            let key = key.value();
+            if !key.starts_with(prefix) {
+                continue;
+            }
+            let kh: [u8; 32] = kh
+                .value()
+                .try_into()
+                .map_err(|_| Error::Corrupt("key hash".into()))?;
+            if let Some(v) = snap
+                .get_value_option(version, KeyHash(kh))
+                .map_err(tree_err)?
+            {
+                out.push((key.to_vec(), v));
+            }
+        }
+        out.sort();
+        Ok(out)
+    }
+
+    /// Compute `version` from the latest one plus `changes` (`None` deletes), without
+    /// writing: the root is the new app hash. Versions must follow each other; the first one
+    /// may be any number (a chain's `initial_height − 1`, or 0).
+    pub fn prepare(
+        &self,
+        version: Version,
+        changes: impl IntoIterator<Item = (Vec<u8>, Option<Vec<u8>>)>,
+    ) -> Result<Prepared> {
+        let base = self.latest_version()?;
+        if let Some(latest) = base {
+            let expected = latest + 1;
+            if version != expected {
+                return Err(Error::NonContiguousVersion {
+                    expected,
+                    got: version,
+                });
+            }
+        }
+        let snap = Snapshot {
+            txn: self.db.begin_read()?,
+            empty_root_at: match base {
+                None if version > 0 => Some(version - 1),
+                _ => None,
+            },
+        };
+        // One entry per key, the last change wins; ordered, so the batch is deterministic.
+        let mut set: BTreeMap<KeyHash, (Vec<u8>, Option<Vec<u8>>)> = BTreeMap::new();
+        for (k, v) in changes {
+            set.insert(KeyHash::with::<Sha256>(&k), (k, v));
+        }
+        let tree = JellyfishMerkleTree::<_, Sha256>::new(&snap);
+        let (root, batch) = tree
+            .put_value_set(set.iter().map(|(kh, (_, v))| (*kh, v.clone())), version)
+            .map_err(tree_err)?;
+        let preimages = set.into_iter().map(|(kh, (k, _))| (kh, k)).collect();
+        Ok(Prepared {
+            version,
+            base,
+            root: root.0,
+            batch,
+            preimages,
+        })
+    }
+
+    /// Write a prepared version in one durable redb transaction (fsynced before this
+    /// returns), pruning old versions in the same transaction when configured. Returns the
+    /// root.
+    pub fn commit(&self, p: Prepared) -> Result<[u8; 32]> {
+        if self.latest_version()? != p.base {
+            return Err(Error::StalePrepared(p.version));
+        }
+        let txn = self.db.begin_write()?;
+        write_version(&txn, &p)?;
+        if let Some(keep) = self.keep_recent {
+            prune_in(&txn, p.version, keep)?;
+        }
+        txn.commit()?;
+        Ok(p.root)
+    }
+
+    /// Prepare and commit in one call.
+    pub fn apply(
+        &self,
+        version: Version,
+        changes: impl IntoIterator<Item = (Vec<u8>, Option<Vec<u8>>)>,
+    ) -> Result<[u8; 32]> {
+        let p = self.prepare(version, changes)?;
+        self.commit(p)
+    }
+
+    /// Drop every version but the `keep_recent` newest now.
+    pub fn prune(&self, keep_recent: u64) -> Result<()> {
+        let Some(latest) = self.latest_version()? else {
+            return Ok(());
+        };
+        let txn = self.db.begin_write()?;
+        prune_in(&txn, latest, keep_recent.max(1))?;
+        txn.commit()?;
+        Ok(())
+    }
+}
+
+fn write_version(txn: &WriteTransaction, p: &Prepared) -> Result<()> {
+    let mut nodes = txn.open_table(NODES)?;
+    for (k, n) in p.batch.node_batch.nodes() {
+        let k = borsh::to_vec(k).map_err(|e| Error::Corrupt(e.to_string()))?;
+        let n = borsh::to_vec(n).map_err(|e| Error::Corrupt(e.to_string()))?;
+        nodes.insert(k.as_slice(), n.as_slice())?;
+    }
+    let mut values = txn.open_table(VALUES)?;
+    let mut stale_values = txn.open_table(STALE_VALUES)?;
+    for ((version, kh), v) in p.batch.node_batch.values() {
+        // The value this one replaces is stale from this version on.
+        let lo = value_key(kh, 0);
+        let prev = {
+            let mut range = values.range(lo.as_slice()..value_key(kh, *version).as_slice())?;
+            match range.next_back() {
+                Some(e) => Some(e?.0.value().to_vec()),
+                None => None,
+            }
+        };
+        if let Some(prev) = prev {
+            let mut idx = version.to_be_bytes().to_vec();
+            idx.extend_from_slice(&prev);
+            stale_values.insert(idx.as_slice(), ())?;
+        }
+        values.insert(
+            value_key(kh, *version).as_slice(),
+            encode_value(v).as_slice(),
+        )?;
+    }
+    let mut preimages = txn.open_table(PREIMAGES)?;
+    for (kh, k) in &p.preimages {
+        preimages.insert(kh.0.as_slice(), k.as_slice())?;
+    }
+    let mut stale_nodes = txn.open_table(STALE_NODES)?;
+    for s in &p.batch.stale_node_index_batch {
+        let mut idx = s.stale_since_version.to_be_bytes().to_vec();
+        idx.extend(borsh::to_vec(&s.node_key).map_err(|e| Error::Corrupt(e.to_string()))?);
+        stale_nodes.insert(idx.as_slice(), ())?;
+    }
+    txn.open_table(ROOTS)?
+        .insert(p.version, p.root.as_slice())?;
+    Ok(())
+}
+
+/// Remove what only versions older than `latest + 1 − keep` need: nodes and values stale
+/// since a version at or below the oldest kept one, and the old roots.
+fn prune_in(txn: &WriteTransaction, latest: Version, keep: u64) -> Result<()> {
+    let Some(earliest_kept) = (latest + 1).checked_sub(keep).filter(|e| *e > 0) else {
+        return Ok(());
+    };
+    let bound = (earliest_kept + 1).to_be_bytes();
+    let mut stale_nodes = txn.open_table(STALE_NODES)?;
+    let mut nodes = txn.open_table(NODES)?;
+    for idx in stale_nodes.extract_from_if(..bound.as_slice(), |_, _| true)? {
+        let (idx, _) = idx?;
+        nodes.remove(&idx.value()[8..])?;
+    }
+    let mut stale_values = txn.open_table(STALE_VALUES)?;
+    let mut values = txn.open_table(VALUES)?;
+    for idx in stale_values.extract_from_if(..bound.as_slice(), |_, _| true)? {
+        let (idx, _) = idx?;
+        values.remove(&idx.value()[8..])?;
+    }
+    txn.open_table(ROOTS)?
+        .retain_in(..earliest_kept, |_, _| false)?;
+    Ok(())
+}

@@ -1,0 +1,316 @@
+//! The store on a real redb file: versions, ICS23 proofs checked with the `ics23` crate,
+//! durability across reopen, pruning, and bad input.
+
+use ics23::HostFunctionsManager as H;
+use keystone_store::{proof_spec, Error, Store};
+
+fn kv(k: &str, v: &str) -> (Vec<u8>, Option<Vec<u8>>) {
+    (k.as_bytes().to_vec(), Some(v.as_bytes().to_vec()))
+}
+
+fn del(k: &str) -> (Vec<u8>, Option<Vec<u8>>) {
+    (k.as_bytes().to_vec(), None)
+}
+
+fn open(dir: &tempfile::TempDir) -> Store {
+    Store::open(dir.path().join("state.redb")).expect("open")
+}
+
+fn proves_present(store: &Store, key: &str, value: &str, version: u64) -> bool {
+    let (v, proof) = store
+        .get_with_proof(key.as_bytes(), version)
+        .expect("proof");
+    let root = store.root_hash(version).expect("root").to_vec();
+    v.as_deref() == Some(value.as_bytes())
+        && ics23::verify_membership::<H>(
+            &proof,
+            &proof_spec(),
+            &root,
+            key.as_bytes(),
+            value.as_bytes(),
+        )
+}
+
+fn proves_absent(store: &Store, key: &str, version: u64) -> bool {
+    let (v, proof) = store
+        .get_with_proof(key.as_bytes(), version)
+        .expect("proof");
+    let root = store.root_hash(version).expect("root").to_vec();
+    v.is_none() && ics23::verify_non_membership::<H>(&proof, &proof_spec(), &root, key.as_bytes())
+}
+
+#[test]
+fn versions_keep_their_values_and_roots() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let s = open(&dir);
+    assert_eq!(s.latest_version().expect("read"), None);
+    let r1 = s
+        .apply(
+            1,
+            [
+                kv("bank/balances/alice/stake", "100"),
+                kv("bank/balances/bob/stake", "5"),
+            ],
+        )
+        .expect("v1");
+    let r2 = s
+        .apply(
+            2,
+            [
+                kv("bank/balances/alice/stake", "90"),
+                del("bank/balances/bob/stake"),
+            ],
+        )
+        .expect("v2");
+    assert_ne!(r1, r2);
+    assert_eq!(s.latest_version().expect("read"), Some(2));
+    assert_eq!(s.root_hash(1).expect("root"), r1);
+    assert_eq!(
+        s.get(b"bank/balances/alice/stake", 1).expect("get"),
+        Some(b"100".to_vec())
+    );
+    assert_eq!(
+        s.get(b"bank/balances/alice/stake", 2).expect("get"),
+        Some(b"90".to_vec())
+    );
+    assert_eq!(
+        s.get(b"bank/balances/bob/stake", 1).expect("get"),
+        Some(b"5".to_vec())
+    );
+    assert_eq!(s.get(b"bank/balances/bob/stake", 2).expect("get"), None);
+    // An empty block keeps the root.
+    let r3 = s.apply(3, []).expect("v3");
+    assert_eq!(r3, r2);
+    assert!(matches!(s.get(b"x", 9), Err(Error::MissingVersion(9))));
+}
+
+#[test]
+fn same_writes_same_root_whatever_the_order() {
+    let a = tempfile::tempdir().expect("tmp");
+    let b = tempfile::tempdir().expect("tmp");
+    let writes: Vec<_> = (0..200)
+        .map(|i| kv(&format!("k/{i}"), &format!("{i}")))
+        .collect();
+    let mut reversed = writes.clone();
+    reversed.reverse();
+    assert_eq!(
+        open(&a).apply(1, writes).expect("a"),
+        open(&b).apply(1, reversed).expect("b")
+    );
+}
+
+#[test]
+fn proofs_of_presence_and_absence_verify_with_ics23() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let s = open(&dir);
+    let writes: Vec<_> = (0..300)
+        .map(|i| {
+            kv(
+                &format!("bank/balances/addr{i}/stake"),
+                &format!("{}", i * 7),
+            )
+        })
+        .collect();
+    s.apply(1, writes).expect("v1");
+    s.apply(
+        2,
+        [
+            kv("bank/balances/addr3/stake", "1"),
+            del("bank/balances/addr4/stake"),
+        ],
+    )
+    .expect("v2");
+    for i in [0, 3, 150, 299] {
+        let value = if i == 3 {
+            "1".to_string()
+        } else {
+            format!("{}", i * 7)
+        };
+        assert!(
+            proves_present(&s, &format!("bank/balances/addr{i}/stake"), &value, 2),
+            "addr{i}"
+        );
+    }
+    assert!(
+        proves_present(&s, "bank/balances/addr3/stake", "21", 1),
+        "old version"
+    );
+    assert!(
+        proves_absent(&s, "bank/balances/addr4/stake", 2),
+        "deleted key"
+    );
+    assert!(
+        proves_present(&s, "bank/balances/addr4/stake", "28", 1),
+        "before deletion"
+    );
+    assert!(
+        proves_absent(&s, "bank/balances/nobody/stake", 2),
+        "never written"
+    );
+    assert!(proves_absent(&s, "\u{0}first", 2), "left of every key");
+    assert!(proves_absent(&s, "\u{ff}last", 2), "right of every key");
+}
+
+#[test]
+fn tampered_proofs_fail() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let s = open(&dir);
+    s.apply(1, (0..50).map(|i| kv(&format!("k{i}"), "v")))
+        .expect("v1");
+    let root = s.root_hash(1).expect("root").to_vec();
+    let (_, proof) = s.get_with_proof(b"k7", 1).expect("proof");
+    let spec = proof_spec();
+    assert!(ics23::verify_membership::<H>(
+        &proof, &spec, &root, b"k7", b"v"
+    ));
+    assert!(
+        !ics23::verify_membership::<H>(&proof, &spec, &root, b"k7", b"w"),
+        "other value"
+    );
+    assert!(
+        !ics23::verify_membership::<H>(&proof, &spec, &root, b"k8", b"v"),
+        "other key"
+    );
+    let mut bad_root = root.clone();
+    bad_root[0] ^= 1;
+    assert!(
+        !ics23::verify_membership::<H>(&proof, &spec, &bad_root, b"k7", b"v"),
+        "other root"
+    );
+    // An existence proof is no absence proof, and the reverse.
+    assert!(!ics23::verify_non_membership::<H>(
+        &proof, &spec, &root, b"k7"
+    ));
+    let (_, absent) = s.get_with_proof(b"zz", 1).expect("proof");
+    assert!(!ics23::verify_membership::<H>(
+        &absent, &spec, &root, b"zz", b"v"
+    ));
+}
+
+#[test]
+fn committed_state_survives_reopen() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let root = {
+        let s = open(&dir);
+        s.apply(1, [kv("a", "1")]).expect("v1");
+        s.apply(2, [kv("b", "2")]).expect("v2")
+    };
+    let s = open(&dir);
+    assert_eq!(s.latest_version().expect("read"), Some(2));
+    assert_eq!(s.root_hash(2).expect("root"), root);
+    assert!(proves_present(&s, "a", "1", 2));
+    s.apply(3, [kv("c", "3")]).expect("continues after reopen");
+}
+
+#[test]
+fn prepare_writes_nothing_and_commit_checks_order() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let s = open(&dir);
+    s.apply(1, [kv("a", "1")]).expect("v1");
+    let p = s.prepare(2, [kv("a", "2")]).expect("prepare");
+    assert_eq!(
+        s.latest_version().expect("read"),
+        Some(1),
+        "prepare does not write"
+    );
+    assert_eq!(s.get(b"a", 1).expect("get"), Some(b"1".to_vec()));
+    let other = s.prepare(2, [kv("a", "3")]).expect("prepare");
+    let root = p.root();
+    assert_eq!(s.commit(p).expect("commit"), root);
+    assert!(matches!(s.commit(other), Err(Error::StalePrepared(2))));
+    assert!(matches!(
+        s.prepare(5, [kv("a", "9")]),
+        Err(Error::NonContiguousVersion {
+            expected: 3,
+            got: 5
+        })
+    ));
+}
+
+#[test]
+fn first_version_may_be_any_height() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let s = open(&dir);
+    s.apply(41, [kv("a", "1")]).expect("initial height 42 − 1");
+    s.apply(42, [kv("b", "2")]).expect("next");
+    assert!(proves_present(&s, "a", "1", 42));
+    assert_eq!(s.earliest_version().expect("read"), Some(41));
+}
+
+#[test]
+fn pruning_drops_old_versions_and_keeps_recent_ones_provable() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let unpruned_dir = tempfile::tempdir().expect("tmp");
+    let s = open(&dir).with_pruning(2);
+    let unpruned = open(&unpruned_dir);
+    for v in 1..=6u64 {
+        let writes: Vec<_> = (0..40)
+            .map(|i| kv(&format!("k{i}"), &format!("{v}-{i}")))
+            .chain([kv(&format!("only{v}"), "x")])
+            .collect();
+        s.apply(v, writes.clone()).expect("apply");
+        unpruned.apply(v, writes).expect("apply");
+    }
+    let (small, big) = (s.stats().expect("stats"), unpruned.stats().expect("stats"));
+    assert_eq!((small.versions, big.versions), (2, 6));
+    assert!(small.nodes * 2 < big.nodes, "{small:?} vs {big:?}");
+    assert!(small.values * 2 < big.values, "{small:?} vs {big:?}");
+    assert_eq!(s.earliest_version().expect("read"), Some(5));
+    for v in 1..=4 {
+        assert!(
+            matches!(s.get(b"k1", v), Err(Error::MissingVersion(_))),
+            "v{v} pruned"
+        );
+    }
+    for v in 5..=6u64 {
+        for i in [0, 17, 39] {
+            assert!(
+                proves_present(&s, &format!("k{i}"), &format!("{v}-{i}"), v),
+                "v{v} k{i}"
+            );
+        }
+        assert!(
+            proves_present(&s, "only1", "x", v),
+            "a key untouched since v1 survives"
+        );
+    }
+    assert!(proves_absent(&s, "nothing", 6));
+    // Explicit pruning down to one version.
+    s.prune(1).expect("prune");
+    assert!(matches!(s.get(b"k1", 5), Err(Error::MissingVersion(5))));
+    assert!(proves_present(&s, "k39", "6-39", 6));
+}
+
+#[test]
+fn prefix_lists_live_keys_in_order() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let s = open(&dir);
+    s.apply(
+        1,
+        [
+            kv("bank/b", "2"),
+            kv("bank/a", "1"),
+            kv("staking/x", "9"),
+            kv("bank/c", "3"),
+        ],
+    )
+    .expect("v1");
+    s.apply(2, [del("bank/b")]).expect("v2");
+    let got = s.prefix(b"bank/", 2).expect("prefix");
+    assert_eq!(
+        got,
+        vec![
+            (b"bank/a".to_vec(), b"1".to_vec()),
+            (b"bank/c".to_vec(), b"3".to_vec())
+        ]
+    );
+    assert_eq!(s.prefix(b"bank/", 1).expect("prefix").len(), 3);
+}
+
+#[test]
+fn a_corrupt_file_is_an_error_not_a_panic() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let path = dir.path().join("state.redb");
+    std::fs::write(&path, vec![0xAB; 4096]).expect("write garbage");
+    assert!(Store::open(&path).is_err());
+}
