@@ -1,0 +1,15 @@
+//! The parts of a node that stand between the consensus core and the disk.
+//!
+//! What lives here now: [`privval`] — the file-backed signer with CometBFT's
+//! `priv_validator_key.json` and `priv_validator_state.json`, which writes what it is about to
+//! sign to disk before the signature leaves it and refuses height/round/step regressions and
+//! conflicting re-signs — and [`wal`], the consensus write-ahead log: every input the core
+//! takes, length-prefixed and checksummed, with end-of-height markers, fsync on demand, replay
+//! from the last marker, and truncation of a torn or corrupt tail.
+//!
+//! What does not live here (yet): the driver loop itself (tokio timers, the block store, the
+//! mempool, the app handshake), which comes with the single-validator chain (#3), and the
+//! network (#4). The core (`keystone-consensus-core`) stays pure; everything here is I/O.
+
+pub mod privval;
+pub mod wal;
