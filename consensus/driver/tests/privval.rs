@@ -70,7 +70,7 @@ fn malformed_key_files_are_clear_errors() {
         serde_json::from_slice(&std::fs::read(&fx.key).expect("read")).expect("json");
     json["address"] = "00".repeat(20).into();
     std::fs::write(&fx.key, json.to_string()).expect("write");
-    let err = read_key_file(&fx.key).err().expect("refused");
+    let err = read_key_file(&fx.key).expect_err("refused");
     assert!(err.to_string().contains("address does not match"), "{err}");
     std::fs::write(&fx.key, "{not json").expect("write");
     assert!(matches!(
