@@ -5,9 +5,11 @@
 //! helpers every other crate needs to produce CometBFT's exact bytes: the `google.protobuf`
 //! wrapper encodings that header hashing uses, and length-delimited framing.
 //!
-//! What does not live here (yet): the `Application` trait the engine drives, the ABCI socket
-//! framing and Keystone's own p2p envelopes. They arrive with the single-validator chain (#3),
-//! the network (#4) and the ABCI socket (#7). Domain types with behaviour (headers, votes,
+//! It also holds [`Application`], the ABCI 2.0 contract the engine drives: the built-in app
+//! and the socket client both implement it.
+//!
+//! What does not live here (yet): the ABCI socket framing and Keystone's own p2p envelopes;
+//! they arrive with the network (#4) and the ABCI socket (#7). Domain types with behaviour (headers, votes,
 //! validator sets) live in `keystone-consensus-types`; this crate holds bytes, not rules.
 
 pub use prost;
@@ -25,4 +27,10 @@ pub use tendermint_proto::v0_38::version;
 /// `google.protobuf.Timestamp`, as CometBFT encodes it.
 pub use tendermint_proto::google::protobuf::Timestamp;
 
+/// The CometBFT v0.38 `tendermint.abci` messages (ABCI 2.0).
+pub use tendermint_proto::v0_38::abci;
+
+mod application;
 pub mod wrappers;
+
+pub use application::{AppError, AppResult, Application};

@@ -1,0 +1,240 @@
+//! The contract between the consensus engine and any application: ABCI 2.0 as CometBFT v0.38
+//! defines it, over the protobuf request and response types themselves. The built-in
+//! application implements it directly; the ABCI socket client (#7) implements it by sending the
+//! same messages over a socket, so the engine cannot tell the two apart.
+//!
+//! Calls return `Result` because a remote application can fail (connection lost, an
+//! `Exception` response); the engine treats an error on the consensus connection as fatal for
+//! the height (it stops rather than skip or fork) and retries on restart through the
+//! handshake. The provided methods are CometBFT's defaults for applications that do not care:
+//! no vote extensions, no snapshots, proposals taken as they come.
+
+use crate::abci;
+
+/// Why an application call failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AppError(pub String);
+
+impl std::fmt::Display for AppError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "application error: {}", self.0)
+    }
+}
+
+impl std::error::Error for AppError {}
+
+/// `Result` of an application call.
+pub type AppResult<T> = Result<T, AppError>;
+
+/// An ABCI 2.0 application.
+pub trait Application: Send {
+    /// Info (query connection): the last committed height and app hash, for the handshake.
+    fn info(&self, req: abci::RequestInfo) -> AppResult<abci::ResponseInfo>;
+
+    /// Query (query connection): read state, with a proof when asked.
+    fn query(&self, req: abci::RequestQuery) -> AppResult<abci::ResponseQuery>;
+
+    /// CheckTx (mempool connection): admit a transaction to the mempool or not.
+    fn check_tx(&mut self, req: abci::RequestCheckTx) -> AppResult<abci::ResponseCheckTx>;
+
+    /// InitChain (consensus connection): genesis, once.
+    fn init_chain(&mut self, req: abci::RequestInitChain) -> AppResult<abci::ResponseInitChain>;
+
+    /// PrepareProposal: the proposer's chance to reorder, drop or add transactions. Default:
+    /// the mempool's transactions in order, as many as fit in `max_tx_bytes`.
+    fn prepare_proposal(
+        &mut self,
+        req: abci::RequestPrepareProposal,
+    ) -> AppResult<abci::ResponsePrepareProposal> {
+        let mut total: i64 = 0;
+        let txs = req
+            .txs
+            .into_iter()
+            .take_while(|tx| {
+                total = total.saturating_add(tx.len() as i64);
+                total <= req.max_tx_bytes
+            })
+            .collect();
+        Ok(abci::ResponsePrepareProposal { txs })
+    }
+
+    /// ProcessProposal: `valid(v)` of the Tendermint algorithm. Default: accept.
+    fn process_proposal(
+        &mut self,
+        _req: abci::RequestProcessProposal,
+    ) -> AppResult<abci::ResponseProcessProposal> {
+        Ok(abci::ResponseProcessProposal {
+            status: abci::response_process_proposal::ProposalStatus::Accept as i32,
+        })
+    }
+
+    /// ExtendVote. Default: no extension.
+    fn extend_vote(
+        &mut self,
+        _req: abci::RequestExtendVote,
+    ) -> AppResult<abci::ResponseExtendVote> {
+        Ok(abci::ResponseExtendVote::default())
+    }
+
+    /// VerifyVoteExtension. Default: accept.
+    fn verify_vote_extension(
+        &mut self,
+        _req: abci::RequestVerifyVoteExtension,
+    ) -> AppResult<abci::ResponseVerifyVoteExtension> {
+        Ok(abci::ResponseVerifyVoteExtension {
+            status: abci::response_verify_vote_extension::VerifyStatus::Accept as i32,
+        })
+    }
+
+    /// FinalizeBlock: execute a decided block; returns tx results, validator updates and the
+    /// new app hash.
+    fn finalize_block(
+        &mut self,
+        req: abci::RequestFinalizeBlock,
+    ) -> AppResult<abci::ResponseFinalizeBlock>;
+
+    /// Commit: make the finalized state durable.
+    fn commit(&mut self) -> AppResult<abci::ResponseCommit>;
+
+    /// ListSnapshots (snapshot connection). Default: none.
+    fn list_snapshots(&self) -> AppResult<abci::ResponseListSnapshots> {
+        Ok(abci::ResponseListSnapshots::default())
+    }
+
+    /// OfferSnapshot. Default: reject.
+    fn offer_snapshot(
+        &mut self,
+        _req: abci::RequestOfferSnapshot,
+    ) -> AppResult<abci::ResponseOfferSnapshot> {
+        Ok(abci::ResponseOfferSnapshot {
+            result: abci::response_offer_snapshot::Result::Reject as i32,
+        })
+    }
+
+    /// LoadSnapshotChunk. Default: empty.
+    fn load_snapshot_chunk(
+        &self,
+        _req: abci::RequestLoadSnapshotChunk,
+    ) -> AppResult<abci::ResponseLoadSnapshotChunk> {
+        Ok(abci::ResponseLoadSnapshotChunk::default())
+    }
+
+    /// ApplySnapshotChunk. Default: abort.
+    fn apply_snapshot_chunk(
+        &mut self,
+        _req: abci::RequestApplySnapshotChunk,
+    ) -> AppResult<abci::ResponseApplySnapshotChunk> {
+        Ok(abci::ResponseApplySnapshotChunk {
+            result: abci::response_apply_snapshot_chunk::Result::Abort as i32,
+            ..Default::default()
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use prost::bytes::Bytes;
+
+    /// The smallest application: counts transactions, app hash = the count.
+    #[derive(Default)]
+    struct Counter {
+        pending: u64,
+        committed: u64,
+        height: i64,
+    }
+
+    impl Application for Counter {
+        fn info(&self, _: abci::RequestInfo) -> AppResult<abci::ResponseInfo> {
+            Ok(abci::ResponseInfo {
+                last_block_height: self.height,
+                last_block_app_hash: Bytes::from(self.committed.to_be_bytes().to_vec()),
+                ..Default::default()
+            })
+        }
+        fn query(&self, _: abci::RequestQuery) -> AppResult<abci::ResponseQuery> {
+            Ok(abci::ResponseQuery {
+                value: Bytes::from(self.committed.to_string()),
+                ..Default::default()
+            })
+        }
+        fn check_tx(&mut self, req: abci::RequestCheckTx) -> AppResult<abci::ResponseCheckTx> {
+            Ok(abci::ResponseCheckTx {
+                code: u32::from(req.tx.is_empty()),
+                ..Default::default()
+            })
+        }
+        fn init_chain(&mut self, _: abci::RequestInitChain) -> AppResult<abci::ResponseInitChain> {
+            Ok(abci::ResponseInitChain::default())
+        }
+        fn finalize_block(
+            &mut self,
+            req: abci::RequestFinalizeBlock,
+        ) -> AppResult<abci::ResponseFinalizeBlock> {
+            self.pending = self.committed + req.txs.len() as u64;
+            self.height = req.height;
+            Ok(abci::ResponseFinalizeBlock {
+                app_hash: Bytes::from(self.pending.to_be_bytes().to_vec()),
+                ..Default::default()
+            })
+        }
+        fn commit(&mut self) -> AppResult<abci::ResponseCommit> {
+            self.committed = self.pending;
+            Ok(abci::ResponseCommit::default())
+        }
+    }
+
+    #[test]
+    fn defaults_are_cometbfts() {
+        let mut app = Counter::default();
+        let prepared = app
+            .prepare_proposal(abci::RequestPrepareProposal {
+                max_tx_bytes: 5,
+                txs: vec![
+                    Bytes::from_static(b"abc"),
+                    Bytes::from_static(b"de"),
+                    Bytes::from_static(b"f"),
+                ],
+                ..Default::default()
+            })
+            .expect("prepare");
+        assert_eq!(prepared.txs.len(), 2, "only what fits in max_tx_bytes");
+        let status = app
+            .process_proposal(abci::RequestProcessProposal::default())
+            .expect("process")
+            .status;
+        assert_eq!(
+            status,
+            abci::response_process_proposal::ProposalStatus::Accept as i32
+        );
+        let offer = app
+            .offer_snapshot(abci::RequestOfferSnapshot::default())
+            .expect("offer")
+            .result;
+        assert_eq!(offer, abci::response_offer_snapshot::Result::Reject as i32);
+    }
+
+    #[test]
+    fn a_trait_object_drives_an_app_through_a_block() {
+        let mut app: Box<dyn Application> = Box::new(Counter::default());
+        app.finalize_block(abci::RequestFinalizeBlock {
+            txs: vec![Bytes::from_static(b"a"), Bytes::from_static(b"b")],
+            height: 1,
+            ..Default::default()
+        })
+        .expect("finalize");
+        assert_eq!(
+            app.info(abci::RequestInfo::default())
+                .expect("info")
+                .last_block_app_hash,
+            Bytes::from(0u64.to_be_bytes().to_vec())
+        );
+        app.commit().expect("commit");
+        let info = app.info(abci::RequestInfo::default()).expect("info");
+        assert_eq!(info.last_block_height, 1);
+        assert_eq!(
+            info.last_block_app_hash,
+            Bytes::from(2u64.to_be_bytes().to_vec())
+        );
+    }
+}
