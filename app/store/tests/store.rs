@@ -314,3 +314,34 @@ fn a_corrupt_file_is_an_error_not_a_panic() {
     std::fs::write(&path, vec![0xAB; 4096]).expect("write garbage");
     assert!(Store::open(&path).is_err());
 }
+
+#[test]
+fn overwrites_across_many_blocks_stay_provable() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let s = open(&dir);
+    for v in 1..=4u64 {
+        let writes: Vec<_> = (0..2000u64)
+            .map(|i| {
+                let k = if v > 1 && i % 2 == 0 {
+                    i / 2
+                } else {
+                    v * 2000 + i
+                };
+                kv(&format!("key{k:08}"), &format!("{v}-{i}"))
+            })
+            .collect();
+        s.apply(v, writes).expect("apply");
+    }
+    for i in [0u64, 1, 2, 500, 999] {
+        let key = format!("key{i:08}");
+        assert_eq!(
+            s.get(key.as_bytes(), 4).expect("get"),
+            Some(format!("4-{}", i * 2).into_bytes()),
+            "{key}"
+        );
+        assert!(
+            proves_present(&s, &key, &format!("4-{}", i * 2), 4),
+            "{key}"
+        );
+    }
+}
