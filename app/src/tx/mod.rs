@@ -1,0 +1,480 @@
+//! The transaction pipeline for Cosmos SDK v0.50 transactions.
+//!
+//! [`run_tx`] takes the raw bytes of a `TxRaw` and a [`Context`] and, in order:
+//! 1. refuses a transaction over [`MAX_TX_BYTES`], then decodes `TxRaw`, `TxBody`, `AuthInfo`
+//!    and every message (an unknown type URL is a decode error, as in the SDK);
+//! 2. runs each message's stateless checks, collects the signers (in order of first
+//!    appearance) and checks the signature count, the memo length and the timeout height;
+//! 3. in `CheckTx`, refuses fees below the node's minimum gas prices;
+//! 4. runs the ante chain on a branch, metered: the tx-size gas, each signer's account
+//!    (public key set on first use and checked against the address, sequence, SIGN_MODE_DIRECT
+//!    secp256k1 signature over the `SignDoc`, low-S only), the fee moved from the first signer
+//!    to the fee collector, and every signer's sequence bumped; a failure here discards all;
+//! 5. runs the messages on a second branch, kept only if they all succeed within the gas
+//!    limit — a failed transaction keeps its fee and sequence bump, and loses its writes.
+
+mod error;
+pub mod gas;
+
+pub use error::TxError;
+
+use cosmos_sdk_proto::cosmos::bank::v1beta1 as bankpb;
+use cosmos_sdk_proto::cosmos::base::v1beta1::Coin as ProtoCoin;
+use cosmos_sdk_proto::cosmos::crypto::secp256k1::PubKey as Secp256k1PubKey;
+use cosmos_sdk_proto::cosmos::tx::signing::v1beta1::SignMode;
+use cosmos_sdk_proto::cosmos::tx::v1beta1::{mode_info, AuthInfo, SignDoc, TxBody, TxRaw};
+use gas::{GasMeter, GasState};
+use keystone_modules::bank::{self, InOut, MsgMultiSend, MsgSend};
+use keystone_modules::state::{Branch, State};
+use keystone_modules::{auth, Address, Amount, Coin, Coins, ModuleError};
+use prost::Message;
+use std::collections::BTreeSet;
+
+/// Largest transaction accepted (CometBFT's default `mempool.max_tx_bytes`).
+pub const MAX_TX_BYTES: usize = 1024 * 1024;
+
+/// Which ABCI call runs the transaction.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    /// `CheckTx`: admission to the mempool; enforces minimum gas prices.
+    Check,
+    /// `FinalizeBlock`: execution in a block.
+    Deliver,
+    /// `Simulate`: gas estimation; no signature check, no gas limit.
+    Simulate,
+}
+
+/// A minimum gas price: `amount_e18 / 10^18` of `denom` per unit of gas (app.toml's
+/// `minimum-gas-prices`, e.g. `0.025stake`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GasPrice {
+    /// Denom.
+    pub denom: String,
+    /// Price × 10^18.
+    pub amount_e18: u128,
+}
+
+impl std::str::FromStr for GasPrice {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        let s = s.trim();
+        let split = s
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .ok_or_else(|| format!("gas price {s:?} has no denom"))?;
+        let (num, denom) = s.split_at(split);
+        let (int, frac) = num.split_once('.').unwrap_or((num, ""));
+        if int.is_empty() && frac.is_empty()
+            || frac.len() > 18
+            || !keystone_modules::coin::valid_denom(denom)
+        {
+            return Err(format!("invalid gas price {s:?}"));
+        }
+        let int: u128 = if int.is_empty() {
+            0
+        } else {
+            int.parse()
+                .map_err(|_| format!("invalid gas price {s:?}"))?
+        };
+        let frac_val: u128 = if frac.is_empty() {
+            0
+        } else {
+            frac.parse()
+                .map_err(|_| format!("invalid gas price {s:?}"))?
+        };
+        let amount_e18 = int
+            .checked_mul(10u128.pow(18))
+            .and_then(|v| v.checked_add(frac_val * 10u128.pow(18 - frac.len() as u32)))
+            .ok_or_else(|| format!("gas price {s:?} out of range"))?;
+        Ok(GasPrice {
+            denom: denom.into(),
+            amount_e18,
+        })
+    }
+}
+
+/// What the pipeline needs to know about where it runs.
+#[derive(Clone, Debug)]
+pub struct Context<'a> {
+    /// The chain id the signatures must cover.
+    pub chain_id: &'a str,
+    /// The height of the block (or, in `CheckTx`, the next one).
+    pub height: u64,
+    /// Which call.
+    pub mode: Mode,
+    /// The node's minimum gas prices (any one of them suffices).
+    pub min_gas_prices: &'a [GasPrice],
+}
+
+/// The outcome of one transaction.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TxOutcome {
+    /// `Ok` or why it failed.
+    pub result: Result<(), TxError>,
+    /// The gas limit the transaction asked for.
+    pub gas_wanted: u64,
+    /// Gas it used.
+    pub gas_used: u64,
+}
+
+/// A decoded message.
+#[derive(Clone, Debug)]
+enum Msg {
+    Send(MsgSend),
+    MultiSend(MsgMultiSend),
+}
+
+impl Msg {
+    fn decode(any: &cosmos_sdk_proto::Any) -> Result<Msg, TxError> {
+        let bad = |e: prost::DecodeError| TxError::Decode(format!("{}: {e}", any.type_url));
+        match any.type_url.as_str() {
+            "/cosmos.bank.v1beta1.MsgSend" => {
+                let m = bankpb::MsgSend::decode(any.value.as_slice()).map_err(bad)?;
+                Ok(Msg::Send(MsgSend {
+                    from_address: m.from_address,
+                    to_address: m.to_address,
+                    amount: coins(&m.amount)?,
+                }))
+            }
+            "/cosmos.bank.v1beta1.MsgMultiSend" => {
+                let m = bankpb::MsgMultiSend::decode(any.value.as_slice()).map_err(bad)?;
+                let io = |a: String, c: &[ProtoCoin]| -> Result<InOut, TxError> {
+                    Ok(InOut {
+                        address: a,
+                        coins: coins(c)?,
+                    })
+                };
+                Ok(Msg::MultiSend(MsgMultiSend {
+                    inputs: m
+                        .inputs
+                        .into_iter()
+                        .map(|i| io(i.address, &i.coins))
+                        .collect::<Result<_, _>>()?,
+                    outputs: m
+                        .outputs
+                        .into_iter()
+                        .map(|o| io(o.address, &o.coins))
+                        .collect::<Result<_, _>>()?,
+                }))
+            }
+            other => Err(TxError::Decode(format!(
+                "unable to resolve type URL {other}"
+            ))),
+        }
+    }
+
+    /// Stateless checks; the signer.
+    fn validate_basic(&self) -> Result<Address, TxError> {
+        Ok(match self {
+            Msg::Send(m) => m.validate_basic()?.0,
+            Msg::MultiSend(m) => m.validate_basic()?.0,
+        })
+    }
+
+    fn execute(&self, state: &mut impl State, blocked: &BTreeSet<Address>) -> Result<(), TxError> {
+        match self {
+            Msg::Send(m) => m.execute(state, blocked)?,
+            Msg::MultiSend(m) => m.execute(state, blocked)?,
+        }
+        Ok(())
+    }
+}
+
+fn coins(list: &[ProtoCoin]) -> Result<Vec<Coin>, TxError> {
+    list.iter()
+        .map(|c| {
+            let amount: Amount = c.amount.parse().map_err(|_| {
+                ModuleError::InvalidCoins(format!("invalid amount {:?} for {}", c.amount, c.denom))
+            })?;
+            Ok(Coin::new(amount, &c.denom)?)
+        })
+        .collect()
+}
+
+/// The account address of a secp256k1 key: RIPEMD-160 of SHA-256 of the compressed key.
+pub fn secp256k1_address(compressed: &[u8]) -> Address {
+    use ripemd::Ripemd160;
+    use sha2::{Digest, Sha256};
+    let h = Ripemd160::digest(Sha256::digest(compressed));
+    let mut a = [0u8; 20];
+    a.copy_from_slice(&h);
+    Address(a)
+}
+
+fn verify_secp256k1(pubkey: &[u8], msg: &[u8], sig: &[u8]) -> bool {
+    use k256::ecdsa::signature::Verifier;
+    use k256::ecdsa::{Signature, VerifyingKey};
+    let (Ok(vk), Ok(sig)) = (
+        VerifyingKey::from_sec1_bytes(pubkey),
+        Signature::from_slice(sig),
+    ) else {
+        return false;
+    };
+    // The SDK accepts only low-S signatures, so a signature cannot be re-shaped by a relayer.
+    sig.normalize_s().is_none() && vk.verify(msg, &sig).is_ok()
+}
+
+/// The module accounts that may not receive funds by `MsgSend`.
+pub fn blocked_addresses() -> BTreeSet<Address> {
+    [auth::FEE_COLLECTOR]
+        .iter()
+        .map(|n| Address::module(n))
+        .collect()
+}
+
+/// Run one transaction against `state` (see the module doc for the order of checks).
+pub fn run_tx<S: State>(state: &mut S, tx: &[u8], ctx: &Context<'_>) -> TxOutcome {
+    let mut wanted = 0;
+    let meter_cell = std::cell::OnceCell::new();
+    let result = run(state, tx, ctx, &mut wanted, &meter_cell);
+    TxOutcome {
+        result,
+        gas_wanted: wanted,
+        gas_used: meter_cell.get().map_or(0, GasMeter::used),
+    }
+}
+
+fn out_of_gas(meter: &GasMeter) -> Result<(), TxError> {
+    match meter.exhausted_at() {
+        Some(location) => Err(TxError::OutOfGas {
+            location: location.into(),
+            wanted: meter.limit(),
+            used: meter.used(),
+        }),
+        None => Ok(()),
+    }
+}
+
+fn run<S: State>(
+    state: &mut S,
+    tx: &[u8],
+    ctx: &Context<'_>,
+    wanted: &mut u64,
+    meter_cell: &std::cell::OnceCell<GasMeter>,
+) -> Result<(), TxError> {
+    if tx.len() > MAX_TX_BYTES {
+        return Err(TxError::TooLarge {
+            max: MAX_TX_BYTES,
+            got: tx.len(),
+        });
+    }
+    let raw = TxRaw::decode(tx).map_err(|e| TxError::Decode(e.to_string()))?;
+    let body =
+        TxBody::decode(raw.body_bytes.as_slice()).map_err(|e| TxError::Decode(e.to_string()))?;
+    let auth_info = AuthInfo::decode(raw.auth_info_bytes.as_slice())
+        .map_err(|e| TxError::Decode(e.to_string()))?;
+    if body.messages.is_empty() {
+        return Err(TxError::Module(ModuleError::InvalidRequest(
+            "must contain at least one message".into(),
+        )));
+    }
+    let msgs = body
+        .messages
+        .iter()
+        .map(Msg::decode)
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut signers: Vec<Address> = Vec::new();
+    for m in &msgs {
+        let s = m.validate_basic()?;
+        if !signers.contains(&s) {
+            signers.push(s);
+        }
+    }
+    let fee = auth_info.fee.clone().unwrap_or_default();
+    *wanted = fee.gas_limit;
+    let fee_coins = Coins::from_list(coins(&fee.amount)?)?;
+    let params = auth::params(state)?;
+    let meter = meter_cell.get_or_init(|| {
+        GasMeter::new(if ctx.mode == Mode::Simulate {
+            u64::MAX
+        } else {
+            fee.gas_limit
+        })
+    });
+
+    if raw.signatures.is_empty() {
+        return Err(TxError::NoSignatures);
+    }
+    if raw.signatures.len() as u64 > params.tx_sig_limit {
+        return Err(TxError::TooManySignatures {
+            max: params.tx_sig_limit,
+            got: raw.signatures.len() as u64,
+        });
+    }
+    if raw.signatures.len() != signers.len() || auth_info.signer_infos.len() != signers.len() {
+        return Err(TxError::Unauthorized(format!(
+            "wrong number of signers; expected {}, got {}",
+            signers.len(),
+            raw.signatures.len()
+        )));
+    }
+    if body.memo.chars().count() as u64 > params.max_memo_characters {
+        return Err(TxError::MemoTooLarge {
+            max: params.max_memo_characters,
+            got: body.memo.chars().count() as u64,
+        });
+    }
+    if body.timeout_height > 0 && ctx.height > body.timeout_height {
+        return Err(TxError::TimeoutHeight {
+            height: ctx.height,
+            timeout: body.timeout_height,
+        });
+    }
+    if ctx.mode == Mode::Check && !ctx.min_gas_prices.is_empty() {
+        check_min_fee(&fee_coins, fee.gas_limit, ctx.min_gas_prices)?;
+    }
+
+    // Ante: everything on one branch, kept only if all of it passes.
+    let fee_collector = Address::module(auth::FEE_COLLECTOR);
+    let mut ante = Branch::new(state);
+    {
+        let mut g = GasState::new(&mut ante, meter);
+        meter.consume(params.tx_size_cost_per_byte * tx.len() as u64, "txSize");
+        for (i, signer) in signers.iter().enumerate() {
+            let info = &auth_info.signer_infos[i];
+            let mut account = auth::account(&g, signer)?
+                .ok_or_else(|| TxError::UnknownAddress(signer.to_string()))?;
+            let offered = match &info.public_key {
+                None => None,
+                Some(any) if any.type_url == "/cosmos.crypto.secp256k1.PubKey" => Some(
+                    Secp256k1PubKey::decode(any.value.as_slice())
+                        .map_err(|e| TxError::InvalidPubKey(e.to_string()))?
+                        .key,
+                ),
+                Some(any) => {
+                    return Err(TxError::InvalidPubKey(format!(
+                        "unsupported key type {}",
+                        any.type_url
+                    )))
+                }
+            };
+            let stored = account
+                .pub_key
+                .as_ref()
+                .map(|k| decode_b64(k))
+                .transpose()?;
+            let key = match (stored, offered) {
+                (Some(s), Some(o)) if s != o => {
+                    return Err(TxError::InvalidPubKey(format!(
+                        "pubKey does not match signer address {signer} with signer index: {i}"
+                    )))
+                }
+                (Some(s), _) => s,
+                (None, Some(o)) => {
+                    if secp256k1_address(&o) != *signer {
+                        return Err(TxError::InvalidPubKey(format!(
+                            "pubKey does not match signer address {signer} with signer index: {i}"
+                        )));
+                    }
+                    account.pub_key = Some(encode_b64(&o));
+                    o
+                }
+                (None, None) => {
+                    return Err(TxError::InvalidPubKey(format!(
+                        "pubkey on account {signer} is not set"
+                    )))
+                }
+            };
+            if info.sequence != account.sequence {
+                return Err(TxError::WrongSequence {
+                    expected: account.sequence,
+                    got: info.sequence,
+                });
+            }
+            let direct = matches!(
+                info.mode_info.as_ref().and_then(|m| m.sum.as_ref()),
+                Some(mode_info::Sum::Single(s)) if s.mode == SignMode::Direct as i32
+            );
+            meter.consume(
+                params.sig_verify_cost_secp256k1,
+                "secp256k1 signature verification",
+            );
+            if ctx.mode != Mode::Simulate {
+                let doc = SignDoc {
+                    body_bytes: raw.body_bytes.clone(),
+                    auth_info_bytes: raw.auth_info_bytes.clone(),
+                    chain_id: ctx.chain_id.to_owned(),
+                    account_number: account.account_number,
+                }
+                .encode_to_vec();
+                if !direct || !verify_secp256k1(&key, &doc, &raw.signatures[i]) {
+                    return Err(TxError::Unauthorized(format!(
+                        "signature verification failed; please verify account number ({}), sequence ({}) and chain-id ({})",
+                        account.account_number, account.sequence, ctx.chain_id
+                    )));
+                }
+            }
+            if i == 0 && !fee_coins.is_empty() {
+                auth::ensure_module_account(&mut g, auth::FEE_COLLECTOR)?;
+                bank::send(&mut g, signer, &fee_collector, &fee_coins, &BTreeSet::new())?;
+            }
+            account.sequence += 1;
+            auth::set_account(&mut g, &account)?;
+        }
+    }
+    out_of_gas(meter)?;
+    ante.commit();
+
+    // Messages: their own branch, dropped on any failure (fee and sequence stay paid).
+    let blocked = blocked_addresses();
+    let mut exec = Branch::new(state);
+    {
+        let mut g = GasState::new(&mut exec, meter);
+        for m in &msgs {
+            m.execute(&mut g, &blocked)?;
+        }
+    }
+    out_of_gas(meter)?;
+    exec.commit();
+    Ok(())
+}
+
+fn check_min_fee(fee: &Coins, gas_limit: u64, prices: &[GasPrice]) -> Result<(), TxError> {
+    let mut required = Vec::new();
+    for p in prices {
+        // ceil(gas × price), in 18-decimal fixed point.
+        let need = (gas_limit as u128)
+            .checked_mul(p.amount_e18)
+            .map(|x| x.div_ceil(10u128.pow(18)))
+            .unwrap_or(u128::MAX);
+        if need == 0 || fee.amount_of(&p.denom) >= need {
+            return Ok(());
+        }
+        required.push(format!("{need}{}", p.denom));
+    }
+    Err(TxError::InsufficientFee {
+        got: fee.to_string(),
+        required: required.join(","),
+    })
+}
+
+fn encode_b64(b: &[u8]) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.encode(b)
+}
+
+fn decode_b64(s: &str) -> Result<Vec<u8>, TxError> {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD
+        .decode(s)
+        .map_err(|_| TxError::InvalidPubKey("stored key is not base64".into()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn gas_prices_parse_and_charge_by_ceiling() {
+        let p: GasPrice = "0.025stake".parse().expect("price");
+        assert_eq!(p.amount_e18, 25_000_000_000_000_000);
+        let fee: Coins = "5000stake".parse().expect("coins");
+        assert!(check_min_fee(&fee, 200_000, std::slice::from_ref(&p)).is_ok());
+        let err = check_min_fee(&fee, 200_001, &[p]).expect_err("short by a rounding");
+        assert_eq!(
+            err.to_string(),
+            "insufficient fees; got: 5000stake required: 5001stake: insufficient fee"
+        );
+        assert!("stake".parse::<GasPrice>().is_err());
+        assert!("1.5".parse::<GasPrice>().is_err());
+    }
+}
