@@ -142,10 +142,14 @@ pub(crate) struct Node {
     pub(crate) wal: Vec<Input>,
     pub(crate) privval: PrivVal,
     pub(crate) blocks: BTreeMap<Height, Decided>,
+    /// Every height up to this one is in `blocks` (kept up to date by `store_block`).
+    decided: Height,
     // Volatile.
     pub(crate) core: Option<Consensus>,
     pub(crate) own_msgs: Vec<Msg>,
     pub(crate) pending_value: Option<Round>,
+    /// The epoch whose gossip timer is running (one timer per life of the node).
+    pub(crate) gossip_epoch: Option<u32>,
     pub(crate) catchup_sent: BTreeMap<(usize, Height), u64>,
     /// Byzantine bookkeeping: every proposed value seen per height and round, so an
     /// equivocator can vote for a real alternative rather than a made-up one.
@@ -171,9 +175,11 @@ impl Node {
             wal: Vec::new(),
             privval: PrivVal::default(),
             blocks: BTreeMap::new(),
+            decided: 0,
             core: None,
             own_msgs: Vec::new(),
             pending_value: None,
+            gossip_epoch: None,
             catchup_sent: BTreeMap::new(),
             seen_values: BTreeMap::new(),
             has: std::collections::BTreeSet::new(),
@@ -187,11 +193,15 @@ impl Node {
 
     /// Highest height with every height up to it decided.
     pub(crate) fn decided_height(&self) -> Height {
-        let mut h = 0;
-        while self.blocks.contains_key(&(h + 1)) {
-            h += 1;
+        self.decided
+    }
+
+    /// Put a decided block in the store (the first decision of a height stays).
+    pub(crate) fn store_block(&mut self, height: Height, block: Decided) {
+        self.blocks.entry(height).or_insert(block);
+        while self.blocks.contains_key(&(self.decided + 1)) {
+            self.decided += 1;
         }
-        h
     }
 
     /// Forget everything volatile (a crash).

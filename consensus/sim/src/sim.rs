@@ -354,10 +354,13 @@ impl Sim {
         core = core.with_faults(faults);
         self.nodes[i].core = Some(core);
         let epoch = self.nodes[i].epoch;
-        self.queue.push(
-            self.now + self.sc.gossip_interval_ms,
-            Event::Gossip { node: i, epoch },
-        );
+        if self.nodes[i].gossip_epoch != Some(epoch) {
+            self.nodes[i].gossip_epoch = Some(epoch);
+            self.queue.push(
+                self.now + self.sc.gossip_interval_ms,
+                Event::Gossip { node: i, epoch },
+            );
+        }
         let wal = self.nodes[i].wal.clone();
         if wal.is_empty() {
             return self.process(i, Input::Start, Mode::Live);
@@ -478,10 +481,13 @@ impl Sim {
                     .expect("L49 decides only with the proposal")
                     .clone();
                 let precommits = core.precommits_for(round, value);
-                self.nodes[i].blocks.entry(height).or_insert(Decided {
-                    proposal,
-                    precommits,
-                });
+                self.nodes[i].store_block(
+                    height,
+                    Decided {
+                        proposal,
+                        precommits,
+                    },
+                );
                 if self.nodes[i].is_honest() {
                     self.checker.on_decide(i, height, value)?;
                 }
