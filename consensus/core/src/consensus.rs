@@ -78,6 +78,7 @@ impl Consensus {
     #[cfg(feature = "fault-injection")]
     pub fn with_faults(mut self, faults: Faults) -> Self {
         self.faults = faults;
+        self.keeper.set_weak_quorum(faults.weak_quorum);
         self
     }
 

@@ -8,8 +8,12 @@
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Faults {
     /// L23/L29 without the lock condition: prevote any valid proposal even when locked on
-    /// another value. Breaks agreement.
+    /// another value. Breaks agreement, but only in rare schedules (one decider cut off while
+    /// the rest move on to a fresh value).
     pub ignore_lock: bool,
+    /// Every "+2/3" threshold becomes "more than 1/2". Breaks agreement whenever an
+    /// equivocator splits the honest nodes.
+    pub weak_quorum: bool,
     /// `valid(v)` always true. Breaks validity.
     pub skip_validity: bool,
     /// L57 never fires: a missing proposal stalls the round. Breaks liveness.

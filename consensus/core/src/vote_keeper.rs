@@ -65,6 +65,8 @@ pub struct VoteKeeper {
     powers: BTreeMap<Address, i64>,
     total: i64,
     rounds: BTreeMap<Round, RoundVotes>,
+    /// The `weak_quorum` fault: thresholds at 1/2 (simulator self-tests only).
+    weak_quorum: bool,
 }
 
 impl VoteKeeper {
@@ -78,6 +80,20 @@ impl VoteKeeper {
                 .collect(),
             total: set.total_voting_power(),
             rounds: BTreeMap::new(),
+            weak_quorum: false,
+        }
+    }
+
+    #[cfg(feature = "fault-injection")]
+    pub(crate) fn set_weak_quorum(&mut self, weak: bool) {
+        self.weak_quorum = weak;
+    }
+
+    fn quorum(&self, power: i64) -> bool {
+        if self.weak_quorum {
+            2 * power as i128 > self.total as i128
+        } else {
+            is_quorum(power, self.total)
         }
     }
 
@@ -165,12 +181,12 @@ impl VoteKeeper {
         vote_type: VoteType,
         value: Option<BlockId>,
     ) -> bool {
-        is_quorum(self.power_for(round, vote_type, value), self.total)
+        self.quorum(self.power_for(round, vote_type, value))
     }
 
     /// +2/3 of `vote_type` for anything in `round`.
     pub fn has_quorum_any(&self, round: Round, vote_type: VoteType) -> bool {
-        is_quorum(self.power_any(round, vote_type), self.total)
+        self.quorum(self.power_any(round, vote_type))
     }
 
     /// The value (or nil) with +2/3 of `vote_type` in `round`, if there is one.
@@ -179,7 +195,7 @@ impl VoteKeeper {
         r.tally(vote_type)
             .power_by_value
             .iter()
-            .find(|(_, p)| is_quorum(**p, self.total))
+            .find(|(_, p)| self.quorum(**p))
             .map(|(v, _)| *v)
     }
 

@@ -4,9 +4,15 @@
 //! keystone-sim sweep [--seeds N] [--start S] [--validators 4,7,10]   random hostile scenarios
 //! keystone-sim replay <validators> <seed>                            one scenario, verbosely
 //! keystone-sim bench [--heights H] [--validators 4,10,100]           heights/s, real signatures
+//! keystone-sim faults --fault NAME [--seeds N] [--validators 4,7]    violations a broken rule causes
 //! ```
+//!
+//! Fault names: `ignore_lock`, `weak_quorum`, `skip_validity`, `ignore_propose_timeout`,
+//! `prevote_late_proposal` (see `keystone_consensus_core::Faults`).
 
-use keystone_consensus_sim::{run, Scenario};
+use keystone_consensus_core::Faults;
+use keystone_consensus_sim::{run, Scenario, Violation};
+use std::collections::BTreeMap;
 use std::process::ExitCode;
 use std::time::Instant;
 
@@ -100,13 +106,51 @@ fn bench(args: &[String]) -> Result<bool, String> {
     Ok(true)
 }
 
+fn faults(args: &[String]) -> Result<bool, String> {
+    let name: String = flag(args, "--fault", String::new())?;
+    let mut f = Faults::default();
+    match name.as_str() {
+        "ignore_lock" => f.ignore_lock = true,
+        "weak_quorum" => f.weak_quorum = true,
+        "skip_validity" => f.skip_validity = true,
+        "ignore_propose_timeout" => f.ignore_propose_timeout = true,
+        "prevote_late_proposal" => f.prevote_late_proposal = true,
+        other => return Err(format!("unknown fault {other:?}")),
+    }
+    let seeds: u64 = flag(args, "--seeds", 1000)?;
+    let mut counts: BTreeMap<&str, u64> = BTreeMap::new();
+    for seed in 0..seeds {
+        for &n in &sizes(args, "4,7")? {
+            let mut sc = Scenario::random(n, seed);
+            sc.faults = f;
+            sc.privval_guard = !f.prevote_late_proposal;
+            let kind = match run(&sc) {
+                Ok(_) => "ok",
+                Err((v, _)) => {
+                    println!("validators={n} seed={seed}: {v}");
+                    match v {
+                        Violation::Agreement { .. } => "agreement",
+                        Violation::Validity { .. } => "validity",
+                        Violation::DoubleSign { .. } => "double sign",
+                        Violation::Liveness { .. } => "liveness",
+                    }
+                }
+            };
+            *counts.entry(kind).or_default() += 1;
+        }
+    }
+    println!("{name}: {counts:?}");
+    Ok(true)
+}
+
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
         Some("sweep") => sweep(&args),
         Some("replay") => replay(&args),
         Some("bench") => bench(&args),
-        _ => Err("usage: keystone-sim sweep|replay|bench (see the crate docs)".into()),
+        Some("faults") => faults(&args),
+        _ => Err("usage: keystone-sim sweep|replay|bench|faults (see the crate docs)".into()),
     };
     match result {
         Ok(true) => ExitCode::SUCCESS,
