@@ -103,6 +103,36 @@ impl<S: State + ?Sized> State for Branch<'_, S> {
     }
 }
 
+/// Read a JSON value (params, accounts).
+pub(crate) fn get_json<T: serde::de::DeserializeOwned>(
+    state: &(impl State + ?Sized),
+    key: &str,
+) -> Result<Option<T>> {
+    match get_string(state, key)? {
+        None => Ok(None),
+        Some(json) => serde_json::from_str(&json)
+            .map(Some)
+            .map_err(|e| ModuleError::Corrupt {
+                key: key.into(),
+                reason: e.to_string(),
+            }),
+    }
+}
+
+/// Write a JSON value.
+pub(crate) fn put_json<T: serde::Serialize>(
+    state: &mut (impl State + ?Sized),
+    key: &str,
+    value: &T,
+) -> Result<()> {
+    let json = serde_json::to_string(value).map_err(|e| ModuleError::Corrupt {
+        key: key.into(),
+        reason: e.to_string(),
+    })?;
+    state.put(key.as_bytes().to_vec(), json.into_bytes());
+    Ok(())
+}
+
 /// Read a UTF-8 value (module values are readable text).
 pub(crate) fn get_string(state: &(impl State + ?Sized), key: &str) -> Result<Option<String>> {
     match state.get(key.as_bytes())? {

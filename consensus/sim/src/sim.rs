@@ -540,7 +540,7 @@ impl Sim {
         self.nodes[i].own_msgs.push(Msg::Proposal(p.clone()));
         if self.nodes[i].behaviour == Behaviour::Equivocate && mode == Mode::Live {
             // A second proposal, invalid half the time, to a random half of the peers.
-            let valid = self.rng.next_u32() % 2 == 0;
+            let valid = self.rng.next_u32().is_multiple_of(2);
             let other = Proposal {
                 block_id: self.new_value(height, valid),
                 ..unsigned

@@ -206,14 +206,8 @@ impl Commit {
     /// From protobuf.
     pub fn from_proto(p: &pb::Commit) -> crate::Result<Self> {
         Ok(Commit {
-            height: u64::try_from(p.height).map_err(|_| Error::OutOfRange {
-                field: "height",
-                value: p.height as i128,
-            })?,
-            round: u32::try_from(p.round).map_err(|_| Error::OutOfRange {
-                field: "round",
-                value: p.round as i128,
-            })?,
+            height: crate::error::height_from_proto(p.height)?,
+            round: crate::error::round_from_proto(p.round)?,
             block_id: BlockId::from_proto(
                 p.block_id.as_ref().ok_or(Error::MissingField("block_id"))?,
             )?,

@@ -91,3 +91,19 @@ impl From<prost::DecodeError> for Error {
         Error::Decode(e.to_string())
     }
 }
+
+/// A protobuf `int64` height as a Keystone height (negative heights are refused).
+pub(crate) fn height_from_proto(v: i64) -> Result<Height> {
+    u64::try_from(v).map_err(|_| Error::OutOfRange {
+        field: "height",
+        value: v as i128,
+    })
+}
+
+/// A protobuf `int32` round as a Keystone round (negative rounds are refused).
+pub(crate) fn round_from_proto(v: i32) -> Result<Round> {
+    u32::try_from(v).map_err(|_| Error::OutOfRange {
+        field: "round",
+        value: v as i128,
+    })
+}

@@ -104,10 +104,7 @@ impl Header {
     /// From protobuf; every hash must be 32 bytes (the app hash may be any length).
     pub fn from_proto(p: &pb::Header) -> crate::Result<Self> {
         let v = p.version.ok_or(Error::MissingField("version"))?;
-        let height = u64::try_from(p.height).map_err(|_| Error::OutOfRange {
-            field: "height",
-            value: p.height as i128,
-        })?;
+        let height = crate::error::height_from_proto(p.height)?;
         let last_block_id = match &p.last_block_id {
             Some(b) => BlockId::option_from_proto(b)?,
             None => None,

@@ -77,14 +77,8 @@ impl Proposal {
                 value: p.r#type,
             });
         }
-        let height = u64::try_from(p.height).map_err(|_| Error::OutOfRange {
-            field: "height",
-            value: p.height as i128,
-        })?;
-        let round = u32::try_from(p.round).map_err(|_| Error::OutOfRange {
-            field: "round",
-            value: p.round as i128,
-        })?;
+        let height = crate::error::height_from_proto(p.height)?;
+        let round = crate::error::round_from_proto(p.round)?;
         let pol_round = match p.pol_round {
             -1 => None,
             r if r >= 0 && r < p.round => Some(r as u32),

@@ -117,14 +117,8 @@ impl Vote {
 
     /// From protobuf, rejecting out-of-range numbers and malformed fields.
     pub fn from_proto(p: &pb::Vote) -> crate::Result<Self> {
-        let height = u64::try_from(p.height).map_err(|_| Error::OutOfRange {
-            field: "height",
-            value: p.height as i128,
-        })?;
-        let round = u32::try_from(p.round).map_err(|_| Error::OutOfRange {
-            field: "round",
-            value: p.round as i128,
-        })?;
+        let height = crate::error::height_from_proto(p.height)?;
+        let round = crate::error::round_from_proto(p.round)?;
         let validator_index = u32::try_from(p.validator_index).map_err(|_| Error::OutOfRange {
             field: "validator_index",
             value: p.validator_index as i128,

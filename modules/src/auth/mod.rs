@@ -9,7 +9,7 @@
 pub mod genesis;
 pub mod state_key;
 
-use crate::state::{get_string, State};
+use crate::state::{get_json, get_string, put_json, State};
 use crate::{Address, ModuleError, Result};
 use serde::{Deserialize, Serialize};
 
@@ -118,26 +118,12 @@ fn next_account_number(state: &mut (impl State + ?Sized)) -> Result<u64> {
     Ok(n)
 }
 
-/// The account at `address`, created (with the next account number) if it does not exist —
-/// what the SDK does when an address first receives funds.
-pub fn ensure_account(state: &mut (impl State + ?Sized), address: &Address) -> Result<Account> {
-    if let Some(a) = account(state, address)? {
-        return Ok(a);
-    }
-    let a = Account {
-        address: address.to_string(),
-        pub_key: None,
-        account_number: next_account_number(state)?,
-        sequence: 0,
-        module_name: None,
-    };
-    set_account(state, &a)?;
-    Ok(a)
-}
-
-/// Create the module account `name` if missing.
-pub fn ensure_module_account(state: &mut (impl State + ?Sized), name: &str) -> Result<Account> {
-    let address = Address::module(name);
+/// The account at `address`, created with the next account number if it does not exist.
+fn ensure(
+    state: &mut (impl State + ?Sized),
+    address: Address,
+    module_name: Option<&str>,
+) -> Result<Account> {
     if let Some(a) = account(state, &address)? {
         return Ok(a);
     }
@@ -146,25 +132,31 @@ pub fn ensure_module_account(state: &mut (impl State + ?Sized), name: &str) -> R
         pub_key: None,
         account_number: next_account_number(state)?,
         sequence: 0,
-        module_name: Some(name.into()),
+        module_name: module_name.map(Into::into),
     };
     set_account(state, &a)?;
     Ok(a)
 }
 
+/// The account at `address`, created (with the next account number) if it does not exist —
+/// what the SDK does when an address first receives funds.
+pub fn ensure_account(state: &mut (impl State + ?Sized), address: &Address) -> Result<Account> {
+    ensure(state, *address, None)
+}
+
+/// Create the module account `name` if missing.
+pub fn ensure_module_account(state: &mut (impl State + ?Sized), name: &str) -> Result<Account> {
+    ensure(state, Address::module(name), Some(name))
+}
+
 /// The auth params.
 pub fn params(state: &(impl State + ?Sized)) -> Result<Params> {
-    match get_string(state, state_key::PARAMS)? {
-        None => Ok(Params::default()),
-        Some(json) => serde_json::from_str(&json).map_err(|e| corrupt(state_key::PARAMS, e)),
-    }
+    Ok(get_json(state, state_key::PARAMS)?.unwrap_or_default())
 }
 
 /// Store the auth params.
 pub fn set_params(state: &mut (impl State + ?Sized), p: &Params) -> Result<()> {
-    let json = serde_json::to_string(p).map_err(|e| corrupt(state_key::PARAMS, e))?;
-    state.put(state_key::PARAMS.as_bytes().to_vec(), json.into_bytes());
-    Ok(())
+    put_json(state, state_key::PARAMS, p)
 }
 
 #[cfg(test)]

@@ -11,7 +11,7 @@ pub mod genesis;
 pub mod state_key;
 
 use crate::auth;
-use crate::state::{get_string, State};
+use crate::state::{get_json, get_string, put_json, State};
 use crate::{Address, Amount, Coin, Coins, ModuleError, Result};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
@@ -89,6 +89,14 @@ fn corrupt(key: &str, e: impl std::fmt::Display) -> ModuleError {
     }
 }
 
+/// A stored amount (a decimal string) at `key`.
+fn parse_amount(key: &str, v: &[u8]) -> Result<Amount> {
+    std::str::from_utf8(v)
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(|| corrupt(key, "not a decimal amount"))
+}
+
 fn read_amount(state: &(impl State + ?Sized), key: &str) -> Result<Amount> {
     match get_string(state, key)? {
         None => Ok(0),
@@ -115,12 +123,11 @@ pub fn all_balances(state: &(impl State + ?Sized), address: &Address) -> Result<
     let mut list = Vec::new();
     for (k, v) in state.prefix(prefix.as_bytes())? {
         let key = String::from_utf8_lossy(&k).into_owned();
-        let denom = key[prefix.len()..].to_string();
-        let amount = std::str::from_utf8(&v)
-            .ok()
-            .and_then(|s| s.parse().ok())
-            .ok_or_else(|| corrupt(&key, "not a decimal amount"))?;
-        list.push(Coin { denom, amount });
+        let amount = parse_amount(&key, &v)?;
+        list.push(Coin {
+            denom: key[prefix.len()..].to_string(),
+            amount,
+        });
     }
     Coins::from_list(list)
 }
@@ -135,10 +142,7 @@ pub fn total_supply(state: &(impl State + ?Sized)) -> Result<Coins> {
     let mut list = Vec::new();
     for (k, v) in state.prefix(state_key::SUPPLY.as_bytes())? {
         let key = String::from_utf8_lossy(&k).into_owned();
-        let amount = std::str::from_utf8(&v)
-            .ok()
-            .and_then(|s| s.parse().ok())
-            .ok_or_else(|| corrupt(&key, "not a decimal amount"))?;
+        let amount = parse_amount(&key, &v)?;
         list.push(Coin {
             denom: key[state_key::SUPPLY.len()..].to_string(),
             amount,
@@ -149,17 +153,12 @@ pub fn total_supply(state: &(impl State + ?Sized)) -> Result<Coins> {
 
 /// The bank params.
 pub fn params(state: &(impl State + ?Sized)) -> Result<Params> {
-    match get_string(state, state_key::PARAMS)? {
-        None => Ok(Params::default()),
-        Some(json) => serde_json::from_str(&json).map_err(|e| corrupt(state_key::PARAMS, e)),
-    }
+    Ok(get_json(state, state_key::PARAMS)?.unwrap_or_default())
 }
 
 /// Store the bank params.
 pub fn set_params(state: &mut (impl State + ?Sized), p: &Params) -> Result<()> {
-    let json = serde_json::to_string(p).map_err(|e| corrupt(state_key::PARAMS, e))?;
-    state.put(state_key::PARAMS.as_bytes().to_vec(), json.into_bytes());
-    Ok(())
+    put_json(state, state_key::PARAMS, p)
 }
 
 fn sub_balance(state: &mut (impl State + ?Sized), address: &Address, coin: &Coin) -> Result<()> {
@@ -318,10 +317,7 @@ pub fn check_supply_invariant(state: &(impl State + ?Sized)) -> Result<bool> {
     for (k, v) in state.prefix(b"bank/balances/")? {
         let key = String::from_utf8_lossy(&k).into_owned();
         let denom = key.rsplit('/').next().unwrap_or_default().to_string();
-        let amount: Amount = std::str::from_utf8(&v)
-            .ok()
-            .and_then(|s| s.parse().ok())
-            .ok_or_else(|| corrupt(&key, "not a decimal amount"))?;
+        let amount = parse_amount(&key, &v)?;
         sum = sum.checked_add(&Coins::from_list(vec![Coin { denom, amount }])?)?;
     }
     Ok(sum == total_supply(state)?)
