@@ -7,9 +7,19 @@
 //! on a branch that is kept only if every message succeeds — with the SDK's codespaces, codes
 //! and wording in the results.
 //!
-//! What does not live here yet: the `Application` implementation over the JMT store
-//! (`keystone-store`, in `app/store`), queries and the REST router; they come with the rest of
-//! the single-validator chain (#3). Business rules live in `keystone-modules`; this crate
-//! decodes, authenticates, meters and routes.
+//! It also holds [`App`], the `Application` (ABCI 2.0) over the JMT store: `InitChain` from
+//! the genesis `app_state` (auth, bank), `CheckTx` against a check state that lives until the
+//! next commit, `FinalizeBlock` running every transaction and computing the new app hash
+//! without writing, `Commit` writing the version in one redb transaction, `Info` for the
+//! handshake and `Query` of `/store/key` with an ICS23 proof (`proofOps[0].type = "ics23:jmt"`).
+//!
+//! What does not live here yet: the Cosmos gRPC query paths, events, the REST router, and the
+//! proof-of-stake modules (#5, #6). Business rules live in `keystone-modules`; this crate
+//! decodes, authenticates, meters, routes and stores.
 
+mod application;
+mod store_state;
 pub mod tx;
+
+pub use application::{App, AppGenesis};
+pub use store_state::StoreState;

@@ -88,19 +88,32 @@ impl<S: State + ?Sized> State for Branch<'_, S> {
         self.writes.insert(key.to_vec(), None);
     }
     fn prefix(&self, prefix: &[u8]) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
-        let mut merged: BTreeMap<Vec<u8>, Vec<u8>> =
-            self.base.prefix(prefix)?.into_iter().collect();
-        for (k, v) in self.writes.range(prefix.to_vec()..) {
-            if !k.starts_with(prefix) {
-                break;
-            }
-            match v {
-                Some(v) => merged.insert(k.clone(), v.clone()),
-                None => merged.remove(k),
-            };
-        }
-        Ok(merged.into_iter().collect())
+        Ok(overlay_prefix(
+            self.base.prefix(prefix)?,
+            &self.writes,
+            prefix,
+        ))
     }
+}
+
+/// The entries under `prefix` of `base` (in key order) with pending `writes` applied on top
+/// (`None`: deleted), in key order.
+pub fn overlay_prefix(
+    base: Vec<(Vec<u8>, Vec<u8>)>,
+    writes: &BTreeMap<Vec<u8>, Option<Vec<u8>>>,
+    prefix: &[u8],
+) -> Vec<(Vec<u8>, Vec<u8>)> {
+    let mut merged: BTreeMap<Vec<u8>, Vec<u8>> = base.into_iter().collect();
+    for (k, v) in writes.range(prefix.to_vec()..) {
+        if !k.starts_with(prefix) {
+            break;
+        }
+        match v {
+            Some(v) => merged.insert(k.clone(), v.clone()),
+            None => merged.remove(k),
+        };
+    }
+    merged.into_iter().collect()
 }
 
 /// Read a JSON value (params, accounts).

@@ -1,0 +1,252 @@
+//! [`App`]: the built-in application behind the ABCI 2.0 [`Application`] trait.
+
+use crate::store_state::StoreState;
+use crate::tx::{run_tx, Context, GasPrice, Mode, TxOutcome};
+use keystone_modules::{auth, bank, Address};
+use keystone_proto::abci;
+use keystone_proto::prost::bytes::Bytes;
+use keystone_proto::prost::Message;
+use keystone_proto::{AppError, AppResult, Application};
+use keystone_store::{Prepared, Store};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// The genesis `app_state` sections this application reads (others are ignored for now).
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct AppGenesis {
+    /// `app_state.auth`.
+    #[serde(default)]
+    pub auth: auth::genesis::Genesis,
+    /// `app_state.bank`.
+    #[serde(default)]
+    pub bank: bank::genesis::Genesis,
+}
+
+type Writes = BTreeMap<Vec<u8>, Option<Vec<u8>>>;
+
+/// The built-in application.
+pub struct App {
+    store: Store,
+    chain_id: String,
+    min_gas_prices: Vec<GasPrice>,
+    /// `FinalizeBlock`'s result, waiting for `Commit`.
+    pending: Option<(i64, Prepared)>,
+    /// The mempool's view: `CheckTx` writes over the last committed version, dropped at each
+    /// commit (the SDK's check state).
+    check_writes: Writes,
+}
+
+fn app_err(e: impl std::fmt::Display) -> AppError {
+    AppError(e.to_string())
+}
+
+impl App {
+    /// The application over `store` for `chain_id`, with the node's minimum gas prices.
+    pub fn new(store: Store, chain_id: &str, min_gas_prices: Vec<GasPrice>) -> App {
+        App {
+            store,
+            chain_id: chain_id.into(),
+            min_gas_prices,
+            pending: None,
+            check_writes: Writes::new(),
+        }
+    }
+
+    fn latest(&self) -> AppResult<Option<u64>> {
+        self.store.latest_version().map_err(app_err)
+    }
+
+    fn tx_result(o: &TxOutcome) -> (u32, String, String) {
+        match &o.result {
+            Ok(()) => (0, String::new(), String::new()),
+            Err(e) => (e.code(), e.codespace().to_string(), e.to_string()),
+        }
+    }
+}
+
+impl Application for App {
+    fn info(&self, _req: abci::RequestInfo) -> AppResult<abci::ResponseInfo> {
+        let (height, hash) = match self.latest()? {
+            None => (0, Vec::new()),
+            Some(v) => (v as i64, self.store.root_hash(v).map_err(app_err)?.to_vec()),
+        };
+        Ok(abci::ResponseInfo {
+            data: "keystone".into(),
+            version: env!("CARGO_PKG_VERSION").into(),
+            app_version: 0,
+            last_block_height: height,
+            last_block_app_hash: Bytes::from(hash),
+        })
+    }
+
+    fn query(&self, req: abci::RequestQuery) -> AppResult<abci::ResponseQuery> {
+        let fail = |code: u32, log: String| abci::ResponseQuery {
+            code,
+            log,
+            codespace: "sdk".into(),
+            ..Default::default()
+        };
+        if req.path != "/store/key" {
+            return Ok(fail(
+                6,
+                format!("unknown query path {}: unknown request", req.path),
+            ));
+        }
+        let Some(latest) = self.latest()? else {
+            return Ok(fail(26, "no committed state yet: invalid height".into()));
+        };
+        let height = if req.height <= 0 {
+            latest
+        } else {
+            req.height as u64
+        };
+        if height > latest {
+            return Ok(fail(
+                26,
+                format!("height {height} is in the future (latest {latest}): invalid height"),
+            ));
+        }
+        let key = req.data.to_vec();
+        let (value, proof_ops) = if req.prove {
+            match self.store.get_with_proof(&key, height) {
+                Ok((value, proof)) => (
+                    value,
+                    Some(keystone_proto::crypto::ProofOps {
+                        ops: vec![keystone_proto::crypto::ProofOp {
+                            r#type: "ics23:jmt".into(),
+                            key: key.clone(),
+                            data: proof.encode_to_vec(),
+                        }],
+                    }),
+                ),
+                Err(e) => return Ok(fail(26, format!("{e}: invalid height"))),
+            }
+        } else {
+            match self.store.get(&key, height) {
+                Ok(v) => (v, None),
+                Err(e) => return Ok(fail(26, format!("{e}: invalid height"))),
+            }
+        };
+        Ok(abci::ResponseQuery {
+            key: Bytes::from(key),
+            value: Bytes::from(value.unwrap_or_default()),
+            proof_ops,
+            height: height as i64,
+            ..Default::default()
+        })
+    }
+
+    fn check_tx(&mut self, req: abci::RequestCheckTx) -> AppResult<abci::ResponseCheckTx> {
+        let latest = self.latest()?;
+        let mut state =
+            StoreState::new(&self.store, latest, std::mem::take(&mut self.check_writes));
+        let ctx = Context {
+            chain_id: &self.chain_id,
+            height: latest.unwrap_or(0) + 1,
+            mode: Mode::Check,
+            min_gas_prices: &self.min_gas_prices,
+        };
+        let out = run_tx(&mut state, &req.tx, &ctx);
+        self.check_writes = state.into_writes();
+        let (code, codespace, log) = Self::tx_result(&out);
+        Ok(abci::ResponseCheckTx {
+            code,
+            codespace,
+            log,
+            gas_wanted: out.gas_wanted as i64,
+            gas_used: out.gas_used as i64,
+            ..Default::default()
+        })
+    }
+
+    fn init_chain(&mut self, req: abci::RequestInitChain) -> AppResult<abci::ResponseInitChain> {
+        let genesis: AppGenesis = if req.app_state_bytes.is_empty() {
+            AppGenesis::default()
+        } else {
+            serde_json::from_slice(&req.app_state_bytes)
+                .map_err(|e| app_err(format!("app_state: {e}")))?
+        };
+        let version = (req.initial_height.max(1) - 1) as u64;
+        let mut state = StoreState::new(&self.store, None, Writes::new());
+        genesis.auth.init(&mut state).map_err(app_err)?;
+        genesis.bank.init(&mut state).map_err(app_err)?;
+        // Every funded address has an account, as gaiad's add-genesis-account ensures.
+        for b in &genesis.bank.balances {
+            let a: Address = b.address.parse().map_err(app_err)?;
+            auth::ensure_account(&mut state, &a).map_err(app_err)?;
+        }
+        auth::ensure_module_account(&mut state, auth::FEE_COLLECTOR).map_err(app_err)?;
+        let writes = state.into_writes();
+        // A handshake may run InitChain again after a crash before the first block: then the
+        // genesis state is already stored, and must be this one.
+        let root = match self.latest()? {
+            Some(v) if v == version => {
+                for (k, want) in &writes {
+                    if self.store.get(k, v).map_err(app_err)? != *want {
+                        return Err(app_err(
+                            "InitChain: a different genesis state is already committed",
+                        ));
+                    }
+                }
+                self.store.root_hash(v).map_err(app_err)?
+            }
+            _ => {
+                let prepared = self.store.prepare(version, writes).map_err(app_err)?;
+                self.store.commit(prepared).map_err(app_err)?
+            }
+        };
+        Ok(abci::ResponseInitChain {
+            consensus_params: None,
+            validators: req.validators,
+            app_hash: Bytes::from(root.to_vec()),
+        })
+    }
+
+    fn finalize_block(
+        &mut self,
+        req: abci::RequestFinalizeBlock,
+    ) -> AppResult<abci::ResponseFinalizeBlock> {
+        let latest = self.latest()?;
+        let mut state = StoreState::new(&self.store, latest, Writes::new());
+        let ctx = Context {
+            chain_id: &self.chain_id,
+            height: req.height as u64,
+            mode: Mode::Deliver,
+            min_gas_prices: &[],
+        };
+        let mut tx_results = Vec::with_capacity(req.txs.len());
+        for tx in &req.txs {
+            let out = run_tx(&mut state, tx, &ctx);
+            let (code, codespace, log) = Self::tx_result(&out);
+            tx_results.push(abci::ExecTxResult {
+                code,
+                codespace,
+                log,
+                gas_wanted: out.gas_wanted as i64,
+                gas_used: out.gas_used as i64,
+                ..Default::default()
+            });
+        }
+        let prepared = self
+            .store
+            .prepare(req.height as u64, state.into_writes())
+            .map_err(app_err)?;
+        let app_hash = Bytes::from(prepared.root().to_vec());
+        self.pending = Some((req.height, prepared));
+        Ok(abci::ResponseFinalizeBlock {
+            tx_results,
+            app_hash,
+            ..Default::default()
+        })
+    }
+
+    fn commit(&mut self) -> AppResult<abci::ResponseCommit> {
+        let (_, prepared) = self
+            .pending
+            .take()
+            .ok_or_else(|| app_err("Commit without FinalizeBlock"))?;
+        self.store.commit(prepared).map_err(app_err)?;
+        self.check_writes.clear();
+        Ok(abci::ResponseCommit { retain_height: 0 })
+    }
+}

@@ -1,0 +1,66 @@
+//! The modules' `State` over the JMT store: reads at one committed version, with the writes of
+//! the block (or of the check state) kept in memory on top until they are committed.
+
+use keystone_modules::state::{overlay_prefix, State};
+use keystone_modules::{ModuleError, Result};
+use keystone_store::Store;
+use std::collections::BTreeMap;
+
+/// Pending writes over a committed version of the store.
+pub struct StoreState<'a> {
+    store: &'a Store,
+    version: Option<u64>,
+    writes: BTreeMap<Vec<u8>, Option<Vec<u8>>>,
+}
+
+impl<'a> StoreState<'a> {
+    /// Writes over `version` of `store` (`None`: an empty store).
+    pub fn new(
+        store: &'a Store,
+        version: Option<u64>,
+        writes: BTreeMap<Vec<u8>, Option<Vec<u8>>>,
+    ) -> Self {
+        StoreState {
+            store,
+            version,
+            writes,
+        }
+    }
+
+    /// The pending writes (`None`: deletion).
+    pub fn into_writes(self) -> BTreeMap<Vec<u8>, Option<Vec<u8>>> {
+        self.writes
+    }
+}
+
+fn store_err(e: keystone_store::Error) -> ModuleError {
+    ModuleError::State(e.to_string())
+}
+
+impl State for StoreState<'_> {
+    fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        if let Some(v) = self.writes.get(key) {
+            return Ok(v.clone());
+        }
+        match self.version {
+            None => Ok(None),
+            Some(v) => self.store.get(key, v).map_err(store_err),
+        }
+    }
+
+    fn put(&mut self, key: Vec<u8>, value: Vec<u8>) {
+        self.writes.insert(key, Some(value));
+    }
+
+    fn delete(&mut self, key: &[u8]) {
+        self.writes.insert(key.to_vec(), None);
+    }
+
+    fn prefix(&self, prefix: &[u8]) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
+        let base = match self.version {
+            None => Vec::new(),
+            Some(v) => self.store.prefix(prefix, v).map_err(store_err)?,
+        };
+        Ok(overlay_prefix(base, &self.writes, prefix))
+    }
+}

@@ -1,0 +1,244 @@
+//! The built-in application through its ABCI 2.0 interface, on a real redb store: genesis,
+//! CheckTx, FinalizeBlock with a cosmrs-signed transaction, Commit, Info after a restart, and
+//! `/store/key` queries whose ICS23 proofs verify against the app hash.
+
+use cosmrs::bank::MsgSend;
+use cosmrs::crypto::secp256k1::SigningKey;
+use cosmrs::tx::{self, Fee, Msg, SignDoc, SignerInfo};
+use cosmrs::{AccountId, Coin};
+use ics23::HostFunctionsManager as H;
+use keystone_app::App;
+use keystone_modules::Address;
+use keystone_proto::abci;
+use keystone_proto::prost::bytes::Bytes;
+use keystone_proto::prost::Message;
+use keystone_proto::Application;
+use keystone_store::{proof_spec, Store};
+
+const CHAIN: &str = "keystone-1";
+
+fn alice_key() -> SigningKey {
+    SigningKey::from_slice(&[7; 32]).expect("key")
+}
+
+fn addr(k: &SigningKey) -> Address {
+    k.public_key()
+        .account_id("cosmos")
+        .expect("id")
+        .to_string()
+        .parse()
+        .expect("bech32")
+}
+
+fn bob() -> Address {
+    Address([0xb0; 20])
+}
+
+fn genesis_json(alice: &Address) -> Vec<u8> {
+    serde_json::json!({
+        "auth": {"params": {
+            "max_memo_characters": "256", "tx_sig_limit": "7", "tx_size_cost_per_byte": "10",
+            "sig_verify_cost_ed25519": "590", "sig_verify_cost_secp256k1": "1000"
+        }, "accounts": []},
+        "bank": {"params": {"send_enabled": [], "default_send_enabled": true},
+                 "balances": [{"address": alice.to_string(), "coins": [{"denom": "stake", "amount": "1000000"}]}],
+                 "supply": []}
+    })
+    .to_string()
+    .into_bytes()
+}
+
+fn send(sequence: u64, amount: u128) -> Vec<u8> {
+    let k = alice_key();
+    let msg = MsgSend {
+        from_address: AccountId::new("cosmos", &addr(&k).0).expect("id"),
+        to_address: AccountId::new("cosmos", &bob().0).expect("id"),
+        amount: vec![Coin {
+            denom: "stake".parse().expect("denom"),
+            amount,
+        }],
+    };
+    let body = tx::Body::new(vec![msg.to_any().expect("any")], "", 0u32);
+    let auth_info = SignerInfo::single_direct(Some(k.public_key()), sequence).auth_info(
+        Fee::from_amount_and_gas(
+            Coin {
+                denom: "stake".parse().expect("denom"),
+                amount: 500,
+            },
+            200_000u64,
+        ),
+    );
+    // alice is the first (and only) genesis account: account number 0.
+    let doc = SignDoc::new(&body, &auth_info, &CHAIN.parse().expect("chain"), 0).expect("doc");
+    doc.sign(&k).expect("sign").to_bytes().expect("bytes")
+}
+
+fn open(dir: &tempfile::TempDir) -> App {
+    App::new(
+        Store::open(dir.path().join("application.redb")).expect("store"),
+        CHAIN,
+        vec![],
+    )
+}
+
+fn query(app: &App, key: &str) -> abci::ResponseQuery {
+    app.query(abci::RequestQuery {
+        data: Bytes::from(key.as_bytes().to_vec()),
+        path: "/store/key".into(),
+        height: 0,
+        prove: true,
+    })
+    .expect("query")
+}
+
+fn proof(q: &abci::ResponseQuery) -> ics23::CommitmentProof {
+    let ops = q.proof_ops.as_ref().expect("proof requested");
+    assert_eq!(ops.ops[0].r#type, "ics23:jmt");
+    ics23::CommitmentProof::decode(ops.ops[0].data.as_slice()).expect("proof bytes")
+}
+
+#[test]
+fn genesis_block_commit_query_and_restart() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let alice = addr(&alice_key());
+    let mut app = open(&dir);
+    let init = app
+        .init_chain(abci::RequestInitChain {
+            chain_id: CHAIN.into(),
+            app_state_bytes: Bytes::from(genesis_json(&alice)),
+            initial_height: 1,
+            ..Default::default()
+        })
+        .expect("init");
+    let genesis_hash = init.app_hash.clone();
+    assert_eq!(genesis_hash.len(), 32);
+    let info = app.info(abci::RequestInfo::default()).expect("info");
+    assert_eq!(
+        (info.last_block_height, info.last_block_app_hash.clone()),
+        (0, genesis_hash.clone())
+    );
+
+    // The mempool admits the tx once; its check state then expects sequence 1.
+    let tx = send(0, 100);
+    let ok = app
+        .check_tx(abci::RequestCheckTx {
+            tx: Bytes::from(tx.clone()),
+            r#type: 0,
+        })
+        .expect("check");
+    assert_eq!(ok.code, 0, "{}", ok.log);
+    let again = app
+        .check_tx(abci::RequestCheckTx {
+            tx: Bytes::from(tx.clone()),
+            r#type: 0,
+        })
+        .expect("check");
+    assert_eq!((again.code, again.codespace.as_str()), (32, "sdk"));
+
+    // Block 1: the send and a malformed tx; the block commits either way.
+    let fin = app
+        .finalize_block(abci::RequestFinalizeBlock {
+            txs: vec![Bytes::from(tx), Bytes::from_static(b"garbage")],
+            height: 1,
+            ..Default::default()
+        })
+        .expect("finalize");
+    assert_eq!(fin.tx_results[0].code, 0, "{}", fin.tx_results[0].log);
+    assert_eq!(fin.tx_results[1].code, 2);
+    assert_ne!(fin.app_hash, genesis_hash);
+    assert_eq!(
+        app.info(abci::RequestInfo::default())
+            .expect("info")
+            .last_block_height,
+        0,
+        "not yet committed"
+    );
+    app.commit().expect("commit");
+    assert!(
+        app.commit().is_err(),
+        "a second Commit without FinalizeBlock is an error"
+    );
+
+    // Provable state at height 1, against the app hash of block 1.
+    let root = fin.app_hash.to_vec();
+    let key = format!("bank/balances/{}/stake", bob());
+    let q = query(&app, &key);
+    assert_eq!((q.code, q.height, q.value.as_ref()), (0, 1, &b"100"[..]));
+    assert!(ics23::verify_membership::<H>(
+        &proof(&q),
+        &proof_spec(),
+        &root,
+        key.as_bytes(),
+        b"100"
+    ));
+    let absent = format!("bank/balances/{}/uatom", bob());
+    let q = query(&app, &absent);
+    assert!(q.value.is_empty());
+    assert!(ics23::verify_non_membership::<H>(
+        &proof(&q),
+        &proof_spec(),
+        &root,
+        absent.as_bytes()
+    ));
+    let paid = query(&app, &format!("bank/balances/{alice}/stake"));
+    assert_eq!(paid.value.as_ref(), &b"999400"[..], "100 sent, 500 fee");
+
+    // Restart: the handshake's Info reports the committed height and hash.
+    drop(app);
+    let app = open(&dir);
+    let info = app.info(abci::RequestInfo::default()).expect("info");
+    assert_eq!(
+        (info.last_block_height, info.last_block_app_hash.to_vec()),
+        (1, root)
+    );
+    let bad = app
+        .query(abci::RequestQuery {
+            path: "/no/such/path".into(),
+            ..Default::default()
+        })
+        .expect("query");
+    assert_ne!(bad.code, 0);
+    let future = app
+        .query(abci::RequestQuery {
+            path: "/store/key".into(),
+            height: 99,
+            data: Bytes::from_static(b"k"),
+            prove: false,
+        })
+        .expect("query");
+    assert_eq!(future.code, 26);
+}
+
+#[test]
+fn init_chain_twice_with_the_same_genesis_is_accepted() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let alice = addr(&alice_key());
+    let req = abci::RequestInitChain {
+        chain_id: CHAIN.into(),
+        app_state_bytes: Bytes::from(genesis_json(&alice)),
+        initial_height: 1,
+        ..Default::default()
+    };
+    let first = open(&dir).init_chain(req.clone()).expect("init");
+    let second = open(&dir)
+        .init_chain(req)
+        .expect("init again after a crash");
+    assert_eq!(first.app_hash, second.app_hash);
+    let other = abci::RequestInitChain {
+        chain_id: CHAIN.into(),
+        app_state_bytes: Bytes::from(genesis_json(&Address([1; 20]))),
+        initial_height: 1,
+        ..Default::default()
+    };
+    assert!(
+        open(&dir).init_chain(other).is_err(),
+        "a different genesis is refused"
+    );
+    let garbage = abci::RequestInitChain {
+        app_state_bytes: Bytes::from_static(b"{not json"),
+        ..Default::default()
+    };
+    assert!(open(&tempfile::tempdir().expect("tmp"))
+        .init_chain(garbage)
+        .is_err());
+}
