@@ -7,9 +7,12 @@
 //! takes, length-prefixed and checksummed, with end-of-height markers, fsync on demand, replay
 //! from the last marker, and truncation of a torn or corrupt tail.
 //!
-//! What does not live here (yet): the driver loop itself (tokio timers, the block store, the
-//! mempool, the app handshake), which comes with the single-validator chain (#3), and the
+//! Also [`block_store`]: committed blocks, their ids and commits by height in redb.
+//!
+//! What does not live here (yet): the driver loop itself (tokio timers, the mempool, the app
+//! handshake), which comes with the single-validator chain (#3), and the
 //! network (#4). The core (`keystone-consensus-core`) stays pure; everything here is I/O.
 
+pub mod block_store;
 pub mod privval;
 pub mod wal;

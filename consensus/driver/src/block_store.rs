@@ -1,0 +1,155 @@
+//! The block store: every committed block, its id and the commit that finalised it, by height,
+//! in redb. One write transaction per block, so a crash leaves a height either wholly stored
+//! or absent. What CometBFT keeps in `blockstore.db`: what RPC serves and block sync sends.
+
+use keystone_consensus_types::{Block, BlockId, Commit, Height};
+use keystone_proto::types as pb;
+use prost::Message;
+use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
+use std::path::Path;
+
+const BLOCKS: TableDefinition<u64, &[u8]> = TableDefinition::new("blocks");
+const BLOCK_IDS: TableDefinition<u64, &[u8]> = TableDefinition::new("block_ids");
+/// The commit for height H as this node saw it (the next block carries another copy as
+/// `last_commit`; CometBFT calls this the "seen commit").
+const COMMITS: TableDefinition<u64, &[u8]> = TableDefinition::new("seen_commits");
+
+/// What the block store failed at.
+#[derive(Debug, thiserror::Error)]
+pub enum BlockStoreError {
+    /// The database failed.
+    #[error("block store: {0}")]
+    Db(String),
+    /// Stored bytes that do not decode.
+    #[error("block store is corrupt at height {height}: {reason}")]
+    Corrupt {
+        /// Height.
+        height: Height,
+        /// What is wrong.
+        reason: String,
+    },
+    /// Heights must be stored in order, without gaps.
+    #[error("cannot store height {got}: the next height is {expected}")]
+    OutOfOrder {
+        /// Expected.
+        expected: Height,
+        /// Offered.
+        got: Height,
+    },
+}
+
+macro_rules! db_err {
+    ($($t:ty),*) => {$(
+        impl From<$t> for BlockStoreError {
+            fn from(e: $t) -> Self {
+                BlockStoreError::Db(e.to_string())
+            }
+        }
+    )*};
+}
+db_err!(
+    redb::DatabaseError,
+    redb::TransactionError,
+    redb::TableError,
+    redb::StorageError,
+    redb::CommitError
+);
+
+type Result<T> = std::result::Result<T, BlockStoreError>;
+
+/// Committed blocks by height.
+pub struct BlockStore {
+    db: Database,
+}
+
+impl BlockStore {
+    /// Open (or create) the store at `path`.
+    pub fn open(path: &Path) -> Result<BlockStore> {
+        let db = Database::create(path)?;
+        let txn = db.begin_write()?;
+        {
+            txn.open_table(BLOCKS)?;
+            txn.open_table(BLOCK_IDS)?;
+            txn.open_table(COMMITS)?;
+        }
+        txn.commit()?;
+        Ok(BlockStore { db })
+    }
+
+    /// The highest stored height (0: none).
+    pub fn height(&self) -> Result<Height> {
+        let txn = self.db.begin_read()?;
+        let t = txn.open_table(BLOCKS)?;
+        let last = t.last()?.map_or(0, |(k, _)| k.value());
+        Ok(last)
+    }
+
+    /// The lowest stored height (0: none).
+    pub fn base(&self) -> Result<Height> {
+        let txn = self.db.begin_read()?;
+        let t = txn.open_table(BLOCKS)?;
+        let first = t.first()?.map_or(0, |(k, _)| k.value());
+        Ok(first)
+    }
+
+    /// Store block `block` (id `id`) with the commit that finalised it. Heights follow each
+    /// other; the first stored height may be any (a chain's initial height).
+    pub fn save(&self, block: &Block, id: &BlockId, commit: &Commit) -> Result<()> {
+        let h = block.header.height;
+        let top = self.height()?;
+        if top != 0 && h != top + 1 {
+            return Err(BlockStoreError::OutOfOrder {
+                expected: top + 1,
+                got: h,
+            });
+        }
+        let txn = self.db.begin_write()?;
+        txn.open_table(BLOCKS)?
+            .insert(h, block.to_proto().encode_to_vec().as_slice())?;
+        txn.open_table(BLOCK_IDS)?
+            .insert(h, id.to_proto().encode_to_vec().as_slice())?;
+        txn.open_table(COMMITS)?
+            .insert(h, commit.to_proto().encode_to_vec().as_slice())?;
+        txn.commit()?;
+        Ok(())
+    }
+
+    fn read<T>(
+        &self,
+        table: TableDefinition<u64, &[u8]>,
+        h: Height,
+        decode: impl Fn(&[u8]) -> std::result::Result<T, String>,
+    ) -> Result<Option<T>> {
+        let txn = self.db.begin_read()?;
+        let t = txn.open_table(table)?;
+        let Some(bytes) = t.get(h)? else {
+            return Ok(None);
+        };
+        decode(bytes.value())
+            .map(Some)
+            .map_err(|reason| BlockStoreError::Corrupt { height: h, reason })
+    }
+
+    /// The raw protobuf block at `h` (what RPC and block sync serve).
+    pub fn block_proto(&self, h: Height) -> Result<Option<pb::Block>> {
+        self.read(BLOCKS, h, |b| {
+            pb::Block::decode(b).map_err(|e| e.to_string())
+        })
+    }
+
+    /// The id of the block at `h`.
+    pub fn block_id(&self, h: Height) -> Result<Option<BlockId>> {
+        self.read(BLOCK_IDS, h, |b| {
+            let p = pb::BlockId::decode(b).map_err(|e| e.to_string())?;
+            BlockId::from_proto(&p).map_err(|e| e.to_string())
+        })
+    }
+
+    /// The commit that finalised the block at `h`.
+    pub fn commit(&self, h: Height) -> Result<Option<Commit>> {
+        self.read(COMMITS, h, |b| {
+            let p = pb::Commit::decode(b).map_err(|e| e.to_string())?;
+            Commit::from_proto(&p).map_err(|e| e.to_string())
+        })
+    }
+}
