@@ -7,12 +7,14 @@
 //! takes, length-prefixed and checksummed, with end-of-height markers, fsync on demand, replay
 //! from the last marker, and truncation of a torn or corrupt tail.
 //!
-//! Also [`block_store`]: committed blocks, their ids and commits by height in redb.
+//! Also [`block_store`]: committed blocks, their ids and commits by height in redb; and
+//! [`mempool`]: transactions admitted by `CheckTx`, bounded, deduplicated, reaped for
+//! proposals and rechecked after each commit.
 //!
-//! What does not live here (yet): the driver loop itself (tokio timers, the mempool, the app
-//! handshake), which comes with the single-validator chain (#3), and the
+//! What does not live here (yet): the driver loop itself (tokio timers, the app handshake), which comes with the single-validator chain (#3), and the
 //! network (#4). The core (`keystone-consensus-core`) stays pure; everything here is I/O.
 
 pub mod block_store;
+pub mod mempool;
 pub mod privval;
 pub mod wal;
