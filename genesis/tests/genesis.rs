@@ -38,9 +38,12 @@ fn a_real_cometbft_genesis_parses_and_hashes_as_its_chain_did() {
     assert_eq!(again, doc);
 }
 
+/// An edit that breaks one field of a genesis document.
+type Edit = Box<dyn Fn(&mut serde_json::Value)>;
+
 #[test]
 fn each_bad_field_is_named() {
-    let cases: Vec<(&str, Box<dyn Fn(&mut serde_json::Value)>)> = vec![
+    let cases: Vec<(&str, Edit)> = vec![
         ("chain_id", Box::new(|g| g["chain_id"] = "".into())),
         (
             "chain_id",
