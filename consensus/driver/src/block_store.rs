@@ -13,6 +13,11 @@ const BLOCK_IDS: TableDefinition<u64, &[u8]> = TableDefinition::new("block_ids")
 /// The commit for height H as this node saw it (the next block carries another copy as
 /// `last_commit`; CometBFT calls this the "seen commit").
 const COMMITS: TableDefinition<u64, &[u8]> = TableDefinition::new("seen_commits");
+/// The application's `ResponseFinalizeBlock` for each height (tx results, app hash).
+const RESULTS: TableDefinition<u64, &[u8]> = TableDefinition::new("finalize_results");
+/// Blocks this node built for the height in progress, by header hash, so that a restart can
+/// still propose, or commit, a block it built before crashing. Emptied when a height commits.
+const BUILT: TableDefinition<&[u8], &[u8]> = TableDefinition::new("built_blocks");
 
 /// What the block store failed at.
 #[derive(Debug, thiserror::Error)]
@@ -71,6 +76,8 @@ impl BlockStore {
             txn.open_table(BLOCKS)?;
             txn.open_table(BLOCK_IDS)?;
             txn.open_table(COMMITS)?;
+            txn.open_table(RESULTS)?;
+            txn.open_table(BUILT)?;
         }
         txn.commit()?;
         Ok(BlockStore { db })
@@ -142,6 +149,65 @@ impl BlockStore {
         self.read(BLOCK_IDS, h, |b| {
             let p = pb::BlockId::decode(b).map_err(|e| e.to_string())?;
             BlockId::from_proto(&p).map_err(|e| e.to_string())
+        })
+    }
+
+    /// Keep a block this node built (durably) until its height commits.
+    pub fn save_built(&self, block: &Block) -> Result<()> {
+        let txn = self.db.begin_write()?;
+        txn.open_table(BUILT)?.insert(
+            block.hash().0.as_slice(),
+            block.to_proto().encode_to_vec().as_slice(),
+        )?;
+        txn.commit()?;
+        Ok(())
+    }
+
+    /// The blocks kept by [`BlockStore::save_built`].
+    pub fn built(&self) -> Result<Vec<pb::Block>> {
+        let txn = self.db.begin_read()?;
+        let t = txn.open_table(BUILT)?;
+        let mut out = Vec::new();
+        for entry in t.iter()? {
+            let (_, v) = entry?;
+            out.push(
+                pb::Block::decode(v.value()).map_err(|e| BlockStoreError::Corrupt {
+                    height: 0,
+                    reason: e.to_string(),
+                })?,
+            );
+        }
+        Ok(out)
+    }
+
+    /// Forget the built blocks (their height committed).
+    pub fn clear_built(&self) -> Result<()> {
+        let txn = self.db.begin_write()?;
+        txn.open_table(BUILT)?.retain(|_, _| false)?;
+        txn.commit()?;
+        Ok(())
+    }
+
+    /// Store the application's answer to `FinalizeBlock` for height `h`.
+    pub fn save_results(
+        &self,
+        h: Height,
+        res: &keystone_proto::abci::ResponseFinalizeBlock,
+    ) -> Result<()> {
+        let txn = self.db.begin_write()?;
+        txn.open_table(RESULTS)?
+            .insert(h, res.encode_to_vec().as_slice())?;
+        txn.commit()?;
+        Ok(())
+    }
+
+    /// The application's answer to `FinalizeBlock` for height `h`.
+    pub fn results(
+        &self,
+        h: Height,
+    ) -> Result<Option<keystone_proto::abci::ResponseFinalizeBlock>> {
+        self.read(RESULTS, h, |b| {
+            keystone_proto::abci::ResponseFinalizeBlock::decode(b).map_err(|e| e.to_string())
         })
     }
 

@@ -15,6 +15,7 @@
 //! network (#4). The core (`keystone-consensus-core`) stays pure; everything here is I/O.
 
 pub mod block_store;
+pub mod engine;
 pub mod mempool;
 pub mod privval;
 pub mod wal;

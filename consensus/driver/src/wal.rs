@@ -221,6 +221,11 @@ impl Wal {
         ))
     }
 
+    /// The file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
     fn io(&self, source: std::io::Error) -> WalError {
         WalError::Io {
             path: self.path.clone(),

@@ -1,0 +1,635 @@
+//! The engine: the consensus core driven against real storage and a real application, for one
+//! node. It is still sans-I/O in one respect — it reads no clock and owns no timer: the caller
+//! passes `now` in and schedules the [`Action`]s it returns — so it can be tested in virtual
+//! time and run by a small loop in the node.
+//!
+//! A height, as the engine runs it (single validator for now; gossip comes with #4):
+//! 1. `start`: the app handshake (`Info`; `InitChain` on an empty chain; `FinalizeBlock` +
+//!    `Commit` of stored blocks the app has not applied), then the WAL of the current height is
+//!    replayed into a fresh core, or the core is started.
+//! 2. The core asks for a value: the proposer reaps the mempool, runs `PrepareProposal`, builds
+//!    the block (BFT time, last commit, every header hash) and proposes its id.
+//! 3. Every input goes to the WAL before the core; the node's own proposals and votes are
+//!    signed by the privval (which records them on disk first) and fsynced in the WAL before
+//!    they count.
+//! 4. On a decision: the block and its commit are stored, then `FinalizeBlock`, its results
+//!    stored, then `Commit`, then the WAL's end-of-height marker; the mempool drops the
+//!    block's transactions and rechecks the rest; the next height starts after
+//!    `timeout_commit`. A crash between any two of these steps is repaired by the handshake.
+
+use crate::block_store::{BlockStore, BlockStoreError};
+use crate::mempool::{Mempool, MempoolError};
+use crate::privval::{FilePrivVal, PrivValError};
+use crate::wal::{Wal, WalError};
+use keystone_consensus_core::{Consensus, Input, Output, Timeout, TimeoutConfig};
+use keystone_consensus_types::{
+    median_time, merkle, Block, BlockId, Commit, Data, Hash, HashedParams, Header, Height,
+    Proposal, Round, Time, ValidatorSet, Version, Vote, VoteType, BLOCK_PROTOCOL,
+};
+use keystone_proto::abci;
+use keystone_proto::prost::bytes::Bytes;
+use keystone_proto::prost::Message;
+use keystone_proto::{AppError, Application};
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+/// What the engine failed at. Any of these stops the node: continuing could fork or skip.
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    /// The application failed.
+    #[error(transparent)]
+    App(#[from] AppError),
+    /// The block store failed.
+    #[error(transparent)]
+    Blocks(#[from] BlockStoreError),
+    /// The WAL failed.
+    #[error(transparent)]
+    Wal(#[from] WalError),
+    /// The signer refused or failed.
+    #[error(transparent)]
+    PrivVal(#[from] PrivValError),
+    /// Stored data or the application disagree with what consensus decided.
+    #[error("inconsistent state: {0}")]
+    Inconsistent(String),
+    /// Something this engine does not do yet.
+    #[error("not supported yet: {0}")]
+    Unsupported(&'static str),
+}
+
+type Result<T> = std::result::Result<T, EngineError>;
+
+/// What the chain starts from (the genesis document, in the engine's terms).
+#[derive(Clone, Debug)]
+pub struct Genesis {
+    /// Chain id.
+    pub chain_id: String,
+    /// Time of the first block.
+    pub time: Time,
+    /// First height.
+    pub initial_height: Height,
+    /// Validators of the first height.
+    pub validators: ValidatorSet,
+    /// The hashed consensus params (`consensus_hash`).
+    pub params: HashedParams,
+    /// The application's genesis state (`app_state` JSON bytes).
+    pub app_state: Vec<u8>,
+}
+
+/// Engine settings.
+#[derive(Clone, Debug)]
+pub struct EngineConfig {
+    /// Consensus timeouts.
+    pub timeouts: TimeoutConfig,
+    /// Most transaction bytes per block.
+    pub max_block_tx_bytes: i64,
+    /// Most gas per block (−1: no limit).
+    pub max_block_gas: i64,
+}
+
+/// Something the caller must do.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Action {
+    /// Call [`Engine::on_timeout`] with this after `after`.
+    Timeout {
+        /// Delay.
+        after: Duration,
+        /// Height it belongs to.
+        height: Height,
+        /// The timeout.
+        timeout: Timeout,
+    },
+    /// Call [`Engine::next_height`] after `after` (`timeout_commit`).
+    NextHeight {
+        /// Delay.
+        after: Duration,
+    },
+}
+
+/// CometBFT's `last_results_hash`: Merkle root of the deterministic part of each tx result.
+pub fn results_hash(res: &[abci::ExecTxResult]) -> Hash {
+    let leaves: Vec<Vec<u8>> = res
+        .iter()
+        .map(|r| {
+            abci::ExecTxResult {
+                code: r.code,
+                data: r.data.clone(),
+                gas_wanted: r.gas_wanted,
+                gas_used: r.gas_used,
+                ..Default::default()
+            }
+            .encode_to_vec()
+        })
+        .collect();
+    merkle::hash_from_byte_slices(&leaves)
+}
+
+/// The node's engine.
+pub struct Engine<A: Application> {
+    genesis: Genesis,
+    cfg: EngineConfig,
+    app: A,
+    blocks: BlockStore,
+    wal: Wal,
+    privval: FilePrivVal,
+    mempool: Mempool,
+    core: Option<Consensus>,
+    /// Blocks built or received for the current height, by id.
+    proposals: BTreeMap<BlockId, Block>,
+    /// Replaying the WAL: values are not rebuilt (the log says which one was built).
+    replaying: bool,
+    /// A value the core asked for during replay that the log never supplied.
+    pending_value: Option<Round>,
+}
+
+impl<A: Application> Engine<A> {
+    /// An engine over its parts; call [`Engine::start`] next.
+    pub fn new(
+        genesis: Genesis,
+        cfg: EngineConfig,
+        app: A,
+        blocks: BlockStore,
+        wal: Wal,
+        privval: FilePrivVal,
+        mempool: Mempool,
+    ) -> Self {
+        Engine {
+            genesis,
+            cfg,
+            app,
+            blocks,
+            wal,
+            privval,
+            mempool,
+            core: None,
+            proposals: BTreeMap::new(),
+            replaying: false,
+            pending_value: None,
+        }
+    }
+
+    /// The application (for queries).
+    pub fn app(&self) -> &A {
+        &self.app
+    }
+
+    /// The block store (for RPC).
+    pub fn blocks(&self) -> &BlockStore {
+        &self.blocks
+    }
+
+    /// The last committed height (the initial height − 1 before the first block).
+    pub fn last_height(&self) -> Result<Height> {
+        let h = self.blocks.height()?;
+        Ok(if h == 0 {
+            self.genesis.initial_height - 1
+        } else {
+            h
+        })
+    }
+
+    /// The validator set of `height`. Validator updates are not applied yet (#5): the
+    /// genesis set, one priority increment per height, as CometBFT advances an unchanged set.
+    fn validators(&self, height: Height) -> ValidatorSet {
+        self.genesis
+            .validators
+            .copy_increment((height - self.genesis.initial_height) as u32)
+    }
+
+    /// Offer a transaction to the mempool.
+    pub fn check_tx(
+        &mut self,
+        tx: Vec<u8>,
+    ) -> std::result::Result<abci::ResponseCheckTx, MempoolError> {
+        self.mempool.check_tx(&mut self.app, tx)
+    }
+
+    fn finalize_request(&self, block: &Block) -> abci::RequestFinalizeBlock {
+        abci::RequestFinalizeBlock {
+            txs: block
+                .data
+                .txs
+                .iter()
+                .map(|t| Bytes::from(t.clone()))
+                .collect(),
+            decided_last_commit: None,
+            misbehavior: Vec::new(),
+            hash: Bytes::from(block.hash().0.to_vec()),
+            height: block.header.height as i64,
+            time: Some(block.header.time.to_proto()),
+            next_validators_hash: Bytes::from(block.header.next_validators_hash.0.to_vec()),
+            proposer_address: Bytes::from(block.header.proposer_address.0.to_vec()),
+        }
+    }
+
+    fn finalize_and_commit(&mut self, block: &Block) -> Result<()> {
+        let res = self.app.finalize_block(self.finalize_request(block))?;
+        if !res.validator_updates.is_empty() {
+            return Err(EngineError::Unsupported(
+                "validator updates from the application (#5)",
+            ));
+        }
+        if res.tx_results.len() != block.data.txs.len() {
+            return Err(EngineError::Inconsistent(format!(
+                "{} results for {} transactions",
+                res.tx_results.len(),
+                block.data.txs.len()
+            )));
+        }
+        self.blocks.save_results(block.header.height, &res)?;
+        self.app.commit()?;
+        Ok(())
+    }
+
+    /// Handshake with the application, then start (or resume) the current height.
+    pub fn start(&mut self, now: Time) -> Result<Vec<Action>> {
+        let info = self.app.info(abci::RequestInfo::default())?;
+        let app_height = info.last_block_height.max(0) as Height;
+        let store_height = self.blocks.height()?;
+        if store_height == 0 && app_height == 0 {
+            let res = self.app.init_chain(abci::RequestInitChain {
+                time: Some(self.genesis.time.to_proto()),
+                chain_id: self.genesis.chain_id.clone(),
+                consensus_params: None,
+                validators: Vec::new(),
+                app_state_bytes: Bytes::from(self.genesis.app_state.clone()),
+                initial_height: self.genesis.initial_height as i64,
+            })?;
+            if !res.validators.is_empty() {
+                return Err(EngineError::Unsupported("validators from InitChain (#5)"));
+            }
+        } else if app_height > store_height {
+            return Err(EngineError::Inconsistent(format!(
+                "the application is at height {app_height}, ahead of the block store at {store_height}"
+            )));
+        } else {
+            // Blocks the app has not applied (a crash between storing a block and Commit).
+            for h in (app_height + 1).max(self.genesis.initial_height)..=store_height {
+                let raw = self
+                    .blocks
+                    .block_proto(h)?
+                    .ok_or_else(|| EngineError::Inconsistent(format!("block {h} missing")))?;
+                let block = block_from_proto(&raw)?;
+                tracing::info!(height = h, "replaying a stored block to the application");
+                self.finalize_and_commit(&block)?;
+            }
+        }
+        self.begin_height(now, true)
+    }
+
+    /// Start the next height (after `timeout_commit`).
+    pub fn next_height(&mut self, now: Time) -> Result<Vec<Action>> {
+        self.begin_height(now, false)
+    }
+
+    fn begin_height(&mut self, now: Time, replay_wal: bool) -> Result<Vec<Action>> {
+        let height = self.last_height()? + 1;
+        let me = self.privval.address();
+        let set = self.validators(height);
+        let me = set.get_by_address(&me).map(|v| v.address);
+        self.core = Some(Consensus::new(height, set, me));
+        self.proposals.clear();
+        self.pending_value = None;
+        let mut actions = Vec::new();
+        let mut replayed = false;
+        if replay_wal {
+            for raw in self.blocks.built()? {
+                let block = block_from_proto(&raw)?;
+                if block.header.height == height {
+                    self.proposals.insert(block.block_id(), block);
+                }
+            }
+            self.replaying = true;
+            let (wal, recovery) = {
+                let path = self.wal_path();
+                Wal::open(&path)?
+            };
+            self.wal = wal;
+            for (h, input) in recovery.inputs {
+                if h != height {
+                    continue;
+                }
+                replayed = true;
+                if let Input::ValueReady { round, .. } = &input {
+                    if self.pending_value == Some(*round) {
+                        self.pending_value = None;
+                    }
+                }
+                self.apply(input, now, &mut actions, false)?;
+            }
+            self.replaying = false;
+        }
+        if !replayed {
+            self.apply(Input::Start, now, &mut actions, true)?;
+        } else if let Some(round) = self.pending_value.take() {
+            let id = self.build_block(height, round, now)?;
+            self.apply(
+                Input::ValueReady { round, value: id },
+                now,
+                &mut actions,
+                true,
+            )?;
+        }
+        Ok(actions)
+    }
+
+    fn wal_path(&self) -> std::path::PathBuf {
+        self.wal.path().to_path_buf()
+    }
+
+    /// A timeout fired.
+    pub fn on_timeout(
+        &mut self,
+        height: Height,
+        timeout: Timeout,
+        now: Time,
+    ) -> Result<Vec<Action>> {
+        let mut actions = Vec::new();
+        if self.core.as_ref().is_some_and(|c| c.height() == height) {
+            self.apply(Input::Timeout(timeout), now, &mut actions, true)?;
+        }
+        Ok(actions)
+    }
+
+    /// Feed `input` (and everything it leads to) to the core; `log` appends to the WAL first.
+    fn apply(
+        &mut self,
+        input: Input,
+        now: Time,
+        actions: &mut Vec<Action>,
+        log: bool,
+    ) -> Result<()> {
+        let mut work = std::collections::VecDeque::from([(input, log)]);
+        while let Some((input, log)) = work.pop_front() {
+            let Some(core) = self.core.as_mut() else {
+                return Ok(());
+            };
+            let height = core.height();
+            if log {
+                let own = matches!(input, Input::Vote(_) | Input::Proposal { .. });
+                self.wal.append(height, &input, own)?;
+            }
+            let outputs = match core.apply(input) {
+                Ok(o) => o,
+                Err(e) => {
+                    tracing::debug!(error = %e, "consensus input rejected");
+                    continue;
+                }
+            };
+            for out in outputs {
+                match out {
+                    Output::NewRound { round, proposer } => {
+                        tracing::debug!(height, round, %proposer, "new round");
+                    }
+                    Output::GetValue { round } => {
+                        if self.replaying {
+                            self.pending_value = Some(round);
+                        } else {
+                            let id = self.build_block(height, round, now)?;
+                            work.push_back((Input::ValueReady { round, value: id }, true));
+                        }
+                    }
+                    Output::Propose {
+                        round,
+                        value,
+                        pol_round,
+                    } => {
+                        if !self.proposals.contains_key(&value) {
+                            tracing::warn!(
+                                height,
+                                round,
+                                "the block to propose is not held; not proposing"
+                            );
+                            continue;
+                        }
+                        let mut p = Proposal {
+                            height,
+                            round,
+                            pol_round,
+                            block_id: value,
+                            timestamp: now,
+                            signature: None,
+                        };
+                        self.privval.sign_proposal(&self.genesis.chain_id, &mut p)?;
+                        work.push_back((
+                            Input::Proposal {
+                                proposal: p,
+                                valid: true,
+                            },
+                            true,
+                        ));
+                    }
+                    Output::Vote {
+                        vote_type,
+                        round,
+                        value,
+                    } => {
+                        let vote = self.sign_vote(height, round, vote_type, value, now)?;
+                        work.push_back((Input::Vote(vote), true));
+                    }
+                    Output::ScheduleTimeout(t) => actions.push(Action::Timeout {
+                        after: self.cfg.timeouts.duration(t),
+                        height,
+                        timeout: t,
+                    }),
+                    Output::Decide { round, value } => {
+                        self.decide(height, round, value)?;
+                        actions.push(Action::NextHeight {
+                            after: self.cfg.timeouts.commit,
+                        });
+                        return Ok(());
+                    }
+                    Output::Equivocation { first, .. } => {
+                        tracing::warn!(validator = %first.validator_address, height, "equivocation seen");
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn sign_vote(
+        &mut self,
+        height: Height,
+        round: Round,
+        t: VoteType,
+        value: Option<BlockId>,
+        now: Time,
+    ) -> Result<Vote> {
+        let core = self
+            .core
+            .as_ref()
+            .ok_or(EngineError::Inconsistent("no core".into()))?;
+        let index = core.validators().index_of(&self.privval.address()).ok_or(
+            EngineError::Inconsistent("asked to vote but not a validator".into()),
+        )?;
+        // CometBFT's rule: a vote is stamped after the block it is for (or, for nil, after the
+        // last block), so BFT time — the median of these stamps — strictly increases.
+        let floor = match value.and_then(|v| self.proposals.get(&v)) {
+            Some(b) => b.header.time,
+            None => self.last_block_time()?,
+        }
+        .plus_millis(1);
+        let mut vote = Vote {
+            vote_type: t,
+            height,
+            round,
+            block_id: value,
+            timestamp: now.max(floor),
+            validator_address: self.privval.address(),
+            validator_index: index as u32,
+            signature: None,
+        };
+        self.privval.sign_vote(&self.genesis.chain_id, &mut vote)?;
+        Ok(vote)
+    }
+
+    /// Time of the last committed block (genesis time before the first).
+    fn last_block_time(&self) -> Result<Time> {
+        let h = self.blocks.height()?;
+        if h == 0 {
+            return Ok(self.genesis.time);
+        }
+        let raw = self
+            .blocks
+            .block_proto(h)?
+            .ok_or_else(|| EngineError::Inconsistent(format!("block {h} missing")))?;
+        Ok(block_from_proto(&raw)?.header.time)
+    }
+
+    fn build_block(&mut self, height: Height, round: Round, now: Time) -> Result<BlockId> {
+        let last_height = height - 1;
+        let first = height == self.genesis.initial_height;
+        let (last_block_id, last_commit, app_hash, last_results, time) = if first {
+            (
+                None,
+                None,
+                self.genesis_app_hash()?,
+                merkle::hash_from_byte_slices::<&[u8]>(&[]),
+                self.genesis.time,
+            )
+        } else {
+            let id = self.blocks.block_id(last_height)?;
+            let commit = self
+                .blocks
+                .commit(last_height)?
+                .ok_or_else(|| EngineError::Inconsistent(format!("no commit for {last_height}")))?;
+            let res = self.blocks.results(last_height)?.ok_or_else(|| {
+                EngineError::Inconsistent(format!("no results for {last_height}"))
+            })?;
+            let time = median_time(&commit, &self.validators(last_height));
+            (
+                id,
+                Some(commit),
+                res.app_hash.to_vec(),
+                results_hash(&res.tx_results),
+                time,
+            )
+        };
+        let _ = now;
+        let set = self.validators(height);
+        let proposer = set
+            .proposer_for_round(round)
+            .ok_or(EngineError::Inconsistent("empty validator set".into()))?;
+        let reaped = self
+            .mempool
+            .reap(self.cfg.max_block_tx_bytes, self.cfg.max_block_gas);
+        let prepared = self.app.prepare_proposal(abci::RequestPrepareProposal {
+            max_tx_bytes: self.cfg.max_block_tx_bytes,
+            txs: reaped.into_iter().map(Bytes::from).collect(),
+            local_last_commit: None,
+            misbehavior: Vec::new(),
+            height: height as i64,
+            time: Some(time.to_proto()),
+            next_validators_hash: Bytes::from(self.validators(height + 1).hash().0.to_vec()),
+            proposer_address: Bytes::from(proposer.address.0.to_vec()),
+        })?;
+        let mut block = Block {
+            header: Header {
+                version: Version {
+                    block: BLOCK_PROTOCOL,
+                    app: 0,
+                },
+                chain_id: self.genesis.chain_id.clone(),
+                height,
+                time,
+                last_block_id,
+                last_commit_hash: Hash::default(),
+                data_hash: Hash::default(),
+                validators_hash: set.hash(),
+                next_validators_hash: self.validators(height + 1).hash(),
+                consensus_hash: self.genesis.params.hash(),
+                app_hash,
+                last_results_hash: last_results,
+                evidence_hash: Hash::default(),
+                proposer_address: proposer.address,
+            },
+            data: Data {
+                txs: prepared.txs.into_iter().map(|t| t.to_vec()).collect(),
+            },
+            evidence: Vec::new(),
+            last_commit,
+        };
+        block.fill_header_hashes();
+        let id = block.block_id();
+        // On disk before the core hears of it: a restart must still hold what it proposes.
+        self.blocks.save_built(&block)?;
+        self.proposals.insert(id, block);
+        Ok(id)
+    }
+
+    fn genesis_app_hash(&self) -> Result<Vec<u8>> {
+        // The app hash InitChain produced is what the app reports before the first block.
+        Ok(self
+            .app
+            .info(abci::RequestInfo::default())?
+            .last_block_app_hash
+            .to_vec())
+    }
+
+    fn decide(&mut self, height: Height, round: Round, value: BlockId) -> Result<()> {
+        let core = self
+            .core
+            .as_ref()
+            .ok_or(EngineError::Inconsistent("no core".into()))?;
+        let block = self.proposals.get(&value).cloned().ok_or_else(|| {
+            EngineError::Inconsistent(format!("decided block {} is not held", value.hash))
+        })?;
+        let commit = Commit::from_precommits(
+            core.validators(),
+            height,
+            round,
+            value,
+            &core.precommits_for(round, value),
+        );
+        self.blocks.save(&block, &value, &commit)?;
+        self.finalize_and_commit(&block)?;
+        self.wal.end_height(height)?;
+        self.blocks.clear_built()?;
+        self.mempool.update(&mut self.app, &block.data.txs)?;
+        tracing::info!(height, txs = block.data.txs.len(), hash = %value.hash, "committed block");
+        Ok(())
+    }
+}
+
+/// A stored block back as the engine's type.
+fn block_from_proto(p: &keystone_proto::types::Block) -> Result<Block> {
+    let bad = |e: keystone_consensus_types::Error| {
+        EngineError::Inconsistent(format!("stored block: {e}"))
+    };
+    let header = Header::from_proto(p.header.as_ref().ok_or(EngineError::Inconsistent(
+        "stored block has no header".into(),
+    ))?)
+    .map_err(bad)?;
+    let last_commit = match &p.last_commit {
+        Some(c) if c.height > 0 => Some(Commit::from_proto(c).map_err(bad)?),
+        _ => None,
+    };
+    Ok(Block {
+        header,
+        data: Data {
+            txs: p.data.as_ref().map(|d| d.txs.clone()).unwrap_or_default(),
+        },
+        evidence: Vec::new(),
+        last_commit,
+    })
+}

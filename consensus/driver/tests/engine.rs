@@ -1,0 +1,403 @@
+//! The engine in virtual time with a small durable application: blocks are produced with the
+//! mempool's transactions, every header links to the last and carries the app hash and
+//! results of the block before, commits verify, and a node dropped mid-height restarts from
+//! its files and goes on with the same chain.
+
+use keystone_consensus_core::TimeoutConfig;
+use keystone_consensus_driver::block_store::BlockStore;
+use keystone_consensus_driver::engine::{results_hash, Action, Engine, EngineConfig, Genesis};
+use keystone_consensus_driver::mempool::{Mempool, MempoolConfig};
+use keystone_consensus_driver::privval::{write_key_file, FilePrivVal};
+use keystone_consensus_driver::wal::Wal;
+use keystone_consensus_types::{
+    sha256, Block, BlockId, Commit, HashedParams, Header, PrivateKey, Time, Validator, ValidatorSet,
+};
+use keystone_proto::abci;
+use keystone_proto::prost::bytes::Bytes;
+use keystone_proto::{AppResult, Application};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// Durable toy app: app hash = sha256(previous hash ‖ txs); state in a JSON file on Commit.
+struct FileApp {
+    path: PathBuf,
+    height: i64,
+    hash: Vec<u8>,
+    pending: Option<(i64, Vec<u8>)>,
+}
+
+impl FileApp {
+    fn open(path: PathBuf) -> FileApp {
+        let (height, hash) = match std::fs::read(&path) {
+            Ok(b) => {
+                let v: serde_json::Value = serde_json::from_slice(&b).expect("app state");
+                (
+                    v["height"].as_i64().expect("h"),
+                    hex::decode(v["hash"].as_str().expect("hash")).expect("hex"),
+                )
+            }
+            Err(_) => (0, Vec::new()),
+        };
+        FileApp {
+            path,
+            height,
+            hash,
+            pending: None,
+        }
+    }
+}
+
+impl Application for FileApp {
+    fn info(&self, _: abci::RequestInfo) -> AppResult<abci::ResponseInfo> {
+        Ok(abci::ResponseInfo {
+            last_block_height: self.height,
+            last_block_app_hash: Bytes::from(self.hash.clone()),
+            ..Default::default()
+        })
+    }
+    fn query(&self, _: abci::RequestQuery) -> AppResult<abci::ResponseQuery> {
+        Ok(Default::default())
+    }
+    fn check_tx(&mut self, req: abci::RequestCheckTx) -> AppResult<abci::ResponseCheckTx> {
+        Ok(abci::ResponseCheckTx {
+            code: u32::from(req.tx.is_empty()),
+            gas_wanted: 1,
+            ..Default::default()
+        })
+    }
+    fn init_chain(&mut self, _: abci::RequestInitChain) -> AppResult<abci::ResponseInitChain> {
+        self.hash = sha256(b"genesis").0.to_vec();
+        std::fs::write(
+            &self.path,
+            serde_json::json!({"height": 0, "hash": hex::encode(&self.hash)}).to_string(),
+        )
+        .expect("write");
+        Ok(abci::ResponseInitChain {
+            app_hash: Bytes::from(self.hash.clone()),
+            ..Default::default()
+        })
+    }
+    fn finalize_block(
+        &mut self,
+        req: abci::RequestFinalizeBlock,
+    ) -> AppResult<abci::ResponseFinalizeBlock> {
+        let mut acc = self.hash.clone();
+        for tx in &req.txs {
+            acc.extend_from_slice(tx);
+        }
+        let next = sha256(&acc).0.to_vec();
+        self.pending = Some((req.height, next.clone()));
+        Ok(abci::ResponseFinalizeBlock {
+            tx_results: req
+                .txs
+                .iter()
+                .map(|t| abci::ExecTxResult {
+                    code: 0,
+                    gas_used: t.len() as i64,
+                    ..Default::default()
+                })
+                .collect(),
+            app_hash: Bytes::from(next),
+            ..Default::default()
+        })
+    }
+    fn commit(&mut self) -> AppResult<abci::ResponseCommit> {
+        let (h, hash) = self.pending.take().expect("finalized");
+        std::fs::write(
+            &self.path,
+            serde_json::json!({"height": h, "hash": hex::encode(&hash)}).to_string(),
+        )
+        .expect("write");
+        self.height = h;
+        self.hash = hash;
+        Ok(Default::default())
+    }
+}
+
+const CHAIN: &str = "engine-test";
+
+fn genesis(key: &PrivateKey) -> Genesis {
+    Genesis {
+        chain_id: CHAIN.into(),
+        time: Time::from_unix_millis(1_700_000_000_000),
+        initial_height: 1,
+        validators: ValidatorSet::new(vec![Validator::new(key.public_key(), 10)]).expect("set"),
+        params: HashedParams::default(),
+        app_state: b"{}".to_vec(),
+    }
+}
+
+fn cfg() -> EngineConfig {
+    let ms = Duration::from_millis;
+    EngineConfig {
+        timeouts: TimeoutConfig {
+            propose: ms(300),
+            propose_delta: ms(100),
+            prevote: ms(100),
+            prevote_delta: ms(50),
+            precommit: ms(100),
+            precommit_delta: ms(50),
+            commit: ms(50),
+        },
+        max_block_tx_bytes: 1 << 20,
+        max_block_gas: -1,
+    }
+}
+
+fn open(dir: &Path) -> Engine<FileApp> {
+    let key_path = dir.join("priv_validator_key.json");
+    if !key_path.exists() {
+        write_key_file(&key_path, &PrivateKey::from_seed([42; 32])).expect("key");
+    }
+    let privval =
+        FilePrivVal::load(&key_path, &dir.join("priv_validator_state.json")).expect("privval");
+    let key = PrivateKey::from_seed([42; 32]);
+    let (wal, _) = Wal::open(&dir.join("cs.wal").join("wal")).expect("wal");
+    Engine::new(
+        genesis(&key),
+        cfg(),
+        FileApp::open(dir.join("app.json")),
+        BlockStore::open(&dir.join("blockstore.redb")).expect("blocks"),
+        wal,
+        privval,
+        Mempool::new(MempoolConfig::default()),
+    )
+}
+
+/// Run the engine in virtual time until `height` is committed or `max_events` pass.
+struct Clock {
+    now_ms: i64,
+    queue: BTreeMap<(i64, u64), Action>,
+    seq: u64,
+}
+
+impl Clock {
+    fn new() -> Clock {
+        Clock {
+            now_ms: 1_700_000_000_000,
+            queue: BTreeMap::new(),
+            seq: 0,
+        }
+    }
+    fn push(&mut self, actions: Vec<Action>) {
+        for a in actions {
+            let after = match &a {
+                Action::Timeout { after, .. } | Action::NextHeight { after } => {
+                    after.as_millis() as i64
+                }
+            };
+            self.seq += 1;
+            self.queue.insert((self.now_ms + after, self.seq), a);
+        }
+    }
+    fn now(&self) -> Time {
+        Time::from_unix_millis(self.now_ms)
+    }
+    fn run_until(&mut self, e: &mut Engine<FileApp>, height: u64, max_events: usize) {
+        for _ in 0..max_events {
+            if e.last_height().expect("height") >= height {
+                return;
+            }
+            let Some(((t, _), a)) = self.queue.pop_first() else {
+                panic!("nothing scheduled")
+            };
+            self.now_ms = t;
+            let out = match a {
+                Action::Timeout {
+                    height, timeout, ..
+                } => e.on_timeout(height, timeout, self.now()),
+                Action::NextHeight { .. } => e.next_height(self.now()),
+            };
+            self.push(out.expect("engine step"));
+        }
+        panic!("height {height} not reached");
+    }
+}
+
+fn stored(e: &Engine<FileApp>, h: u64) -> (Block, BlockId, Commit) {
+    let raw = e.blocks().block_proto(h).expect("read").expect("stored");
+    let header = Header::from_proto(raw.header.as_ref().expect("header")).expect("header");
+    let block = Block {
+        header,
+        data: keystone_consensus_types::Data {
+            txs: raw.data.as_ref().map(|d| d.txs.clone()).unwrap_or_default(),
+        },
+        evidence: vec![],
+        last_commit: raw
+            .last_commit
+            .as_ref()
+            .filter(|c| c.height > 0)
+            .map(|c| Commit::from_proto(c).expect("commit")),
+    };
+    (
+        block,
+        e.blocks().block_id(h).expect("read").expect("id"),
+        e.blocks().commit(h).expect("read").expect("commit"),
+    )
+}
+
+fn check_chain(e: &Engine<FileApp>, upto: u64) {
+    let key = PrivateKey::from_seed([42; 32]);
+    let set = genesis(&key).validators;
+    let mut last: Option<BlockId> = None;
+    for h in 1..=upto {
+        let (block, id, commit) = stored(e, h);
+        assert_eq!(block.block_id(), id, "height {h}: the id is the block's");
+        block
+            .check_header_hashes()
+            .expect("header hashes match the body");
+        assert_eq!(
+            block.header.last_block_id,
+            last,
+            "height {h} links to {}",
+            h - 1
+        );
+        set.copy_increment((h - 1) as u32)
+            .verify_commit(CHAIN, &id, h, &commit)
+            .expect("commit verifies");
+        if h > 1 {
+            let prev = e.blocks().results(h - 1).expect("read").expect("results");
+            assert_eq!(
+                block.header.app_hash,
+                prev.app_hash.to_vec(),
+                "app hash of {h} is the state after {}",
+                h - 1
+            );
+            assert_eq!(
+                block.header.last_results_hash,
+                results_hash(&prev.tx_results)
+            );
+            assert!(
+                block.header.time > stored(e, h - 1).0.header.time,
+                "BFT time moves forward"
+            );
+        }
+        last = Some(id);
+    }
+}
+
+#[test]
+fn blocks_carry_mempool_txs_and_link_up() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let mut e = open(dir.path());
+    let mut clock = Clock::new();
+    clock.push(e.start(clock.now()).expect("start"));
+    clock.run_until(&mut e, 2, 1000);
+    for i in 0..5 {
+        assert_eq!(
+            e.check_tx(format!("tx{i}").into_bytes())
+                .expect("mempool")
+                .code,
+            0
+        );
+    }
+    clock.run_until(&mut e, 5, 1000);
+    check_chain(&e, 5);
+    let txs: usize = (1..=5).map(|h| stored(&e, h).0.data.txs.len()).sum();
+    assert_eq!(txs, 5, "every admitted tx was committed exactly once");
+    assert!(
+        e.check_tx(b"tx0".to_vec()).is_err(),
+        "a committed tx stays in the cache"
+    );
+}
+
+#[test]
+fn a_node_dropped_mid_height_restarts_and_continues_the_same_chain() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let mut clock = Clock::new();
+    let mut e = open(dir.path());
+    clock.push(e.start(clock.now()).expect("start"));
+    clock.run_until(&mut e, 3, 1000);
+    let before: Vec<BlockId> = (1..=3).map(|h| stored(&e, h).1).collect();
+    // Crash at several points inside the next heights: drop everything in memory, reopen the
+    // files, restart; pending timers are lost as in a real crash.
+    for cut in [1usize, 2, 3, 5, 8] {
+        for _ in 0..cut {
+            let Some(((t, _), a)) = clock.queue.pop_first() else {
+                break;
+            };
+            clock.now_ms = t;
+            let out = match a {
+                Action::Timeout {
+                    height, timeout, ..
+                } => e.on_timeout(height, timeout, clock.now()),
+                Action::NextHeight { .. } => e.next_height(clock.now()),
+            };
+            clock.push(out.expect("step"));
+        }
+        drop(e);
+        clock.queue.clear();
+        e = open(dir.path());
+        clock.push(e.start(clock.now()).expect("restart"));
+    }
+    let target = e.last_height().expect("h") + 3;
+    clock.run_until(&mut e, target, 2000);
+    let after: Vec<BlockId> = (1..=3).map(|h| stored(&e, h).1).collect();
+    assert_eq!(before, after, "committed blocks never change");
+    check_chain(&e, target);
+}
+
+/// A crash after a block was stored but before the application committed it: the
+/// application restarts one height behind, and the handshake hands it the stored block.
+#[test]
+fn the_handshake_replays_a_block_the_app_did_not_commit() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let mut clock = Clock::new();
+    let mut e = open(dir.path());
+    clock.push(e.start(clock.now()).expect("start"));
+    e.check_tx(b"hello".to_vec()).expect("mempool");
+    clock.run_until(&mut e, 3, 1000);
+    let app_file = dir.path().join("app.json");
+    let at3 = std::fs::read(&app_file).expect("app state");
+    clock.run_until(&mut e, 4, 1000);
+    let results4 = e.blocks().results(4).expect("read").expect("results");
+    drop(e);
+    // The app lost its last commit.
+    std::fs::write(&app_file, at3).expect("rewind the app");
+    let mut e = open(dir.path());
+    assert_eq!(
+        e.app()
+            .info(abci::RequestInfo::default())
+            .expect("info")
+            .last_block_height,
+        3
+    );
+    clock.queue.clear();
+    clock.push(e.start(clock.now()).expect("restart with replay"));
+    // A single validator decides the next height within start: block 5 is built on the state
+    // the replayed block 4 produced, which must be the state block 4 produced the first time.
+    assert!(
+        e.app()
+            .info(abci::RequestInfo::default())
+            .expect("info")
+            .last_block_height
+            >= 4
+    );
+    assert_eq!(stored(&e, 5).0.header.app_hash, results4.app_hash.to_vec());
+    assert_eq!(
+        e.blocks().results(4).expect("read").expect("results"),
+        results4
+    );
+    clock.run_until(&mut e, 6, 1000);
+    check_chain(&e, 6);
+}
+
+/// An application ahead of the block store is refused: continuing could fork.
+#[test]
+fn an_app_ahead_of_the_block_store_stops_the_node() {
+    let dir = tempfile::tempdir().expect("tmp");
+    std::fs::write(
+        dir.path().join("app.json"),
+        serde_json::json!({"height": 9, "hash": "00"}).to_string(),
+    )
+    .expect("write");
+    let mut e = open(dir.path());
+    let err = e
+        .start(Time::from_unix_millis(1_700_000_000_000))
+        .expect_err("refused");
+    assert!(
+        err.to_string().contains("ahead of the block store"),
+        "{err}"
+    );
+}
