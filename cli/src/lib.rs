@@ -4,7 +4,12 @@
 //! (so a mnemonic gives the same address as in gaiad or Keplr) and the `test` keyring backend
 //! (plain JSON files under `<home>/keyring-test/`, for localnets).
 //!
-//! What does not live here yet: the `file` (encrypted) keyring backend, node assembly for
-//! `start`, `init`, genesis commands, transactions and queries (#3).
+//! Also [`home`] (the home directory's files, `init`, config parsing) and [`node`] (`start`:
+//! the engine over the built-in application, on the wall clock).
+//!
+//! What does not live here yet: the `file` (encrypted) keyring backend, the RPC and REST
+//! servers, transactions and queries from the command line (#3), and the network (#4).
 
+pub mod home;
 pub mod keys;
+pub mod node;

@@ -1,8 +1,10 @@
-//! `keystone`: the command line. Only `keys` is built so far; the node, genesis, transaction
-//! and query commands come with the rest of issue #3.
+//! `keystone`: the command line. Built so far: `init`, `keys`, `genesis add-genesis-account`,
+//! `genesis validate` and `start` (a single validator, no RPC yet); transactions and queries
+//! come with the rest of issue #3.
 
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand, ValueEnum};
+use keystone::home::{self, Home};
 use keystone::keys::{self, KeyInfo, TestKeyring};
 use std::io::{IsTerminal, Read};
 use std::path::PathBuf;
@@ -39,6 +41,25 @@ enum Backend {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Create a node's home: keys, config, and a genesis with this node as validator.
+    Init {
+        /// A name for this node.
+        moniker: String,
+        /// The chain id.
+        #[arg(long)]
+        chain_id: String,
+    },
+    /// Run the node.
+    Start {
+        /// Stop after committing this height (for scripts and tests).
+        #[arg(long, hide = true)]
+        halt_height: Option<u64>,
+    },
+    /// Edit and check the genesis file.
+    Genesis {
+        #[command(subcommand)]
+        command: GenesisCommand,
+    },
     /// Manage keys.
     Keys {
         /// Where keys are kept.
@@ -47,6 +68,22 @@ enum Command {
         #[command(subcommand)]
         command: KeysCommand,
     },
+}
+
+#[derive(Subcommand)]
+enum GenesisCommand {
+    /// Fund an account at genesis.
+    AddGenesisAccount {
+        /// A key name (from the keyring) or a bech32 address.
+        address_or_key: String,
+        /// Coins, e.g. 1000000stake,5uatom.
+        coins: String,
+        /// Where to find a named key.
+        #[arg(long, value_enum, default_value_t = Backend::File)]
+        keyring_backend: Backend,
+    },
+    /// Check the genesis file.
+    Validate,
 }
 
 #[derive(Subcommand)]
@@ -172,13 +209,134 @@ fn keys_cmd(cli: &Cli, backend: Backend, cmd: &KeysCommand) -> Result<()> {
     Ok(())
 }
 
+fn genesis_time_now() -> Result<String> {
+    Ok(time::OffsetDateTime::now_utc().format(&time::format_description::well_known::Rfc3339)?)
+}
+
+fn add_genesis_account(cli: &Cli, who: &str, coins: &str, backend: Backend) -> Result<()> {
+    use keystone_modules::{Address, Coins};
+    let h = Home(home(cli)?);
+    let address: Address = match who.parse() {
+        Ok(a) => a,
+        Err(_) => {
+            if backend == Backend::File {
+                bail!(
+                    "{who:?} is not an address, and named keys need --keyring-backend test for now"
+                );
+            }
+            TestKeyring::new(&h.0).show(who)?.address.parse()?
+        }
+    };
+    let coins: Coins = coins
+        .parse()
+        .with_context(|| format!("invalid coins {coins:?}"))?;
+    let mut doc = home::read_genesis(&h)?;
+    let mut app: keystone_app::AppGenesis = serde_json::from_value(
+        doc.app_state
+            .clone()
+            .unwrap_or_else(|| serde_json::json!({})),
+    )?;
+    if app
+        .auth
+        .accounts
+        .iter()
+        .any(|a| a.address == address.to_string())
+        || app
+            .bank
+            .balances
+            .iter()
+            .any(|b| b.address == address.to_string())
+    {
+        bail!("cannot add account at existing address {address}");
+    }
+    let number = app
+        .auth
+        .accounts
+        .iter()
+        .map(|a| a.account_number + 1)
+        .max()
+        .unwrap_or(0);
+    app.auth.accounts.push(keystone_modules::auth::Account {
+        address: address.to_string(),
+        pub_key: None,
+        account_number: number,
+        sequence: 0,
+        module_name: None,
+    });
+    app.bank
+        .balances
+        .push(keystone_modules::bank::genesis::Balance {
+            address: address.to_string(),
+            coins: coins
+                .iter()
+                .map(|c| keystone_modules::bank::genesis::JsonCoin {
+                    denom: c.denom,
+                    amount: c.amount.to_string(),
+                })
+                .collect(),
+        });
+    app.bank.supply.clear();
+    app.auth.validate()?;
+    app.bank.validate()?;
+    doc.app_state = Some(serde_json::to_value(&app)?);
+    doc.validate()?;
+    home::write_genesis(&h, &doc)
+}
+
+fn validate_genesis(cli: &Cli) -> Result<()> {
+    let h = Home(home(cli)?);
+    let doc = home::read_genesis(&h)?;
+    let app: keystone_app::AppGenesis = serde_json::from_value(
+        doc.app_state
+            .clone()
+            .unwrap_or_else(|| serde_json::json!({})),
+    )
+    .context("app_state")?;
+    app.auth.validate()?;
+    app.bank.validate()?;
+    println!("File at {} is a valid genesis file", h.genesis().display());
+    Ok(())
+}
+
+fn init(cli: &Cli, moniker: &str, chain_id: &str) -> Result<()> {
+    let h = Home(home(cli)?);
+    let doc = home::init(&h, moniker, chain_id, &genesis_time_now()?)?;
+    println!(
+        "{}",
+        serde_json::json!({"moniker": moniker, "chain_id": doc.chain_id, "home": h.0.display().to_string()})
+    );
+    Ok(())
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if matches!(cli.command, Command::Start { .. }) {
+        tracing_subscriber::fmt()
+            .with_writer(std::io::stderr)
+            .with_ansi(std::io::stderr().is_terminal())
+            .with_env_filter(
+                tracing_subscriber::EnvFilter::try_from_default_env()
+                    .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+            )
+            .init();
+    }
     let result = match &cli.command {
         Command::Keys {
             keyring_backend,
             command,
         } => keys_cmd(&cli, *keyring_backend, command),
+        Command::Init { moniker, chain_id } => init(&cli, moniker, chain_id),
+        Command::Start { halt_height } => {
+            home(&cli).and_then(|h| keystone::node::start(&Home(h), *halt_height))
+        }
+        Command::Genesis { command } => match command {
+            GenesisCommand::AddGenesisAccount {
+                address_or_key,
+                coins,
+                keyring_backend,
+            } => add_genesis_account(&cli, address_or_key, coins, *keyring_backend),
+            GenesisCommand::Validate => validate_genesis(&cli),
+        },
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

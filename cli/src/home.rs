@@ -1,0 +1,223 @@
+//! A node's home directory, in CometBFT's and the SDK's layout:
+//!
+//! ```text
+//! <home>/config/genesis.json              the genesis document
+//! <home>/config/config.toml               consensus timeouts ([consensus] timeout_*), laddrs
+//! <home>/config/app.toml                  minimum-gas-prices, pruning-keep-recent
+//! <home>/config/node_key.json             the node's p2p key
+//! <home>/config/priv_validator_key.json   the consensus key
+//! <home>/data/priv_validator_state.json   last signed height/round/step
+//! <home>/data/blockstore.redb             blocks, commits, results
+//! <home>/data/application.redb            the state (JMT)
+//! <home>/data/cs.wal/wal                  the consensus WAL
+//! ```
+
+use anyhow::{bail, Context, Result};
+use base64::Engine as _;
+use keystone_consensus_driver::privval::write_key_file;
+use keystone_consensus_types::PrivateKey;
+use keystone_genesis::{ConsensusParams, GenesisDoc, GenesisValidator, JsonPubKey};
+use serde::Deserialize;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// Paths under a home directory.
+pub struct Home(pub PathBuf);
+
+impl Home {
+    /// `config/…`.
+    pub fn config(&self, f: &str) -> PathBuf {
+        self.0.join("config").join(f)
+    }
+
+    /// `data/…`.
+    pub fn data(&self, f: &str) -> PathBuf {
+        self.0.join("data").join(f)
+    }
+
+    /// `config/genesis.json`.
+    pub fn genesis(&self) -> PathBuf {
+        self.config("genesis.json")
+    }
+}
+
+fn random_key() -> PrivateKey {
+    PrivateKey::generate(&mut rand_core::OsRng)
+}
+
+/// The default `config.toml`: CometBFT's keys and defaults for what Keystone reads.
+pub const DEFAULT_CONFIG_TOML: &str = r#"# Keystone node configuration (CometBFT's config.toml keys).
+
+[rpc]
+laddr = "tcp://127.0.0.1:26657"
+
+[p2p]
+laddr = "tcp://0.0.0.0:26656"
+persistent_peers = ""
+
+[consensus]
+timeout_propose = "3s"
+timeout_propose_delta = "500ms"
+timeout_prevote = "1s"
+timeout_prevote_delta = "500ms"
+timeout_precommit = "1s"
+timeout_precommit_delta = "500ms"
+timeout_commit = "1s"
+"#;
+
+/// The default `app.toml`.
+pub const DEFAULT_APP_TOML: &str = r#"# Keystone application configuration (the SDK's app.toml keys).
+
+minimum-gas-prices = ""
+
+# Versions of the state kept (0: keep everything).
+pruning-keep-recent = "0"
+
+[api]
+address = "tcp://127.0.0.1:1317"
+"#;
+
+/// `keystone init <moniker> --chain-id <id>`: keys, config and a genesis with this node as
+/// its only validator (as CometBFT's init does). Refuses to overwrite an existing genesis.
+pub fn init(home: &Home, moniker: &str, chain_id: &str, genesis_time: &str) -> Result<GenesisDoc> {
+    if home.genesis().exists() {
+        bail!(
+            "{} already exists; remove it or use another --home",
+            home.genesis().display()
+        );
+    }
+    std::fs::create_dir_all(home.0.join("config"))?;
+    std::fs::create_dir_all(home.0.join("data"))?;
+    let pv = random_key();
+    write_key_file(&home.config("priv_validator_key.json"), &pv)?;
+    std::fs::write(
+        home.data("priv_validator_state.json"),
+        "{\n  \"height\": \"0\",\n  \"round\": 0,\n  \"step\": 0\n}\n",
+    )?;
+    let node = random_key();
+    let mut node_bytes = node.seed().to_vec();
+    node_bytes.extend_from_slice(&node.public_key().0);
+    let node_json = serde_json::json!({"priv_key": {"type": "tendermint/PrivKeyEd25519", "value": base64::engine::general_purpose::STANDARD.encode(node_bytes)}});
+    std::fs::write(
+        home.config("node_key.json"),
+        serde_json::to_string_pretty(&node_json)?,
+    )?;
+    std::fs::write(home.config("config.toml"), DEFAULT_CONFIG_TOML)?;
+    std::fs::write(home.config("app.toml"), DEFAULT_APP_TOML)?;
+    let pk = pv.public_key();
+    let doc = GenesisDoc {
+        genesis_time: genesis_time.into(),
+        chain_id: chain_id.into(),
+        initial_height: 1,
+        consensus_params: ConsensusParams::default(),
+        validators: vec![GenesisValidator {
+            address: pk.address().to_string(),
+            pub_key: JsonPubKey {
+                kind: "tendermint/PubKeyEd25519".into(),
+                value: base64::engine::general_purpose::STANDARD.encode(pk.0),
+            },
+            power: 10,
+            name: moniker.into(),
+        }],
+        app_hash: String::new(),
+        app_state: Some(serde_json::to_value(keystone_app::AppGenesis::default())?),
+    };
+    doc.validate()?;
+    write_genesis(home, &doc)?;
+    Ok(doc)
+}
+
+/// Write `config/genesis.json`.
+pub fn write_genesis(home: &Home, doc: &GenesisDoc) -> Result<()> {
+    std::fs::write(home.genesis(), doc.to_json()?)
+        .with_context(|| home.genesis().display().to_string())
+}
+
+/// Read and validate `config/genesis.json`.
+pub fn read_genesis(home: &Home) -> Result<GenesisDoc> {
+    Ok(GenesisDoc::load(&home.genesis())?)
+}
+
+/// Parse a Go-style duration: `"1s"`, `"500ms"`, `"1.5s"`, `"0s"`.
+pub fn parse_duration(s: &str) -> Result<Duration> {
+    let s = s.trim();
+    let (num, unit) = s.split_at(
+        s.find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .unwrap_or(s.len()),
+    );
+    let v: f64 = num.parse().with_context(|| format!("bad duration {s:?}"))?;
+    let ms = match unit {
+        "ms" => v,
+        "s" => v * 1000.0,
+        "m" => v * 60_000.0,
+        _ => bail!("bad duration {s:?}: use ms, s or m"),
+    };
+    if !(0.0..=3_600_000.0).contains(&ms) {
+        bail!("duration {s:?} out of range");
+    }
+    Ok(Duration::from_millis(ms as u64))
+}
+
+#[derive(Deserialize)]
+struct ConsensusToml {
+    timeout_propose: String,
+    timeout_propose_delta: String,
+    timeout_prevote: String,
+    timeout_prevote_delta: String,
+    timeout_precommit: String,
+    timeout_precommit_delta: String,
+    timeout_commit: String,
+}
+
+#[derive(Deserialize)]
+struct ConfigToml {
+    consensus: ConsensusToml,
+}
+
+/// The consensus timeouts from `config/config.toml`.
+pub fn read_timeouts(path: &Path) -> Result<keystone_consensus_core::TimeoutConfig> {
+    let text = std::fs::read_to_string(path).with_context(|| path.display().to_string())?;
+    let c: ConfigToml =
+        toml::from_str(&text).with_context(|| format!("{}: invalid config", path.display()))?;
+    let d = |s: &str| parse_duration(s).with_context(|| path.display().to_string());
+    Ok(keystone_consensus_core::TimeoutConfig {
+        propose: d(&c.consensus.timeout_propose)?,
+        propose_delta: d(&c.consensus.timeout_propose_delta)?,
+        prevote: d(&c.consensus.timeout_prevote)?,
+        prevote_delta: d(&c.consensus.timeout_prevote_delta)?,
+        precommit: d(&c.consensus.timeout_precommit)?,
+        precommit_delta: d(&c.consensus.timeout_precommit_delta)?,
+        commit: d(&c.consensus.timeout_commit)?,
+    })
+}
+
+#[derive(Deserialize)]
+struct AppToml {
+    #[serde(rename = "minimum-gas-prices", default)]
+    minimum_gas_prices: String,
+    #[serde(rename = "pruning-keep-recent", default)]
+    pruning_keep_recent: Option<String>,
+}
+
+/// `minimum-gas-prices` and `pruning-keep-recent` from `config/app.toml`.
+pub fn read_app_toml(path: &Path) -> Result<(Vec<keystone_app::tx::GasPrice>, u64)> {
+    let text = std::fs::read_to_string(path).with_context(|| path.display().to_string())?;
+    let a: AppToml =
+        toml::from_str(&text).with_context(|| format!("{}: invalid app config", path.display()))?;
+    let prices = a
+        .minimum_gas_prices
+        .split(',')
+        .filter(|p| !p.trim().is_empty())
+        .map(|p| {
+            p.parse()
+                .map_err(|e: String| anyhow::anyhow!("{}: minimum-gas-prices: {e}", path.display()))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let keep = a
+        .pruning_keep_recent
+        .as_deref()
+        .unwrap_or("0")
+        .parse()
+        .with_context(|| format!("{}: pruning-keep-recent", path.display()))?;
+    Ok((prices, keep))
+}
