@@ -48,6 +48,8 @@ fn random_key() -> PrivateKey {
 /// The default `config.toml`: CometBFT's keys and defaults for what Keystone reads.
 pub const DEFAULT_CONFIG_TOML: &str = r#"# Keystone node configuration (CometBFT's config.toml keys).
 
+moniker = "MONIKER"
+
 [rpc]
 laddr = "tcp://127.0.0.1:26657"
 
@@ -102,7 +104,10 @@ pub fn init(home: &Home, moniker: &str, chain_id: &str, genesis_time: &str) -> R
         home.config("node_key.json"),
         serde_json::to_string_pretty(&node_json)?,
     )?;
-    std::fs::write(home.config("config.toml"), DEFAULT_CONFIG_TOML)?;
+    std::fs::write(
+        home.config("config.toml"),
+        DEFAULT_CONFIG_TOML.replace("MONIKER", moniker),
+    )?;
     std::fs::write(home.config("app.toml"), DEFAULT_APP_TOML)?;
     let pk = pv.public_key();
     let doc = GenesisDoc {
@@ -170,8 +175,37 @@ struct ConsensusToml {
 }
 
 #[derive(Deserialize)]
+struct RpcToml {
+    laddr: String,
+}
+
+#[derive(Deserialize)]
 struct ConfigToml {
+    #[serde(default)]
+    moniker: String,
+    rpc: RpcToml,
     consensus: ConsensusToml,
+}
+
+/// `moniker` and the RPC listen address (`rpc.laddr`, `tcp://host:port`) from `config.toml`.
+pub fn read_node_config(path: &Path) -> Result<(String, std::net::SocketAddr)> {
+    let text = std::fs::read_to_string(path).with_context(|| path.display().to_string())?;
+    let c: ConfigToml =
+        toml::from_str(&text).with_context(|| format!("{}: invalid config", path.display()))?;
+    let addr = c
+        .rpc
+        .laddr
+        .strip_prefix("tcp://")
+        .unwrap_or(&c.rpc.laddr)
+        .parse()
+        .with_context(|| {
+            format!(
+                "{}: rpc.laddr {:?} is not host:port",
+                path.display(),
+                c.rpc.laddr
+            )
+        })?;
+    Ok((c.moniker, addr))
 }
 
 /// The consensus timeouts from `config/config.toml`.

@@ -13,3 +13,4 @@
 pub mod home;
 pub mod keys;
 pub mod node;
+pub mod rpc;

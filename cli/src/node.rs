@@ -2,7 +2,8 @@
 //! mempool) from a home directory and run it on the wall clock. Single node for now: the
 //! network (#4) and the RPC/REST servers (#3) come next.
 
-use crate::home::{read_app_toml, read_genesis, read_timeouts, Home};
+use crate::home::{read_app_toml, read_genesis, read_node_config, read_timeouts, Home};
+use crate::rpc::{Request, Status};
 use anyhow::{Context, Result};
 use keystone_app::App;
 use keystone_consensus_driver::block_store::BlockStore;
@@ -11,6 +12,7 @@ use keystone_consensus_driver::mempool::{Mempool, MempoolConfig};
 use keystone_consensus_driver::privval::FilePrivVal;
 use keystone_consensus_driver::wal::Wal;
 use keystone_consensus_types::Time;
+use keystone_proto::Application;
 use keystone_store::Store;
 use std::collections::BTreeMap;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
@@ -77,6 +79,22 @@ pub fn start(home: &Home, stop_at: Option<u64>) -> Result<()> {
         privval,
         Mempool::new(MempoolConfig::default()),
     );
+    let (moniker, rpc_addr) = read_node_config(&home.config("config.toml"))?;
+    let (req_tx, req_rx) = std::sync::mpsc::channel::<Request>();
+    std::thread::Builder::new()
+        .name("rpc".into())
+        .spawn(move || {
+            if let Err(e) = crate::rpc::serve(rpc_addr, req_tx) {
+                tracing::error!(error = %e, "RPC server stopped");
+            }
+        })?;
+    let me =
+        keystone_consensus_driver::privval::read_key_file(&home.config("priv_validator_key.json"))?
+            .public_key();
+    let my_power = doc
+        .validator_set()?
+        .get_by_address(&me.address())
+        .map_or(0, |v| v.voting_power);
     tracing::info!(chain_id = %doc.chain_id, "starting");
     let mut schedule: BTreeMap<(Instant, u64), Action> = BTreeMap::new();
     let mut seq = 0u64;
@@ -94,11 +112,24 @@ pub fn start(home: &Home, stop_at: Option<u64>) -> Result<()> {
         if stop_at.is_some_and(|h| engine.last_height().unwrap_or(0) >= h) {
             return Ok(());
         }
-        let Some(((deadline, _), action)) = schedule.pop_first() else {
+        let Some((&(deadline, _), _)) = schedule.first_key_value() else {
             anyhow::bail!("the engine has nothing scheduled");
         };
+        // Answer RPC requests until the next consensus deadline.
         let wait = deadline.saturating_duration_since(Instant::now());
-        std::thread::sleep(wait);
+        match req_rx.recv_timeout(wait) {
+            Ok(req) => {
+                answer(&mut engine, req, &doc.chain_id, &moniker, &me, my_power);
+                continue;
+            }
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
+            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
+                std::thread::sleep(wait);
+            }
+        }
+        let Some((_, action)) = schedule.pop_first() else {
+            continue;
+        };
         let out = match action {
             Action::Timeout {
                 height, timeout, ..
@@ -106,5 +137,74 @@ pub fn start(home: &Home, stop_at: Option<u64>) -> Result<()> {
             Action::NextHeight { .. } => engine.next_height(now())?,
         };
         push(&mut schedule, out);
+    }
+}
+
+fn answer(
+    engine: &mut Engine<App>,
+    req: Request,
+    chain_id: &str,
+    moniker: &str,
+    me: &keystone_consensus_types::PublicKey,
+    power: i64,
+) {
+    use base64::Engine as _;
+    match req {
+        Request::CheckTx(tx, reply) => {
+            let _ = reply.send(engine.check_tx(tx).map_err(|e| e.to_string()));
+        }
+        Request::Query(q, reply) => {
+            let _ = reply.send(engine.app().query(q).map_err(|e| e.to_string()));
+        }
+        Request::Status(reply) => {
+            let mut s = Status {
+                chain_id: chain_id.into(),
+                moniker: moniker.into(),
+                validator_address: me.address().to_string(),
+                validator_pub_key: base64::engine::general_purpose::STANDARD.encode(me.0),
+                voting_power: power,
+                ..Status::default()
+            };
+            if let Ok(h) = engine.blocks().height() {
+                if h > 0 {
+                    s.height = h;
+                    if let Ok(Some(id)) = engine.blocks().block_id(h) {
+                        s.block_hash = id.hash.to_hex();
+                    }
+                    if let Ok(Some(r)) = engine.blocks().results(h) {
+                        s.app_hash = hex::encode_upper(&r.app_hash);
+                    }
+                    if let Ok(Some(b)) = engine.blocks().block_proto(h) {
+                        if let Some(t) = b.header.and_then(|hd| hd.time) {
+                            s.time = serde_json::to_value(t)
+                                .ok()
+                                .and_then(|v| v.as_str().map(String::from))
+                                .unwrap_or_default();
+                        }
+                    }
+                }
+            }
+            let _ = reply.send(s);
+        }
+        Request::Block(height, reply) => {
+            let result = (|| -> Result<Option<serde_json::Value>, String> {
+                let blocks = engine.blocks();
+                let h = match height {
+                    Some(h) => h,
+                    None => blocks.height().map_err(|e| e.to_string())?,
+                };
+                let (Some(block), Some(id)) = (
+                    blocks.block_proto(h).map_err(|e| e.to_string())?,
+                    blocks.block_id(h).map_err(|e| e.to_string())?,
+                ) else {
+                    return Ok(None);
+                };
+                Ok(Some(serde_json::json!({
+                    "block_id": serde_json::to_value(id.to_proto()).map_err(|e| e.to_string())?,
+                    "block": serde_json::to_value(block).map_err(|e| e.to_string())?,
+                })))
+            })();
+            let _ = reply.send(result);
+        }
     }
 }

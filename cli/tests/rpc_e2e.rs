@@ -1,0 +1,250 @@
+//! A real node over its JSON-RPC: a `cosmrs`-signed MsgSend broadcast with
+//! `broadcast_tx_sync` is committed, and the recipient's balance, read with `abci_query`
+//! `/store/key` and `prove=true`, verifies with the `ics23` crate against the app hash in the
+//! next block's header (fetched with `block`). Malformed requests get CometBFT's error shapes.
+
+use base64::Engine as _;
+use cosmrs::bank::MsgSend;
+use cosmrs::crypto::secp256k1::SigningKey;
+use cosmrs::tx::{self, Fee, Msg, SignDoc, SignerInfo};
+use cosmrs::{AccountId, Coin};
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+struct Proc(Child);
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn run(home: &Path, args: &[&str]) {
+    let out = Command::new(env!("CARGO_BIN_EXE_keystone"))
+        .arg("--home")
+        .arg(home)
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .expect("run keystone");
+    assert!(
+        out.status.success(),
+        "keystone {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port()
+}
+
+/// One HTTP/1.1 request on loopback; the JSON body of the answer.
+fn http(port: u16, method: &str, path: &str, body: &str) -> Option<serde_json::Value> {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(10))).ok()?;
+    let req = format!(
+        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    s.write_all(req.as_bytes()).ok()?;
+    let mut resp = String::new();
+    s.read_to_string(&mut resp).ok()?;
+    let (_, body) = resp.split_once("\r\n\r\n")?;
+    serde_json::from_str(body).ok()
+}
+
+fn rpc(port: u16, method: &str, params: serde_json::Value) -> serde_json::Value {
+    let body = serde_json::json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params})
+        .to_string();
+    http(port, "POST", "/", &body).expect("rpc answer")
+}
+
+fn until<T>(what: &str, mut f: impl FnMut() -> Option<T>) -> T {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        if let Some(v) = f() {
+            return v;
+        }
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn broadcast_commit_and_prove_a_balance() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let home = dir.path();
+    let port = free_port();
+    run(home, &["init", "node0", "--chain-id", "keystone-rpc"]);
+    run(home, &["keys", "add", "alice", "--keyring-backend", "test"]);
+    run(
+        home,
+        &[
+            "genesis",
+            "add-genesis-account",
+            "alice",
+            "1000000stake",
+            "--keyring-backend",
+            "test",
+        ],
+    );
+    let cfg = home.join("config").join("config.toml");
+    let text = std::fs::read_to_string(&cfg).expect("config");
+    let text = text
+        .replace("timeout_commit = \"1s\"", "timeout_commit = \"50ms\"")
+        .replace("tcp://127.0.0.1:26657", &format!("tcp://127.0.0.1:{port}"));
+    std::fs::write(&cfg, text).expect("config");
+    let _node = Proc(
+        Command::new(env!("CARGO_BIN_EXE_keystone"))
+            .arg("--home")
+            .arg(home)
+            .arg("start")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start"),
+    );
+    until("the RPC server", || http(port, "GET", "/health", ""));
+
+    // alice's key from the test keyring; she is genesis account 0.
+    let stored: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(home.join("keyring-test").join("alice.json")).expect("key file"),
+    )
+    .expect("json");
+    let secret = hex::decode(stored["secret_hex"].as_str().expect("hex")).expect("hex");
+    let key = SigningKey::from_slice(&secret).expect("key");
+    let alice = key.public_key().account_id("cosmos").expect("id");
+    let bob = AccountId::new("cosmos", &[0xb0; 20]).expect("id");
+    let msg = MsgSend {
+        from_address: alice,
+        to_address: bob.clone(),
+        amount: vec![Coin {
+            denom: "stake".parse().expect("denom"),
+            amount: 100,
+        }],
+    };
+    let body = tx::Body::new(vec![msg.to_any().expect("any")], "", 0u32);
+    let auth =
+        SignerInfo::single_direct(Some(key.public_key()), 0).auth_info(Fee::from_amount_and_gas(
+            Coin {
+                denom: "stake".parse().expect("denom"),
+                amount: 500,
+            },
+            200_000u64,
+        ));
+    let raw = SignDoc::new(&body, &auth, &"keystone-rpc".parse().expect("chain"), 0)
+        .expect("doc")
+        .sign(&key)
+        .expect("sign")
+        .to_bytes()
+        .expect("bytes");
+
+    let res = rpc(
+        port,
+        "broadcast_tx_sync",
+        serde_json::json!({"tx": base64::engine::general_purpose::STANDARD.encode(&raw)}),
+    );
+    assert_eq!(res["result"]["code"], 0, "{res}");
+    assert_eq!(
+        res["result"]["hash"].as_str().expect("hash"),
+        hex::encode_upper(keystone_consensus_types::sha256(&raw).0)
+    );
+
+    let key_path = format!("bank/balances/{bob}/stake");
+    let (height, proof_b64) = until("the send to be committed", || {
+        let q = rpc(
+            port,
+            "abci_query",
+            serde_json::json!({"path": "/store/key", "data": hex::encode(&key_path), "prove": true}),
+        );
+        let r = &q["result"]["response"];
+        let value = base64::engine::general_purpose::STANDARD
+            .decode(r["value"].as_str()?)
+            .ok()?;
+        (value == b"100").then(|| {
+            (
+                r["height"]
+                    .as_str()
+                    .expect("height")
+                    .parse::<u64>()
+                    .expect("number"),
+                r["proofOps"]["ops"][0]["data"]
+                    .as_str()
+                    .expect("proof")
+                    .to_string(),
+            )
+        })
+    });
+    // The state after block H is committed to by the header of block H+1.
+    let next = until("the next block", || {
+        let b = rpc(
+            port,
+            "block",
+            serde_json::json!({"height": (height + 1).to_string()}),
+        );
+        b.get("result").cloned()
+    });
+    let app_hash = hex::decode(
+        next["block"]["header"]["app_hash"]
+            .as_str()
+            .expect("app hash"),
+    )
+    .expect("hex");
+    use keystone_proto::prost::Message;
+    let proof = ics23::CommitmentProof::decode(
+        base64::engine::general_purpose::STANDARD
+            .decode(proof_b64)
+            .expect("b64")
+            .as_slice(),
+    )
+    .expect("proof");
+    assert!(ics23::verify_membership::<ics23::HostFunctionsManager>(
+        &proof,
+        &keystone_store::proof_spec(),
+        &app_hash,
+        key_path.as_bytes(),
+        b"100"
+    ));
+
+    // Bad input: each a clear error in CometBFT's shape, the node unaffected.
+    let garbage = rpc(port, "broadcast_tx_sync", serde_json::json!({"tx": "AAEC"}));
+    assert_eq!(garbage["result"]["code"], 2, "{garbage}");
+    assert_eq!(
+        rpc(port, "frobnicate", serde_json::json!({}))["error"]["code"],
+        -32601
+    );
+    let parse = http(port, "POST", "/", "{not json").expect("answer");
+    assert_eq!(parse["error"]["code"], -32700);
+    let zero = rpc(port, "block", serde_json::json!({"height": "0"}));
+    assert_eq!(
+        zero["error"]["data"],
+        "height must be greater than 0, but got 0"
+    );
+    let bad_height = http(
+        port,
+        "GET",
+        "/abci_query?path=%22/store/key%22&data=0x00&height=x",
+        "",
+    )
+    .expect("answer");
+    assert_eq!(bad_height["error"]["code"], -32602);
+    let status = http(port, "GET", "/status", "").expect("status");
+    assert_eq!(status["result"]["node_info"]["network"], "keystone-rpc");
+    assert!(
+        status["result"]["sync_info"]["latest_block_height"]
+            .as_str()
+            .expect("h")
+            .parse::<u64>()
+            .expect("n")
+            > height
+    );
+}
