@@ -10,7 +10,9 @@
 //! What does not live here yet: the `file` (encrypted) keyring backend, the RPC and REST
 //! servers, transactions and queries from the command line (#3), and the network (#4).
 
+pub mod client;
 pub mod home;
 pub mod keys;
 pub mod node;
 pub mod rpc;
+pub mod tx;

@@ -60,6 +60,16 @@ enum Command {
         #[command(subcommand)]
         command: GenesisCommand,
     },
+    /// Sign and broadcast transactions.
+    Tx {
+        #[command(subcommand)]
+        command: TxCommand,
+    },
+    /// Read state from a node.
+    Query {
+        #[command(subcommand)]
+        command: QueryCommand,
+    },
     /// Manage keys.
     Keys {
         /// Where keys are kept.
@@ -67,6 +77,84 @@ enum Command {
         keyring_backend: Backend,
         #[command(subcommand)]
         command: KeysCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum TxCommand {
+    /// Bank transactions.
+    Bank {
+        #[command(subcommand)]
+        command: BankTx,
+    },
+}
+
+#[derive(Subcommand)]
+enum BankTx {
+    /// Send coins.
+    Send {
+        /// The sender's key name.
+        from: String,
+        /// The recipient's address.
+        to: String,
+        /// Coins, e.g. 100stake.
+        coins: String,
+        /// The chain id (signed over).
+        #[arg(long)]
+        chain_id: String,
+        /// The node's RPC address.
+        #[arg(long, default_value = "tcp://127.0.0.1:26657")]
+        node: String,
+        /// Fees, e.g. 500stake.
+        #[arg(long, default_value = "")]
+        fees: String,
+        /// Gas limit.
+        #[arg(long, default_value_t = 200_000)]
+        gas: u64,
+        /// A memo.
+        #[arg(long, default_value = "")]
+        memo: String,
+        /// Skip confirmation (there is none yet; accepted for gaiad compatibility).
+        #[arg(short = 'y', long)]
+        yes: bool,
+        /// Where the key is.
+        #[arg(long, value_enum, default_value_t = Backend::File)]
+        keyring_backend: Backend,
+    },
+}
+
+#[derive(Subcommand)]
+enum QueryCommand {
+    /// Bank queries.
+    Bank {
+        #[command(subcommand)]
+        command: BankQuery,
+    },
+    /// A state key's value, with `--prove` checked against the next block's app hash.
+    State {
+        /// The key, e.g. bank/balances/<address>/stake.
+        key: String,
+        /// Height (0: latest).
+        #[arg(long, default_value_t = 0)]
+        height: u64,
+        /// Fetch and check the ICS23 proof.
+        #[arg(long)]
+        prove: bool,
+        /// The node's RPC address.
+        #[arg(long, default_value = "tcp://127.0.0.1:26657")]
+        node: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum BankQuery {
+    /// All balances of an address.
+    Balances {
+        /// The address.
+        address: String,
+        /// The node's RPC address.
+        #[arg(long, default_value = "tcp://127.0.0.1:26657")]
+        node: String,
     },
 }
 
@@ -308,6 +396,176 @@ fn init(cli: &Cli, moniker: &str, chain_id: &str) -> Result<()> {
     Ok(())
 }
 
+#[allow(clippy::too_many_arguments)]
+fn bank_send(
+    cli: &Cli,
+    from: &str,
+    to: &str,
+    coins: &str,
+    chain_id: &str,
+    node: &str,
+    fees: &str,
+    gas: u64,
+    memo: &str,
+    backend: Backend,
+) -> Result<()> {
+    use keystone_modules::{Address, Coins};
+    if backend == Backend::File {
+        bail!("the encrypted 'file' keyring backend is not implemented yet; use --keyring-backend test");
+    }
+    let ring = TestKeyring::new(&home(cli)?);
+    let from_addr: Address = ring.show(from)?.address.parse()?;
+    let secret = ring.secret(from)?;
+    let to: Address = to
+        .parse()
+        .with_context(|| format!("invalid recipient {to:?}"))?;
+    let coins: Coins = coins
+        .parse()
+        .with_context(|| format!("invalid coins {coins:?}"))?;
+    let fees: Coins = fees
+        .parse()
+        .with_context(|| format!("invalid fees {fees:?}"))?;
+    let client = keystone::client::Client::new(node)?;
+    let (number, sequence) = keystone::tx::account_numbers(&client, &from_addr)?;
+    let raw = keystone::tx::sign(
+        &secret,
+        keystone::tx::msg_send(&from_addr, &to, &coins),
+        memo,
+        &fees,
+        gas,
+        chain_id,
+        number,
+        sequence,
+    )?;
+    use base64::Engine as _;
+    let r = client.call(
+        "broadcast_tx_sync",
+        serde_json::json!({"tx": base64::engine::general_purpose::STANDARD.encode(&raw)}),
+    )?;
+    println!(
+        "{}",
+        serde_json::json!({"height": "0", "txhash": r["hash"], "codespace": r["codespace"], "code": r["code"], "raw_log": r["log"]})
+    );
+    if r["code"].as_u64().unwrap_or(1) != 0 {
+        bail!(
+            "the transaction was refused: {}",
+            r["log"].as_str().unwrap_or("")
+        );
+    }
+    Ok(())
+}
+
+fn query_balances(address: &str, node: &str) -> Result<()> {
+    use cosmos_sdk_proto::cosmos::bank::v1beta1::{
+        QueryAllBalancesRequest, QueryAllBalancesResponse,
+    };
+    use keystone_proto::prost::Message;
+    let _: keystone_modules::Address = address
+        .parse()
+        .with_context(|| format!("invalid address {address:?}"))?;
+    let client = keystone::client::Client::new(node)?;
+    let req = QueryAllBalancesRequest {
+        address: address.into(),
+        pagination: None,
+        resolve_denom: false,
+    };
+    let resp = client.query(
+        "/cosmos.bank.v1beta1.Query/AllBalances",
+        &req.encode_to_vec(),
+        0,
+        false,
+    )?;
+    use base64::Engine as _;
+    let bytes =
+        base64::engine::general_purpose::STANDARD.decode(resp["value"].as_str().unwrap_or(""))?;
+    let r = QueryAllBalancesResponse::decode(bytes.as_slice())
+        .context("the node's answer does not decode")?;
+    let balances: Vec<serde_json::Value> = r
+        .balances
+        .iter()
+        .map(|c| serde_json::json!({"denom": c.denom, "amount": c.amount}))
+        .collect();
+    let total = r.pagination.map_or(0, |p| p.total);
+    println!(
+        "{}",
+        serde_json::json!({"balances": balances, "pagination": {"next_key": null, "total": total.to_string()}})
+    );
+    Ok(())
+}
+
+fn query_state(key: &str, height: u64, prove: bool, node: &str) -> Result<()> {
+    use base64::Engine as _;
+    use keystone_proto::prost::Message;
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let client = keystone::client::Client::new(node)?;
+    let resp = client.query("/store/key", key.as_bytes(), height, prove)?;
+    let value = b64.decode(resp["value"].as_str().unwrap_or(""))?;
+    let h: u64 = resp["height"].as_str().unwrap_or("0").parse()?;
+    if !prove {
+        println!(
+            "{}",
+            serde_json::json!({"key": key, "value": b64.encode(&value), "height": h.to_string()})
+        );
+        return Ok(());
+    }
+    let proof_b64 = resp["proofOps"]["ops"][0]["data"]
+        .as_str()
+        .context("the node sent no proof")?
+        .to_string();
+    let proof = ics23::CommitmentProof::decode(b64.decode(&proof_b64)?.as_slice())
+        .context("malformed proof")?;
+    // The state after block H is what the header of block H+1 commits to.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let block = loop {
+        match client.call("block", serde_json::json!({"height": (h + 1).to_string()})) {
+            Ok(b) => break b,
+            Err(_) if std::time::Instant::now() < deadline => {
+                std::thread::sleep(std::time::Duration::from_millis(200))
+            }
+            Err(e) => {
+                return Err(e.context(format!(
+                    "block {} (whose header commits to height {h})",
+                    h + 1
+                )))
+            }
+        }
+    };
+    let app_hash = hex::decode(block["block"]["header"]["app_hash"].as_str().unwrap_or(""))
+        .context("app hash")?;
+    let spec = keystone_store::proof_spec();
+    let ok = if value.is_empty() {
+        ics23::verify_non_membership::<ics23::HostFunctionsManager>(
+            &proof,
+            &spec,
+            &app_hash,
+            key.as_bytes(),
+        )
+    } else {
+        ics23::verify_membership::<ics23::HostFunctionsManager>(
+            &proof,
+            &spec,
+            &app_hash,
+            key.as_bytes(),
+            &value,
+        )
+    };
+    if !ok {
+        bail!(
+            "the proof does not verify against the app hash of block {}: do not trust this answer",
+            h + 1
+        );
+    }
+    println!(
+        "{}",
+        serde_json::json!({
+            "key": key, "value": b64.encode(&value), "height": h.to_string(),
+            "app_hash": hex::encode_upper(&app_hash), "header_height": (h + 1).to_string(),
+            "proof": proof_b64, "verified": if value.is_empty() { "absent" } else { "present" }
+        })
+    );
+    Ok(())
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     if matches!(cli.command, Command::Start { .. }) {
@@ -336,6 +594,46 @@ fn main() -> ExitCode {
                 keyring_backend,
             } => add_genesis_account(&cli, address_or_key, coins, *keyring_backend),
             GenesisCommand::Validate => validate_genesis(&cli),
+        },
+        Command::Tx {
+            command:
+                TxCommand::Bank {
+                    command:
+                        BankTx::Send {
+                            from,
+                            to,
+                            coins,
+                            chain_id,
+                            node,
+                            fees,
+                            gas,
+                            memo,
+                            yes: _,
+                            keyring_backend,
+                        },
+                },
+        } => bank_send(
+            &cli,
+            from,
+            to,
+            coins,
+            chain_id,
+            node,
+            fees,
+            *gas,
+            memo,
+            *keyring_backend,
+        ),
+        Command::Query { command } => match command {
+            QueryCommand::Bank {
+                command: BankQuery::Balances { address, node },
+            } => query_balances(address, node),
+            QueryCommand::State {
+                key,
+                height,
+                prove,
+                node,
+            } => query_state(key, *height, *prove, node),
         },
     };
     match result {

@@ -1,0 +1,115 @@
+//! Building and signing transactions from the command line: Cosmos SDK v0.50 `TxRaw` with one
+//! SIGN_MODE_DIRECT secp256k1 signature, the account number and sequence read from the node.
+
+use crate::client::Client;
+use anyhow::{bail, Context, Result};
+use cosmos_sdk_proto::cosmos::bank::v1beta1::MsgSend;
+use cosmos_sdk_proto::cosmos::base::v1beta1::Coin as ProtoCoin;
+use cosmos_sdk_proto::cosmos::crypto::secp256k1::PubKey;
+use cosmos_sdk_proto::cosmos::tx::signing::v1beta1::SignMode;
+use cosmos_sdk_proto::cosmos::tx::v1beta1::{
+    mode_info, AuthInfo, Fee, ModeInfo, SignDoc, SignerInfo, TxBody, TxRaw,
+};
+use cosmos_sdk_proto::Any;
+use keystone_modules::{Address, Coins};
+use keystone_proto::prost::Message;
+
+/// The account number and sequence of `address`, from the node's state.
+pub fn account_numbers(client: &Client, address: &Address) -> Result<(u64, u64)> {
+    use base64::Engine as _;
+    let key = format!("auth/accounts/{address}");
+    let resp = client.query("/store/key", key.as_bytes(), 0, false)?;
+    let value =
+        base64::engine::general_purpose::STANDARD.decode(resp["value"].as_str().unwrap_or(""))?;
+    if value.is_empty() {
+        bail!("account {address} not found: it must receive funds before it can send");
+    }
+    let acc: keystone_modules::auth::Account =
+        serde_json::from_slice(&value).context("account record")?;
+    Ok((acc.account_number, acc.sequence))
+}
+
+fn proto_coins(c: &Coins) -> Vec<ProtoCoin> {
+    c.iter()
+        .map(|c| ProtoCoin {
+            denom: c.denom,
+            amount: c.amount.to_string(),
+        })
+        .collect()
+}
+
+/// Sign a single-message transaction.
+#[allow(clippy::too_many_arguments)]
+pub fn sign(
+    secret: &[u8; 32],
+    msg: Any,
+    memo: &str,
+    fees: &Coins,
+    gas: u64,
+    chain_id: &str,
+    account_number: u64,
+    sequence: u64,
+) -> Result<Vec<u8>> {
+    use k256::ecdsa::signature::Signer;
+    let sk = k256::ecdsa::SigningKey::from_slice(secret).context("invalid secp256k1 key")?;
+    let public = sk
+        .verifying_key()
+        .to_encoded_point(true)
+        .as_bytes()
+        .to_vec();
+    let body = TxBody {
+        messages: vec![msg],
+        memo: memo.into(),
+        ..Default::default()
+    };
+    let auth_info = AuthInfo {
+        signer_infos: vec![SignerInfo {
+            public_key: Some(Any {
+                type_url: "/cosmos.crypto.secp256k1.PubKey".into(),
+                value: PubKey { key: public }.encode_to_vec(),
+            }),
+            mode_info: Some(ModeInfo {
+                sum: Some(mode_info::Sum::Single(mode_info::Single {
+                    mode: SignMode::Direct as i32,
+                })),
+            }),
+            sequence,
+        }],
+        fee: Some(Fee {
+            amount: proto_coins(fees),
+            gas_limit: gas,
+            payer: String::new(),
+            granter: String::new(),
+        }),
+        ..Default::default()
+    };
+    let body_bytes = body.encode_to_vec();
+    let auth_info_bytes = auth_info.encode_to_vec();
+    let doc = SignDoc {
+        body_bytes: body_bytes.clone(),
+        auth_info_bytes: auth_info_bytes.clone(),
+        chain_id: chain_id.into(),
+        account_number,
+    };
+    let sig: k256::ecdsa::Signature = sk.sign(&doc.encode_to_vec());
+    let sig = sig.normalize_s().unwrap_or(sig);
+    Ok(TxRaw {
+        body_bytes,
+        auth_info_bytes,
+        signatures: vec![sig.to_bytes().to_vec()],
+    }
+    .encode_to_vec())
+}
+
+/// A `MsgSend` as an `Any`.
+pub fn msg_send(from: &Address, to: &Address, amount: &Coins) -> Any {
+    Any {
+        type_url: "/cosmos.bank.v1beta1.MsgSend".into(),
+        value: MsgSend {
+            from_address: from.to_string(),
+            to_address: to.to_string(),
+            amount: proto_coins(amount),
+        }
+        .encode_to_vec(),
+    }
+}
