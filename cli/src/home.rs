@@ -226,11 +226,39 @@ pub fn read_timeouts(path: &Path) -> Result<keystone_consensus_core::TimeoutConf
 }
 
 #[derive(Deserialize)]
+struct ApiToml {
+    address: String,
+}
+
+#[derive(Deserialize)]
 struct AppToml {
     #[serde(rename = "minimum-gas-prices", default)]
     minimum_gas_prices: String,
+    api: Option<ApiToml>,
     #[serde(rename = "pruning-keep-recent", default)]
     pruning_keep_recent: Option<String>,
+}
+
+/// The REST listen address (`[api] address`) from `config/app.toml`, if set.
+pub fn read_api_address(path: &Path) -> Result<Option<std::net::SocketAddr>> {
+    let text = std::fs::read_to_string(path).with_context(|| path.display().to_string())?;
+    let a: AppToml =
+        toml::from_str(&text).with_context(|| format!("{}: invalid app config", path.display()))?;
+    a.api
+        .map(|api| {
+            api.address
+                .strip_prefix("tcp://")
+                .unwrap_or(&api.address)
+                .parse()
+                .with_context(|| {
+                    format!(
+                        "{}: api.address {:?} is not host:port",
+                        path.display(),
+                        api.address
+                    )
+                })
+        })
+        .transpose()
 }
 
 /// `minimum-gas-prices` and `pruning-keep-recent` from `config/app.toml`.

@@ -14,5 +14,6 @@ pub mod client;
 pub mod home;
 pub mod keys;
 pub mod node;
+pub mod rest;
 pub mod rpc;
 pub mod tx;

@@ -2,7 +2,9 @@
 //! mempool) from a home directory and run it on the wall clock. Single node for now: the
 //! network (#4) and the RPC/REST servers (#3) come next.
 
-use crate::home::{read_app_toml, read_genesis, read_node_config, read_timeouts, Home};
+use crate::home::{
+    read_api_address, read_app_toml, read_genesis, read_node_config, read_timeouts, Home,
+};
 use crate::rpc::{Request, Status};
 use anyhow::{Context, Result};
 use keystone_app::App;
@@ -81,6 +83,16 @@ pub fn start(home: &Home, stop_at: Option<u64>) -> Result<()> {
     );
     let (moniker, rpc_addr) = read_node_config(&home.config("config.toml"))?;
     let (req_tx, req_rx) = std::sync::mpsc::channel::<Request>();
+    if let Some(api) = read_api_address(&home.config("app.toml"))? {
+        let rest_tx = req_tx.clone();
+        std::thread::Builder::new()
+            .name("rest".into())
+            .spawn(move || {
+                if let Err(e) = crate::rest::serve(api, rest_tx) {
+                    tracing::error!(error = %e, "REST server stopped");
+                }
+            })?;
+    }
     std::thread::Builder::new()
         .name("rpc".into())
         .spawn(move || {

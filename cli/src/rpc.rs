@@ -68,7 +68,7 @@ fn err(id: Value, code: i64, message: &str, data: String) -> Json<Value> {
     )
 }
 
-async fn ask<T>(
+pub(crate) async fn ask<T>(
     engine: &Engine,
     make: impl FnOnce(oneshot::Sender<T>) -> Request,
 ) -> Result<T, String> {

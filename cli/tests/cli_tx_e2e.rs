@@ -56,6 +56,31 @@ fn ks(home: &Path, args: &[&str]) -> (bool, String, String) {
     )
 }
 
+/// One HTTP/1.1 request on loopback: (status, JSON body).
+fn http(port: u16, method: &str, path: &str, body: &str) -> (u16, serde_json::Value) {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    s.set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("timeout");
+    let req = format!(
+        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    s.write_all(req.as_bytes()).expect("write");
+    let mut resp = String::new();
+    s.read_to_string(&mut resp).expect("read");
+    let (head, body) = resp.split_once("\r\n\r\n").expect("http answer");
+    let status = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .expect("status");
+    (
+        status,
+        serde_json::from_str(body).unwrap_or(serde_json::Value::Null),
+    )
+}
+
 fn ok(home: &Path, args: &[&str]) -> String {
     let (good, out, err) = ks(home, args);
     assert!(good, "keystone {args:?}: {err}");
@@ -98,6 +123,21 @@ fn send_then_query_with_proof() {
             .replace("tcp://127.0.0.1:26657", &node),
     )
     .expect("config");
+    let rest_port = std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port();
+    let app_toml = home.join("config").join("app.toml");
+    let text = std::fs::read_to_string(&app_toml).expect("app.toml");
+    std::fs::write(
+        &app_toml,
+        text.replace(
+            "tcp://127.0.0.1:1317",
+            &format!("tcp://127.0.0.1:{rest_port}"),
+        ),
+    )
+    .expect("app.toml");
     let _node = Proc(
         Command::new(env!("CARGO_BIN_EXE_keystone"))
             .arg("--home")
@@ -173,32 +213,169 @@ fn send_then_query_with_proof() {
     let v: serde_json::Value = serde_json::from_str(absent.trim()).expect("json");
     assert_eq!(v["verified"], "absent");
 
-    // Refusals are errors with the SDK's words, and change nothing.
-    let (good, out, err) = ks(
-        home,
-        &[
-            "tx",
-            "bank",
-            "send",
-            "alice",
-            &bob,
-            "99999999stake",
-            "--chain-id",
-            "walk-1",
-            "--node",
-            &node,
-            "--fees",
-            "500stake",
-            "-y",
-            t[0],
-            t[1],
-        ],
+    // The same over REST, in the LCD's shapes, and the proof endpoint.
+    let (code, body) = http(
+        rest_port,
+        "GET",
+        &format!("/cosmos/bank/v1beta1/balances/{bob}"),
+        "",
     );
-    assert!(!good);
-    assert!(
-        out.contains("\"code\":5") || err.contains("insufficient funds"),
-        "{out} {err}"
+    assert_eq!(
+        (code, body["balances"][0]["amount"].clone()),
+        (200, serde_json::json!("100"))
     );
+    let alice = ok(home, &["keys", "show", "alice", "-a", t[0], t[1]])
+        .trim()
+        .to_string();
+    let (code, body) = http(
+        rest_port,
+        "GET",
+        &format!("/cosmos/auth/v1beta1/accounts/{alice}"),
+        "",
+    );
+    assert_eq!(code, 200);
+    assert_eq!(body["account"]["sequence"], "1");
+    assert_eq!(
+        body["account"]["pub_key"]["@type"],
+        "/cosmos.crypto.secp256k1.PubKey"
+    );
+    let nobody = "cosmos1qypqxpq9qcrsszg2pvxq6rs0zqg3yyc5lzv7xu";
+    let (code, body) = http(
+        rest_port,
+        "GET",
+        &format!("/cosmos/auth/v1beta1/accounts/{nobody}"),
+        "",
+    );
+    assert_eq!(
+        (code, body["code"].clone()),
+        (404, serde_json::json!(5)),
+        "{body}"
+    );
+    let (code, _) = http(
+        rest_port,
+        "GET",
+        "/cosmos/bank/v1beta1/balances/notanaddress",
+        "",
+    );
+    assert_eq!(code, 400);
+    let (code, body) = http(
+        rest_port,
+        "GET",
+        &format!("/keystone/v1/state/{key}?prove=true"),
+        "",
+    );
+    assert_eq!(code, 200, "{body}");
+    {
+        use base64::Engine as _;
+        use keystone_proto::prost::Message;
+        let b64 = base64::engine::general_purpose::STANDARD;
+        let proof = ics23::CommitmentProof::decode(
+            b64.decode(body["proof"].as_str().expect("proof"))
+                .expect("b64")
+                .as_slice(),
+        )
+        .expect("proof");
+        let app_hash = hex::decode(body["app_hash"].as_str().expect("app hash")).expect("hex");
+        let value = b64
+            .decode(body["value"].as_str().expect("value"))
+            .expect("b64");
+        assert_eq!(value, b"100");
+        assert!(ics23::verify_membership::<ics23::HostFunctionsManager>(
+            &proof,
+            &keystone_store::proof_spec(),
+            &app_hash,
+            key.as_bytes(),
+            &value
+        ));
+        let mut tampered = value.clone();
+        tampered[0] ^= 1;
+        assert!(!ics23::verify_membership::<ics23::HostFunctionsManager>(
+            &proof,
+            &keystone_store::proof_spec(),
+            &app_hash,
+            key.as_bytes(),
+            &tampered
+        ));
+    }
+    let (code, body) = http(
+        rest_port,
+        "POST",
+        "/cosmos/tx/v1beta1/txs",
+        r#"{"tx_bytes":"AAEC","mode":"BROADCAST_MODE_SYNC"}"#,
+    );
+    assert_eq!(
+        (code, body["tx_response"]["code"].clone()),
+        (200, serde_json::json!(2)),
+        "{body}"
+    );
+    let (code, _) = http(rest_port, "POST", "/cosmos/tx/v1beta1/txs", "{nope");
+    assert_eq!(code, 400);
+
+    // More than alice has: the mempool admits it (CheckTx runs the ante chain only, as the
+    // SDK's does); in the block it fails with sdk 5, paying its fee and using its sequence.
+    let send = |amount: &str| {
+        ks(
+            home,
+            &[
+                "tx",
+                "bank",
+                "send",
+                "alice",
+                &bob,
+                amount,
+                "--chain-id",
+                "walk-1",
+                "--node",
+                &node,
+                "--fees",
+                "500stake",
+                "-y",
+                t[0],
+                t[1],
+            ],
+        )
+    };
+    let (good, out, err) = send("99999999stake");
+    assert!(good && out.contains("\"code\":0"), "{out} {err}");
+    loop {
+        let (_, acc) = http(
+            rest_port,
+            "GET",
+            &format!("/cosmos/auth/v1beta1/accounts/{alice}"),
+            "",
+        );
+        if acc["account"]["sequence"] == "2" {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the failing send was not committed"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let (_, b) = http(
+        rest_port,
+        "GET",
+        &format!("/cosmos/bank/v1beta1/balances/{alice}"),
+        "",
+    );
+    assert_eq!(
+        b["balances"][0]["amount"],
+        (1_000_000 - 100 - 500 - 500).to_string(),
+        "two fees, one transfer"
+    );
+    let (_, b) = http(
+        rest_port,
+        "GET",
+        &format!("/cosmos/bank/v1beta1/balances/{bob}"),
+        "",
+    );
+    assert_eq!(
+        b["balances"][0]["amount"], "100",
+        "the failed transfer moved nothing"
+    );
+
+    // Refusals before the mempool are errors with the SDK's words.
     let (good, _, err) = ks(
         home,
         &[

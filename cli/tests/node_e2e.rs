@@ -125,11 +125,32 @@ fn kill_9_during_block_production_then_restart() {
     run(home, &["genesis", "validate"], "");
     let cfg = home.join("config").join("config.toml");
     let text = std::fs::read_to_string(&cfg).expect("config");
+    let free = || {
+        std::net::TcpListener::bind("127.0.0.1:0")
+            .expect("bind")
+            .local_addr()
+            .expect("addr")
+            .port()
+    };
     std::fs::write(
         &cfg,
-        text.replace("timeout_commit = \"1s\"", "timeout_commit = \"20ms\""),
+        text.replace("timeout_commit = \"1s\"", "timeout_commit = \"20ms\"")
+            .replace(
+                "tcp://127.0.0.1:26657",
+                &format!("tcp://127.0.0.1:{}", free()),
+            ),
     )
     .expect("config");
+    let app_toml = home.join("config").join("app.toml");
+    let text = std::fs::read_to_string(&app_toml).expect("app.toml");
+    std::fs::write(
+        &app_toml,
+        text.replace(
+            "tcp://127.0.0.1:1317",
+            &format!("tcp://127.0.0.1:{}", free()),
+        ),
+    )
+    .expect("app.toml");
 
     let (mut node, rx) = start(home, &[]);
     wait_for_height(&rx, 8);

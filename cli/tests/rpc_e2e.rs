@@ -102,6 +102,16 @@ fn broadcast_commit_and_prove_a_balance() {
         .replace("timeout_commit = \"1s\"", "timeout_commit = \"50ms\"")
         .replace("tcp://127.0.0.1:26657", &format!("tcp://127.0.0.1:{port}"));
     std::fs::write(&cfg, text).expect("config");
+    let app_toml = home.join("config").join("app.toml");
+    let text = std::fs::read_to_string(&app_toml).expect("app.toml");
+    std::fs::write(
+        &app_toml,
+        text.replace(
+            "tcp://127.0.0.1:1317",
+            &format!("tcp://127.0.0.1:{}", free_port()),
+        ),
+    )
+    .expect("app.toml");
     let _node = Proc(
         Command::new(env!("CARGO_BIN_EXE_keystone"))
             .arg("--home")

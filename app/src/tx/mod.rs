@@ -12,6 +12,8 @@
 //!    to the fee collector, and every signer's sequence bumped; a failure here discards all;
 //! 5. runs the messages on a second branch, kept only if they all succeed within the gas
 //!    limit — a failed transaction keeps its fee and sequence bump, and loses its writes.
+//!    `CheckTx` stops before this step, as the SDK's does: the mempool admits on the ante
+//!    chain alone, and a message that fails does so in the block.
 
 mod error;
 pub mod gas;
@@ -413,6 +415,9 @@ fn run<S: State>(
     }
     out_of_gas(meter)?;
     ante.commit();
+    if ctx.mode == Mode::Check {
+        return Ok(());
+    }
 
     // Messages: their own branch, dropped on any failure (fee and sequence stay paid).
     let blocked = blocked_addresses();
