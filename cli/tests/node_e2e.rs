@@ -165,6 +165,18 @@ fn kill_9_during_block_production_then_restart() {
     assert!(killed_at >= 8);
     let before = ids(home, killed_at);
 
+    // A torn WAL record, as a crash mid-write leaves: the node cuts it and starts.
+    {
+        use std::io::Write as _;
+        let wal = home.join("data").join("cs.wal").join("wal");
+        let mut f = std::fs::OpenOptions::new()
+            .append(true)
+            .open(&wal)
+            .expect("wal");
+        f.write_all(&[0xde, 0xad, 0xbe, 0xef, 0, 0, 1, 0, 7])
+            .expect("garbage");
+    }
+
     // Restart and run to a later height; the process exits by itself there.
     let target = killed_at + 10;
     let halt = target.to_string();
@@ -219,4 +231,35 @@ fn kill_9_during_block_production_then_restart() {
         .parse()
         .expect("number");
     assert!(signed >= target, "privval at {signed}");
+}
+
+#[test]
+fn a_corrupt_config_is_a_clear_error() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let home = dir.path();
+    run(home, &["init", "node0", "--chain-id", "keystone-bad"], "");
+    let cfg = home.join("config").join("config.toml");
+    std::fs::write(&cfg, "[consensus]\ntimeout_commit = \"soon\"\n").expect("write");
+    let out = keystone(home)
+        .arg("start")
+        .stdin(Stdio::null())
+        .output()
+        .expect("run");
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("config.toml"),
+        "the error names the file: {err}"
+    );
+    let genesis = home.join("config").join("genesis.json");
+    std::fs::write(&cfg, keystone::home::DEFAULT_CONFIG_TOML).expect("restore config");
+    std::fs::write(&genesis, "{\"chain_id\": \"\"}").expect("break genesis");
+    let out = keystone(home)
+        .arg("start")
+        .stdin(Stdio::null())
+        .output()
+        .expect("run");
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("genesis"), "{err}");
 }
