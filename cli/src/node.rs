@@ -198,6 +198,9 @@ fn answer(
             }
             let _ = reply.send(s);
         }
+        Request::Other(method, params, reply) => {
+            let _ = reply.send(other(engine, &method, &params));
+        }
         Request::Block(height, reply) => {
             let result = (|| -> Result<Option<serde_json::Value>, String> {
                 let blocks = engine.blocks();
@@ -218,5 +221,187 @@ fn answer(
             })();
             let _ = reply.send(result);
         }
+    }
+}
+
+fn param_str(params: &serde_json::Value, k: &str) -> Option<String> {
+    match params.get(k)? {
+        serde_json::Value::String(s) => Some(s.trim_matches('"').to_string()),
+        serde_json::Value::Null => None,
+        other => Some(other.to_string()),
+    }
+}
+
+fn height_param(engine: &Engine<App>, params: &serde_json::Value) -> Result<u64, String> {
+    let latest = engine.blocks().height().map_err(|e| e.to_string())?;
+    match param_str(params, "height").filter(|s| !s.is_empty()) {
+        None => Ok(latest),
+        Some(s) => {
+            let h: u64 = s.parse().map_err(|_| format!("invalid height {s:?}"))?;
+            if h == 0 {
+                return Err("height must be greater than 0, but got 0".into());
+            }
+            if h > latest {
+                return Err(format!("height {h} must be less than or equal to the current blockchain height {latest}"));
+            }
+            Ok(h)
+        }
+    }
+}
+
+/// The JSON of one committed transaction, as `/tx` answers it.
+fn tx_json(engine: &Engine<App>, height: u64, index: u32) -> Result<serde_json::Value, String> {
+    use base64::Engine as _;
+    let block = engine
+        .blocks()
+        .block_proto(height)
+        .map_err(|e| e.to_string())?
+        .ok_or("block missing")?;
+    let tx = block
+        .data
+        .as_ref()
+        .and_then(|d| d.txs.get(index as usize))
+        .cloned()
+        .ok_or("tx missing")?;
+    let res = engine
+        .blocks()
+        .results(height)
+        .map_err(|e| e.to_string())?
+        .ok_or("results missing")?;
+    let r = res
+        .tx_results
+        .get(index as usize)
+        .cloned()
+        .unwrap_or_default();
+    Ok(serde_json::json!({
+        "hash": hex::encode_upper(keystone_consensus_types::sha256(&tx).0),
+        "height": height.to_string(),
+        "index": index,
+        "tx_result": {
+            "code": r.code, "data": base64::engine::general_purpose::STANDARD.encode(&r.data), "log": r.log,
+            "info": r.info, "gas_wanted": r.gas_wanted.to_string(), "gas_used": r.gas_used.to_string(),
+            "events": [], "codespace": r.codespace
+        },
+        "tx": base64::engine::general_purpose::STANDARD.encode(&tx),
+    }))
+}
+
+/// `abci_info`, `commit`, `validators`, `tx`, `tx_search`.
+fn other(
+    engine: &Engine<App>,
+    method: &str,
+    params: &serde_json::Value,
+) -> Result<serde_json::Value, String> {
+    use base64::Engine as _;
+    let b64 = base64::engine::general_purpose::STANDARD;
+    match method {
+        "abci_info" => {
+            let i = engine
+                .app()
+                .info(keystone_proto::abci::RequestInfo::default())
+                .map_err(|e| e.to_string())?;
+            Ok(serde_json::json!({"response": {
+                "data": i.data, "version": i.version, "app_version": i.app_version.to_string(),
+                "last_block_height": i.last_block_height.to_string(),
+                "last_block_app_hash": b64.encode(&i.last_block_app_hash)
+            }}))
+        }
+        "commit" => {
+            let h = height_param(engine, params)?;
+            let latest = engine.blocks().height().map_err(|e| e.to_string())?;
+            let block = engine
+                .blocks()
+                .block_proto(h)
+                .map_err(|e| e.to_string())?
+                .ok_or("block missing")?;
+            let commit = engine
+                .blocks()
+                .commit(h)
+                .map_err(|e| e.to_string())?
+                .ok_or("commit missing")?;
+            Ok(serde_json::json!({
+                "signed_header": {
+                    "header": serde_json::to_value(block.header).map_err(|e| e.to_string())?,
+                    "commit": serde_json::to_value(commit.to_proto()).map_err(|e| e.to_string())?,
+                },
+                "canonical": h < latest,
+            }))
+        }
+        "validators" => {
+            let h = height_param(engine, params)?;
+            let set = engine
+                .validators_at(h)
+                .ok_or("no validators at that height")?;
+            let vals: Vec<serde_json::Value> = set
+                .validators()
+                .iter()
+                .map(|v| serde_json::json!({
+                    "address": v.address.to_string(),
+                    "pub_key": {"type": "tendermint/PubKeyEd25519", "value": b64.encode(v.pub_key.0)},
+                    "voting_power": v.voting_power.to_string(),
+                    "proposer_priority": v.proposer_priority.to_string(),
+                }))
+                .collect();
+            Ok(
+                serde_json::json!({"block_height": h.to_string(), "validators": vals, "count": set.len().to_string(), "total": set.len().to_string()}),
+            )
+        }
+        "tx" => {
+            let hash = param_str(params, "hash").ok_or("missing hash")?;
+            let bytes = if let Some(h) = hash.strip_prefix("0x") {
+                hex::decode(h).map_err(|e| e.to_string())?
+            } else {
+                b64.decode(&hash)
+                    .or_else(|_| hex::decode(&hash))
+                    .map_err(|_| format!("invalid hash {hash:?}"))?
+            };
+            let (h, i) = engine
+                .blocks()
+                .tx_location(&bytes)
+                .map_err(|e| e.to_string())?
+                .ok_or_else(|| format!("tx ({}) not found", hex::encode_upper(&bytes)))?;
+            tx_json(engine, h, i)
+        }
+        "tx_search" => {
+            let query = param_str(params, "query").ok_or("missing query")?;
+            let (key, value) = query
+                .split_once('=')
+                .ok_or_else(|| format!("unsupported query {query:?}"))?;
+            let value = value.trim().trim_matches('\'');
+            let mut txs = Vec::new();
+            match key.trim() {
+                "tx.hash" => {
+                    let bytes = hex::decode(value).map_err(|e| e.to_string())?;
+                    if let Some((h, i)) = engine
+                        .blocks()
+                        .tx_location(&bytes)
+                        .map_err(|e| e.to_string())?
+                    {
+                        txs.push(tx_json(engine, h, i)?);
+                    }
+                }
+                "tx.height" => {
+                    let h: u64 = value
+                        .parse()
+                        .map_err(|_| format!("invalid height {value:?}"))?;
+                    if let Some(block) =
+                        engine.blocks().block_proto(h).map_err(|e| e.to_string())?
+                    {
+                        let n = block.data.map_or(0, |d| d.txs.len());
+                        for i in 0..n {
+                            txs.push(tx_json(engine, h, i as u32)?);
+                        }
+                    }
+                }
+                other => {
+                    return Err(format!(
+                        "unsupported query key {other:?}: tx.hash and tx.height are indexed"
+                    ))
+                }
+            }
+            let total = txs.len();
+            Ok(serde_json::json!({"txs": txs, "total_count": total.to_string()}))
+        }
+        other => Err(format!("method {other} not found")),
     }
 }

@@ -54,6 +54,9 @@ pub enum Request {
     Status(oneshot::Sender<Status>),
     /// A stored block (latest when `None`): its protobuf and id.
     Block(Option<u64>, oneshot::Sender<Result<Option<Value>, String>>),
+    /// Anything else answered with a ready JSON result: `abci_info`, `commit`, `validators`,
+    /// `tx`, `tx_search` (method and params as received).
+    Other(String, Value, oneshot::Sender<Result<Value, String>>),
 }
 
 type Engine = mpsc::Sender<Request>;
@@ -201,10 +204,41 @@ async fn dispatch(
                 Ok(Err(e)) | Err(e) => err(id, -32603, "Internal error", e),
             }
         }
-        _ => {
-            let _ = uri_form;
-            err(id, -32601, "Method not found", String::new())
+        "broadcast_tx_async" => {
+            let Some(tx) = p("tx") else {
+                return err(id, -32602, "Invalid params", "missing tx".into());
+            };
+            let tx = match bytes_param(&tx, false) {
+                Ok(t) => t,
+                Err(e) => return err(id, -32602, "Invalid params", e),
+            };
+            let hash = hex::encode_upper(keystone_consensus_types::sha256(&tx).0);
+            // Async: answer before CheckTx has run, as CometBFT does.
+            let (reply, _ignored) = oneshot::channel();
+            if engine.send(Request::CheckTx(tx, reply)).is_err() {
+                return err(
+                    id,
+                    -32603,
+                    "Internal error",
+                    "the node is shutting down".into(),
+                );
+            }
+            ok(
+                id,
+                json!({"code": 0, "data": "", "log": "", "codespace": "", "hash": hash}),
+            )
         }
+        "abci_info" | "commit" | "validators" | "tx" | "tx_search" => {
+            let _ = uri_form;
+            let method = method.to_string();
+            let params = params.clone();
+            match ask(engine, |r| Request::Other(method, params, r)).await {
+                Ok(Ok(v)) => ok(id, v),
+                Ok(Err(e)) => err(id, -32603, "Internal error", e),
+                Err(e) => err(id, -32603, "Internal error", e),
+            }
+        }
+        _ => err(id, -32601, "Method not found", String::new()),
     }
 }
 

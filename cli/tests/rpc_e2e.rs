@@ -225,6 +225,72 @@ fn broadcast_commit_and_prove_a_balance() {
         b"100"
     ));
 
+    // The transaction by hash and by search, and the other read methods.
+    let hash_hex = hex::encode_upper(keystone_consensus_types::sha256(&raw).0);
+    let t = rpc(
+        port,
+        "tx",
+        serde_json::json!({"hash": base64::engine::general_purpose::STANDARD.encode(keystone_consensus_types::sha256(&raw).0)}),
+    );
+    assert_eq!(t["result"]["hash"], hash_hex, "{t}");
+    assert_eq!(t["result"]["tx_result"]["code"], 0);
+    let tx_height: u64 = t["result"]["height"]
+        .as_str()
+        .expect("height")
+        .parse()
+        .expect("n");
+    let found = rpc(
+        port,
+        "tx_search",
+        serde_json::json!({"query": format!("tx.hash='{hash_hex}'")}),
+    );
+    assert_eq!(found["result"]["total_count"], "1", "{found}");
+    let at = rpc(
+        port,
+        "tx_search",
+        serde_json::json!({"query": format!("tx.height={tx_height}")}),
+    );
+    assert_eq!(at["result"]["txs"][0]["hash"], hash_hex);
+    let info = rpc(port, "abci_info", serde_json::json!({}));
+    assert!(
+        info["result"]["response"]["last_block_height"]
+            .as_str()
+            .expect("h")
+            .parse::<u64>()
+            .expect("n")
+            >= tx_height
+    );
+    let vals = rpc(
+        port,
+        "validators",
+        serde_json::json!({"height": tx_height.to_string()}),
+    );
+    assert_eq!(vals["result"]["count"], "1");
+    // A signed header the tendermint crate parses and checks (header and commit agree).
+    let commit = rpc(
+        port,
+        "commit",
+        serde_json::json!({"height": tx_height.to_string()}),
+    );
+    let sh: tendermint::block::signed_header::SignedHeader =
+        serde_json::from_value(commit["result"]["signed_header"].clone())
+            .expect("tendermint parses our signed header");
+    assert_eq!(sh.header.height.value(), tx_height);
+    let async_res = rpc(
+        port,
+        "broadcast_tx_async",
+        serde_json::json!({"tx": "AAEC"}),
+    );
+    assert_eq!(
+        async_res["result"]["code"], 0,
+        "async answers before CheckTx"
+    );
+    let missing = rpc(port, "tx", serde_json::json!({"hash": "0x00"}));
+    assert!(missing["error"]["data"]
+        .as_str()
+        .expect("data")
+        .contains("not found"));
+
     // Bad input: each a clear error in CometBFT's shape, the node unaffected.
     let garbage = rpc(port, "broadcast_tx_sync", serde_json::json!({"tx": "AAEC"}));
     assert_eq!(garbage["result"]["code"], 2, "{garbage}");

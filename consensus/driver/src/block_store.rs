@@ -15,6 +15,8 @@ const BLOCK_IDS: TableDefinition<u64, &[u8]> = TableDefinition::new("block_ids")
 const COMMITS: TableDefinition<u64, &[u8]> = TableDefinition::new("seen_commits");
 /// The application's `ResponseFinalizeBlock` for each height (tx results, app hash).
 const RESULTS: TableDefinition<u64, &[u8]> = TableDefinition::new("finalize_results");
+/// Where each committed transaction is: sha256 of the tx → height (8 bytes BE) ‖ index (4 BE).
+const TX_INDEX: TableDefinition<&[u8], &[u8]> = TableDefinition::new("tx_index");
 /// Blocks this node built for the height in progress, by header hash, so that a restart can
 /// still propose, or commit, a block it built before crashing. Emptied when a height commits.
 const BUILT: TableDefinition<&[u8], &[u8]> = TableDefinition::new("built_blocks");
@@ -78,6 +80,7 @@ impl BlockStore {
             txn.open_table(COMMITS)?;
             txn.open_table(RESULTS)?;
             txn.open_table(BUILT)?;
+            txn.open_table(TX_INDEX)?;
         }
         txn.commit()?;
         Ok(BlockStore { db })
@@ -150,6 +153,43 @@ impl BlockStore {
             let p = pb::BlockId::decode(b).map_err(|e| e.to_string())?;
             BlockId::from_proto(&p).map_err(|e| e.to_string())
         })
+    }
+
+    /// Index the transactions of the block at `height` by hash (a non-consensus index).
+    pub fn index_txs(&self, height: Height, txs: &[Vec<u8>]) -> Result<()> {
+        let txn = self.db.begin_write()?;
+        {
+            let mut t = txn.open_table(TX_INDEX)?;
+            for (i, tx) in txs.iter().enumerate() {
+                let mut v = height.to_be_bytes().to_vec();
+                v.extend((i as u32).to_be_bytes());
+                t.insert(
+                    keystone_consensus_types::sha256(tx).0.as_slice(),
+                    v.as_slice(),
+                )?;
+            }
+        }
+        txn.commit()?;
+        Ok(())
+    }
+
+    /// Where the transaction with `hash` was committed: (height, index in the block).
+    pub fn tx_location(&self, hash: &[u8]) -> Result<Option<(Height, u32)>> {
+        let txn = self.db.begin_read()?;
+        let t = txn.open_table(TX_INDEX)?;
+        let Some(v) = t.get(hash)? else {
+            return Ok(None);
+        };
+        let v = v.value();
+        if v.len() != 12 {
+            return Err(BlockStoreError::Corrupt {
+                height: 0,
+                reason: "tx index entry".into(),
+            });
+        }
+        let h = u64::from_be_bytes(v[..8].try_into().unwrap_or_default());
+        let i = u32::from_be_bytes(v[8..].try_into().unwrap_or_default());
+        Ok(Some((h, i)))
     }
 
     /// Keep a block this node built (durably) until its height commits.

@@ -187,6 +187,11 @@ impl<A: Application> Engine<A> {
         })
     }
 
+    /// The validator set of `height` (for RPC).
+    pub fn validators_at(&self, height: Height) -> Option<ValidatorSet> {
+        (height >= self.genesis.initial_height).then(|| self.validators(height))
+    }
+
     /// The validator set of `height`. Validator updates are not applied yet (#5): the
     /// genesis set, one priority increment per height, as CometBFT advances an unchanged set.
     fn validators(&self, height: Height) -> ValidatorSet {
@@ -602,6 +607,7 @@ impl<A: Application> Engine<A> {
             &core.precommits_for(round, value),
         );
         self.blocks.save(&block, &value, &commit)?;
+        self.blocks.index_txs(height, &block.data.txs)?;
         self.finalize_and_commit(&block)?;
         self.wal.end_height(height)?;
         self.blocks.clear_built()?;
