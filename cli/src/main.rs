@@ -130,6 +130,27 @@ enum QueryCommand {
         #[command(subcommand)]
         command: BankQuery,
     },
+    /// Auth queries.
+    Auth {
+        #[command(subcommand)]
+        command: AuthQuery,
+    },
+    /// A committed transaction by hash.
+    Tx {
+        /// The hash (hex).
+        hash: String,
+        /// The node's RPC address.
+        #[arg(long, default_value = "tcp://127.0.0.1:26657")]
+        node: String,
+    },
+    /// A block (the latest without a height).
+    Block {
+        /// The height.
+        height: Option<u64>,
+        /// The node's RPC address.
+        #[arg(long, default_value = "tcp://127.0.0.1:26657")]
+        node: String,
+    },
     /// A state key's value, with `--prove` checked against the next block's app hash.
     State {
         /// The key, e.g. bank/balances/<address>/stake.
@@ -140,6 +161,18 @@ enum QueryCommand {
         /// Fetch and check the ICS23 proof.
         #[arg(long)]
         prove: bool,
+        /// The node's RPC address.
+        #[arg(long, default_value = "tcp://127.0.0.1:26657")]
+        node: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum AuthQuery {
+    /// An account: number, sequence, public key.
+    Account {
+        /// The address.
+        address: String,
         /// The node's RPC address.
         #[arg(long, default_value = "tcp://127.0.0.1:26657")]
         node: String,
@@ -493,6 +526,59 @@ fn query_balances(address: &str, node: &str) -> Result<()> {
     Ok(())
 }
 
+fn query_tx(hash: &str, node: &str) -> Result<()> {
+    use base64::Engine as _;
+    let bytes = hex::decode(hash).with_context(|| format!("invalid hash {hash:?}"))?;
+    let r = keystone::client::Client::new(node)?.call(
+        "tx",
+        serde_json::json!({"hash": base64::engine::general_purpose::STANDARD.encode(bytes)}),
+    )?;
+    println!("{r}");
+    Ok(())
+}
+
+fn query_block(height: Option<u64>, node: &str) -> Result<()> {
+    let params = match height {
+        Some(h) => serde_json::json!({"height": h.to_string()}),
+        None => serde_json::json!({}),
+    };
+    println!(
+        "{}",
+        keystone::client::Client::new(node)?.call("block", params)?
+    );
+    Ok(())
+}
+
+fn query_account(address: &str, node: &str) -> Result<()> {
+    use base64::Engine as _;
+    let addr: keystone_modules::Address = address
+        .parse()
+        .with_context(|| format!("invalid address {address:?}"))?;
+    let client = keystone::client::Client::new(node)?;
+    let resp = client.query(
+        "/store/key",
+        format!("auth/accounts/{addr}").as_bytes(),
+        0,
+        false,
+    )?;
+    let value =
+        base64::engine::general_purpose::STANDARD.decode(resp["value"].as_str().unwrap_or(""))?;
+    if value.is_empty() {
+        bail!("account {addr} not found: key not found");
+    }
+    let acc: keystone_modules::auth::Account =
+        serde_json::from_slice(&value).context("account record")?;
+    let pub_key = acc
+        .pub_key
+        .map(|k| serde_json::json!({"@type": "/cosmos.crypto.secp256k1.PubKey", "key": k}))
+        .unwrap_or(serde_json::Value::Null);
+    println!(
+        "{}",
+        serde_json::json!({"account": {"@type": "/cosmos.auth.v1beta1.BaseAccount", "address": acc.address, "pub_key": pub_key, "account_number": acc.account_number.to_string(), "sequence": acc.sequence.to_string()}})
+    );
+    Ok(())
+}
+
 fn query_state(key: &str, height: u64, prove: bool, node: &str) -> Result<()> {
     use base64::Engine as _;
     use keystone_proto::prost::Message;
@@ -634,6 +720,11 @@ fn main() -> ExitCode {
                 prove,
                 node,
             } => query_state(key, *height, *prove, node),
+            QueryCommand::Auth {
+                command: AuthQuery::Account { address, node },
+            } => query_account(address, node),
+            QueryCommand::Tx { hash, node } => query_tx(hash, node),
+            QueryCommand::Block { height, node } => query_block(*height, node),
         },
     };
     match result {

@@ -213,6 +213,35 @@ fn send_then_query_with_proof() {
     let v: serde_json::Value = serde_json::from_str(absent.trim()).expect("json");
     assert_eq!(v["verified"], "absent");
 
+    // The tx, the block it is in, and the sender's account, from the command line.
+    let txhash = res["txhash"].as_str().expect("hash").to_string();
+    let found = loop {
+        let (good, out, _) = ks(home, &["query", "tx", &txhash, "--node", &node]);
+        if good {
+            break serde_json::from_str::<serde_json::Value>(out.trim()).expect("json");
+        }
+        assert!(Instant::now() < deadline, "tx not found");
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert_eq!(found["tx_result"]["code"], 0);
+    let h = found["height"].as_str().expect("height").to_string();
+    let block: serde_json::Value =
+        serde_json::from_str(ok(home, &["query", "block", &h, "--node", &node]).trim())
+            .expect("json");
+    assert_eq!(block["block"]["header"]["height"], h);
+    let alice_addr = ok(home, &["keys", "show", "alice", "-a", t[0], t[1]])
+        .trim()
+        .to_string();
+    let acc: serde_json::Value = serde_json::from_str(
+        ok(
+            home,
+            &["query", "auth", "account", &alice_addr, "--node", &node],
+        )
+        .trim(),
+    )
+    .expect("json");
+    assert_eq!(acc["account"]["sequence"], "1");
+
     // The same over REST, in the LCD's shapes, and the proof endpoint.
     let (code, body) = http(
         rest_port,
