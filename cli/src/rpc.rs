@@ -204,6 +204,51 @@ async fn dispatch(
                 Ok(Err(e)) | Err(e) => err(id, -32603, "Internal error", e),
             }
         }
+        "broadcast_tx_commit" => {
+            let Some(tx) = p("tx") else {
+                return err(id, -32602, "Invalid params", "missing tx".into());
+            };
+            let tx = match bytes_param(&tx, false) {
+                Ok(t) => t,
+                Err(e) => return err(id, -32602, "Invalid params", e),
+            };
+            let hash_bytes = keystone_consensus_types::sha256(&tx).0;
+            let hash = hex::encode_upper(hash_bytes);
+            let check = match ask(engine, |r| Request::CheckTx(tx, r)).await {
+                Ok(Ok(res)) => res,
+                Ok(Err(e)) | Err(e) => return err(id, -32603, "Internal error", e),
+            };
+            let check_json = json!({"code": check.code, "data": "", "log": check.log, "codespace": check.codespace,
+                "gas_wanted": check.gas_wanted.to_string(), "gas_used": check.gas_used.to_string(), "events": []});
+            if check.code != 0 {
+                return ok(
+                    id,
+                    json!({"check_tx": check_json, "tx_result": {}, "hash": hash, "height": "0"}),
+                );
+            }
+            // Wait for the block, as CometBFT does (its timeout_broadcast_tx_commit is 10 s).
+            let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+            let query =
+                json!({"hash": base64::engine::general_purpose::STANDARD.encode(hash_bytes)});
+            loop {
+                let found = ask(engine, |r| Request::Other("tx".into(), query.clone(), r)).await;
+                if let Ok(Ok(t)) = found {
+                    return ok(
+                        id,
+                        json!({"check_tx": check_json, "tx_result": t["tx_result"], "hash": hash, "height": t["height"]}),
+                    );
+                }
+                if tokio::time::Instant::now() >= deadline {
+                    return err(
+                        id,
+                        -32603,
+                        "Internal error",
+                        "timed out waiting for tx to be included in a block".into(),
+                    );
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            }
+        }
         "broadcast_tx_async" => {
             let Some(tx) = p("tx") else {
                 return err(id, -32602, "Invalid params", "missing tx".into());

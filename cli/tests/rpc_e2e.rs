@@ -276,6 +276,56 @@ fn broadcast_commit_and_prove_a_balance() {
         serde_json::from_value(commit["result"]["signed_header"].clone())
             .expect("tendermint parses our signed header");
     assert_eq!(sh.header.height.value(), tx_height);
+    // broadcast_tx_commit waits for the block: the next send (sequence 1) comes back committed.
+    let msg2 = MsgSend {
+        from_address: key.public_key().account_id("cosmos").expect("id"),
+        to_address: bob.clone(),
+        amount: vec![Coin {
+            denom: "stake".parse().expect("denom"),
+            amount: 5,
+        }],
+    };
+    let body2 = tx::Body::new(vec![msg2.to_any().expect("any")], "", 0u32);
+    let auth2 =
+        SignerInfo::single_direct(Some(key.public_key()), 1).auth_info(Fee::from_amount_and_gas(
+            Coin {
+                denom: "stake".parse().expect("denom"),
+                amount: 500,
+            },
+            200_000u64,
+        ));
+    let raw2 = SignDoc::new(&body2, &auth2, &"keystone-rpc".parse().expect("chain"), 0)
+        .expect("doc")
+        .sign(&key)
+        .expect("sign")
+        .to_bytes()
+        .expect("bytes");
+    let b64_2 = base64::engine::general_purpose::STANDARD.encode(&raw2);
+    let committed = rpc(
+        port,
+        "broadcast_tx_commit",
+        serde_json::json!({"tx": b64_2}),
+    );
+    assert_eq!(committed["result"]["check_tx"]["code"], 0, "{committed}");
+    assert_eq!(committed["result"]["tx_result"]["code"], 0, "{committed}");
+    assert!(
+        committed["result"]["height"]
+            .as_str()
+            .expect("height")
+            .parse::<u64>()
+            .expect("n")
+            > tx_height
+    );
+    let again = rpc(
+        port,
+        "broadcast_tx_commit",
+        serde_json::json!({"tx": b64_2}),
+    );
+    assert_eq!(
+        again["error"]["data"], "tx already exists in cache",
+        "a committed tx offered again is refused, as CometBFT refuses it: {again}"
+    );
+
     let async_res = rpc(
         port,
         "broadcast_tx_async",
