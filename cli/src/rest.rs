@@ -253,20 +253,11 @@ async fn state(
 
 /// Serve on `addr` until the process ends (run on its own thread).
 pub fn serve(addr: std::net::SocketAddr, engine: Engine) -> anyhow::Result<()> {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
-    rt.block_on(async move {
-        let app = Router::new()
-            .route("/cosmos/auth/v1beta1/accounts/{address}", get(account))
-            .route("/cosmos/bank/v1beta1/balances/{address}", get(balances))
-            .route("/cosmos/tx/v1beta1/txs", post(broadcast))
-            .route("/keystone/v1/state/{*key}", get(state))
-            .layer(axum::extract::DefaultBodyLimit::max(2 * 1024 * 1024))
-            .with_state(engine);
-        let listener = tokio::net::TcpListener::bind(addr).await?;
-        tracing::info!(%addr, "REST listening");
-        axum::serve(listener, app).await?;
-        Ok(())
-    })
+    let app = Router::new()
+        .route("/cosmos/auth/v1beta1/accounts/{address}", get(account))
+        .route("/cosmos/bank/v1beta1/balances/{address}", get(balances))
+        .route("/cosmos/tx/v1beta1/txs", post(broadcast))
+        .route("/keystone/v1/state/{*key}", get(state))
+        .with_state(engine);
+    crate::rpc::serve_router(addr, app, "REST")
 }

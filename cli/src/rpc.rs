@@ -124,10 +124,10 @@ async fn dispatch(
             Err(e) => err(id, -32603, "Internal error", e),
         },
         "broadcast_tx_sync" => {
-            let Some(tx) = p("tx") else {
-                return err(id, -32602, "Invalid params", "missing tx".into());
-            };
-            let tx = match bytes_param(&tx, false) {
+            let tx = match p("tx")
+                .ok_or_else(|| "missing tx".to_string())
+                .and_then(|t| bytes_param(&t, false))
+            {
                 Ok(t) => t,
                 Err(e) => return err(id, -32602, "Invalid params", e),
             };
@@ -205,10 +205,10 @@ async fn dispatch(
             }
         }
         "broadcast_tx_commit" => {
-            let Some(tx) = p("tx") else {
-                return err(id, -32602, "Invalid params", "missing tx".into());
-            };
-            let tx = match bytes_param(&tx, false) {
+            let tx = match p("tx")
+                .ok_or_else(|| "missing tx".to_string())
+                .and_then(|t| bytes_param(&t, false))
+            {
                 Ok(t) => t,
                 Err(e) => return err(id, -32602, "Invalid params", e),
             };
@@ -250,10 +250,10 @@ async fn dispatch(
             }
         }
         "broadcast_tx_async" => {
-            let Some(tx) = p("tx") else {
-                return err(id, -32602, "Invalid params", "missing tx".into());
-            };
-            let tx = match bytes_param(&tx, false) {
+            let tx = match p("tx")
+                .ok_or_else(|| "missing tx".to_string())
+                .and_then(|t| bytes_param(&t, false))
+            {
                 Ok(t) => t,
                 Err(e) => return err(id, -32602, "Invalid params", e),
             };
@@ -359,17 +359,27 @@ async fn uri(
 
 /// Serve on `addr` until the process ends (run on its own thread).
 pub fn serve(addr: std::net::SocketAddr, engine: Engine) -> anyhow::Result<()> {
+    let app = Router::new()
+        .route("/", post(jsonrpc))
+        .route("/{method}", get(uri))
+        .with_state(engine);
+    serve_router(addr, app, "RPC")
+}
+
+/// Run `router` on `addr` on a single-threaded runtime of its own, with a 2 MiB body limit
+/// (shared by the RPC and REST servers).
+pub(crate) fn serve_router(
+    addr: std::net::SocketAddr,
+    router: Router,
+    what: &'static str,
+) -> anyhow::Result<()> {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
     rt.block_on(async move {
-        let app = Router::new()
-            .route("/", post(jsonrpc))
-            .route("/{method}", get(uri))
-            .layer(axum::extract::DefaultBodyLimit::max(2 * 1024 * 1024))
-            .with_state(engine);
+        let app = router.layer(axum::extract::DefaultBodyLimit::max(2 * 1024 * 1024));
         let listener = tokio::net::TcpListener::bind(addr).await?;
-        tracing::info!(%addr, "RPC listening");
+        tracing::info!(%addr, "{what} listening");
         axum::serve(listener, app).await?;
         Ok(())
     })
