@@ -103,6 +103,13 @@ fn bytes_param(v: &str, hex_default: bool) -> Result<Vec<u8>, String> {
         .map_err(|e| format!("invalid base64: {e}"))
 }
 
+/// The `tx` parameter of the broadcast methods (base64, or `0x` hex) and its CometBFT hash.
+fn tx_param(tx: Option<String>) -> Result<(Vec<u8>, String), String> {
+    let tx = bytes_param(&tx.ok_or("missing tx")?, false)?;
+    let hash = hex::encode_upper(keystone_consensus_types::sha256(&tx).0);
+    Ok((tx, hash))
+}
+
 async fn dispatch(
     engine: &Engine,
     id: Value,
@@ -124,14 +131,10 @@ async fn dispatch(
             Err(e) => err(id, -32603, "Internal error", e),
         },
         "broadcast_tx_sync" => {
-            let tx = match p("tx")
-                .ok_or_else(|| "missing tx".to_string())
-                .and_then(|t| bytes_param(&t, false))
-            {
+            let (tx, hash) = match tx_param(p("tx")) {
                 Ok(t) => t,
                 Err(e) => return err(id, -32602, "Invalid params", e),
             };
-            let hash = hex::encode_upper(keystone_consensus_types::sha256(&tx).0);
             match ask(engine, |r| Request::CheckTx(tx, r)).await {
                 Ok(Ok(res)) => ok(
                     id,
@@ -205,15 +208,11 @@ async fn dispatch(
             }
         }
         "broadcast_tx_commit" => {
-            let tx = match p("tx")
-                .ok_or_else(|| "missing tx".to_string())
-                .and_then(|t| bytes_param(&t, false))
-            {
+            let (tx, hash) = match tx_param(p("tx")) {
                 Ok(t) => t,
                 Err(e) => return err(id, -32602, "Invalid params", e),
             };
             let hash_bytes = keystone_consensus_types::sha256(&tx).0;
-            let hash = hex::encode_upper(hash_bytes);
             let check = match ask(engine, |r| Request::CheckTx(tx, r)).await {
                 Ok(Ok(res)) => res,
                 Ok(Err(e)) | Err(e) => return err(id, -32603, "Internal error", e),
@@ -250,14 +249,10 @@ async fn dispatch(
             }
         }
         "broadcast_tx_async" => {
-            let tx = match p("tx")
-                .ok_or_else(|| "missing tx".to_string())
-                .and_then(|t| bytes_param(&t, false))
-            {
+            let (tx, hash) = match tx_param(p("tx")) {
                 Ok(t) => t,
                 Err(e) => return err(id, -32602, "Invalid params", e),
             };
-            let hash = hex::encode_upper(keystone_consensus_types::sha256(&tx).0);
             // Async: answer before CheckTx has run, as CometBFT does.
             let (reply, _ignored) = oneshot::channel();
             if engine.send(Request::CheckTx(tx, reply)).is_err() {

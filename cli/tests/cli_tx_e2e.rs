@@ -3,152 +3,32 @@
 //! block's app hash before printing.
 
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-struct Proc(Child);
+mod common;
+use common::{funded_home, ok, run as ks_stdin, start_quiet};
 
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// Run `keystone …` to completion (at most 60 s, killed otherwise): (success, stdout, stderr).
 fn ks(home: &Path, args: &[&str]) -> (bool, String, String) {
-    use std::io::Read;
-    let mut child = Proc(
-        Command::new(env!("CARGO_BIN_EXE_keystone"))
-            .arg("--home")
-            .arg(home)
-            .args(args)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawn"),
-    );
-    let drain = |mut r: Box<dyn Read + Send>| {
-        std::thread::spawn(move || {
-            let mut s = String::new();
-            let _ = r.read_to_string(&mut s);
-            s
-        })
-    };
-    let out = drain(Box::new(child.0.stdout.take().expect("stdout")));
-    let err = drain(Box::new(child.0.stderr.take().expect("stderr")));
-    let start = Instant::now();
-    let status = loop {
-        if let Some(s) = child.0.try_wait().expect("wait") {
-            break s;
-        }
-        assert!(
-            start.elapsed() < Duration::from_secs(60),
-            "keystone {args:?} timed out"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    (
-        status.success(),
-        out.join().expect("stdout"),
-        err.join().expect("stderr"),
-    )
+    ks_stdin(home, args, "")
 }
 
-/// One HTTP/1.1 request on loopback: (status, JSON body).
 fn http(port: u16, method: &str, path: &str, body: &str) -> (u16, serde_json::Value) {
-    use std::io::{Read, Write};
-    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect");
-    s.set_read_timeout(Some(Duration::from_secs(10)))
-        .expect("timeout");
-    let req = format!(
-        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    );
-    s.write_all(req.as_bytes()).expect("write");
-    let mut resp = String::new();
-    s.read_to_string(&mut resp).expect("read");
-    let (head, body) = resp.split_once("\r\n\r\n").expect("http answer");
-    let status = head
-        .split_whitespace()
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .expect("status");
-    (
-        status,
-        serde_json::from_str(body).unwrap_or(serde_json::Value::Null),
-    )
-}
-
-fn ok(home: &Path, args: &[&str]) -> String {
-    let (good, out, err) = ks(home, args);
-    assert!(good, "keystone {args:?}: {err}");
-    out
+    common::http(port, method, path, body).expect("the REST server answers")
 }
 
 #[test]
 fn send_then_query_with_proof() {
     let dir = tempfile::tempdir().expect("tmp");
     let home = dir.path();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .expect("bind")
-        .local_addr()
-        .expect("addr")
-        .port();
-    let node = format!("tcp://127.0.0.1:{port}");
+    let ports = funded_home(home, "walk-1", "50ms");
+    let node = format!("tcp://127.0.0.1:{}", ports.rpc);
+    let rest_port = ports.rest;
     let t = ["--keyring-backend", "test"];
-    ok(home, &["init", "node0", "--chain-id", "walk-1"]);
-    ok(home, &["keys", "add", "alice", t[0], t[1]]);
     ok(home, &["keys", "add", "bob", t[0], t[1]]);
     let bob = ok(home, &["keys", "show", "bob", "-a", t[0], t[1]])
         .trim()
         .to_string();
-    ok(
-        home,
-        &[
-            "genesis",
-            "add-genesis-account",
-            "alice",
-            "1000000stake",
-            t[0],
-            t[1],
-        ],
-    );
-    let cfg = home.join("config").join("config.toml");
-    let text = std::fs::read_to_string(&cfg).expect("config");
-    std::fs::write(
-        &cfg,
-        text.replace("timeout_commit = \"1s\"", "timeout_commit = \"50ms\"")
-            .replace("tcp://127.0.0.1:26657", &node),
-    )
-    .expect("config");
-    let rest_port = std::net::TcpListener::bind("127.0.0.1:0")
-        .expect("bind")
-        .local_addr()
-        .expect("addr")
-        .port();
-    let app_toml = home.join("config").join("app.toml");
-    let text = std::fs::read_to_string(&app_toml).expect("app.toml");
-    std::fs::write(
-        &app_toml,
-        text.replace(
-            "tcp://127.0.0.1:1317",
-            &format!("tcp://127.0.0.1:{rest_port}"),
-        ),
-    )
-    .expect("app.toml");
-    let _node = Proc(
-        Command::new(env!("CARGO_BIN_EXE_keystone"))
-            .arg("--home")
-            .arg(home)
-            .arg("start")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start"),
-    );
+    let _node = start_quiet(home);
     let deadline = Instant::now() + Duration::from_secs(60);
     while !ks(home, &["query", "bank", "balances", &bob, "--node", &node]).0 {
         assert!(Instant::now() < deadline, "node did not come up");

@@ -1,63 +1,9 @@
 //! The real `keystone` binary, driven as a user drives it: keys recovered from a mnemonic on
 //! standard input give the SDK's address; list, show and delete behave as gaiad's.
 
-use std::io::Write;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
-
 /// A child process killed if the test leaves before it ends.
-struct Proc(Child);
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// Run `keystone args…` with `stdin`, at most 60 s; (success, stdout, stderr).
-fn keystone(home: &std::path::Path, args: &[&str], stdin: &str) -> (bool, String, String) {
-    let mut p = Proc(
-        Command::new(env!("CARGO_BIN_EXE_keystone"))
-            .arg("--home")
-            .arg(home)
-            .args(args)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawn keystone"),
-    );
-    p.0.stdin
-        .take()
-        .expect("stdin")
-        .write_all(stdin.as_bytes())
-        .expect("write stdin");
-    let start = Instant::now();
-    loop {
-        if let Some(status) = p.0.try_wait().expect("wait") {
-            let mut out = String::new();
-            let mut err = String::new();
-            use std::io::Read;
-            p.0.stdout
-                .take()
-                .expect("stdout")
-                .read_to_string(&mut out)
-                .expect("read");
-            p.0.stderr
-                .take()
-                .expect("stderr")
-                .read_to_string(&mut err)
-                .expect("read");
-            return (status.success(), out, err);
-        }
-        assert!(
-            start.elapsed() < Duration::from_secs(60),
-            "keystone {args:?} timed out"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
+mod common;
+use common::run as keystone;
 
 const FAUCET: &str = "economy stock theory fatal elder harbor betray wasp final emotion task crumble siren bottom lizard educate guess current outdoor pair theory focus wife stone";
 

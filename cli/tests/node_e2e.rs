@@ -5,57 +5,14 @@
 
 use keystone_consensus_driver::block_store::BlockStore;
 use keystone_consensus_types::{BlockId, Header};
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Stdio;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-struct Proc(Child);
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn keystone(home: &Path) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_keystone"));
-    c.arg("--home").arg(home);
-    c
-}
-
-fn run(home: &Path, args: &[&str], stdin: &str) {
-    let mut child = Proc(
-        keystone(home)
-            .args(args)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawn"),
-    );
-    child
-        .0
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(stdin.as_bytes())
-        .expect("stdin");
-    let start = Instant::now();
-    loop {
-        if let Some(s) = child.0.try_wait().expect("wait") {
-            assert!(s.success(), "keystone {args:?} failed");
-            return;
-        }
-        assert!(
-            start.elapsed() < Duration::from_secs(60),
-            "keystone {args:?} timed out"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
+mod common;
+use common::{funded_home, keystone, ok, Proc};
 
 /// Start the node; the receiver gets each committed height from its log.
 fn start(home: &Path, extra: &[&str]) -> (Proc, mpsc::Receiver<u64>) {
@@ -104,53 +61,8 @@ fn ids(home: &Path, upto: u64) -> Vec<BlockId> {
 fn kill_9_during_block_production_then_restart() {
     let dir = tempfile::tempdir().expect("tmp");
     let home = dir.path();
-    run(home, &["init", "node0", "--chain-id", "keystone-e2e"], "");
-    run(
-        home,
-        &["keys", "add", "alice", "--keyring-backend", "test"],
-        "",
-    );
-    run(
-        home,
-        &[
-            "genesis",
-            "add-genesis-account",
-            "alice",
-            "1000000stake",
-            "--keyring-backend",
-            "test",
-        ],
-        "",
-    );
-    run(home, &["genesis", "validate"], "");
-    let cfg = home.join("config").join("config.toml");
-    let text = std::fs::read_to_string(&cfg).expect("config");
-    let free = || {
-        std::net::TcpListener::bind("127.0.0.1:0")
-            .expect("bind")
-            .local_addr()
-            .expect("addr")
-            .port()
-    };
-    std::fs::write(
-        &cfg,
-        text.replace("timeout_commit = \"1s\"", "timeout_commit = \"20ms\"")
-            .replace(
-                "tcp://127.0.0.1:26657",
-                &format!("tcp://127.0.0.1:{}", free()),
-            ),
-    )
-    .expect("config");
-    let app_toml = home.join("config").join("app.toml");
-    let text = std::fs::read_to_string(&app_toml).expect("app.toml");
-    std::fs::write(
-        &app_toml,
-        text.replace(
-            "tcp://127.0.0.1:1317",
-            &format!("tcp://127.0.0.1:{}", free()),
-        ),
-    )
-    .expect("app.toml");
+    funded_home(home, "keystone-e2e", "20ms");
+    ok(home, &["genesis", "validate"]);
 
     let (mut node, rx) = start(home, &[]);
     wait_for_height(&rx, 8);
@@ -237,7 +149,7 @@ fn kill_9_during_block_production_then_restart() {
 fn a_corrupt_config_is_a_clear_error() {
     let dir = tempfile::tempdir().expect("tmp");
     let home = dir.path();
-    run(home, &["init", "node0", "--chain-id", "keystone-bad"], "");
+    ok(home, &["init", "node0", "--chain-id", "keystone-bad"]);
     let cfg = home.join("config").join("config.toml");
     std::fs::write(&cfg, "[consensus]\ntimeout_commit = \"soon\"\n").expect("write");
     let out = keystone(home)

@@ -8,57 +8,13 @@ use cosmrs::bank::MsgSend;
 use cosmrs::crypto::secp256k1::SigningKey;
 use cosmrs::tx::{self, Fee, Msg, SignDoc, SignerInfo};
 use cosmrs::{AccountId, Coin};
-use std::io::{Read, Write};
-use std::net::TcpStream;
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-struct Proc(Child);
+mod common;
+use common::{funded_home, start_quiet};
 
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn run(home: &Path, args: &[&str]) {
-    let out = Command::new(env!("CARGO_BIN_EXE_keystone"))
-        .arg("--home")
-        .arg(home)
-        .args(args)
-        .stdin(Stdio::null())
-        .output()
-        .expect("run keystone");
-    assert!(
-        out.status.success(),
-        "keystone {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .expect("bind")
-        .local_addr()
-        .expect("addr")
-        .port()
-}
-
-/// One HTTP/1.1 request on loopback; the JSON body of the answer.
 fn http(port: u16, method: &str, path: &str, body: &str) -> Option<serde_json::Value> {
-    let mut s = TcpStream::connect(("127.0.0.1", port)).ok()?;
-    s.set_read_timeout(Some(Duration::from_secs(10))).ok()?;
-    let req = format!(
-        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    );
-    s.write_all(req.as_bytes()).ok()?;
-    let mut resp = String::new();
-    s.read_to_string(&mut resp).ok()?;
-    let (_, body) = resp.split_once("\r\n\r\n")?;
-    serde_json::from_str(body).ok()
+    common::http(port, method, path, body).map(|(_, v)| v)
 }
 
 fn rpc(port: u16, method: &str, params: serde_json::Value) -> serde_json::Value {
@@ -82,47 +38,8 @@ fn until<T>(what: &str, mut f: impl FnMut() -> Option<T>) -> T {
 fn broadcast_commit_and_prove_a_balance() {
     let dir = tempfile::tempdir().expect("tmp");
     let home = dir.path();
-    let port = free_port();
-    run(home, &["init", "node0", "--chain-id", "keystone-rpc"]);
-    run(home, &["keys", "add", "alice", "--keyring-backend", "test"]);
-    run(
-        home,
-        &[
-            "genesis",
-            "add-genesis-account",
-            "alice",
-            "1000000stake",
-            "--keyring-backend",
-            "test",
-        ],
-    );
-    let cfg = home.join("config").join("config.toml");
-    let text = std::fs::read_to_string(&cfg).expect("config");
-    let text = text
-        .replace("timeout_commit = \"1s\"", "timeout_commit = \"50ms\"")
-        .replace("tcp://127.0.0.1:26657", &format!("tcp://127.0.0.1:{port}"));
-    std::fs::write(&cfg, text).expect("config");
-    let app_toml = home.join("config").join("app.toml");
-    let text = std::fs::read_to_string(&app_toml).expect("app.toml");
-    std::fs::write(
-        &app_toml,
-        text.replace(
-            "tcp://127.0.0.1:1317",
-            &format!("tcp://127.0.0.1:{}", free_port()),
-        ),
-    )
-    .expect("app.toml");
-    let _node = Proc(
-        Command::new(env!("CARGO_BIN_EXE_keystone"))
-            .arg("--home")
-            .arg(home)
-            .arg("start")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start"),
-    );
+    let port = funded_home(home, "keystone-rpc", "50ms").rpc;
+    let _node = start_quiet(home);
     until("the RPC server", || http(port, "GET", "/health", ""));
 
     // alice's key from the test keyring; she is genesis account 0.

@@ -1,0 +1,177 @@
+//! What the end-to-end tests share: the real `keystone` binary run with a timeout and killed if
+//! a test leaves early, free loopback ports, a funded one-validator home, and one HTTP request.
+
+// Each test binary uses its own subset of these helpers.
+#![allow(dead_code)]
+
+use std::io::{Read, Write};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// A child process killed (and reaped) when dropped.
+pub(crate) struct Proc(pub(crate) Child);
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// `keystone --home <home>`.
+pub(crate) fn keystone(home: &Path) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_keystone"));
+    c.arg("--home").arg(home);
+    c
+}
+
+/// Run `keystone args…` with `stdin`, at most 60 s (killed otherwise): (success, stdout, stderr).
+pub(crate) fn run(home: &Path, args: &[&str], stdin: &str) -> (bool, String, String) {
+    let mut child = Proc(
+        keystone(home)
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn keystone"),
+    );
+    child
+        .0
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(stdin.as_bytes())
+        .expect("write stdin");
+    let drain = |mut r: Box<dyn Read + Send>| {
+        std::thread::spawn(move || {
+            let mut s = String::new();
+            let _ = r.read_to_string(&mut s);
+            s
+        })
+    };
+    let out = drain(Box::new(child.0.stdout.take().expect("stdout")));
+    let err = drain(Box::new(child.0.stderr.take().expect("stderr")));
+    let start = Instant::now();
+    let status = loop {
+        if let Some(s) = child.0.try_wait().expect("wait") {
+            break s;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "keystone {args:?} timed out"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    (
+        status.success(),
+        out.join().expect("stdout"),
+        err.join().expect("stderr"),
+    )
+}
+
+/// Run `keystone args…` and require success; its stdout.
+pub(crate) fn ok(home: &Path, args: &[&str]) -> String {
+    let (good, out, err) = run(home, args, "");
+    assert!(good, "keystone {args:?}: {err}");
+    out
+}
+
+/// A loopback port nothing listens on right now.
+pub(crate) fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port()
+}
+
+/// The node's listen ports.
+pub(crate) struct Ports {
+    /// JSON-RPC.
+    pub(crate) rpc: u16,
+    /// REST.
+    pub(crate) rest: u16,
+}
+
+/// `init` a one-validator home for `chain_id`, add key `alice` to the test keyring, fund her
+/// with 1000000stake at genesis, and set `timeout_commit` and free RPC and REST ports.
+pub(crate) fn funded_home(home: &Path, chain_id: &str, timeout_commit: &str) -> Ports {
+    ok(home, &["init", "node0", "--chain-id", chain_id]);
+    ok(home, &["keys", "add", "alice", "--keyring-backend", "test"]);
+    ok(
+        home,
+        &[
+            "genesis",
+            "add-genesis-account",
+            "alice",
+            "1000000stake",
+            "--keyring-backend",
+            "test",
+        ],
+    );
+    let ports = Ports {
+        rpc: free_port(),
+        rest: free_port(),
+    };
+    let edit = |file: &str, from: &str, to: &str| {
+        let path = home.join("config").join(file);
+        let text = std::fs::read_to_string(&path).expect("config file");
+        assert!(text.contains(from), "{file} has no {from:?}");
+        std::fs::write(&path, text.replace(from, to)).expect("write config");
+    };
+    edit(
+        "config.toml",
+        "timeout_commit = \"1s\"",
+        &format!("timeout_commit = \"{timeout_commit}\""),
+    );
+    edit(
+        "config.toml",
+        "tcp://127.0.0.1:26657",
+        &format!("tcp://127.0.0.1:{}", ports.rpc),
+    );
+    edit(
+        "app.toml",
+        "tcp://127.0.0.1:1317",
+        &format!("tcp://127.0.0.1:{}", ports.rest),
+    );
+    ports
+}
+
+/// `keystone start` with no output kept.
+pub(crate) fn start_quiet(home: &Path) -> Proc {
+    Proc(
+        keystone(home)
+            .arg("start")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start"),
+    )
+}
+
+/// One HTTP/1.1 request on loopback: (status, JSON body or null); `None` if nothing answers.
+pub(crate) fn http(
+    port: u16,
+    method: &str,
+    path: &str,
+    body: &str,
+) -> Option<(u16, serde_json::Value)> {
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(10))).ok()?;
+    let req = format!(
+        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    s.write_all(req.as_bytes()).ok()?;
+    let mut resp = String::new();
+    s.read_to_string(&mut resp).ok()?;
+    let (head, body) = resp.split_once("\r\n\r\n")?;
+    let status = head.split_whitespace().nth(1)?.parse().ok()?;
+    Some((
+        status,
+        serde_json::from_str(body).unwrap_or(serde_json::Value::Null),
+    ))
+}
