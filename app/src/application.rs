@@ -56,6 +56,25 @@ impl App {
         self.store.latest_version().map_err(app_err)
     }
 
+    /// The events as ABCI carries them, every attribute indexed (the SDK's default).
+    fn abci_events(o: &TxOutcome) -> Vec<abci::Event> {
+        o.events
+            .iter()
+            .map(|e| abci::Event {
+                r#type: e.kind.clone(),
+                attributes: e
+                    .attributes
+                    .iter()
+                    .map(|(k, v)| abci::EventAttribute {
+                        key: k.clone(),
+                        value: v.clone(),
+                        index: true,
+                    })
+                    .collect(),
+            })
+            .collect()
+    }
+
     fn tx_result(o: &TxOutcome) -> (u32, String, String) {
         match &o.result {
             Ok(()) => (0, String::new(), String::new()),
@@ -238,6 +257,7 @@ impl Application for App {
             log,
             gas_wanted: out.gas_wanted as i64,
             gas_used: out.gas_used as i64,
+            events: Self::abci_events(&out),
             ..Default::default()
         })
     }
@@ -307,6 +327,7 @@ impl Application for App {
                 log,
                 gas_wanted: out.gas_wanted as i64,
                 gas_used: out.gas_used as i64,
+                events: Self::abci_events(&out),
                 ..Default::default()
             });
         }

@@ -469,3 +469,94 @@ fn check_tx_enforces_minimum_gas_prices_and_simulate_reports_gas() {
     assert_eq!(out.result, Ok(()));
     assert!(out.gas_used > 10_000);
 }
+
+/// `(type, key, value)` of every attribute, in order.
+fn flat(o: &keystone_app::tx::TxOutcome) -> Vec<(String, String, String)> {
+    o.events
+        .iter()
+        .flat_map(|e| {
+            e.attributes
+                .iter()
+                .map(|(k, v)| (e.kind.clone(), k.clone(), v.clone()))
+        })
+        .collect()
+}
+
+#[test]
+fn events_are_the_sdks_and_a_failed_message_keeps_only_the_ante_events() {
+    let mut fx = fixture();
+    let (alice, bob) = (fx.alice.to_string(), fx.bob.to_string());
+    let fee_collector = Address::module(auth::FEE_COLLECTOR).to_string();
+    let tx = send_tx(
+        &fx,
+        &fx.bob.clone(),
+        vec![coin(100, "stake")],
+        TxOpts::default(),
+    );
+    let out = deliver(&mut fx, &tx);
+    assert_eq!(code(&out), ("", 0));
+    let ev = flat(&out);
+    let has = |t: &str, k: &str, v: &str| {
+        ev.iter()
+            .any(|e| (e.0.as_str(), e.1.as_str(), e.2.as_str()) == (t, k, v))
+    };
+    // The ante chain: the fee moved to the fee collector, then the tx's own records.
+    assert!(has("transfer", "recipient", &fee_collector));
+    assert!(has("tx", "fee", "2000stake"));
+    assert!(has("tx", "fee_payer", &alice));
+    assert!(has("tx", "acc_seq", &format!("{alice}/0")));
+    assert!(ev
+        .iter()
+        .any(|e| e.0 == "tx" && e.1 == "signature" && !e.2.is_empty()));
+    // The message, tagged with its index.
+    assert!(has("message", "action", "/cosmos.bank.v1beta1.MsgSend"));
+    assert!(has("message", "module", "bank"));
+    assert!(has("message", "sender", &alice));
+    assert!(has("transfer", "recipient", &bob));
+    assert!(has("transfer", "amount", "100stake"));
+    assert!(has("coin_received", "receiver", &bob));
+    let msg_transfer = out
+        .events
+        .iter()
+        .find(|e| e.kind == "transfer" && e.attributes.iter().any(|(_, v)| v == &bob))
+        .expect("the message's transfer");
+    assert!(msg_transfer
+        .attributes
+        .contains(&("msg_index".into(), "0".into())));
+
+    // More than the balance: the fee is paid (its events stay), the message's are gone.
+    let tx = send_tx(
+        &fx,
+        &fx.bob.clone(),
+        vec![coin(10_000_000, "stake")],
+        TxOpts {
+            sequence: 1,
+            ..TxOpts::default()
+        },
+    );
+    let out = deliver(&mut fx, &tx);
+    assert_eq!(code(&out), ("sdk", 5));
+    let ev = flat(&out);
+    assert!(ev
+        .iter()
+        .any(|e| e.0 == "tx" && e.1 == "acc_seq" && e.2 == format!("{alice}/1")));
+    assert!(
+        !ev.iter().any(|e| e.0 == "message" && e.1 == "action"),
+        "{ev:?}"
+    );
+    assert!(
+        !ev.iter().any(|e| e.2 == bob),
+        "nothing reached bob: {ev:?}"
+    );
+
+    // Refused in the ante chain (wrong sequence): no events at all.
+    let tx = send_tx(
+        &fx,
+        &fx.bob.clone(),
+        vec![coin(1, "stake")],
+        TxOpts::default(),
+    );
+    let out = deliver(&mut fx, &tx);
+    assert_eq!(code(&out), ("sdk", 32));
+    assert!(out.events.is_empty());
+}

@@ -249,6 +249,26 @@ fn height_param(engine: &Engine<App>, params: &serde_json::Value) -> Result<u64,
     }
 }
 
+/// CometBFT's paging: `page` from 1 (default 1), `per_page` (default 30, at most 100);
+/// a page past the last is an error. Returns how many results to skip and to take.
+fn page(params: &serde_json::Value, total: usize) -> Result<(usize, usize), String> {
+    let num = |k: &str, default: usize| -> Result<usize, String> {
+        match param_str(params, k).filter(|s| !s.is_empty()) {
+            None => Ok(default),
+            Some(s) => s.parse().map_err(|_| format!("invalid {k} {s:?}")),
+        }
+    };
+    let per_page = num("per_page", 30)?.clamp(1, 100);
+    let pages = total.div_ceil(per_page).max(1);
+    let page = num("page", 1)?;
+    if page == 0 || page > pages {
+        return Err(format!(
+            "page should be within [1, {pages}] range, given {page}"
+        ));
+    }
+    Ok(((page - 1) * per_page, per_page))
+}
+
 /// The JSON of one committed transaction, as `/tx` answers it.
 fn tx_json(engine: &Engine<App>, height: u64, index: u32) -> Result<serde_json::Value, String> {
     use base64::Engine as _;
@@ -280,7 +300,7 @@ fn tx_json(engine: &Engine<App>, height: u64, index: u32) -> Result<serde_json::
         "tx_result": {
             "code": r.code, "data": base64::engine::general_purpose::STANDARD.encode(&r.data), "log": r.log,
             "info": r.info, "gas_wanted": r.gas_wanted.to_string(), "gas_used": r.gas_used.to_string(),
-            "events": [], "codespace": r.codespace
+            "events": crate::rpc::events_json(&r.events), "codespace": r.codespace
         },
         "tx": base64::engine::general_purpose::STANDARD.encode(&tx),
     }))
@@ -363,44 +383,31 @@ fn other(
             tx_json(engine, h, i)
         }
         "tx_search" => {
-            let query = param_str(params, "query").ok_or("missing query")?;
-            let (key, value) = query
-                .split_once('=')
-                .ok_or_else(|| format!("unsupported query {query:?}"))?;
-            let value = value.trim().trim_matches('\'');
-            let mut txs = Vec::new();
-            match key.trim() {
-                "tx.hash" => {
-                    let bytes = hex::decode(value).map_err(|e| e.to_string())?;
-                    if let Some((h, i)) = engine
-                        .blocks()
-                        .tx_location(&bytes)
-                        .map_err(|e| e.to_string())?
-                    {
-                        txs.push(tx_json(engine, h, i)?);
-                    }
-                }
-                "tx.height" => {
-                    let h: u64 = value
-                        .parse()
-                        .map_err(|_| format!("invalid height {value:?}"))?;
-                    if let Some(block) =
-                        engine.blocks().block_proto(h).map_err(|e| e.to_string())?
-                    {
-                        let n = block.data.map_or(0, |d| d.txs.len());
-                        for i in 0..n {
-                            txs.push(tx_json(engine, h, i as u32)?);
-                        }
-                    }
-                }
-                other => {
+            let query: keystone_consensus_driver::event_query::Query = param_str(params, "query")
+                .ok_or("missing query")?
+                .parse()
+                .map_err(|e: keystone_consensus_driver::event_query::QueryError| e.to_string())?;
+            let mut found = engine
+                .blocks()
+                .search_txs(&query)
+                .map_err(|e| e.to_string())?;
+            match param_str(params, "order_by").as_deref() {
+                None | Some("") | Some("asc") => {}
+                Some("desc") => found.reverse(),
+                Some(other) => {
                     return Err(format!(
-                        "unsupported query key {other:?}: tx.hash and tx.height are indexed"
+                        "expected order_by to be either `asc` or `desc` or empty, got {other:?}"
                     ))
                 }
             }
-            let total = txs.len();
-            Ok(serde_json::json!({"txs": txs, "total_count": total.to_string()}))
+            let (skip, take) = page(params, found.len())?;
+            let txs = found
+                .iter()
+                .skip(skip)
+                .take(take)
+                .map(|&(h, i)| tx_json(engine, h, i))
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok(serde_json::json!({"txs": txs, "total_count": found.len().to_string()}))
         }
         other => Err(format!("method {other} not found")),
     }

@@ -61,6 +61,24 @@ pub enum Request {
 
 type Engine = mpsc::Sender<Request>;
 
+/// ABCI events as CometBFT v0.38 writes them in JSON: attribute keys and values as plain
+/// strings, each with its `index` flag.
+pub fn events_json(events: &[abci::Event]) -> Value {
+    Value::Array(
+        events
+            .iter()
+            .map(|e| {
+                json!({
+                    "type": e.r#type,
+                    "attributes": e.attributes.iter().map(|a| json!({
+                        "key": a.key, "value": a.value, "index": a.index
+                    })).collect::<Vec<_>>(),
+                })
+            })
+            .collect(),
+    )
+}
+
 fn ok(id: Value, result: Value) -> Json<Value> {
     Json(json!({"jsonrpc": "2.0", "id": id, "result": result}))
 }
@@ -218,7 +236,7 @@ async fn dispatch(
                 Ok(Err(e)) | Err(e) => return err(id, -32603, "Internal error", e),
             };
             let check_json = json!({"code": check.code, "data": "", "log": check.log, "codespace": check.codespace,
-                "gas_wanted": check.gas_wanted.to_string(), "gas_used": check.gas_used.to_string(), "events": []});
+                "gas_wanted": check.gas_wanted.to_string(), "gas_used": check.gas_used.to_string(), "events": events_json(&check.events)});
             if check.code != 0 {
                 return ok(
                     id,
@@ -288,7 +306,7 @@ fn status_json(s: &Status) -> Value {
             "protocol_version": {"p2p": "8", "block": "11", "app": "0"},
             "id": "", "listen_addr": "", "network": s.chain_id, "version": "0.38.17",
             "channels": "", "moniker": s.moniker,
-            "other": {"tx_index": "off", "rpc_address": ""}
+            "other": {"tx_index": "on", "rpc_address": ""}
         },
         "sync_info": {
             "latest_block_hash": s.block_hash, "latest_app_hash": s.app_hash,

@@ -233,6 +233,81 @@ fn broadcast_commit_and_prove_a_balance() {
             .expect("n")
             > tx_height
     );
+    let result_events = committed["result"]["tx_result"]["events"]
+        .as_array()
+        .expect("events")
+        .clone();
+    assert!(
+        result_events.iter().any(|e| e["type"] == "message"
+            && e["attributes"]
+                .as_array()
+                .expect("attributes")
+                .iter()
+                .any(|a| a["key"] == "action"
+                    && a["value"] == "/cosmos.bank.v1beta1.MsgSend"
+                    && a["index"] == true)),
+        "v0.38 events, plain-string attributes: {committed}"
+    );
+
+    // Both sends found by their events, as cosmjs's searchTx and gaiad's `query txs` ask.
+    let alice_b32 = key
+        .public_key()
+        .account_id("cosmos")
+        .expect("id")
+        .to_string();
+    let by_sender = rpc(
+        port,
+        "tx_search",
+        serde_json::json!({"query": format!("message.sender='{alice_b32}'"), "order_by": "asc"}),
+    );
+    assert_eq!(by_sender["result"]["total_count"], "2", "{by_sender}");
+    assert_eq!(by_sender["result"]["txs"][0]["hash"], hash_hex);
+    let newest_first = rpc(
+        port,
+        "tx_search",
+        serde_json::json!({
+            "query": format!("transfer.recipient='{bob}' AND message.action='/cosmos.bank.v1beta1.MsgSend'"),
+            "order_by": "desc", "per_page": "1", "page": "2"
+        }),
+    );
+    assert_eq!(newest_first["result"]["total_count"], "2", "{newest_first}");
+    assert_eq!(
+        newest_first["result"]["txs"][0]["hash"], hash_hex,
+        "page 2 of 1 per page, newest first, is the first send"
+    );
+    let past_end = rpc(
+        port,
+        "tx_search",
+        serde_json::json!({"query": format!("message.sender='{alice_b32}'"), "page": "3", "per_page": "1"}),
+    );
+    assert!(
+        past_end["error"]["data"]
+            .as_str()
+            .expect("an error")
+            .contains("page should be within [1, 2] range"),
+        "{past_end}"
+    );
+    let malformed = rpc(
+        port,
+        "tx_search",
+        serde_json::json!({"query": "malformed query"}),
+    );
+    assert!(
+        malformed["error"]["data"]
+            .as_str()
+            .expect("an error")
+            .contains("failed to parse query"),
+        "{malformed}"
+    );
+    let uri = http(
+        port,
+        "GET",
+        &format!("/tx_search?query=%22message.sender=%27{alice_b32}%27%22"),
+        "",
+    )
+    .expect("answer");
+    assert_eq!(uri["result"]["total_count"], "2", "the URI form: {uri}");
+
     let again = rpc(
         port,
         "broadcast_tx_commit",

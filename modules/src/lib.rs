@@ -6,7 +6,7 @@
 //! the value types every module shares ([`coin`], [`address`]), and the modules: [`auth`]
 //! (accounts, account numbers, sequences, public keys, module accounts, params) and [`bank`]
 //! (balances, supply, `MsgSend`, `MsgMultiSend`, blocked addresses, send-enabled). Each module
-//! has its `state_key` functions — the readable, provable keys documented in the README —
+//! has its `state_key` functions, its [`event`]s, — the readable, provable keys documented in the README —
 //! its genesis section, and its errors with the Cosmos SDK's codespace, code and wording.
 //!
 //! What does not live here: storage (the app's JMT implements `State`), transaction decoding,
@@ -20,9 +20,11 @@ pub mod auth;
 pub mod bank;
 pub mod coin;
 pub mod error;
+pub mod event;
 pub mod state;
 
 pub use address::Address;
 pub use coin::{Amount, Coin, Coins};
 pub use error::{ModuleError, Result};
+pub use event::Event;
 pub use state::{MemState, State};

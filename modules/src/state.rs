@@ -3,7 +3,7 @@
 //! [`Branch`] keeps writes aside until they are committed to the state below — the
 //! per-transaction branch that a failed message throws away.
 
-use crate::{ModuleError, Result};
+use crate::{Event, ModuleError, Result};
 use std::collections::BTreeMap;
 
 /// Key-value state.
@@ -16,6 +16,12 @@ pub trait State {
     fn delete(&mut self, key: &[u8]);
     /// Every key under `prefix` with its value, in key order.
     fn prefix(&self, prefix: &[u8]) -> Result<Vec<(Vec<u8>, Vec<u8>)>>;
+    /// Record an event. A [`Branch`] keeps events with its writes; a base state (the store,
+    /// [`MemState`]) is not where events are collected, so by default it drops them: run
+    /// anything whose events matter on a branch and take them with [`Branch::take_events`].
+    fn emit(&mut self, event: Event) {
+        let _ = event;
+    }
 }
 
 /// An in-memory state.
@@ -47,6 +53,7 @@ impl State for MemState {
 pub struct Branch<'a, S: State + ?Sized> {
     base: &'a mut S,
     writes: BTreeMap<Vec<u8>, Option<Vec<u8>>>,
+    events: Vec<Event>,
 }
 
 impl<'a, S: State + ?Sized> Branch<'a, S> {
@@ -55,10 +62,11 @@ impl<'a, S: State + ?Sized> Branch<'a, S> {
         Branch {
             base,
             writes: BTreeMap::new(),
+            events: Vec::new(),
         }
     }
 
-    /// Apply the kept writes to the base.
+    /// Apply the kept writes to the base, and emit the kept events into it.
     pub fn commit(self) {
         for (k, v) in self.writes {
             match v {
@@ -66,6 +74,14 @@ impl<'a, S: State + ?Sized> Branch<'a, S> {
                 None => self.base.delete(&k),
             }
         }
+        for e in self.events {
+            self.base.emit(e);
+        }
+    }
+
+    /// The events emitted so far, taken out of the branch (in order of emission).
+    pub fn take_events(&mut self) -> Vec<Event> {
+        std::mem::take(&mut self.events)
     }
 
     /// The kept writes (`None`: deletion), in key order.
@@ -93,6 +109,9 @@ impl<S: State + ?Sized> State for Branch<'_, S> {
             &self.writes,
             prefix,
         ))
+    }
+    fn emit(&mut self, event: Event) {
+        self.events.push(event);
     }
 }
 
@@ -187,5 +206,24 @@ mod tests {
         b.delete(b"a/1");
         b.commit();
         assert_eq!(base.get(b"a/1").expect("get"), None);
+    }
+
+    #[test]
+    fn events_follow_their_branch() {
+        let mut base = MemState::default();
+        let mut outer = Branch::new(&mut base);
+        outer.emit(Event::new("a", [("k", "1")]));
+        {
+            let mut dropped = Branch::new(&mut outer);
+            dropped.emit(Event::new("lost", [("k", "2")]));
+        }
+        {
+            let mut kept = Branch::new(&mut outer);
+            kept.emit(Event::new("b", [("k", "3")]));
+            kept.commit();
+        }
+        let kinds: Vec<_> = outer.take_events().into_iter().map(|e| e.kind).collect();
+        assert_eq!(kinds, ["a", "b"]);
+        assert!(outer.take_events().is_empty(), "taken once");
     }
 }

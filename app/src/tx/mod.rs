@@ -12,6 +12,11 @@
 //!    to the fee collector, and every signer's sequence bumped; a failure here discards all;
 //! 5. runs the messages on a second branch, kept only if they all succeed within the gas
 //!    limit — a failed transaction keeps its fee and sequence bump, and loses its writes.
+//!
+//! Events follow the SDK v0.50: the ante chain's (the fee transfer, `tx.fee`/`fee_payer`,
+//! `tx.acc_seq`, `tx.signature`) are kept whenever the ante chain passed, as the SDK returns
+//! them with a failed transaction too; each message adds `message.action`/`sender`/`module`
+//! and its module's events, all tagged `msg_index`, and they are dropped with its writes.
 //!    `CheckTx` stops before this step, as the SDK's does: the mempool admits on the ante
 //!    chain alone, and a message that fails does so in the block.
 
@@ -28,7 +33,7 @@ use cosmos_sdk_proto::cosmos::tx::v1beta1::{mode_info, AuthInfo, SignDoc, TxBody
 use gas::{GasMeter, GasState};
 use keystone_modules::bank::{self, InOut, MsgMultiSend, MsgSend};
 use keystone_modules::state::{Branch, State};
-use keystone_modules::{auth, Address, Amount, Coin, Coins, ModuleError};
+use keystone_modules::{auth, Address, Amount, Coin, Coins, Event, ModuleError};
 use prost::Message;
 use std::collections::BTreeSet;
 
@@ -116,6 +121,8 @@ pub struct TxOutcome {
     pub gas_wanted: u64,
     /// Gas it used.
     pub gas_used: u64,
+    /// What it emitted: the ante chain's events, then (if the messages succeeded) theirs.
+    pub events: Vec<Event>,
 }
 
 /// A decoded message.
@@ -170,6 +177,14 @@ impl Msg {
             Msg::Send(m) => m.validate_basic()?.0,
             Msg::MultiSend(m) => m.validate_basic()?.0,
         })
+    }
+
+    /// The type URL (the SDK's `message.action`) and the module that handles it.
+    fn action(&self) -> (&'static str, &'static str) {
+        match self {
+            Msg::Send(_) => ("/cosmos.bank.v1beta1.MsgSend", "bank"),
+            Msg::MultiSend(_) => ("/cosmos.bank.v1beta1.MsgMultiSend", "bank"),
+        }
     }
 
     fn execute(&self, state: &mut impl State, blocked: &BTreeSet<Address>) -> Result<(), TxError> {
@@ -227,11 +242,18 @@ pub fn blocked_addresses() -> BTreeSet<Address> {
 pub fn run_tx<S: State>(state: &mut S, tx: &[u8], ctx: &Context<'_>) -> TxOutcome {
     let mut wanted = 0;
     let meter_cell = std::cell::OnceCell::new();
-    let result = run(state, tx, ctx, &mut wanted, &meter_cell);
+    // One branch for the whole tx, so its events can be taken out before its writes go down
+    // to `state`; a tx refused before its ante chain passed leaves no write and no event.
+    let mut top = Branch::new(state);
+    let result = run(&mut top, tx, ctx, &mut wanted, &meter_cell);
+    // A failed ante chain's branch was dropped, so `top` then holds nothing.
+    let events = top.take_events();
+    top.commit();
     TxOutcome {
         result,
         gas_wanted: wanted,
         gas_used: meter_cell.get().map_or(0, GasMeter::used),
+        events,
     }
 }
 
@@ -405,12 +427,33 @@ fn run<S: State>(
                     )));
                 }
             }
-            if i == 0 && !fee_coins.is_empty() {
-                auth::ensure_module_account(&mut g, auth::FEE_COLLECTOR)?;
-                bank::send(&mut g, signer, &fee_collector, &fee_coins, &BTreeSet::new())?;
+            if i == 0 {
+                if !fee_coins.is_empty() {
+                    auth::ensure_module_account(&mut g, auth::FEE_COLLECTOR)?;
+                    bank::send(&mut g, signer, &fee_collector, &fee_coins, &BTreeSet::new())?;
+                }
+                g.emit(Event::new(
+                    "tx",
+                    [
+                        ("fee", fee_coins.to_string()),
+                        ("fee_payer", signer.to_string()),
+                    ],
+                ));
             }
             account.sequence += 1;
             auth::set_account(&mut g, &account)?;
+        }
+        for (i, signer) in signers.iter().enumerate() {
+            g.emit(Event::new(
+                "tx",
+                [(
+                    "acc_seq",
+                    format!("{signer}/{}", auth_info.signer_infos[i].sequence),
+                )],
+            ));
+        }
+        for sig in &raw.signatures {
+            g.emit(Event::new("tx", [("signature", encode_b64(sig))]));
         }
     }
     out_of_gas(meter)?;
@@ -424,13 +467,39 @@ fn run<S: State>(
     let mut exec = Branch::new(state);
     {
         let mut g = GasState::new(&mut exec, meter);
-        for m in &msgs {
-            m.execute(&mut g, &blocked)?;
+        for (i, m) in msgs.iter().enumerate() {
+            let (action, module) = m.action();
+            let mut events = Branch::new(&mut g);
+            m.execute(&mut events, &blocked)?;
+            let emitted = events.take_events();
+            events.commit();
+            let sender = signers_of(m);
+            g.emit(
+                Event::new(
+                    "message",
+                    [
+                        ("action", action),
+                        ("sender", sender.as_str()),
+                        ("module", module),
+                    ],
+                )
+                .with("msg_index", i.to_string()),
+            );
+            for e in emitted {
+                g.emit(e.with("msg_index", i.to_string()));
+            }
         }
     }
     out_of_gas(meter)?;
     exec.commit();
     Ok(())
+}
+
+/// The message's signer as bech32 (`message.sender`); stateless checks already passed.
+fn signers_of(m: &Msg) -> String {
+    m.validate_basic()
+        .map(|a| a.to_string())
+        .unwrap_or_default()
 }
 
 fn check_min_fee(fee: &Coins, gas_limit: u64, prices: &[GasPrice]) -> Result<(), TxError> {

@@ -2,6 +2,7 @@
 //! in redb. One write transaction per block, so a crash leaves a height either wholly stored
 //! or absent. What CometBFT keeps in `blockstore.db`: what RPC serves and block sync sends.
 
+use crate::event_query::Query;
 use keystone_consensus_types::{Block, BlockId, Commit, Height};
 use keystone_proto::types as pb;
 use prost::Message;
@@ -17,6 +18,11 @@ const COMMITS: TableDefinition<u64, &[u8]> = TableDefinition::new("seen_commits"
 const RESULTS: TableDefinition<u64, &[u8]> = TableDefinition::new("finalize_results");
 /// Where each committed transaction is: sha256 of the tx → height (8 bytes BE) ‖ index (4 BE).
 const TX_INDEX: TableDefinition<&[u8], &[u8]> = TableDefinition::new("tx_index");
+/// The event index, CometBFT's kv tx indexer: for every attribute of every event of every
+/// committed tx (and the implicit `tx.hash`, `tx.height`), a key `len(k) ‖ k ‖ len(v) ‖ v ‖
+/// height (8 BE) ‖ index (4 BE)` with `k` = `type.attribute`, value empty. Length prefixes
+/// (u16 and u32 BE) keep one key's entries, and one value's, contiguous whatever bytes they hold.
+const EVENT_INDEX: TableDefinition<&[u8], ()> = TableDefinition::new("tx_events");
 /// Blocks this node built for the height in progress, by header hash, so that a restart can
 /// still propose, or commit, a block it built before crashing. Emptied when a height commits.
 const BUILT: TableDefinition<&[u8], &[u8]> = TableDefinition::new("built_blocks");
@@ -64,6 +70,35 @@ db_err!(
 
 type Result<T> = std::result::Result<T, BlockStoreError>;
 
+/// The index key prefix for attribute `key` (and, if given, exactly `value`).
+fn event_prefix(key: &str, value: Option<&str>) -> Result<Vec<u8>> {
+    let too_long = || BlockStoreError::Db(format!("event key {key:?} is too long to index"));
+    let klen = u16::try_from(key.len()).map_err(|_| too_long())?;
+    let mut p = klen.to_be_bytes().to_vec();
+    p.extend_from_slice(key.as_bytes());
+    if let Some(v) = value {
+        let vlen = u32::try_from(v.len()).map_err(|_| too_long())?;
+        p.extend(vlen.to_be_bytes());
+        p.extend_from_slice(v.as_bytes());
+    }
+    Ok(p)
+}
+
+/// The value and the (height, index) of an event index key.
+fn split_event_key(k: &[u8]) -> Option<(&[u8], (Height, u32))> {
+    let klen = u16::from_be_bytes(k.get(..2)?.try_into().ok()?) as usize;
+    let rest = k.get(2 + klen..)?;
+    let vlen = u32::from_be_bytes(rest.get(..4)?.try_into().ok()?) as usize;
+    let value = rest.get(4..4 + vlen)?;
+    let loc = rest.get(4 + vlen..)?;
+    if loc.len() != 12 {
+        return None;
+    }
+    let h = u64::from_be_bytes(loc[..8].try_into().ok()?);
+    let i = u32::from_be_bytes(loc[8..].try_into().ok()?);
+    Some((value, (h, i)))
+}
+
 /// Committed blocks by height.
 pub struct BlockStore {
     db: Database,
@@ -81,6 +116,7 @@ impl BlockStore {
             txn.open_table(RESULTS)?;
             txn.open_table(BUILT)?;
             txn.open_table(TX_INDEX)?;
+            txn.open_table(EVENT_INDEX)?;
         }
         txn.commit()?;
         Ok(BlockStore { db })
@@ -155,24 +191,6 @@ impl BlockStore {
         })
     }
 
-    /// Index the transactions of the block at `height` by hash (a non-consensus index).
-    pub fn index_txs(&self, height: Height, txs: &[Vec<u8>]) -> Result<()> {
-        let txn = self.db.begin_write()?;
-        {
-            let mut t = txn.open_table(TX_INDEX)?;
-            for (i, tx) in txs.iter().enumerate() {
-                let mut v = height.to_be_bytes().to_vec();
-                v.extend((i as u32).to_be_bytes());
-                t.insert(
-                    keystone_consensus_types::sha256(tx).0.as_slice(),
-                    v.as_slice(),
-                )?;
-            }
-        }
-        txn.commit()?;
-        Ok(())
-    }
-
     /// Where the transaction with `hash` was committed: (height, index in the block).
     pub fn tx_location(&self, hash: &[u8]) -> Result<Option<(Height, u32)>> {
         let txn = self.db.begin_read()?;
@@ -228,17 +246,91 @@ impl BlockStore {
         Ok(())
     }
 
-    /// Store the application's answer to `FinalizeBlock` for height `h`.
+    /// Store the application's answer to `FinalizeBlock` for height `h`, whose transactions
+    /// are `txs`, and index those transactions by hash and by their events — all in one write
+    /// transaction, so a height's results and its index entries appear together.
     pub fn save_results(
         &self,
         h: Height,
+        txs: &[Vec<u8>],
         res: &keystone_proto::abci::ResponseFinalizeBlock,
     ) -> Result<()> {
         let txn = self.db.begin_write()?;
         txn.open_table(RESULTS)?
             .insert(h, res.encode_to_vec().as_slice())?;
+        {
+            let mut by_hash = txn.open_table(TX_INDEX)?;
+            let mut by_event = txn.open_table(EVENT_INDEX)?;
+            for (i, tx) in txs.iter().enumerate() {
+                let i = i as u32;
+                let hash = keystone_consensus_types::sha256(tx).0;
+                let mut loc = h.to_be_bytes().to_vec();
+                loc.extend(i.to_be_bytes());
+                by_hash.insert(hash.as_slice(), loc.as_slice())?;
+                let mut put = |k: &str, v: &str| -> Result<()> {
+                    let mut key = event_prefix(k, Some(v))?;
+                    key.extend_from_slice(&loc);
+                    by_event.insert(key.as_slice(), ())?;
+                    Ok(())
+                };
+                put("tx.hash", &hex::encode_upper(hash))?;
+                put("tx.height", &h.to_string())?;
+                if let Some(r) = res.tx_results.get(i as usize) {
+                    for e in &r.events {
+                        for a in e.attributes.iter().filter(|a| a.index) {
+                            put(&format!("{}.{}", e.r#type, a.key), &a.value)?;
+                        }
+                    }
+                }
+            }
+        }
         txn.commit()?;
         Ok(())
+    }
+
+    /// The (height, index) of every committed transaction matching `query`, in order.
+    pub fn search_txs(&self, query: &Query) -> Result<Vec<(Height, u32)>> {
+        let txn = self.db.begin_read()?;
+        let t = txn.open_table(EVENT_INDEX)?;
+        let mut result: Option<std::collections::BTreeSet<(Height, u32)>> = None;
+        // `tm.event` is the subscription's event kind: every indexed tx is a `Tx` event.
+        for c in query.conditions.iter().filter(|c| c.key != "tm.event") {
+            let prefix = event_prefix(&c.key, c.equals())?;
+            let mut found = std::collections::BTreeSet::new();
+            for entry in t.range(prefix.as_slice()..)? {
+                let (k, _) = entry?;
+                let k = k.value();
+                if !k.starts_with(&prefix) {
+                    break;
+                }
+                let (value, loc) = split_event_key(k).ok_or(BlockStoreError::Corrupt {
+                    height: 0,
+                    reason: "event index entry".into(),
+                })?;
+                if result.as_ref().is_some_and(|r| !r.contains(&loc)) {
+                    continue;
+                }
+                if c.equals().is_some() || c.matches(&String::from_utf8_lossy(value)) {
+                    found.insert(loc);
+                }
+            }
+            result = Some(found);
+        }
+        let tm_event_ok = query
+            .conditions
+            .iter()
+            .filter(|c| c.key == "tm.event")
+            .all(|c| c.matches("Tx"));
+        match result {
+            Some(r) if tm_event_ok => Ok(r.into_iter().collect()),
+            // Only `tm.event = 'Tx'`: every committed transaction.
+            None if tm_event_ok => {
+                self.search_txs(&"tx.height >= 0".parse().map_err(
+                    |e: crate::event_query::QueryError| BlockStoreError::Db(e.to_string()),
+                )?)
+            }
+            _ => Ok(Vec::new()),
+        }
     }
 
     /// The application's answer to `FinalizeBlock` for height `h`.

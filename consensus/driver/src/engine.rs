@@ -240,7 +240,8 @@ impl<A: Application> Engine<A> {
                 block.data.txs.len()
             )));
         }
-        self.blocks.save_results(block.header.height, &res)?;
+        self.blocks
+            .save_results(block.header.height, &block.data.txs, &res)?;
         self.app.commit()?;
         Ok(())
     }
@@ -607,7 +608,6 @@ impl<A: Application> Engine<A> {
             &core.precommits_for(round, value),
         );
         self.blocks.save(&block, &value, &commit)?;
-        self.blocks.index_txs(height, &block.data.txs)?;
         self.finalize_and_commit(&block)?;
         self.wal.end_height(height)?;
         self.blocks.clear_built()?;

@@ -7,7 +7,8 @@
 //! takes, length-prefixed and checksummed, with end-of-height markers, fsync on demand, replay
 //! from the last marker, and truncation of a torn or corrupt tail.
 //!
-//! Also [`block_store`]: committed blocks, their ids and commits by height in redb; and
+//! Also [`block_store`]: committed blocks, their ids and commits by height in redb, with the
+//! tx index by hash and by event that [`event_query`] queries search; and
 //! [`mempool`]: transactions admitted by `CheckTx`, bounded, deduplicated, reaped for
 //! proposals and rechecked after each commit.
 //!
@@ -16,6 +17,7 @@
 
 pub mod block_store;
 pub mod engine;
+pub mod event_query;
 pub mod mempool;
 pub mod privval;
 pub mod wal;

@@ -74,3 +74,93 @@ fn blocks_are_stored_in_order_and_survive_reopen() {
     assert_eq!(s.commit(3).expect("read").map(|c| c.height), Some(3));
     assert_eq!(s.block_proto(9).expect("read"), None);
 }
+
+fn event(kind: &str, attrs: &[(&str, &str)]) -> keystone_proto::abci::Event {
+    keystone_proto::abci::Event {
+        r#type: kind.into(),
+        attributes: attrs
+            .iter()
+            .map(|(k, v)| keystone_proto::abci::EventAttribute {
+                key: (*k).into(),
+                value: (*v).into(),
+                index: true,
+            })
+            .collect(),
+    }
+}
+
+fn results(
+    per_tx: Vec<Vec<keystone_proto::abci::Event>>,
+) -> keystone_proto::abci::ResponseFinalizeBlock {
+    keystone_proto::abci::ResponseFinalizeBlock {
+        tx_results: per_tx
+            .into_iter()
+            .map(|events| keystone_proto::abci::ExecTxResult {
+                events,
+                ..Default::default()
+            })
+            .collect(),
+        ..Default::default()
+    }
+}
+
+#[test]
+fn txs_are_found_by_hash_height_and_event_conditions() {
+    use keystone_consensus_driver::event_query::Query;
+    let dir = tempfile::tempdir().expect("tmp");
+    let s = BlockStore::open(&dir.path().join("bs.redb")).expect("open");
+    let q = |q: &str| -> Vec<(u64, u32)> {
+        s.search_txs(&q.parse::<Query>().expect("query"))
+            .expect("search")
+    };
+    // Height 1: alice → bob, carol → bob. Height 2: alice → carol; an unindexed attribute.
+    let txs1 = vec![b"t1".to_vec(), b"t2".to_vec()];
+    s.save_results(
+        1,
+        &txs1,
+        &results(vec![
+            vec![
+                event("message", &[("sender", "alice")]),
+                event("transfer", &[("recipient", "bob"), ("amount", "5stake")]),
+            ],
+            vec![
+                event("message", &[("sender", "carol")]),
+                event("transfer", &[("recipient", "bob"), ("amount", "70stake")]),
+            ],
+        ]),
+    )
+    .expect("save");
+    let mut hidden = event("secret", &[("k", "v")]);
+    hidden.attributes[0].index = false;
+    s.save_results(
+        2,
+        &[b"t3".to_vec()],
+        &results(vec![vec![
+            event("message", &[("sender", "alice")]),
+            event("transfer", &[("recipient", "carol"), ("amount", "10stake")]),
+            hidden,
+        ]]),
+    )
+    .expect("save");
+
+    assert_eq!(q("message.sender='alice'"), vec![(1, 0), (2, 0)]);
+    assert_eq!(q("transfer.recipient='bob'"), vec![(1, 0), (1, 1)]);
+    assert_eq!(
+        q("message.sender='alice' AND transfer.recipient='bob'"),
+        vec![(1, 0)]
+    );
+    assert_eq!(q("tx.height=2"), vec![(2, 0)]);
+    assert_eq!(q("tx.height>=1 AND message.sender='carol'"), vec![(1, 1)]);
+    assert_eq!(q("tx.height>1"), vec![(2, 0)]);
+    assert_eq!(
+        q(&format!("tx.hash='{}'", hex::encode_upper(sha256(b"t2").0))),
+        vec![(1, 1)]
+    );
+    assert_eq!(q("transfer.amount CONTAINS '0stake'"), vec![(1, 1), (2, 0)]);
+    assert_eq!(q("message.sender EXISTS"), vec![(1, 0), (1, 1), (2, 0)]);
+    assert_eq!(q("tm.event='Tx'").len(), 3);
+    assert!(q("tm.event='NewBlock'").is_empty());
+    assert!(q("secret.k='v'").is_empty(), "index=false is not indexed");
+    assert!(q("message.sender='nobody'").is_empty());
+    assert_eq!(s.tx_location(&sha256(b"t3").0).expect("loc"), Some((2, 0)));
+}

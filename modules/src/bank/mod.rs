@@ -12,7 +12,7 @@ pub mod state_key;
 
 use crate::auth;
 use crate::state::{get_json, get_string, put_json, State};
-use crate::{Address, Amount, Coin, Coins, ModuleError, Result};
+use crate::{Address, Amount, Coin, Coins, Event, ModuleError, Result};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 
@@ -207,6 +207,25 @@ pub fn send(
         add_balance(state, to, &c)?;
     }
     auth::ensure_account(state, to)?;
+    // The SDK's bank keeper emits these four for every send, fees included.
+    let (from, to, amount) = (from.to_string(), to.to_string(), coins.to_string());
+    state.emit(Event::new(
+        "coin_spent",
+        [("spender", from.as_str()), ("amount", amount.as_str())],
+    ));
+    state.emit(Event::new(
+        "coin_received",
+        [("receiver", to.as_str()), ("amount", amount.as_str())],
+    ));
+    state.emit(Event::new(
+        "transfer",
+        [
+            ("recipient", to),
+            ("sender", from.clone()),
+            ("amount", amount),
+        ],
+    ));
+    state.emit(Event::new("message", [("sender", from)]));
     Ok(())
 }
 
@@ -219,6 +238,12 @@ pub fn mint(state: &mut (impl State + ?Sized), to: &Address, coins: &Coins) -> R
         add_balance(state, to, &c)?;
         write_amount(state, state_key::supply(&c.denom), supply);
     }
+    let (to, amount) = (to.to_string(), coins.to_string());
+    state.emit(Event::new(
+        "coin_received",
+        [("receiver", to.as_str()), ("amount", amount.as_str())],
+    ));
+    state.emit(Event::new("coinbase", [("minter", to), ("amount", amount)]));
     Ok(())
 }
 
@@ -231,6 +256,12 @@ pub fn burn(state: &mut (impl State + ?Sized), from: &Address, coins: &Coins) ->
             .ok_or_else(|| corrupt(&state_key::supply(&c.denom), "supply below a held balance"))?;
         write_amount(state, state_key::supply(&c.denom), supply);
     }
+    let (from, amount) = (from.to_string(), coins.to_string());
+    state.emit(Event::new(
+        "coin_spent",
+        [("spender", from.as_str()), ("amount", amount.as_str())],
+    ));
+    state.emit(Event::new("burn", [("burner", from), ("amount", amount)]));
     Ok(())
 }
 
