@@ -79,7 +79,7 @@ fn main() {
         assert!(t0.elapsed() < Duration::from_secs(30), "node did not start");
         std::thread::sleep(Duration::from_millis(50));
     }
-    let ring = keystone::keys::TestKeyring::new(home);
+    let ring = keystone::keys::Keyring::new(home, keystone::keys::Backend::Test);
     let secret = ring.secret("alice").expect("key");
     let alice: keystone_modules::Address = ring
         .show("alice")

@@ -96,14 +96,8 @@ pub fn init(home: &Home, moniker: &str, chain_id: &str, genesis_time: &str) -> R
         home.data("priv_validator_state.json"),
         "{\n  \"height\": \"0\",\n  \"round\": 0,\n  \"step\": 0\n}\n",
     )?;
-    let node = random_key();
-    let mut node_bytes = node.seed().to_vec();
-    node_bytes.extend_from_slice(&node.public_key().0);
-    let node_json = serde_json::json!({"priv_key": {"type": "tendermint/PrivKeyEd25519", "value": base64::engine::general_purpose::STANDARD.encode(node_bytes)}});
-    std::fs::write(
-        home.config("node_key.json"),
-        serde_json::to_string_pretty(&node_json)?,
-    )?;
+    keystone_consensus_driver::node_key::NodeKey(random_key())
+        .save(&home.config("node_key.json"))?;
     std::fs::write(
         home.config("config.toml"),
         DEFAULT_CONFIG_TOML.replace("MONIKER", moniker),

@@ -1,6 +1,15 @@
 //! Keys: mnemonic → seed → `m/44'/118'/0'/0/0` → secp256k1 key → `cosmos1…` address, and the
-//! `test` keyring (one JSON file per key, unencrypted — for localnets and tests only, as in
-//! gaiad).
+//! keyring, with gaiad's two file backends:
+//! - `test`: `<home>/keyring-test/<name>.json`, the secret in the clear — for localnets and
+//!   tests only, as in gaiad;
+//! - `file`: `<home>/keyring-file/<name>.json`, the secret sealed with ChaCha20-Poly1305
+//!   under a key derived from the keyring passphrase by scrypt (N = 2^15, r = 8, p = 1,
+//!   a fresh salt and nonce per key; the key's name and address are bound in as associated
+//!   data). `keyhash` beside them holds a scrypt hash of the passphrase, so a wrong one is
+//!   refused before anything is written, as gaiad's `keyhash` does.
+//!
+//! The public half (name, address, public key) is stored in the clear with either backend,
+//! so `keys list` and `keys show` need no passphrase; signing and adding do.
 
 use bip32::XPrv;
 use bip39::Mnemonic;
@@ -31,6 +40,18 @@ pub enum KeyError {
     /// A key with that name exists.
     #[error("cannot overwrite key: {0}")]
     Exists(String),
+    /// The `file` keyring needs its passphrase first.
+    #[error("the file keyring is locked: a passphrase is needed")]
+    Locked,
+    /// The passphrase does not open this keyring.
+    #[error("incorrect passphrase")]
+    WrongPassphrase,
+    /// A new keyring's passphrase is too short.
+    #[error("password must be at least {0} characters")]
+    WeakPassphrase(usize),
+    /// Key derivation or encryption failed.
+    #[error("{0}")]
+    Crypto(String),
     /// The keyring directory or a key file could not be read or written.
     #[error("{path}: {reason}")]
     Io {
@@ -107,12 +128,140 @@ pub struct KeyInfo {
 struct Stored {
     info: KeyInfo,
     /// Hex of the secret key (the `test` backend keeps it in the clear, as gaiad's does).
-    secret_hex: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    secret_hex: Option<String>,
+    /// The `file` backend's sealed secret.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    sealed: Option<Sealed>,
 }
 
-/// The `test` keyring: `<home>/keyring-test/<name>.json`.
-pub struct TestKeyring {
+/// Where keys are kept (`--keyring-backend`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    /// Unencrypted files.
+    Test,
+    /// Passphrase-encrypted files.
+    File,
+}
+
+/// A keyring: one JSON file per key under `<home>/keyring-<backend>/`.
+pub struct Keyring {
     dir: PathBuf,
+    backend: Backend,
+    /// The `file` backend's passphrase, once [`Keyring::unlock`]ed.
+    passphrase: Option<String>,
+}
+
+/// The sealed secret of a `file` keyring entry.
+#[derive(Serialize, Deserialize)]
+struct Sealed {
+    /// scrypt parameters: log2(N), r, p.
+    log_n: u8,
+    r: u32,
+    p: u32,
+    salt_hex: String,
+    nonce_hex: String,
+    /// ChaCha20-Poly1305 of the 32-byte secret, tag appended.
+    ciphertext_hex: String,
+}
+
+/// `keyhash`: a scrypt hash of the passphrase, to refuse a wrong one up front.
+#[derive(Serialize, Deserialize)]
+struct KeyHash {
+    log_n: u8,
+    r: u32,
+    p: u32,
+    salt_hex: String,
+    hash_hex: String,
+}
+
+/// scrypt's cost: N = 2^15 (32 MiB, about 0.1 s), what geth's light keystores use.
+const SCRYPT_LOG_N: u8 = 15;
+const SCRYPT_R: u32 = 8;
+const SCRYPT_P: u32 = 1;
+/// Shortest passphrase accepted (gaiad asks for at least 8 characters).
+pub const MIN_PASSPHRASE_LEN: usize = 8;
+
+fn scrypt32(passphrase: &str, salt: &[u8], log_n: u8, r: u32, p: u32) -> Result<[u8; 32]> {
+    let params = scrypt::Params::new(log_n, r, p, 32)
+        .map_err(|e| KeyError::Crypto(format!("scrypt parameters: {e}")))?;
+    let mut out = [0u8; 32];
+    scrypt::scrypt(passphrase.as_bytes(), salt, &params, &mut out)
+        .map_err(|e| KeyError::Crypto(format!("scrypt: {e}")))?;
+    Ok(out)
+}
+
+fn random<const N: usize>() -> [u8; N] {
+    let mut b = [0u8; N];
+    rand_core::OsRng.fill_bytes(&mut b);
+    b
+}
+
+fn aad(info: &KeyInfo) -> Vec<u8> {
+    format!("{}\n{}", info.name, info.address).into_bytes()
+}
+
+fn seal(passphrase: &str, info: &KeyInfo, secret: &[u8; 32]) -> Result<Sealed> {
+    use chacha20poly1305::aead::{Aead, KeyInit, Payload};
+    let salt: [u8; 16] = random();
+    let nonce: [u8; 12] = random();
+    let key = scrypt32(passphrase, &salt, SCRYPT_LOG_N, SCRYPT_R, SCRYPT_P)?;
+    let cipher = chacha20poly1305::ChaCha20Poly1305::new(&key.into());
+    let ciphertext = cipher
+        .encrypt(
+            &nonce.into(),
+            Payload {
+                msg: secret,
+                aad: &aad(info),
+            },
+        )
+        .map_err(|_| KeyError::Crypto("encryption failed".into()))?;
+    Ok(Sealed {
+        log_n: SCRYPT_LOG_N,
+        r: SCRYPT_R,
+        p: SCRYPT_P,
+        salt_hex: hex::encode(salt),
+        nonce_hex: hex::encode(nonce),
+        ciphertext_hex: hex::encode(ciphertext),
+    })
+}
+
+fn unseal(passphrase: &str, info: &KeyInfo, sealed: &Sealed) -> Result<[u8; 32]> {
+    use chacha20poly1305::aead::{Aead, KeyInit, Payload};
+    let corrupt = || KeyError::Crypto(format!("{}: corrupt sealed key", info.name));
+    let salt = hex::decode(&sealed.salt_hex).map_err(|_| corrupt())?;
+    let nonce: [u8; 12] = hex::decode(&sealed.nonce_hex)
+        .ok()
+        .and_then(|n| n.try_into().ok())
+        .ok_or_else(corrupt)?;
+    let ciphertext = hex::decode(&sealed.ciphertext_hex).map_err(|_| corrupt())?;
+    let key = scrypt32(passphrase, &salt, sealed.log_n, sealed.r, sealed.p)?;
+    let cipher = chacha20poly1305::ChaCha20Poly1305::new(&key.into());
+    let plain = cipher
+        .decrypt(
+            &nonce.into(),
+            Payload {
+                msg: &ciphertext,
+                aad: &aad(info),
+            },
+        )
+        .map_err(|_| KeyError::WrongPassphrase)?;
+    plain.try_into().map_err(|_| corrupt())
+}
+
+/// Write a keyring file readable by its owner only (on Unix), as gaiad's keyring files are.
+fn write_private(path: &Path, bytes: &[u8]) -> Result<()> {
+    use std::io::Write;
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    let mut f = opts.open(path).map_err(|e| io_err(path, e))?;
+    f.write_all(bytes).map_err(|e| io_err(path, e))?;
+    f.sync_all().map_err(|e| io_err(path, e))
 }
 
 fn io_err(path: &Path, e: impl std::fmt::Display) -> KeyError {
@@ -122,12 +271,74 @@ fn io_err(path: &Path, e: impl std::fmt::Display) -> KeyError {
     }
 }
 
-impl TestKeyring {
-    /// The keyring under `home`.
-    pub fn new(home: &Path) -> TestKeyring {
-        TestKeyring {
-            dir: home.join("keyring-test"),
+impl Keyring {
+    /// The keyring of `backend` under `home`.
+    pub fn new(home: &Path, backend: Backend) -> Keyring {
+        let dir = match backend {
+            Backend::Test => home.join("keyring-test"),
+            Backend::File => home.join("keyring-file"),
+        };
+        Keyring {
+            dir,
+            backend,
+            passphrase: None,
         }
+    }
+
+    /// Which backend.
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Whether adding or signing needs a passphrase ([`Keyring::unlock`]).
+    pub fn needs_passphrase(&self) -> bool {
+        self.backend == Backend::File && self.passphrase.is_none()
+    }
+
+    /// Whether the `file` keyring has no passphrase yet (the first one given sets it, so
+    /// callers ask for it twice).
+    pub fn is_new(&self) -> bool {
+        !self.dir.join("keyhash").exists()
+    }
+
+    /// Give the `file` keyring its passphrase: checked against `keyhash`, or, for a new
+    /// keyring, recorded there.
+    pub fn unlock(&mut self, passphrase: &str) -> Result<()> {
+        let path = self.dir.join("keyhash");
+        match std::fs::read(&path) {
+            Ok(bytes) => {
+                let kh: KeyHash = serde_json::from_slice(&bytes).map_err(|e| io_err(&path, e))?;
+                let salt = hex::decode(&kh.salt_hex).map_err(|e| io_err(&path, e))?;
+                let got = scrypt32(passphrase, &salt, kh.log_n, kh.r, kh.p)?;
+                if hex::encode(got) != kh.hash_hex {
+                    return Err(KeyError::WrongPassphrase);
+                }
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                if passphrase.chars().count() < MIN_PASSPHRASE_LEN {
+                    return Err(KeyError::WeakPassphrase(MIN_PASSPHRASE_LEN));
+                }
+                let salt: [u8; 16] = random();
+                let hash = scrypt32(passphrase, &salt, SCRYPT_LOG_N, SCRYPT_R, SCRYPT_P)?;
+                let kh = KeyHash {
+                    log_n: SCRYPT_LOG_N,
+                    r: SCRYPT_R,
+                    p: SCRYPT_P,
+                    salt_hex: hex::encode(salt),
+                    hash_hex: hex::encode(hash),
+                };
+                std::fs::create_dir_all(&self.dir).map_err(|e| io_err(&self.dir, e))?;
+                let json = serde_json::to_vec_pretty(&kh).map_err(|e| io_err(&path, e))?;
+                write_private(&path, &json)?;
+            }
+            Err(e) => return Err(io_err(&path, e)),
+        }
+        self.passphrase = Some(passphrase.to_string());
+        Ok(())
+    }
+
+    fn require_passphrase(&self) -> Result<&str> {
+        self.passphrase.as_deref().ok_or(KeyError::Locked)
     }
 
     fn path(&self, name: &str) -> Result<PathBuf> {
@@ -143,7 +354,7 @@ impl TestKeyring {
         Ok(self.dir.join(format!("{name}.json")))
     }
 
-    /// Store `key` as `name` (refusing to overwrite).
+    /// Store `key` as `name` (refusing to overwrite). The `file` backend must be unlocked.
     pub fn add(&self, name: &str, key: &Key) -> Result<KeyInfo> {
         use base64::Engine;
         let path = self.path(name)?;
@@ -160,12 +371,20 @@ impl TestKeyring {
                 base64::engine::general_purpose::STANDARD.encode(key.public)
             ),
         };
-        let stored = Stored {
-            info: info.clone(),
-            secret_hex: hex::encode(key.secret),
+        let stored = match self.backend {
+            Backend::Test => Stored {
+                info: info.clone(),
+                secret_hex: Some(hex::encode(key.secret)),
+                sealed: None,
+            },
+            Backend::File => Stored {
+                sealed: Some(seal(self.require_passphrase()?, &info, &key.secret)?),
+                info: info.clone(),
+                secret_hex: None,
+            },
         };
         let json = serde_json::to_vec_pretty(&stored).map_err(|e| io_err(&path, e))?;
-        std::fs::write(&path, json).map_err(|e| io_err(&path, e))?;
+        write_private(&path, &json)?;
         Ok(info)
     }
 
@@ -186,14 +405,20 @@ impl TestKeyring {
         Ok(self.read(name)?.info)
     }
 
-    /// The secret key of `name` (for signing).
+    /// The secret key of `name` (for signing). The `file` backend must be unlocked.
     pub fn secret(&self, name: &str) -> Result<[u8; 32]> {
         let s = self.read(name)?;
         let path = self.path(name)?;
-        hex::decode(&s.secret_hex)
-            .ok()
-            .and_then(|b| b.try_into().ok())
-            .ok_or_else(|| io_err(&path, "corrupt secret key"))
+        match (&s.secret_hex, &s.sealed) {
+            (Some(h), None) if self.backend == Backend::Test => hex::decode(h)
+                .ok()
+                .and_then(|b| b.try_into().ok())
+                .ok_or_else(|| io_err(&path, "corrupt secret key")),
+            (None, Some(sealed)) if self.backend == Backend::File => {
+                unseal(self.require_passphrase()?, &s.info, sealed)
+            }
+            _ => Err(io_err(&path, "not a key of this keyring backend")),
+        }
     }
 
     /// Every key, by name.
@@ -273,5 +498,77 @@ mod tests {
         let m = new_mnemonic();
         assert_eq!(m.split(' ').count(), 24);
         derive(&m).expect("derives");
+    }
+}
+
+#[cfg(test)]
+mod file_backend_tests {
+    use super::*;
+
+    const MNEMONIC: &str =
+        "special sign fit simple patrol salute grocery chicken wheat radar tonight ceiling";
+
+    #[test]
+    fn sealed_keys_open_only_with_the_passphrase() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let key = derive(MNEMONIC).expect("key");
+        let mut ring = Keyring::new(dir.path(), Backend::File);
+        assert!(ring.is_new());
+        assert!(matches!(ring.add("k", &key), Err(KeyError::Locked)));
+        assert!(matches!(
+            ring.unlock("short"),
+            Err(KeyError::WeakPassphrase(8))
+        ));
+        ring.unlock("correct horse")
+            .expect("a new keyring takes its passphrase");
+        let info = ring.add("k", &key).expect("add");
+        assert_eq!(
+            info.address,
+            "cosmos1jhg0e7s6gn44tfc5k37kr04sznyhedtc9rzys5"
+        );
+        let file = std::fs::read_to_string(dir.path().join("keyring-file/k.json")).expect("file");
+        assert!(
+            !file.contains(&hex::encode(key.secret)),
+            "the secret is not on disk in the clear"
+        );
+        assert_eq!(ring.secret("k").expect("unsealed"), key.secret);
+
+        // A later process: public data without a passphrase, the secret only with the right one.
+        let mut again = Keyring::new(dir.path(), Backend::File);
+        assert!(!again.is_new());
+        assert_eq!(again.show("k").expect("show").address, info.address);
+        assert!(matches!(again.secret("k"), Err(KeyError::Locked)));
+        assert!(matches!(
+            again.unlock("wrong horse"),
+            Err(KeyError::WrongPassphrase)
+        ));
+        again.unlock("correct horse").expect("unlock");
+        assert_eq!(again.secret("k").expect("secret"), key.secret);
+
+        // Tampering: a changed ciphertext, or the sealed secret moved under another name.
+        let mut stored: serde_json::Value = serde_json::from_str(&file).expect("json");
+        let ct = stored["sealed"]["ciphertext_hex"]
+            .as_str()
+            .expect("ct")
+            .to_string();
+        let flipped = format!("{}{}", if &ct[..1] == "0" { "1" } else { "0" }, &ct[1..]);
+        stored["sealed"]["ciphertext_hex"] = flipped.into();
+        std::fs::write(dir.path().join("keyring-file/k.json"), stored.to_string()).expect("w");
+        assert!(matches!(again.secret("k"), Err(KeyError::WrongPassphrase)));
+        let mut moved: serde_json::Value = serde_json::from_str(&file).expect("json");
+        moved["info"]["name"] = "other".into();
+        std::fs::write(
+            dir.path().join("keyring-file/other.json"),
+            moved.to_string(),
+        )
+        .expect("w");
+        assert!(
+            again.secret("other").is_err(),
+            "name and address are bound to the seal"
+        );
+
+        // The test backend cannot read the file backend's keys, nor the other way round.
+        let test = Keyring::new(dir.path(), Backend::Test);
+        assert!(matches!(test.show("k"), Err(KeyError::NotFound(_))));
     }
 }

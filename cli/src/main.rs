@@ -5,7 +5,7 @@
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand, ValueEnum};
 use keystone::home::{self, Home};
-use keystone::keys::{self, KeyInfo, TestKeyring};
+use keystone::keys::{self, KeyInfo, Keyring};
 use std::io::{IsTerminal, Read};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -78,6 +78,24 @@ enum Command {
         #[command(subcommand)]
         command: KeysCommand,
     },
+    /// The node's consensus and p2p identities.
+    #[command(alias = "comet")]
+    Tendermint {
+        #[command(subcommand)]
+        command: TendermintCommand,
+    },
+}
+
+// The variant names are the command names gaiad users type (`show-node-id`, …).
+#[allow(clippy::enum_variant_names)]
+#[derive(Subcommand)]
+enum TendermintCommand {
+    /// The p2p node id (hex of the node key's address), as peers name it in persistent_peers.
+    ShowNodeId,
+    /// The consensus public key, as `create-validator --pubkey` takes it.
+    ShowValidator,
+    /// The consensus address (`cosmosvalcons1…`).
+    ShowAddress,
 }
 
 #[derive(Subcommand)]
@@ -263,11 +281,72 @@ fn read_mnemonic() -> Result<String> {
     Ok(s.trim().to_string())
 }
 
-fn keys_cmd(cli: &Cli, backend: Backend, cmd: &KeysCommand) -> Result<()> {
-    if backend == Backend::File {
-        bail!("the encrypted 'file' keyring backend is not implemented yet; use --keyring-backend test");
+/// One line of standard input, without echo on a terminal (gaiad's passphrase prompt).
+fn read_secret_line(prompt: &str) -> Result<String> {
+    let stdin = std::io::stdin();
+    let tty = stdin.is_terminal();
+    eprint!("{prompt}");
+    // `stty` on the terminal itself: no dependency, and echo comes back even on a read error.
+    let stty = |arg: &str| {
+        let _ = std::process::Command::new("stty")
+            .arg(arg)
+            .stdin(std::process::Stdio::inherit())
+            .status();
+    };
+    if tty {
+        stty("-echo");
     }
-    let ring = TestKeyring::new(&home(cli)?);
+    let mut line = String::new();
+    let read = stdin.read_line(&mut line);
+    if tty {
+        stty("echo");
+        eprintln!();
+    }
+    if read? == 0 {
+        bail!("no passphrase on standard input: the file keyring needs one (or use --keyring-backend test)");
+    }
+    Ok(line.trim_end_matches(['\n', '\r']).to_string())
+}
+
+/// The keyring of `backend`; with `unlock`, a `file` keyring is opened with its passphrase
+/// (asked twice when it is new, as gaiad does; up to three tries on a terminal).
+fn keyring(cli: &Cli, backend: Backend, unlock: bool) -> Result<Keyring> {
+    let backend = match backend {
+        Backend::Test => keys::Backend::Test,
+        Backend::File => keys::Backend::File,
+    };
+    let mut ring = Keyring::new(&home(cli)?, backend);
+    if !unlock || !ring.needs_passphrase() {
+        return Ok(ring);
+    }
+    if ring.is_new() {
+        let first = read_secret_line("Enter keyring passphrase (attempt 1/3):")?;
+        let again = read_secret_line("Re-enter keyring passphrase:")?;
+        if first != again {
+            bail!("passphrases don't match");
+        }
+        ring.unlock(&first)?;
+        return Ok(ring);
+    }
+    let tries = if std::io::stdin().is_terminal() { 3 } else { 1 };
+    for attempt in 1..=tries {
+        let p = read_secret_line(&format!(
+            "Enter keyring passphrase (attempt {attempt}/{tries}):"
+        ))?;
+        match ring.unlock(&p) {
+            Ok(()) => return Ok(ring),
+            Err(keys::KeyError::WrongPassphrase) if attempt < tries => {
+                eprintln!("incorrect passphrase");
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    bail!("incorrect passphrase")
+}
+
+fn keys_cmd(cli: &Cli, backend: Backend, cmd: &KeysCommand) -> Result<()> {
+    let adding = matches!(cmd, KeysCommand::Add { .. });
+    let ring = keyring(cli, backend, adding)?;
     match cmd {
         KeysCommand::Add { name, recover } => {
             let mnemonic = if *recover {
@@ -330,6 +409,33 @@ fn keys_cmd(cli: &Cli, backend: Backend, cmd: &KeysCommand) -> Result<()> {
     Ok(())
 }
 
+fn tendermint_cmd(cli: &Cli, cmd: &TendermintCommand) -> Result<()> {
+    use base64::Engine as _;
+    use keystone_consensus_driver::{node_key::NodeKey, privval::read_key_file};
+    let h = Home(home(cli)?);
+    match cmd {
+        TendermintCommand::ShowNodeId => {
+            println!("{}", NodeKey::load(&h.config("node_key.json"))?.id());
+        }
+        TendermintCommand::ShowValidator => {
+            let pk = read_key_file(&h.config("priv_validator_key.json"))?.public_key();
+            println!(
+                "{}",
+                serde_json::json!({"@type": "/cosmos.crypto.ed25519.PubKey",
+                    "key": base64::engine::general_purpose::STANDARD.encode(pk.0)})
+            );
+        }
+        TendermintCommand::ShowAddress => {
+            let pk = read_key_file(&h.config("priv_validator_key.json"))?.public_key();
+            println!(
+                "{}",
+                keystone_modules::Address(pk.address().0).to_bech32("cosmosvalcons")
+            );
+        }
+    }
+    Ok(())
+}
+
 fn genesis_time_now() -> Result<String> {
     Ok(time::OffsetDateTime::now_utc().format(&time::format_description::well_known::Rfc3339)?)
 }
@@ -339,14 +445,7 @@ fn add_genesis_account(cli: &Cli, who: &str, coins: &str, backend: Backend) -> R
     let h = Home(home(cli)?);
     let address: Address = match who.parse() {
         Ok(a) => a,
-        Err(_) => {
-            if backend == Backend::File {
-                bail!(
-                    "{who:?} is not an address, and named keys need --keyring-backend test for now"
-                );
-            }
-            TestKeyring::new(&h.0).show(who)?.address.parse()?
-        }
+        Err(_) => keyring(cli, backend, false)?.show(who)?.address.parse()?,
     };
     let coins: Coins = coins
         .parse()
@@ -443,10 +542,7 @@ fn bank_send(
     backend: Backend,
 ) -> Result<()> {
     use keystone_modules::{Address, Coins};
-    if backend == Backend::File {
-        bail!("the encrypted 'file' keyring backend is not implemented yet; use --keyring-backend test");
-    }
-    let ring = TestKeyring::new(&home(cli)?);
+    let ring = keyring(cli, backend, true)?;
     let from_addr: Address = ring.show(from)?.address.parse()?;
     let secret = ring.secret(from)?;
     let to: Address = to
@@ -670,6 +766,7 @@ fn main() -> ExitCode {
             command,
         } => keys_cmd(&cli, *keyring_backend, command),
         Command::Init { moniker, chain_id } => init(&cli, moniker, chain_id),
+        Command::Tendermint { command } => tendermint_cmd(&cli, command),
         Command::Start { halt_height } => {
             home(&cli).and_then(|h| keystone::node::start(&Home(h), *halt_height))
         }

@@ -87,9 +87,90 @@ fn bad_input_is_a_clear_error() {
     let (ok, _, err) = keystone(home, &["keys", "add", "dup", t[0], t[1]], "");
     assert!(!ok);
     assert!(err.contains("cannot overwrite"), "{err}");
-    let (ok, _, err) = keystone(home, &["keys", "list"], "");
-    assert!(!ok, "the file backend is not there yet and says so");
-    assert!(err.contains("--keyring-backend test"), "{err}");
+    let (ok, out, _) = keystone(home, &["keys", "list", "-o", "json"], "");
+    assert!(
+        ok && out.trim() == "[]",
+        "the default (file) keyring is another, empty one"
+    );
     let (ok, _, _) = keystone(home, &["keys", "frobnicate"], "");
     assert!(!ok);
+}
+
+#[test]
+fn the_file_keyring_is_encrypted_and_asks_for_its_passphrase() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let home = dir.path();
+    let f = ["--keyring-backend", "file"];
+    // A new file keyring takes its passphrase twice, then the mnemonic, as gaiad reads them.
+    let (ok, _, err) = keystone(
+        home,
+        &["keys", "add", "faucet", "--recover", f[0], f[1]],
+        &format!("hunter2hunter2\nhunter2hunter2\n{FAUCET}\n"),
+    );
+    assert!(ok, "{err}");
+    assert!(err.contains("Enter keyring passphrase"), "{err}");
+    let on_disk = std::fs::read_to_string(home.join("keyring-file/faucet.json")).expect("key file");
+    assert!(!on_disk.contains("secret_hex"), "sealed, not in the clear");
+    // Public data needs no passphrase.
+    let (ok, out, _) = keystone(home, &["keys", "show", "faucet", "-a", f[0], f[1]], "");
+    assert!(ok);
+    assert_eq!(out.trim(), "cosmos1pkptre7fdkl6gfrzlesjjvhxhlc3r4gmmk8rs6");
+    // Mismatched confirmation on a new keyring, a wrong passphrase on an existing one, and
+    // none at all: each a clear error, nothing written.
+    let other = tempfile::tempdir().expect("tmp");
+    let (ok, _, err) = keystone(
+        other.path(),
+        &["keys", "add", "k", f[0], f[1]],
+        "hunter2hunter2\nhunter3hunter3\n",
+    );
+    assert!(!ok && err.contains("passphrases don't match"), "{err}");
+    assert!(!other.path().join("keyring-file/k.json").exists());
+    let (ok, _, err) = keystone(
+        home,
+        &["keys", "add", "k2", f[0], f[1]],
+        "wrong-passphrase\n",
+    );
+    assert!(!ok && err.contains("incorrect passphrase"), "{err}");
+    let (ok, _, err) = keystone(home, &["keys", "add", "k3", f[0], f[1]], "");
+    assert!(!ok && err.contains("no passphrase"), "{err}");
+    let (ok, out, _) = keystone(home, &["keys", "list", f[0], f[1], "-o", "json"], "");
+    assert!(ok);
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(out.trim())
+            .expect("json")
+            .as_array()
+            .expect("list")
+            .len(),
+        1
+    );
+    // Signing unlocks the key: a wrong passphrase stops before any network use; the right one
+    // gets as far as the (absent) node.
+    let send = |stdin: &str| {
+        keystone(
+            home,
+            &[
+                "tx",
+                "bank",
+                "send",
+                "faucet",
+                "cosmos1pkptre7fdkl6gfrzlesjjvhxhlc3r4gmmk8rs6",
+                "1stake",
+                "--chain-id",
+                "c",
+                "--fees",
+                "1stake",
+                "-y",
+                "--node",
+                "tcp://127.0.0.1:1",
+                f[0],
+                f[1],
+            ],
+            stdin,
+        )
+    };
+    let (ok, _, err) = send("not-the-passphrase\n");
+    assert!(!ok && err.contains("incorrect passphrase"), "{err}");
+    let (ok, _, err) = send("hunter2hunter2\n");
+    assert!(!ok && !err.contains("incorrect passphrase"), "{err}");
+    assert!(err.contains("127.0.0.1:1"), "reached the node step: {err}");
 }

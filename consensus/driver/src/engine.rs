@@ -216,13 +216,41 @@ impl<A: Application> Engine<A> {
                 .iter()
                 .map(|t| Bytes::from(t.clone()))
                 .collect(),
-            decided_last_commit: None,
+            decided_last_commit: Some(self.last_commit_info(block)),
             misbehavior: Vec::new(),
             hash: Bytes::from(block.hash().0.to_vec()),
             height: block.header.height as i64,
             time: Some(block.header.time.to_proto()),
             next_validators_hash: Bytes::from(block.header.next_validators_hash.0.to_vec()),
             proposer_address: Bytes::from(block.header.proposer_address.0.to_vec()),
+        }
+    }
+
+    /// Who signed the previous block, as `FinalizeBlock` tells the app (slashing's liveness
+    /// tracking and distribution's rewards read it): one entry per validator of height H−1, in
+    /// set order, with its power and whether its precommit was for the block, nil or absent.
+    /// Empty at the chain's first height, as in CometBFT.
+    fn last_commit_info(&self, block: &Block) -> abci::CommitInfo {
+        let Some(c) = &block.last_commit else {
+            return abci::CommitInfo::default();
+        };
+        let Some(vals) = self.validators_at(c.height) else {
+            return abci::CommitInfo::default();
+        };
+        abci::CommitInfo {
+            round: c.round as i32,
+            votes: vals
+                .validators()
+                .iter()
+                .zip(&c.signatures)
+                .map(|(v, sig)| abci::VoteInfo {
+                    validator: Some(abci::Validator {
+                        address: Bytes::from(v.address.0.to_vec()),
+                        power: v.voting_power,
+                    }),
+                    block_id_flag: sig.block_id_flag.to_proto(),
+                })
+                .collect(),
         }
     }
 

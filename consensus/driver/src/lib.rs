@@ -1,6 +1,6 @@
 //! The parts of a node that stand between the consensus core and the disk.
 //!
-//! What lives here now: [`privval`] — the file-backed signer with CometBFT's
+//! What lives here now: [`node_key`] (the p2p identity, `node_key.json`), [`privval`] — the file-backed signer with CometBFT's
 //! `priv_validator_key.json` and `priv_validator_state.json`, which writes what it is about to
 //! sign to disk before the signature leaves it and refuses height/round/step regressions and
 //! conflicting re-signs — and [`wal`], the consensus write-ahead log: every input the core
@@ -19,5 +19,6 @@ pub mod block_store;
 pub mod engine;
 pub mod event_query;
 pub mod mempool;
+pub mod node_key;
 pub mod privval;
 pub mod wal;

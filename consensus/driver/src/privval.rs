@@ -92,10 +92,42 @@ impl From<VoteType> for Step {
 }
 
 #[derive(Serialize, Deserialize)]
-struct KeyJson {
+pub(crate) struct KeyJson {
     #[serde(rename = "type")]
     kind: String,
     value: String,
+}
+
+impl KeyJson {
+    /// A `tendermint/PrivKeyEd25519` value: base64 of seed ‖ public key, the halves agreeing.
+    pub(crate) fn decode_private(&self) -> std::result::Result<PrivateKey, String> {
+        if self.kind != "tendermint/PrivKeyEd25519" {
+            return Err(format!("unsupported key type {}", self.kind));
+        }
+        let bytes = B64
+            .decode(&self.value)
+            .map_err(|e| format!("priv_key: {e}"))?;
+        if bytes.len() != 64 {
+            return Err(format!("priv_key must be 64 bytes, got {}", bytes.len()));
+        }
+        let mut seed = [0u8; 32];
+        seed.copy_from_slice(&bytes[..32]);
+        let key = PrivateKey::from_seed(seed);
+        if bytes[32..] != key.public_key().0 {
+            return Err("priv_key's public half does not match its seed".into());
+        }
+        Ok(key)
+    }
+
+    /// `key` as a `tendermint/PrivKeyEd25519` value.
+    pub(crate) fn encode_private(key: &PrivateKey) -> KeyJson {
+        let mut bytes = key.seed().to_vec();
+        bytes.extend_from_slice(&key.public_key().0);
+        KeyJson {
+            kind: "tendermint/PrivKeyEd25519".into(),
+            value: B64.encode(bytes),
+        }
+    }
 }
 
 #[derive(Serialize, Deserialize)]
@@ -139,18 +171,13 @@ mod height_string {
 /// Write `key` as a CometBFT `priv_validator_key.json`.
 pub fn write_key_file(path: &Path, key: &PrivateKey) -> Result<()> {
     let pk = key.public_key();
-    let mut priv_bytes = key.seed().to_vec();
-    priv_bytes.extend_from_slice(&pk.0);
     let file = KeyFile {
         address: pk.address().to_string(),
         pub_key: KeyJson {
             kind: "tendermint/PubKeyEd25519".into(),
             value: B64.encode(pk.0),
         },
-        priv_key: KeyJson {
-            kind: "tendermint/PrivKeyEd25519".into(),
-            value: B64.encode(priv_bytes),
-        },
+        priv_key: KeyJson::encode_private(key),
     };
     let json = serde_json::to_vec_pretty(&file).map_err(|e| PrivValError::Malformed {
         path: path.into(),
@@ -170,25 +197,8 @@ pub fn read_key_file(path: &Path) -> Result<PrivateKey> {
         source,
     })?;
     let file: KeyFile = serde_json::from_slice(&text).map_err(|e| bad(e.to_string()))?;
-    if file.priv_key.kind != "tendermint/PrivKeyEd25519" {
-        return Err(bad(format!("unsupported key type {}", file.priv_key.kind)));
-    }
-    let bytes = B64
-        .decode(&file.priv_key.value)
-        .map_err(|e| bad(format!("priv_key: {e}")))?;
-    if bytes.len() != 64 {
-        return Err(bad(format!(
-            "priv_key must be 64 bytes, got {}",
-            bytes.len()
-        )));
-    }
-    let mut seed = [0u8; 32];
-    seed.copy_from_slice(&bytes[..32]);
-    let key = PrivateKey::from_seed(seed);
+    let key = file.priv_key.decode_private().map_err(bad)?;
     let pk = key.public_key();
-    if bytes[32..] != pk.0 {
-        return Err(bad("priv_key's public half does not match its seed".into()));
-    }
     let declared = B64
         .decode(&file.pub_key.value)
         .map_err(|e| bad(format!("pub_key: {e}")))?;
@@ -202,7 +212,7 @@ pub fn read_key_file(path: &Path) -> Result<PrivateKey> {
 }
 
 /// Write `bytes` to `path` so that a crash leaves either the old or the new file whole.
-fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     let io = |source| PrivValError::Io {
         path: path.into(),
         source,

@@ -25,6 +25,8 @@ struct FileApp {
     height: i64,
     hash: Vec<u8>,
     pending: Option<(i64, Vec<u8>)>,
+    /// `decided_last_commit` of each FinalizeBlock this process saw, by height.
+    last_commits: Vec<(i64, Option<abci::CommitInfo>)>,
 }
 
 impl FileApp {
@@ -44,6 +46,7 @@ impl FileApp {
             height,
             hash,
             pending: None,
+            last_commits: Vec::new(),
         }
     }
 }
@@ -88,6 +91,8 @@ impl Application for FileApp {
         }
         let next = sha256(&acc).0.to_vec();
         self.pending = Some((req.height, next.clone()));
+        self.last_commits
+            .push((req.height, req.decided_last_commit.clone()));
         Ok(abci::ResponseFinalizeBlock {
             tx_results: req
                 .txs
@@ -300,6 +305,27 @@ fn blocks_carry_mempool_txs_and_link_up() {
         e.check_tx(b"tx0".to_vec()).is_err(),
         "a committed tx stays in the cache"
     );
+    // The app hears who signed the previous block: nobody before the first, then the one
+    // validator, with its power, precommitting the block (flag Commit).
+    let seen = &e.app().last_commits;
+    assert_eq!(seen[0].0, 1);
+    assert!(seen[0].1.as_ref().expect("sent").votes.is_empty());
+    let vals = e.validators_at(1).expect("set");
+    for (h, info) in &seen[1..] {
+        let info = info.as_ref().expect("sent");
+        assert_eq!(info.votes.len(), 1, "height {h}");
+        let v = &info.votes[0];
+        let val = v.validator.as_ref().expect("validator");
+        assert_eq!(
+            val.address.as_ref(),
+            vals.validators()[0].address.0.as_slice()
+        );
+        assert_eq!(val.power, vals.validators()[0].voting_power);
+        assert_eq!(
+            v.block_id_flag,
+            keystone_proto::types::BlockIdFlag::Commit as i32
+        );
+    }
 }
 
 #[test]

@@ -20,7 +20,8 @@ pub enum BlockIdFlag {
 }
 
 impl BlockIdFlag {
-    fn to_proto(self) -> i32 {
+    /// The protobuf enum value.
+    pub fn to_proto(self) -> i32 {
         match self {
             BlockIdFlag::Absent => pb::BlockIdFlag::Absent as i32,
             BlockIdFlag::Commit => pb::BlockIdFlag::Commit as i32,
