@@ -141,6 +141,38 @@ fn broadcast_commit_and_prove_a_balance() {
         key_path.as_bytes(),
         b"100"
     ));
+    // An absent key at the same height: a non-existence proof against the same app hash.
+    let absent_key = format!("bank/balances/{bob}/uatom");
+    let q = rpc(
+        port,
+        "abci_query",
+        serde_json::json!({"path": "/store/key", "data": hex::encode(&absent_key),
+            "prove": true, "height": height.to_string()}),
+    );
+    let r = &q["result"]["response"];
+    assert_eq!(r["height"], height.to_string(), "{q}");
+    let absent_proof = ics23::CommitmentProof::decode(
+        base64::engine::general_purpose::STANDARD
+            .decode(r["proofOps"]["ops"][0]["data"].as_str().expect("proof"))
+            .expect("b64")
+            .as_slice(),
+    )
+    .expect("proof");
+    assert!(ics23::verify_non_membership::<ics23::HostFunctionsManager>(
+        &absent_proof,
+        &keystone_store::proof_spec(),
+        &app_hash,
+        absent_key.as_bytes(),
+    ));
+    assert!(
+        !ics23::verify_non_membership::<ics23::HostFunctionsManager>(
+            &absent_proof,
+            &keystone_store::proof_spec(),
+            &app_hash,
+            key_path.as_bytes(),
+        ),
+        "the absence proof does not stretch to a present key"
+    );
 
     // The transaction by hash and by search, and the other read methods.
     let hash_hex = hex::encode_upper(keystone_consensus_types::sha256(&raw).0);
