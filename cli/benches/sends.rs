@@ -31,11 +31,14 @@ fn main() {
         .unwrap_or(2000);
     let dir = tempfile::tempdir().expect("tmp");
     let home = dir.path();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .expect("bind")
-        .local_addr()
-        .expect("addr")
-        .port();
+    let free = || {
+        std::net::TcpListener::bind("127.0.0.1:0")
+            .expect("bind")
+            .local_addr()
+            .expect("addr")
+            .port()
+    };
+    let (port, p2p_port) = (free(), free());
     ks(home, &["init", "bench", "--chain-id", "bench-1"]);
     ks(home, &["keys", "add", "alice", "--keyring-backend", "test"]);
     ks(
@@ -54,7 +57,8 @@ fn main() {
     std::fs::write(
         &cfg,
         text.replace("timeout_commit = \"1s\"", "timeout_commit = \"200ms\"")
-            .replace("26657", &port.to_string()),
+            .replace("26657", &port.to_string())
+            .replace("26656", &p2p_port.to_string()),
     )
     .expect("config");
     let app_toml = home.join("config").join("app.toml");

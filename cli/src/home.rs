@@ -54,7 +54,7 @@ moniker = "MONIKER"
 laddr = "tcp://127.0.0.1:26657"
 
 [p2p]
-laddr = "tcp://0.0.0.0:26656"
+laddr = "tcp://127.0.0.1:26656"
 persistent_peers = ""
 
 [consensus]
@@ -126,6 +126,65 @@ pub fn init(home: &Home, moniker: &str, chain_id: &str, genesis_time: &str) -> R
     Ok(doc)
 }
 
+/// Give `address` an account with `coins` in the genesis `app_state` (refusing an address
+/// that has one), as gaiad's `genesis add-genesis-account` does; the supply is recomputed.
+pub fn add_genesis_account(
+    doc: &mut GenesisDoc,
+    address: &keystone_modules::Address,
+    coins: &keystone_modules::Coins,
+) -> Result<()> {
+    let mut app: keystone_app::AppGenesis = serde_json::from_value(
+        doc.app_state
+            .clone()
+            .unwrap_or_else(|| serde_json::json!({})),
+    )?;
+    if app
+        .auth
+        .accounts
+        .iter()
+        .any(|a| a.address == address.to_string())
+        || app
+            .bank
+            .balances
+            .iter()
+            .any(|b| b.address == address.to_string())
+    {
+        bail!("cannot add account at existing address {address}");
+    }
+    let number = app
+        .auth
+        .accounts
+        .iter()
+        .map(|a| a.account_number + 1)
+        .max()
+        .unwrap_or(0);
+    app.auth.accounts.push(keystone_modules::auth::Account {
+        address: address.to_string(),
+        pub_key: None,
+        account_number: number,
+        sequence: 0,
+        module_name: None,
+    });
+    app.bank
+        .balances
+        .push(keystone_modules::bank::genesis::Balance {
+            address: address.to_string(),
+            coins: coins
+                .iter()
+                .map(|c| keystone_modules::bank::genesis::JsonCoin {
+                    denom: c.denom,
+                    amount: c.amount.to_string(),
+                })
+                .collect(),
+        });
+    app.bank.supply.clear();
+    app.auth.validate()?;
+    app.bank.validate()?;
+    doc.app_state = Some(serde_json::to_value(&app)?);
+    doc.validate()?;
+    Ok(())
+}
+
 /// Write `config/genesis.json`.
 pub fn write_genesis(home: &Home, doc: &GenesisDoc) -> Result<()> {
     std::fs::write(home.genesis(), doc.to_json()?)
@@ -174,11 +233,107 @@ struct RpcToml {
 }
 
 #[derive(Deserialize)]
+struct P2pToml {
+    laddr: String,
+    #[serde(default)]
+    persistent_peers: String,
+}
+
+#[derive(Deserialize)]
 struct ConfigToml {
     #[serde(default)]
     moniker: String,
     rpc: RpcToml,
+    p2p: Option<P2pToml>,
     consensus: ConsensusToml,
+}
+
+/// A peer from `p2p.persistent_peers`: its node id and address.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PeerAddr {
+    /// The node id (40 lowercase hex digits).
+    pub id: String,
+    /// Where it listens (`host:port`, resolved when dialled).
+    pub addr: String,
+}
+
+impl std::str::FromStr for PeerAddr {
+    type Err = anyhow::Error;
+    fn from_str(s: &str) -> Result<PeerAddr> {
+        let s = s.trim();
+        let (id, addr) = s
+            .split_once('@')
+            .with_context(|| format!("peer {s:?} is not id@host:port"))?;
+        let id = id.to_ascii_lowercase();
+        if id.len() != 40 || !id.bytes().all(|b| b.is_ascii_hexdigit()) {
+            bail!("peer {s:?}: the node id must be 40 hex digits");
+        }
+        let addr = addr.strip_prefix("tcp://").unwrap_or(addr);
+        let (host, port) = addr
+            .rsplit_once(':')
+            .with_context(|| format!("peer {s:?} has no port"))?;
+        if host.is_empty() || port.parse::<u16>().is_err() {
+            bail!("peer {s:?} is not id@host:port");
+        }
+        Ok(PeerAddr {
+            id,
+            addr: addr.to_string(),
+        })
+    }
+}
+
+impl std::fmt::Display for PeerAddr {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}@{}", self.id, self.addr)
+    }
+}
+
+/// `p2p.laddr` and `p2p.persistent_peers` from `config.toml` (no `[p2p]`: no network).
+pub fn read_p2p_config(path: &Path) -> Result<Option<(std::net::SocketAddr, Vec<PeerAddr>)>> {
+    let text = std::fs::read_to_string(path).with_context(|| path.display().to_string())?;
+    let c: ConfigToml =
+        toml::from_str(&text).with_context(|| format!("{}: invalid config", path.display()))?;
+    let Some(p2p) = c.p2p else {
+        return Ok(None);
+    };
+    let laddr = p2p
+        .laddr
+        .strip_prefix("tcp://")
+        .unwrap_or(&p2p.laddr)
+        .parse()
+        .with_context(|| {
+            format!(
+                "{}: p2p.laddr {:?} is not host:port",
+                path.display(),
+                p2p.laddr
+            )
+        })?;
+    let peers = p2p
+        .persistent_peers
+        .split(',')
+        .filter(|p| !p.trim().is_empty())
+        .map(|p| p.parse().with_context(|| path.display().to_string()))
+        .collect::<Result<Vec<PeerAddr>>>()?;
+    Ok(Some((laddr, peers)))
+}
+
+/// Change keys of a TOML config file in place (`[section] key = value`, as strings).
+pub fn set_config(path: &Path, values: &[(&str, &str, &str)]) -> Result<()> {
+    let text = std::fs::read_to_string(path).with_context(|| path.display().to_string())?;
+    let mut doc: toml::Table =
+        toml::from_str(&text).with_context(|| format!("{}: invalid config", path.display()))?;
+    for (section, key, value) in values {
+        let table = if section.is_empty() {
+            &mut doc
+        } else {
+            doc.entry(section.to_string())
+                .or_insert_with(|| toml::Value::Table(toml::Table::new()))
+                .as_table_mut()
+                .with_context(|| format!("{}: [{section}] is not a table", path.display()))?
+        };
+        table.insert(key.to_string(), toml::Value::String(value.to_string()));
+    }
+    std::fs::write(path, toml::to_string(&doc)?).with_context(|| path.display().to_string())
 }
 
 /// `moniker` and the RPC listen address (`rpc.laddr`, `tcp://host:port`) from `config.toml`.

@@ -1,14 +1,14 @@
 //! The `keystone` command's library half: what the commands do, apart from argument parsing.
 //!
-//! What lives here now: [`keys`] — BIP39 mnemonics, the Cosmos HD path `m/44'/118'/0'/0/0`
-//! (so a mnemonic gives the same address as in gaiad or Keplr) and the `test` keyring backend
-//! (plain JSON files under `<home>/keyring-test/`, for localnets).
+//! What lives here: [`keys`] — BIP39 mnemonics, the Cosmos HD path `m/44'/118'/0'/0/0`
+//! (so a mnemonic gives the same address as in gaiad or Keplr) and the `test` and `file`
+//! keyrings; [`home`] (the home directory's files, `init`, config parsing); [`testnet`]
+//! (`testnet init-files`); [`node`] (`start`: the engine over the built-in application, on
+//! the wall clock, with the JSON-RPC ([`rpc`]) and REST ([`rest`]) servers); [`client`] and
+//! [`tx`] (the command line's RPC client and transaction signing).
 //!
-//! Also [`home`] (the home directory's files, `init`, config parsing) and [`node`] (`start`:
-//! the engine over the built-in application, on the wall clock).
-//!
-//! What does not live here yet: the `file` (encrypted) keyring backend, the RPC and REST
-//! servers, transactions and queries from the command line (#3), and the network (#4).
+//! What does not live here: consensus, storage and the network's transport (the engine and
+//! `keystone-p2p`), and the application's rules (`keystone-app`).
 
 pub mod client;
 pub mod home;
@@ -16,4 +16,5 @@ pub mod keys;
 pub mod node;
 pub mod rest;
 pub mod rpc;
+pub mod testnet;
 pub mod tx;

@@ -78,11 +78,44 @@ enum Command {
         #[command(subcommand)]
         command: KeysCommand,
     },
+    /// Write the homes of a multi-validator network on this machine.
+    Testnet {
+        #[command(subcommand)]
+        command: TestnetCommand,
+    },
     /// The node's consensus and p2p identities.
     #[command(alias = "comet")]
     Tendermint {
         #[command(subcommand)]
         command: TendermintCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum TestnetCommand {
+    /// N validator homes on 127.0.0.1 with distinct ports, wired to each other, one genesis.
+    InitFiles {
+        /// How many validators.
+        #[arg(long = "v", default_value_t = 4)]
+        validators: usize,
+        /// Where the homes go (node0, node1, …).
+        #[arg(long, default_value = "./mytestnet")]
+        output_dir: PathBuf,
+        /// The chain id.
+        #[arg(long)]
+        chain_id: String,
+        /// Where operator keys are kept (only `test`, as for any localnet).
+        #[arg(long, value_enum, default_value_t = Backend::Test)]
+        keyring_backend: Backend,
+        /// Node i listens on base + 10·i (p2p), +1 (RPC), +2 (REST).
+        #[arg(long, default_value_t = 26656)]
+        base_port: u16,
+        /// What each operator account holds at genesis.
+        #[arg(long, default_value = "1000000000000stake")]
+        coins: String,
+        /// `consensus.timeout_commit` of every node.
+        #[arg(long, default_value = "1s")]
+        timeout_commit: String,
     },
 }
 
@@ -409,6 +442,50 @@ fn keys_cmd(cli: &Cli, backend: Backend, cmd: &KeysCommand) -> Result<()> {
     Ok(())
 }
 
+#[allow(clippy::too_many_arguments)] // one per command-line flag
+fn testnet_init_files(
+    cli: &Cli,
+    validators: usize,
+    output_dir: &std::path::Path,
+    chain_id: &str,
+    backend: Backend,
+    base_port: u16,
+    coins: &str,
+    timeout_commit: &str,
+) -> Result<()> {
+    if backend != Backend::Test {
+        bail!("testnet homes keep their operator keys in the test keyring: use --keyring-backend test");
+    }
+    let time = genesis_time_now()?;
+    let nodes = keystone::testnet::init_files(&keystone::testnet::TestnetSpec {
+        validators,
+        output_dir,
+        chain_id,
+        base_port,
+        coins,
+        timeout_commit,
+        genesis_time: &time,
+    })?;
+    match cli.output {
+        Output::Json => {
+            let list: Vec<serde_json::Value> = nodes
+                .iter()
+                .map(|n| {
+                    serde_json::json!({"name": n.name, "home": n.home, "node_id": n.id,
+                        "p2p": n.ports.0, "rpc": n.ports.1, "api": n.ports.2, "address": n.address})
+                })
+                .collect();
+            println!("{}", serde_json::Value::Array(list));
+        }
+        Output::Text => println!(
+            "Successfully initialized {} node directories in {}",
+            nodes.len(),
+            output_dir.display()
+        ),
+    }
+    Ok(())
+}
+
 fn tendermint_cmd(cli: &Cli, cmd: &TendermintCommand) -> Result<()> {
     use base64::Engine as _;
     use keystone_consensus_driver::{node_key::NodeKey, privval::read_key_file};
@@ -451,55 +528,7 @@ fn add_genesis_account(cli: &Cli, who: &str, coins: &str, backend: Backend) -> R
         .parse()
         .with_context(|| format!("invalid coins {coins:?}"))?;
     let mut doc = home::read_genesis(&h)?;
-    let mut app: keystone_app::AppGenesis = serde_json::from_value(
-        doc.app_state
-            .clone()
-            .unwrap_or_else(|| serde_json::json!({})),
-    )?;
-    if app
-        .auth
-        .accounts
-        .iter()
-        .any(|a| a.address == address.to_string())
-        || app
-            .bank
-            .balances
-            .iter()
-            .any(|b| b.address == address.to_string())
-    {
-        bail!("cannot add account at existing address {address}");
-    }
-    let number = app
-        .auth
-        .accounts
-        .iter()
-        .map(|a| a.account_number + 1)
-        .max()
-        .unwrap_or(0);
-    app.auth.accounts.push(keystone_modules::auth::Account {
-        address: address.to_string(),
-        pub_key: None,
-        account_number: number,
-        sequence: 0,
-        module_name: None,
-    });
-    app.bank
-        .balances
-        .push(keystone_modules::bank::genesis::Balance {
-            address: address.to_string(),
-            coins: coins
-                .iter()
-                .map(|c| keystone_modules::bank::genesis::JsonCoin {
-                    denom: c.denom,
-                    amount: c.amount.to_string(),
-                })
-                .collect(),
-        });
-    app.bank.supply.clear();
-    app.auth.validate()?;
-    app.bank.validate()?;
-    doc.app_state = Some(serde_json::to_value(&app)?);
-    doc.validate()?;
+    home::add_genesis_account(&mut doc, &address, &coins)?;
     home::write_genesis(&h, &doc)
 }
 
@@ -767,6 +796,27 @@ fn main() -> ExitCode {
         } => keys_cmd(&cli, *keyring_backend, command),
         Command::Init { moniker, chain_id } => init(&cli, moniker, chain_id),
         Command::Tendermint { command } => tendermint_cmd(&cli, command),
+        Command::Testnet {
+            command:
+                TestnetCommand::InitFiles {
+                    validators,
+                    output_dir,
+                    chain_id,
+                    keyring_backend,
+                    base_port,
+                    coins,
+                    timeout_commit,
+                },
+        } => testnet_init_files(
+            &cli,
+            *validators,
+            output_dir,
+            chain_id,
+            *keyring_backend,
+            *base_port,
+            coins,
+            timeout_commit,
+        ),
         Command::Start { halt_height } => {
             home(&cli).and_then(|h| keystone::node::start(&Home(h), *halt_height))
         }

@@ -1,22 +1,36 @@
 //! `keystone start`: assemble the engine (built-in application, block store, WAL, privval,
-//! mempool) from a home directory and run it on the wall clock. Single node for now: the
-//! network (#4) and the RPC/REST servers (#3) come next.
+//! mempool) from a home directory and run it on the wall clock, with the JSON-RPC and REST
+//! servers and, when `config.toml` has a `[p2p]` section, the network: the switch (peers over
+//! SecretConnection), consensus gossip (every new proposal, part and vote passed on to the
+//! other peers), mempool gossip, and block sync.
+//!
+//! One thread runs the engine; everything else reaches it as an event on one channel, so the
+//! engine never runs two things at once and needs no locks.
 
 use crate::home::{
-    read_api_address, read_app_toml, read_genesis, read_node_config, read_timeouts, Home,
+    read_api_address, read_app_toml, read_genesis, read_node_config, read_p2p_config,
+    read_timeouts, Home,
 };
 use crate::rpc::{Request, Status};
 use anyhow::{Context, Result};
 use keystone_app::App;
 use keystone_consensus_driver::block_store::BlockStore;
-use keystone_consensus_driver::engine::{Action, Engine, EngineConfig, Genesis};
+use keystone_consensus_driver::block_sync::BlockSync;
+use keystone_consensus_driver::engine::{Action, Engine, EngineConfig, Genesis, Refused};
 use keystone_consensus_driver::mempool::{Mempool, MempoolConfig};
+use keystone_consensus_driver::node_key::NodeKey;
 use keystone_consensus_driver::privval::FilePrivVal;
+use keystone_consensus_driver::reactor::{self, Wire};
+use keystone_consensus_driver::switch::{NetEvent, PersistentPeer, Switch, SwitchConfig};
 use keystone_consensus_driver::wal::Wal;
+use keystone_consensus_types::Block;
 use keystone_consensus_types::Time;
+use keystone_p2p::{ConnectConfig, NodeInfo};
 use keystone_proto::Application;
 use keystone_store::Store;
 use std::collections::BTreeMap;
+use std::sync::mpsc;
+use std::time::Duration;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 fn now() -> Time {
@@ -72,7 +86,7 @@ pub fn start(home: &Home, stop_at: Option<u64>) -> Result<()> {
         &home.config("priv_validator_key.json"),
         &home.data("priv_validator_state.json"),
     )?;
-    let mut engine = Engine::new(
+    let engine = Engine::new(
         genesis,
         cfg,
         app,
@@ -82,7 +96,9 @@ pub fn start(home: &Home, stop_at: Option<u64>) -> Result<()> {
         Mempool::new(MempoolConfig::default()),
     );
     let (moniker, rpc_addr) = read_node_config(&home.config("config.toml"))?;
-    let (req_tx, req_rx) = std::sync::mpsc::channel::<Request>();
+    let (ev_tx, ev_rx) = mpsc::channel::<Event>();
+    let (req_tx, req_rx) = mpsc::channel::<Request>();
+    forward(req_rx, ev_tx.clone(), Event::Rpc)?;
     if let Some(api) = read_api_address(&home.config("app.toml"))? {
         let rest_tx = req_tx.clone();
         std::thread::Builder::new()
@@ -107,48 +123,324 @@ pub fn start(home: &Home, stop_at: Option<u64>) -> Result<()> {
         .validator_set()?
         .get_by_address(&me.address())
         .map_or(0, |v| v.voting_power);
-    tracing::info!(chain_id = %doc.chain_id, "starting");
-    let mut schedule: BTreeMap<(Instant, u64), Action> = BTreeMap::new();
-    let mut seq = 0u64;
-    let mut push = |schedule: &mut BTreeMap<(Instant, u64), Action>, actions: Vec<Action>| {
-        for a in actions {
-            let after = match &a {
-                Action::Timeout { after, .. } | Action::NextHeight { after } => *after,
-            };
-            seq += 1;
-            schedule.insert((Instant::now() + after, seq), a);
+    let switch = match read_p2p_config(&home.config("config.toml"))? {
+        None => None,
+        Some((laddr, peers)) => {
+            let node_key = NodeKey::load(&home.config("node_key.json"))?;
+            let channels = reactor::channels(max_bytes.max(0) as usize);
+            let ids: Vec<u8> = channels.iter().map(|(c, _)| *c).collect();
+            let info = NodeInfo::new(
+                &node_key.public_key(),
+                &doc.chain_id,
+                &format!("tcp://{laddr}"),
+                &moniker,
+                &ids,
+            );
+            let mut connect = ConnectConfig::new(channels);
+            connect.handshake_timeout = Duration::from_secs(10);
+            let (switch, net_rx) = Switch::start(SwitchConfig {
+                listen: laddr,
+                persistent_peers: peers
+                    .into_iter()
+                    .map(|p| PersistentPeer {
+                        id: p.id,
+                        addr: p.addr,
+                    })
+                    .collect(),
+                key: node_key.0,
+                info,
+                connect,
+                max_inbound: 40,
+            })
+            .with_context(|| format!("p2p: cannot listen on {laddr}"))?;
+            tracing::info!(node_id = %switch.id(), %laddr, "p2p listening");
+            forward(net_rx, ev_tx.clone(), Event::Net)?;
+            Some(switch)
         }
     };
-    push(&mut schedule, engine.start(now())?);
+    drop(ev_tx);
+    tracing::info!(chain_id = %doc.chain_id, "starting");
+    let mut node = Node {
+        engine,
+        switch,
+        sync: BlockSync::default(),
+        schedule: BTreeMap::new(),
+        seq: 0,
+        synced_since_tick: 0,
+        last_tick: Instant::now(),
+    };
+    let actions = node.engine.start(now())?;
+    node.dispatch(actions);
+    node.at(TICK, Timer::Tick);
     loop {
-        if stop_at.is_some_and(|h| engine.last_height().unwrap_or(0) >= h) {
+        if stop_at.is_some_and(|h| node.engine.last_height().unwrap_or(0) >= h) {
             return Ok(());
         }
-        let Some((&(deadline, _), _)) = schedule.first_key_value() else {
+        let Some((&(deadline, _), _)) = node.schedule.first_key_value() else {
             anyhow::bail!("the engine has nothing scheduled");
         };
-        // Answer RPC requests until the next consensus deadline.
+        // Answer requests and peers until the next deadline.
         let wait = deadline.saturating_duration_since(Instant::now());
-        match req_rx.recv_timeout(wait) {
-            Ok(req) => {
-                answer(&mut engine, req, &doc.chain_id, &moniker, &me, my_power);
+        match ev_rx.recv_timeout(wait) {
+            Ok(Event::Rpc(req)) => {
+                node.answer(req, &doc.chain_id, &moniker, &me, my_power);
                 continue;
             }
-            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
-            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
+            Ok(Event::Net(ev)) => {
+                node.on_net(ev)?;
+                continue;
+            }
+            Err(mpsc::RecvTimeoutError::Timeout) => {}
+            Err(mpsc::RecvTimeoutError::Disconnected) => {
                 std::thread::sleep(wait);
             }
         }
-        let Some((_, action)) = schedule.pop_first() else {
+        let Some((_, timer)) = node.schedule.pop_first() else {
             continue;
         };
-        let out = match action {
-            Action::Timeout {
+        match timer {
+            Timer::Engine(Action::Timeout {
                 height, timeout, ..
-            } => engine.on_timeout(height, timeout, now())?,
-            Action::NextHeight { .. } => engine.next_height(now())?,
-        };
-        push(&mut schedule, out);
+            }) => {
+                let out = node.engine.on_timeout(height, timeout, now())?;
+                node.dispatch(out);
+            }
+            Timer::Engine(Action::NextHeight { .. }) => {
+                let out = node.engine.next_height(now())?;
+                node.dispatch(out);
+            }
+            Timer::Engine(Action::Broadcast(g)) => node.broadcast(&Wire::Gossip(g), None),
+            Timer::Tick => {
+                node.tick()?;
+                node.at(TICK, Timer::Tick);
+            }
+        }
+    }
+}
+
+/// How often a node tells its peers its height and asks for blocks it lacks.
+const TICK: Duration = Duration::from_millis(500);
+
+/// What wakes the node loop.
+enum Event {
+    /// An RPC or REST request.
+    Rpc(Request),
+    /// Something from the network.
+    Net(NetEvent),
+}
+
+enum Timer {
+    Engine(Action),
+    Tick,
+}
+
+/// Move everything from `rx` onto the node's one event channel.
+fn forward<T: Send + 'static>(
+    rx: mpsc::Receiver<T>,
+    tx: mpsc::Sender<Event>,
+    wrap: fn(T) -> Event,
+) -> Result<()> {
+    std::thread::Builder::new()
+        .name("forward".into())
+        .spawn(move || {
+            while let Ok(v) = rx.recv() {
+                if tx.send(wrap(v)).is_err() {
+                    return;
+                }
+            }
+        })?;
+    Ok(())
+}
+
+/// The running node: the engine, its peers, block sync, and what is scheduled.
+struct Node {
+    engine: Engine<App>,
+    switch: Option<Switch>,
+    sync: BlockSync,
+    schedule: BTreeMap<(Instant, u64), Timer>,
+    seq: u64,
+    synced_since_tick: u64,
+    last_tick: Instant,
+}
+
+impl Node {
+    fn at(&mut self, after: Duration, t: Timer) {
+        self.seq += 1;
+        self.schedule.insert((Instant::now() + after, self.seq), t);
+    }
+
+    fn dispatch(&mut self, actions: Vec<Action>) {
+        for a in actions {
+            match a {
+                Action::Broadcast(g) => self.broadcast(&Wire::Gossip(g), None),
+                Action::Timeout { after, .. } | Action::NextHeight { after } => {
+                    self.at(after, Timer::Engine(a))
+                }
+            }
+        }
+    }
+
+    fn broadcast(&self, w: &Wire, except: Option<&str>) {
+        if let Some(sw) = &self.switch {
+            let (ch, bytes) = reactor::encode(w);
+            sw.broadcast(ch, &bytes, except);
+        }
+    }
+
+    fn send(&self, peer: &str, w: &Wire) {
+        if let Some(sw) = &self.switch {
+            let (ch, bytes) = reactor::encode(w);
+            sw.send(peer, ch, bytes);
+        }
+    }
+
+    fn status(&self) -> Wire {
+        let height = self.engine.blocks().height().unwrap_or(0);
+        let base = self.engine.blocks().base().unwrap_or(0);
+        Wire::Status { height, base }
+    }
+
+    /// Every tick: tell peers our height, ask for blocks we lack, report progress.
+    fn tick(&mut self) -> Result<()> {
+        if self.switch.is_none() {
+            return Ok(());
+        }
+        self.broadcast(&self.status(), None);
+        let last = self.engine.last_height()?;
+        for (peer, h) in self.sync.requests(last, Instant::now()) {
+            self.send(&peer, &Wire::BlockRequest(h));
+        }
+        let target = self.sync.target();
+        let elapsed = self.last_tick.elapsed().as_secs_f64().max(0.001);
+        if target > last + 1 || self.synced_since_tick > 0 {
+            // Blocks per second over the last tick, in hundredths (no floats in state; this is
+            // only a log line).
+            let rate = (self.synced_since_tick as f64 / elapsed).round() as u64;
+            tracing::info!(height = last, target, blocks_per_s = rate, "block sync");
+        }
+        self.synced_since_tick = 0;
+        self.last_tick = Instant::now();
+        Ok(())
+    }
+
+    fn on_net(&mut self, ev: NetEvent) -> Result<()> {
+        match ev {
+            NetEvent::PeerUp(peer) => {
+                self.send(&peer, &self.status());
+                self.send(&peer, &Wire::StatusRequest);
+                for g in self.engine.height_messages().to_vec() {
+                    self.send(&peer, &Wire::Gossip(g));
+                }
+            }
+            NetEvent::PeerDown(peer) => self.sync.on_peer_down(&peer),
+            NetEvent::Message {
+                peer,
+                channel,
+                bytes,
+            } => match reactor::decode(channel, &bytes) {
+                Ok(w) => self.on_wire(&peer, channel, &bytes, w)?,
+                Err(e) => {
+                    tracing::warn!(%peer, channel, error = %e, "undecodable message; disconnecting");
+                    if let Some(sw) = &self.switch {
+                        sw.disconnect(&peer);
+                    }
+                }
+            },
+        }
+        Ok(())
+    }
+
+    fn punish(&self, peer: &str, why: &dyn std::fmt::Display) {
+        tracing::warn!(%peer, reason = %why, "peer sent an invalid message; disconnecting");
+        if let Some(sw) = &self.switch {
+            sw.disconnect(peer);
+        }
+    }
+
+    fn on_wire(&mut self, peer: &str, channel: u8, bytes: &[u8], w: Wire) -> Result<()> {
+        match w {
+            Wire::Gossip(g) => match self.engine.on_gossip(g, now()) {
+                Ok(actions) => {
+                    // New to us: pass it on, so peers not connected to its author get it.
+                    if let Some(sw) = &self.switch {
+                        sw.broadcast(channel, bytes, Some(peer));
+                    }
+                    self.dispatch(actions);
+                }
+                Err(Ok(Refused::Stale | Refused::Duplicate)) => {}
+                Err(Ok(r)) => self.punish(peer, &r),
+                Err(Err(e)) => return Err(e.into()),
+            },
+            Wire::Txs(txs) => {
+                for tx in txs {
+                    if matches!(self.engine.check_tx(tx.clone()), Ok(r) if r.code == 0) {
+                        self.broadcast(&Wire::Txs(vec![tx]), Some(peer));
+                    }
+                }
+            }
+            Wire::StatusRequest => self.send(peer, &self.status()),
+            Wire::Status { height, base } => {
+                self.sync.on_status(peer, base, height);
+                let last = self.engine.last_height()?;
+                if height > last {
+                    for (p, h) in self.sync.requests(last, Instant::now()) {
+                        self.send(&p, &Wire::BlockRequest(h));
+                    }
+                }
+            }
+            Wire::BlockRequest(h) => match self.engine.committed_block(h)? {
+                Some((raw, commit)) => match Block::from_proto(&raw) {
+                    Ok(b) => self.send(peer, &Wire::BlockResponse(Box::new(b), commit)),
+                    Err(e) => {
+                        tracing::error!(height = h, error = %e, "a stored block does not decode")
+                    }
+                },
+                None => self.send(peer, &Wire::NoBlock(h)),
+            },
+            Wire::NoBlock(h) => self.sync.on_no_block(peer, h),
+            Wire::BlockResponse(block, commit) => {
+                self.sync.on_block(peer, *block, commit);
+                loop {
+                    let last = self.engine.last_height()?;
+                    let Some(a) = self.sync.next(last) else {
+                        break;
+                    };
+                    match self.engine.apply_committed(a.block, a.commit, now()) {
+                        Ok(actions) => {
+                            self.synced_since_tick += 1;
+                            self.dispatch(actions);
+                        }
+                        Err(Ok(Refused::Stale)) => {}
+                        Err(Ok(r)) => self.punish(&a.peer, &r),
+                        Err(Err(e)) => return Err(e.into()),
+                    }
+                }
+                let last = self.engine.last_height()?;
+                for (p, h) in self.sync.requests(last, Instant::now()) {
+                    self.send(&p, &Wire::BlockRequest(h));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn answer(
+        &mut self,
+        req: Request,
+        chain_id: &str,
+        moniker: &str,
+        me: &keystone_consensus_types::PublicKey,
+        power: i64,
+    ) {
+        if let Request::CheckTx(tx, reply) = req {
+            let res = self.engine.check_tx(tx.clone());
+            if matches!(&res, Ok(r) if r.code == 0) {
+                self.broadcast(&Wire::Txs(vec![tx]), None);
+            }
+            let _ = reply.send(res.map_err(|e| e.to_string()));
+            return;
+        }
+        answer(&mut self.engine, req, chain_id, moniker, me, power);
     }
 }
 

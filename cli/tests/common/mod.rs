@@ -131,6 +131,12 @@ pub(crate) fn funded_home(home: &Path, chain_id: &str, timeout_commit: &str) -> 
         "tcp://127.0.0.1:26657",
         &format!("tcp://127.0.0.1:{}", ports.rpc),
     );
+    // The p2p listener too: tests run side by side, and nothing may take the default port.
+    edit(
+        "config.toml",
+        "tcp://127.0.0.1:26656",
+        &format!("tcp://127.0.0.1:{}", free_port()),
+    );
     edit(
         "app.toml",
         "tcp://127.0.0.1:1317",

@@ -3,7 +3,8 @@
 //! passes `now` in and schedules the [`Action`]s it returns — so it can be tested in virtual
 //! time and run by a small loop in the node.
 //!
-//! A height, as the engine runs it (single validator for now; gossip comes with #4):
+//! A height, as the engine runs it (the network side — what peers send, what it sends them,
+//! blocks from block sync — is in [`net`]):
 //! 1. `start`: the app handshake (`Info`; `InitChain` on an empty chain; `FinalizeBlock` +
 //!    `Commit` of stored blocks the app has not applied), then the WAL of the current height is
 //!    replayed into a fresh core, or the core is started.
@@ -30,8 +31,11 @@ use keystone_proto::abci;
 use keystone_proto::prost::bytes::Bytes;
 use keystone_proto::prost::Message;
 use keystone_proto::{AppError, Application};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
+
+mod net;
+pub use net::{Gossip, Refused};
 
 /// What the engine failed at. Any of these stops the node: continuing could fork or skip.
 #[derive(Debug, thiserror::Error)]
@@ -103,6 +107,8 @@ pub enum Action {
         /// Delay.
         after: Duration,
     },
+    /// Send this to every peer.
+    Broadcast(Gossip),
 }
 
 /// CometBFT's `last_results_hash`: Merkle root of the deterministic part of each tx result.
@@ -139,6 +145,12 @@ pub struct Engine<A: Application> {
     replaying: bool,
     /// A value the core asked for during replay that the log never supplied.
     pending_value: Option<Round>,
+    /// Every consensus message of the current height sent or accepted (for peers that join).
+    gossip_log: Vec<Gossip>,
+    /// Signatures of the votes of the current height already taken.
+    seen_votes: BTreeSet<[u8; 64]>,
+    /// Proposals of the current height waiting for their block's parts.
+    incoming: BTreeMap<(Round, BlockId), net::Incoming>,
 }
 
 impl<A: Application> Engine<A> {
@@ -164,6 +176,9 @@ impl<A: Application> Engine<A> {
             proposals: BTreeMap::new(),
             replaying: false,
             pending_value: None,
+            gossip_log: Vec::new(),
+            seen_votes: BTreeSet::new(),
+            incoming: BTreeMap::new(),
         }
     }
 
@@ -310,8 +325,13 @@ impl<A: Application> Engine<A> {
         self.begin_height(now, true)
     }
 
-    /// Start the next height (after `timeout_commit`).
+    /// Start the next height (after `timeout_commit`). A no-op when it has started already
+    /// (block sync may have committed a height, and started the next, during the pause).
     pub fn next_height(&mut self, now: Time) -> Result<Vec<Action>> {
+        let next = self.last_height()? + 1;
+        if self.core.as_ref().is_some_and(|c| c.height() == next) {
+            return Ok(Vec::new());
+        }
         self.begin_height(now, false)
     }
 
@@ -323,6 +343,9 @@ impl<A: Application> Engine<A> {
         self.core = Some(Consensus::new(height, set, me));
         self.proposals.clear();
         self.pending_value = None;
+        self.gossip_log.clear();
+        self.seen_votes.clear();
+        self.incoming.clear();
         let mut actions = Vec::new();
         let mut replayed = false;
         if replay_wal {
@@ -444,6 +467,7 @@ impl<A: Application> Engine<A> {
                             signature: None,
                         };
                         self.privval.sign_proposal(&self.genesis.chain_id, &mut p)?;
+                        self.broadcast_proposal(&p, actions);
                         work.push_back((
                             Input::Proposal {
                                 proposal: p,
@@ -457,7 +481,18 @@ impl<A: Application> Engine<A> {
                         round,
                         value,
                     } => {
+                        // A full node runs the algorithm to follow the rounds, but has no
+                        // vote to cast.
+                        let me = self.privval.address();
+                        if self
+                            .core
+                            .as_ref()
+                            .is_none_or(|c| c.validators().index_of(&me).is_none())
+                        {
+                            continue;
+                        }
                         let vote = self.sign_vote(height, round, vote_type, value, now)?;
+                        self.broadcast_vote(&vote, actions);
                         work.push_back((Input::Vote(vote), true));
                     }
                     Output::ScheduleTimeout(t) => actions.push(Action::Timeout {
@@ -635,35 +670,23 @@ impl<A: Application> Engine<A> {
             value,
             &core.precommits_for(round, value),
         );
-        self.blocks.save(&block, &value, &commit)?;
-        self.finalize_and_commit(&block)?;
+        self.commit_block(&block, &value, &commit)
+    }
+
+    /// Store, execute and commit a decided block, then mark its height done in the WAL.
+    fn commit_block(&mut self, block: &Block, id: &BlockId, commit: &Commit) -> Result<()> {
+        let height = block.header.height;
+        self.blocks.save(block, id, commit)?;
+        self.finalize_and_commit(block)?;
         self.wal.end_height(height)?;
         self.blocks.clear_built()?;
         self.mempool.update(&mut self.app, &block.data.txs)?;
-        tracing::info!(height, txs = block.data.txs.len(), hash = %value.hash, "committed block");
+        tracing::info!(height, txs = block.data.txs.len(), hash = %id.hash, "committed block");
         Ok(())
     }
 }
 
-/// A stored block back as the engine's type.
+/// A stored or received block back as the engine's type.
 fn block_from_proto(p: &keystone_proto::types::Block) -> Result<Block> {
-    let bad = |e: keystone_consensus_types::Error| {
-        EngineError::Inconsistent(format!("stored block: {e}"))
-    };
-    let header = Header::from_proto(p.header.as_ref().ok_or(EngineError::Inconsistent(
-        "stored block has no header".into(),
-    ))?)
-    .map_err(bad)?;
-    let last_commit = match &p.last_commit {
-        Some(c) if c.height > 0 => Some(Commit::from_proto(c).map_err(bad)?),
-        _ => None,
-    };
-    Ok(Block {
-        header,
-        data: Data {
-            txs: p.data.as_ref().map(|d| d.txs.clone()).unwrap_or_default(),
-        },
-        evidence: Vec::new(),
-        last_commit,
-    })
+    Block::from_proto(p).map_err(|e| EngineError::Inconsistent(format!("block: {e}")))
 }

@@ -16,9 +16,12 @@
 //! network (#4). The core (`keystone-consensus-core`) stays pure; everything here is I/O.
 
 pub mod block_store;
+pub mod block_sync;
 pub mod engine;
 pub mod event_query;
 pub mod mempool;
 pub mod node_key;
 pub mod privval;
+pub mod reactor;
+pub mod switch;
 pub mod wal;

@@ -107,6 +107,45 @@ impl Block {
         }
     }
 
+    /// From protobuf, as received from a peer or read back from storage. Only duplicate-vote
+    /// evidence is understood; any other kind is an error (it could not be re-encoded to the
+    /// same bytes, so the block's id would not hold).
+    pub fn from_proto(p: &pb::Block) -> crate::Result<Self> {
+        let header = Header::from_proto(
+            p.header
+                .as_ref()
+                .ok_or(crate::Error::MissingField("block.header"))?,
+        )?;
+        let last_commit = match &p.last_commit {
+            Some(c) if c.height > 0 => Some(Commit::from_proto(c)?),
+            _ => None,
+        };
+        let evidence = p
+            .evidence
+            .as_ref()
+            .map(|l| {
+                l.evidence
+                    .iter()
+                    .map(|e| match &e.sum {
+                        Some(pb::evidence::Sum::DuplicateVoteEvidence(d)) => {
+                            DuplicateVoteEvidence::from_proto(d)
+                        }
+                        _ => Err(crate::Error::Decode("unsupported evidence type".into())),
+                    })
+                    .collect::<crate::Result<Vec<_>>>()
+            })
+            .transpose()?
+            .unwrap_or_default();
+        Ok(Block {
+            header,
+            data: Data {
+                txs: p.data.as_ref().map(|d| d.txs.clone()).unwrap_or_default(),
+            },
+            evidence,
+            last_commit,
+        })
+    }
+
     /// The block's parts (its protobuf bytes cut into 64 KiB pieces).
     pub fn make_part_set(&self) -> PartSet {
         PartSet::from_data(&self.to_proto().encode_to_vec())

@@ -86,6 +86,29 @@ impl DuplicateVoteEvidence {
         }
     }
 
+    /// From protobuf (the votes' own checks apply; nothing is verified against a set).
+    pub fn from_proto(p: &pb::DuplicateVoteEvidence) -> crate::Result<Self> {
+        Ok(DuplicateVoteEvidence {
+            vote_a: Vote::from_proto(
+                p.vote_a
+                    .as_ref()
+                    .ok_or(crate::Error::MissingField("evidence.vote_a"))?,
+            )?,
+            vote_b: Vote::from_proto(
+                p.vote_b
+                    .as_ref()
+                    .ok_or(crate::Error::MissingField("evidence.vote_b"))?,
+            )?,
+            total_voting_power: p.total_voting_power,
+            validator_power: p.validator_power,
+            timestamp: crate::Time::from_proto(
+                p.timestamp
+                    .as_ref()
+                    .ok_or(crate::Error::MissingField("evidence.timestamp"))?,
+            )?,
+        })
+    }
+
     /// The bytes CometBFT hashes into `evidence_hash` (the protobuf encoding).
     pub fn bytes(&self) -> Vec<u8> {
         self.to_proto().encode_to_vec()

@@ -17,6 +17,50 @@ pub struct Part {
     pub proof: merkle::Proof,
 }
 
+impl Part {
+    /// Protobuf `tendermint.types.Part`.
+    pub fn to_proto(&self) -> keystone_proto::types::Part {
+        keystone_proto::types::Part {
+            index: self.index,
+            bytes: self.bytes.clone(),
+            proof: Some(keystone_proto::crypto::Proof {
+                total: self.proof.total as i64,
+                index: self.proof.index as i64,
+                leaf_hash: self.proof.leaf_hash.0.to_vec(),
+                aunts: self.proof.aunts.iter().map(|a| a.0.to_vec()).collect(),
+            }),
+        }
+    }
+
+    /// From protobuf, as a peer sends it; the proof is checked when the part is added to a
+    /// [`PartSet`]. At most 64 aunts (a tree of 2^64 parts) are accepted.
+    pub fn from_proto(p: &keystone_proto::types::Part) -> crate::Result<Self> {
+        let proof = p.proof.as_ref().ok_or(Error::MissingField("part.proof"))?;
+        let bad = |reason| Error::InvalidPart {
+            index: p.index,
+            reason,
+        };
+        if proof.total < 0 || proof.index < 0 || proof.aunts.len() > 64 {
+            return Err(bad("malformed proof"));
+        }
+        Ok(Part {
+            index: p.index,
+            bytes: p.bytes.clone(),
+            proof: merkle::Proof {
+                total: proof.total as u64,
+                index: proof.index as u64,
+                leaf_hash: crate::Hash::from_slice(&proof.leaf_hash)
+                    .map_err(|_| bad("malformed leaf hash"))?,
+                aunts: proof
+                    .aunts
+                    .iter()
+                    .map(|a| crate::Hash::from_slice(a).map_err(|_| bad("malformed aunt")))
+                    .collect::<crate::Result<_>>()?,
+            },
+        })
+    }
+}
+
 /// A block's parts: complete when built from a block, filled part by part when received.
 #[derive(Clone, Debug)]
 pub struct PartSet {

@@ -1,0 +1,429 @@
+//! The engine's side of the network: what it accepts from peers and what it gives them.
+//!
+//! Inbound, every message is checked before the core hears of it — the core trusts its
+//! inputs: a proposal must be signed by its round's proposer, a vote by the validator at its
+//! index, a block part must prove against the proposal's part-set hash, and a reassembled
+//! block must be the proposal's, consistent with the chain (`valid(v)`), and accepted by the
+//! application's `ProcessProposal`. A committed block from block sync must carry a commit
+//! with +2/3 of its height's validators. Anything else is refused with a [`Refused`] the node
+//! can hold against the peer.
+//!
+//! Outbound, the engine returns [`Action::Broadcast`] for its own proposals, block parts and
+//! votes; [`Engine::height_messages`] keeps every message of the current height it accepted
+//! or sent, so the node can bring a peer that (re)connects up to date.
+
+use super::{block_from_proto, results_hash, Action, Engine, EngineError, Result};
+use keystone_consensus_core::Input;
+use keystone_consensus_types::{
+    median_time, Block, BlockId, Commit, Height, Part, PartSet, Proposal, Round, Time, Vote,
+    BLOCK_PART_SIZE,
+};
+use keystone_proto::abci;
+use keystone_proto::prost::bytes::Bytes;
+use keystone_proto::prost::Message;
+use keystone_proto::Application;
+
+/// A consensus message between nodes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Gossip {
+    /// A signed proposal (the block follows as parts).
+    Proposal(Proposal),
+    /// One part of the block of the proposal for (`height`, `round`).
+    BlockPart {
+        /// Height.
+        height: Height,
+        /// Round.
+        round: Round,
+        /// The part, with its proof.
+        part: Part,
+    },
+    /// A signed prevote or precommit.
+    Vote(Vote),
+}
+
+/// Why a peer's message was not taken. `Stale` and `Duplicate` are normal in gossip; the
+/// others mean the peer sent something false.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum Refused {
+    /// For another height or a round too far ahead; not an offence.
+    #[error("not for the current height or round")]
+    Stale,
+    /// Already held.
+    #[error("already held")]
+    Duplicate,
+    /// A signature that does not verify, or a signer that is not who it must be.
+    #[error("bad signature or signer: {0}")]
+    BadSignature(String),
+    /// Malformed or inconsistent content.
+    #[error("invalid: {0}")]
+    Invalid(String),
+}
+
+/// How far ahead of our round a peer's proposal or vote may be: honest nodes are never far
+/// apart, and this bounds what a Byzantine validator can make us store.
+const MAX_ROUND_AHEAD: Round = 10;
+
+/// A proposal waiting for its block's parts.
+pub(super) struct Incoming {
+    proposal: Proposal,
+    parts: PartSet,
+}
+
+impl<A: Application> Engine<A> {
+    /// The height being decided.
+    pub fn current_height(&self) -> Option<Height> {
+        self.core.as_ref().map(|c| c.height())
+    }
+
+    /// Every consensus message of the current height this node sent or accepted, in order.
+    pub fn height_messages(&self) -> &[Gossip] {
+        &self.gossip_log
+    }
+
+    /// The parts of a block this node holds for the current height, as gossip.
+    fn parts_of(&self, height: Height, round: Round, block: &Block) -> Vec<Gossip> {
+        let set = block.make_part_set();
+        (0..set.header().total)
+            .filter_map(|i| set.part(i).cloned())
+            .map(|part| Gossip::BlockPart {
+                height,
+                round,
+                part,
+            })
+            .collect()
+    }
+
+    /// Record and return for broadcast our own signed proposal with its block's parts.
+    pub(super) fn broadcast_proposal(&mut self, p: &Proposal, actions: &mut Vec<Action>) {
+        let mut msgs = vec![Gossip::Proposal(p.clone())];
+        if let Some(block) = self.proposals.get(&p.block_id) {
+            msgs.extend(self.parts_of(p.height, p.round, block));
+        }
+        for m in msgs {
+            self.gossip_log.push(m.clone());
+            actions.push(Action::Broadcast(m));
+        }
+    }
+
+    /// Record and return for broadcast our own signed vote.
+    pub(super) fn broadcast_vote(&mut self, v: &Vote, actions: &mut Vec<Action>) {
+        self.seen_votes
+            .insert(v.signature.map(|s| s.0).unwrap_or([0; 64]));
+        let m = Gossip::Vote(v.clone());
+        self.gossip_log.push(m.clone());
+        actions.push(Action::Broadcast(m));
+    }
+
+    fn round_ok(&self, height: Height, round: Round) -> std::result::Result<(), Refused> {
+        match &self.core {
+            Some(c) if c.height() == height && round <= c.round() + MAX_ROUND_AHEAD => Ok(()),
+            _ => Err(Refused::Stale),
+        }
+    }
+
+    /// A message from a peer. `Ok` holds what to schedule; the message was new and is worth
+    /// relaying. `Err(Ok(refused))` says why it was not taken; `Err(Err(e))` is a failure of
+    /// this node (storage, application) that must stop it.
+    pub fn on_gossip(
+        &mut self,
+        msg: Gossip,
+        now: Time,
+    ) -> std::result::Result<Vec<Action>, std::result::Result<Refused, EngineError>> {
+        match msg {
+            Gossip::Vote(v) => self.on_vote(v, now),
+            Gossip::Proposal(p) => self.on_proposal(p, now),
+            Gossip::BlockPart {
+                height,
+                round,
+                part,
+            } => self.on_block_part(height, round, part, now),
+        }
+    }
+
+    fn on_vote(
+        &mut self,
+        v: Vote,
+        now: Time,
+    ) -> std::result::Result<Vec<Action>, std::result::Result<Refused, EngineError>> {
+        self.round_ok(v.height, v.round).map_err(Ok)?;
+        let sig = v
+            .signature
+            .ok_or_else(|| Ok(Refused::BadSignature("unsigned vote".into())))?;
+        if self.seen_votes.contains(&sig.0) {
+            return Err(Ok(Refused::Duplicate));
+        }
+        let core = self.core.as_ref().ok_or(Ok(Refused::Stale))?;
+        let val = core
+            .validators()
+            .get_by_index(v.validator_index as usize)
+            .filter(|val| val.address == v.validator_address)
+            .ok_or_else(|| {
+                Ok(Refused::BadSignature(format!(
+                    "{} is not validator {} of height {}",
+                    v.validator_address, v.validator_index, v.height
+                )))
+            })?;
+        v.verify(&self.genesis.chain_id, &val.pub_key)
+            .map_err(|e| Ok(Refused::BadSignature(e.to_string())))?;
+        self.seen_votes.insert(sig.0);
+        self.gossip_log.push(Gossip::Vote(v.clone()));
+        let mut actions = Vec::new();
+        self.apply(Input::Vote(v), now, &mut actions, true)
+            .map_err(Err)?;
+        Ok(actions)
+    }
+
+    fn on_proposal(
+        &mut self,
+        p: Proposal,
+        now: Time,
+    ) -> std::result::Result<Vec<Action>, std::result::Result<Refused, EngineError>> {
+        self.round_ok(p.height, p.round).map_err(Ok)?;
+        let core = self.core.as_ref().ok_or(Ok(Refused::Stale))?;
+        let proposer = core
+            .proposer(p.round)
+            .ok_or_else(|| Ok(Refused::Invalid("no proposer".into())))?;
+        p.verify(&self.genesis.chain_id, &proposer.pub_key)
+            .map_err(|e| Ok(Refused::BadSignature(e.to_string())))?;
+        let key = (p.round, p.block_id);
+        if self.incoming.contains_key(&key) || core.has_proposal(&p) {
+            return Err(Ok(Refused::Duplicate));
+        }
+        // An equivocating proposer may sign two; keep at most two per round.
+        if self.incoming.keys().filter(|(r, _)| *r == p.round).count() >= 2 {
+            return Err(Ok(Refused::Invalid(
+                "a third proposal for one round".into(),
+            )));
+        }
+        let max_parts = (self.cfg.max_block_tx_bytes.max(0) as usize / BLOCK_PART_SIZE + 2) as u32;
+        let parts = PartSet::from_header(p.block_id.part_set_header, max_parts)
+            .map_err(|e| Ok(Refused::Invalid(e.to_string())))?;
+        self.gossip_log.push(Gossip::Proposal(p.clone()));
+        self.incoming.insert(
+            key,
+            Incoming {
+                proposal: p.clone(),
+                parts,
+            },
+        );
+        let mut actions = Vec::new();
+        // A block we already hold (we built it, or a re-proposal of one we saw).
+        if self.proposals.contains_key(&p.block_id) {
+            self.incoming.remove(&key);
+            self.proposal_complete(p, now, &mut actions).map_err(Err)?;
+        }
+        Ok(actions)
+    }
+
+    fn on_block_part(
+        &mut self,
+        height: Height,
+        round: Round,
+        part: Part,
+        now: Time,
+    ) -> std::result::Result<Vec<Action>, std::result::Result<Refused, EngineError>> {
+        self.round_ok(height, round).map_err(Ok)?;
+        let key = self
+            .incoming
+            .iter()
+            .find(|((r, _), inc)| {
+                *r == round && inc.parts.part(part.index).is_none() && !inc.parts.is_complete()
+            })
+            .map(|(k, _)| *k)
+            .ok_or(Ok(Refused::Duplicate))?;
+        let inc = self.incoming.get_mut(&key).ok_or(Ok(Refused::Duplicate))?;
+        inc.parts
+            .add_part(part.clone())
+            .map_err(|e| Ok(Refused::Invalid(e.to_string())))?;
+        self.gossip_log.push(Gossip::BlockPart {
+            height,
+            round,
+            part,
+        });
+        let mut actions = Vec::new();
+        if let Some(data) = inc.parts.data() {
+            let Some(inc) = self.incoming.remove(&key) else {
+                return Ok(actions);
+            };
+            let block = keystone_proto::types::Block::decode(data.as_slice())
+                .map_err(|e| EngineError::Inconsistent(e.to_string()))
+                .and_then(|b| block_from_proto(&b));
+            match block {
+                Ok(block) if block.block_id() == inc.proposal.block_id => {
+                    self.proposals.insert(block.block_id(), block);
+                    self.proposal_complete(inc.proposal, now, &mut actions)
+                        .map_err(Err)?;
+                }
+                // Parts that prove against the header but do not make the proposed block:
+                // the proposer signed garbage. The core hears of it as an invalid proposal.
+                _ => {
+                    tracing::warn!(height, round, "the proposed block does not decode");
+                    self.apply(
+                        Input::Proposal {
+                            proposal: inc.proposal,
+                            valid: false,
+                        },
+                        now,
+                        &mut actions,
+                        true,
+                    )
+                    .map_err(Err)?;
+                }
+            }
+        }
+        Ok(actions)
+    }
+
+    /// A proposal whose block is held: judge it and give both to the core.
+    fn proposal_complete(
+        &mut self,
+        p: Proposal,
+        now: Time,
+        actions: &mut Vec<Action>,
+    ) -> Result<()> {
+        let valid = match self.proposals.get(&p.block_id).cloned() {
+            Some(block) => match self.check_block(&block, Some(p.round)) {
+                Ok(()) => self.process_proposal(&block)?,
+                Err(reason) => {
+                    tracing::warn!(height = p.height, round = p.round, %reason, "invalid proposed block");
+                    false
+                }
+            },
+            None => false,
+        };
+        self.apply(Input::Proposal { proposal: p, valid }, now, actions, true)
+    }
+
+    fn process_proposal(&mut self, block: &Block) -> Result<bool> {
+        let res = self.app.process_proposal(abci::RequestProcessProposal {
+            txs: block
+                .data
+                .txs
+                .iter()
+                .map(|t| Bytes::from(t.clone()))
+                .collect(),
+            proposed_last_commit: Some(self.last_commit_info(block)),
+            misbehavior: Vec::new(),
+            hash: Bytes::from(block.hash().0.to_vec()),
+            height: block.header.height as i64,
+            time: Some(block.header.time.to_proto()),
+            next_validators_hash: Bytes::from(block.header.next_validators_hash.0.to_vec()),
+            proposer_address: Bytes::from(block.header.proposer_address.0.to_vec()),
+        })?;
+        Ok(res.status == abci::response_process_proposal::ProposalStatus::Accept as i32)
+    }
+
+    /// Whether `block` is the next block of this chain: linked to the stored last block,
+    /// with this height's validators, the app hash and results of the last block, BFT time
+    /// from its last commit (which must carry +2/3 of the last height's power), and correct
+    /// header hashes. With `round`, also that its proposer is that round's.
+    pub(super) fn check_block(
+        &self,
+        block: &Block,
+        round: Option<Round>,
+    ) -> std::result::Result<(), String> {
+        let h = &block.header;
+        let height = self.last_height().map_err(|e| e.to_string())? + 1;
+        let want = |what: &str, ok: bool| {
+            if ok {
+                Ok(())
+            } else {
+                Err(format!("wrong {what}"))
+            }
+        };
+        want("chain id", h.chain_id == self.genesis.chain_id)?;
+        want("height", h.height == height)?;
+        block.check_header_hashes().map_err(|e| e.to_string())?;
+        let set = self.validators(height);
+        want("validators hash", h.validators_hash == set.hash())?;
+        want(
+            "next validators hash",
+            h.next_validators_hash == self.validators(height + 1).hash(),
+        )?;
+        want(
+            "consensus hash",
+            h.consensus_hash == self.genesis.params.hash(),
+        )?;
+        if let Some(r) = round {
+            let proposer = set.proposer_for_round(r).ok_or("empty validator set")?;
+            want("proposer", h.proposer_address == proposer.address)?;
+        }
+        if height == self.genesis.initial_height {
+            want("last block id", h.last_block_id.is_none())?;
+            want("last commit", block.last_commit.is_none())?;
+            want("time", h.time == self.genesis.time)?;
+            let app_hash = self.genesis_app_hash().map_err(|e| e.to_string())?;
+            want("app hash", h.app_hash == app_hash)?;
+            return Ok(());
+        }
+        let last = height - 1;
+        let last_id = self
+            .blocks
+            .block_id(last)
+            .map_err(|e| e.to_string())?
+            .ok_or("the last block is not stored")?;
+        want("last block id", h.last_block_id == Some(last_id))?;
+        let commit = block.last_commit.as_ref().ok_or("no last commit")?;
+        let last_set = self.validators(last);
+        last_set
+            .verify_commit(&self.genesis.chain_id, &last_id, last, commit)
+            .map_err(|e| format!("last commit: {e}"))?;
+        want("time", h.time == median_time(commit, &last_set))?;
+        let res = self
+            .blocks
+            .results(last)
+            .map_err(|e| e.to_string())?
+            .ok_or("the last block's results are not stored")?;
+        want("app hash", h.app_hash == res.app_hash.to_vec())?;
+        want(
+            "last results hash",
+            h.last_results_hash == results_hash(&res.tx_results),
+        )?;
+        Ok(())
+    }
+
+    /// A block another node committed (block sync): if it is our next height, carries a
+    /// commit of +2/3 of that height's validators for exactly this block, and is consistent
+    /// with the chain, it is stored, executed and committed as if decided here, and the next
+    /// height starts at once.
+    pub fn apply_committed(
+        &mut self,
+        block: Block,
+        commit: Commit,
+        now: Time,
+    ) -> std::result::Result<Vec<Action>, std::result::Result<Refused, EngineError>> {
+        let height = self.last_height().map_err(Err)? + 1;
+        if block.header.height != height {
+            return Err(Ok(Refused::Stale));
+        }
+        let id = block.block_id();
+        self.validators(height)
+            .verify_commit(&self.genesis.chain_id, &id, height, &commit)
+            .map_err(|e| Ok(Refused::BadSignature(format!("commit: {e}"))))?;
+        self.check_block(&block, None)
+            .map_err(|e| Ok(Refused::Invalid(e)))?;
+        self.commit_block(&block, &id, &commit).map_err(Err)?;
+        let mut actions = Vec::new();
+        actions.extend(self.begin_height(now, false).map_err(Err)?);
+        Ok(actions)
+    }
+
+    /// The block at `height` and the commit this node holds for it (block sync serves these).
+    pub fn committed_block(
+        &self,
+        height: Height,
+    ) -> Result<Option<(keystone_proto::types::Block, Commit)>> {
+        let (Some(b), Some(c)) = (
+            self.blocks.block_proto(height)?,
+            self.blocks.commit(height)?,
+        ) else {
+            return Ok(None);
+        };
+        Ok(Some((b, c)))
+    }
+
+    /// Ids of the blocks held for the current height (for tests and diagnostics).
+    pub fn held_blocks(&self) -> Vec<BlockId> {
+        self.proposals.keys().copied().collect()
+    }
+}

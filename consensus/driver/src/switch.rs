@@ -1,0 +1,348 @@
+//! The switch: this node's live connections to its peers, over `keystone-p2p`'s authenticated
+//! and encrypted transport.
+//!
+//! Threads, not tasks: one listener, one dialer per persistent peer (reconnecting with
+//! backoff, 0.5 s doubling to 10 s), and per connection one reader and one writer. Readers
+//! hand every message to the node as a [`NetEvent`] on one channel; the node answers through
+//! [`Switch::send`] and [`Switch::broadcast`], which queue to each peer's writer. A peer whose
+//! queue is full (it cannot keep up) or whose connection fails is dropped; a persistent peer
+//! is dialled again.
+//!
+//! Two nodes that dial each other at once end up with two connections; both keep the one
+//! dialled by the node with the smaller id, so they agree on which survives.
+
+use keystone_consensus_types::PrivateKey;
+use keystone_p2p::{ConnectConfig, Incoming, NodeId, NodeInfo};
+use std::collections::BTreeMap;
+use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::mpsc::{self, Receiver, Sender, SyncSender, TrySendError};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// Something that happened on the network.
+#[derive(Debug)]
+pub enum NetEvent {
+    /// A peer connected (after the handshake).
+    PeerUp(String),
+    /// A peer's connection ended.
+    PeerDown(String),
+    /// A message from a peer.
+    Message {
+        /// The peer's node id.
+        peer: String,
+        /// The channel.
+        channel: u8,
+        /// The bytes.
+        bytes: Vec<u8>,
+    },
+}
+
+/// A peer to keep connected.
+#[derive(Clone, Debug)]
+pub struct PersistentPeer {
+    /// Its node id.
+    pub id: String,
+    /// `host:port`.
+    pub addr: String,
+}
+
+/// What the switch needs.
+pub struct SwitchConfig {
+    /// Where to listen.
+    pub listen: SocketAddr,
+    /// Peers to dial and keep.
+    pub persistent_peers: Vec<PersistentPeer>,
+    /// The node key.
+    pub key: PrivateKey,
+    /// What this node tells peers about itself.
+    pub info: NodeInfo,
+    /// Channels and their largest message, and the handshake's deadline.
+    pub connect: ConnectConfig,
+    /// Most inbound connections at once.
+    pub max_inbound: usize,
+}
+
+/// Messages queued to one peer before it counts as too slow.
+const QUEUE: usize = 4096;
+
+enum Out {
+    Msg(u8, Vec<u8>),
+    Ping,
+    Pong,
+}
+
+struct Conn {
+    queue: SyncSender<Out>,
+    stream: TcpStream,
+    /// The id of the node that dialled this connection.
+    dialer: String,
+    serial: u64,
+}
+
+struct Shared {
+    cfg: SwitchConfig,
+    my_id: String,
+    peers: Mutex<BTreeMap<String, Conn>>,
+    events: Mutex<Sender<NetEvent>>,
+    stop: AtomicBool,
+    serial: AtomicU64,
+}
+
+/// The running switch (stops its threads when dropped).
+pub struct Switch {
+    shared: Arc<Shared>,
+    /// The address actually bound (port 0 resolved).
+    pub local_addr: SocketAddr,
+}
+
+impl Switch {
+    /// Bind, then start listening and dialling; events arrive on the returned receiver.
+    pub fn start(cfg: SwitchConfig) -> std::io::Result<(Switch, Receiver<NetEvent>)> {
+        let listener = TcpListener::bind(cfg.listen)?;
+        let local_addr = listener.local_addr()?;
+        let (tx, rx) = mpsc::channel();
+        let my_id = NodeId::from_public_key(&cfg.key.public_key()).to_string();
+        let shared = Arc::new(Shared {
+            cfg,
+            my_id,
+            peers: Mutex::new(BTreeMap::new()),
+            events: Mutex::new(tx),
+            stop: AtomicBool::new(false),
+            serial: AtomicU64::new(0),
+        });
+        {
+            let s = shared.clone();
+            std::thread::Builder::new()
+                .name("p2p-listen".into())
+                .spawn(move || listen(s, listener))?;
+        }
+        for peer in shared.cfg.persistent_peers.clone() {
+            let s = shared.clone();
+            std::thread::Builder::new()
+                .name(format!("p2p-dial-{}", &peer.id[..8.min(peer.id.len())]))
+                .spawn(move || dial_loop(s, peer))?;
+        }
+        Ok((Switch { shared, local_addr }, rx))
+    }
+
+    /// This node's id.
+    pub fn id(&self) -> &str {
+        &self.shared.my_id
+    }
+
+    /// Ids of the connected peers.
+    pub fn peers(&self) -> Vec<String> {
+        lock(&self.shared.peers).keys().cloned().collect()
+    }
+
+    /// Queue `bytes` on `channel` to `peer`.
+    pub fn send(&self, peer: &str, channel: u8, bytes: Vec<u8>) {
+        let mut peers = lock(&self.shared.peers);
+        let full = match peers.get(peer) {
+            Some(c) => matches!(
+                c.queue.try_send(Out::Msg(channel, bytes)),
+                Err(TrySendError::Full(_))
+            ),
+            None => false,
+        };
+        if full {
+            tracing::warn!(peer, "peer cannot keep up; disconnecting");
+            if let Some(c) = peers.remove(peer) {
+                let _ = c.stream.shutdown(Shutdown::Both);
+            }
+        }
+    }
+
+    /// Queue `bytes` on `channel` to every peer but `except`.
+    pub fn broadcast(&self, channel: u8, bytes: &[u8], except: Option<&str>) {
+        for p in self.peers() {
+            if Some(p.as_str()) != except {
+                self.send(&p, channel, bytes.to_vec());
+            }
+        }
+    }
+
+    /// Drop the connection to `peer` (it misbehaved); a persistent peer is dialled again.
+    pub fn disconnect(&self, peer: &str) {
+        if let Some(c) = lock(&self.shared.peers).remove(peer) {
+            let _ = c.stream.shutdown(Shutdown::Both);
+        }
+    }
+}
+
+impl Drop for Switch {
+    fn drop(&mut self) {
+        self.shared.stop.store(true, Ordering::SeqCst);
+        for (_, c) in std::mem::take(&mut *lock(&self.shared.peers)) {
+            let _ = c.stream.shutdown(Shutdown::Both);
+        }
+        // Wake the listener so it sees the stop flag.
+        let _ = TcpStream::connect_timeout(&self.local_addr, Duration::from_millis(200));
+    }
+}
+
+/// A poisoned lock means a thread panicked while holding it; the map is still consistent
+/// (every update is a single insert or remove), so carry on with it.
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+fn emit(s: &Shared, e: NetEvent) {
+    let _ = lock(&s.events).send(e);
+}
+
+fn listen(s: Arc<Shared>, listener: TcpListener) {
+    for stream in listener.incoming() {
+        if s.stop.load(Ordering::SeqCst) {
+            return;
+        }
+        let Ok(stream) = stream else { continue };
+        let inbound = lock(&s.peers).len();
+        if inbound >= s.cfg.max_inbound {
+            let _ = stream.shutdown(Shutdown::Both);
+            continue;
+        }
+        let s = s.clone();
+        let _ = std::thread::Builder::new()
+            .name("p2p-inbound".into())
+            .spawn(move || {
+                let remote = stream.peer_addr().ok();
+                match handshake(&s, stream, None) {
+                    Ok(()) => {}
+                    Err(e) => tracing::debug!(?remote, error = %e, "inbound peer refused"),
+                }
+            });
+    }
+}
+
+fn dial_loop(s: Arc<Shared>, peer: PersistentPeer) {
+    let mut backoff = Duration::from_millis(500);
+    while !s.stop.load(Ordering::SeqCst) {
+        if lock(&s.peers).contains_key(&peer.id) {
+            std::thread::sleep(Duration::from_millis(500));
+            continue;
+        }
+        let addr = peer.addr.to_socket_addrs().ok().and_then(|mut a| a.next());
+        let result = match addr {
+            None => Err(format!("cannot resolve {}", peer.addr)),
+            Some(addr) => TcpStream::connect_timeout(&addr, Duration::from_secs(3))
+                .map_err(|e| e.to_string())
+                .and_then(|stream| handshake(&s, stream, Some(&peer.id))),
+        };
+        match result {
+            // The connection ran and ended: try again soon.
+            Ok(()) => backoff = Duration::from_millis(500),
+            Err(e) => {
+                tracing::debug!(peer = %peer.id, addr = %peer.addr, error = %e, "dial failed");
+                std::thread::sleep(backoff);
+                backoff = (backoff * 2).min(Duration::from_secs(10));
+            }
+        }
+    }
+}
+
+/// Authenticate a connection, register it, and read from it until it ends. `expect` is the
+/// id a dialled peer must have.
+fn handshake(s: &Arc<Shared>, stream: TcpStream, expect: Option<&str>) -> Result<(), String> {
+    let control = stream.try_clone().map_err(|e| e.to_string())?;
+    let peer = keystone_p2p::connect(stream, &s.cfg.key, &s.cfg.info, &s.cfg.connect)
+        .map_err(|e| e.to_string())?;
+    let id = peer.info.node_id.to_string();
+    if id == s.my_id {
+        return Err("connected to myself".into());
+    }
+    if let Some(want) = expect {
+        if want != id {
+            return Err(format!("dialled {want} but the peer is {id}"));
+        }
+    }
+    let dialer = if expect.is_some() {
+        s.my_id.clone()
+    } else {
+        id.clone()
+    };
+    let (queue, outbox) = mpsc::sync_channel(QUEUE);
+    let serial = s.serial.fetch_add(1, Ordering::SeqCst);
+    {
+        let mut peers = lock(&s.peers);
+        if let Some(old) = peers.get(&id) {
+            // Keep the connection dialled by the smaller id; between two of the same
+            // direction, the newer (the older one is probably dead).
+            let keep_old = old.dialer != dialer && old.dialer < dialer;
+            if keep_old {
+                return Err("already connected".into());
+            }
+            if let Some(old) = peers.remove(&id) {
+                let _ = old.stream.shutdown(Shutdown::Both);
+            }
+        }
+        peers.insert(
+            id.clone(),
+            Conn {
+                queue: queue.clone(),
+                stream: control.try_clone().map_err(|e| e.to_string())?,
+                dialer,
+                serial,
+            },
+        );
+    }
+    tracing::info!(peer = %id, "peer connected");
+    emit(s, NetEvent::PeerUp(id.clone()));
+    let mut writer = peer.writer;
+    let writer_thread = std::thread::Builder::new()
+        .name("p2p-write".into())
+        .spawn(move || {
+            // Pings keep an idle connection known to be alive; a dead one fails its write.
+            while let Ok(out) = outbox
+                .recv_timeout(Duration::from_secs(10))
+                .or_else(|e| match e {
+                    mpsc::RecvTimeoutError::Timeout => Ok(Out::Ping),
+                    mpsc::RecvTimeoutError::Disconnected => Err(()),
+                })
+            {
+                let r = match out {
+                    Out::Ping => writer.send_ping(),
+                    Out::Msg(ch, b) => writer.send(ch, &b),
+                    Out::Pong => writer.send_pong(),
+                };
+                if r.is_err() {
+                    break;
+                }
+            }
+        })
+        .map_err(|e| e.to_string())?;
+    let mut reader = peer.reader;
+    let result = loop {
+        match reader.read() {
+            Ok(Incoming::Msg { channel, bytes }) => emit(
+                s,
+                NetEvent::Message {
+                    peer: id.clone(),
+                    channel,
+                    bytes,
+                },
+            ),
+            Ok(Incoming::Ping) => {
+                let _ = queue.try_send(Out::Pong);
+            }
+            Ok(Incoming::Pong) => {}
+            Err(e) => break e,
+        }
+    };
+    drop(queue);
+    let removed = {
+        let mut peers = lock(&s.peers);
+        match peers.get(&id) {
+            Some(c) if c.serial == serial => peers.remove(&id).is_some(),
+            _ => false,
+        }
+    };
+    let _ = control.shutdown(Shutdown::Both);
+    let _ = writer_thread.join();
+    if removed {
+        tracing::info!(peer = %id, error = %result, "peer disconnected");
+        emit(s, NetEvent::PeerDown(id));
+    }
+    Ok(())
+}

@@ -1,0 +1,237 @@
+//! Real `keystone` processes on 127.0.0.1, driven as a user drives them (command line and
+//! JSON-RPC): four validators agree block by block; a transaction sent to one node is seen on
+//! all; with one killed (`kill -9`) the rest go on; with two killed the chain halts without
+//! forking and resumes when one returns; a validator down for 100+ heights catches up by
+//! block sync and signs again; a full node joins from genesis and follows. Across all of it
+//! no validator signed two different precommits for one height and round (checked from the
+//! signed votes in every node's commits).
+//!
+//! Every process is killed when its `Localnet` is dropped, also when a test fails.
+
+use keystone_localnet::{keystone_bin, Localnet, FAST_TIMEOUTS};
+use serde_json::json;
+use std::collections::BTreeMap;
+use std::net::TcpListener;
+
+/// One network at a time: two would share the machine's two cores, and each node's timers
+/// assume it gets to run.
+static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn serial() -> std::sync::MutexGuard<'static, ()> {
+    ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// A base port with `count` free ports after it (each node takes three of every ten). Every
+/// call in this process gets a different range, even before the first is bound.
+fn free_base(count: u16) -> u16 {
+    static NEXT: std::sync::atomic::AtomicU16 = std::sync::atomic::AtomicU16::new(0);
+    let seed = std::process::id() as u16;
+    loop {
+        let attempt = NEXT.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        assert!(attempt < 400, "no free port range on 127.0.0.1");
+        let base = 20_000
+            + (seed
+                .wrapping_mul(131)
+                .wrapping_add(attempt.wrapping_mul(997)))
+                % 40_000;
+        if (0..count).all(|p| TcpListener::bind(("127.0.0.1", base + p)).is_ok()) {
+            return base;
+        }
+    }
+}
+
+fn net(n: usize, chain: &str, dir: &std::path::Path) -> Localnet {
+    let bin = keystone_bin().expect("the keystone binary is built next to the tests");
+    Localnet::init(
+        &bin,
+        dir,
+        n,
+        chain,
+        free_base(10 * n as u16 + 10),
+        &FAST_TIMEOUTS,
+    )
+    .expect("testnet init-files")
+}
+
+fn heights(net: &Localnet, nodes: &[usize]) -> Vec<u64> {
+    nodes.iter().map(|&i| net.height(i).unwrap_or(0)).collect()
+}
+
+/// Every node in `nodes` has the same block and app hash at every height up to `upto`.
+fn same_chain(net: &Localnet, nodes: &[usize], upto: u64) {
+    for h in 1..=upto {
+        let first = (net.block_hash(nodes[0], h), net.app_hash(nodes[0], h));
+        assert!(first.0.is_some(), "node {} has block {h}", nodes[0]);
+        for &i in &nodes[1..] {
+            assert_eq!(
+                (net.block_hash(i, h), net.app_hash(i, h)),
+                first,
+                "node {i} at height {h}"
+            );
+        }
+    }
+}
+
+/// No validator precommitted two different things for one (height, round), in any node's
+/// commits up to `upto`.
+fn no_double_sign(net: &Localnet, nodes: &[usize], upto: u64) {
+    let mut seen: BTreeMap<(String, u64, i64), String> = BTreeMap::new();
+    for &i in nodes {
+        for h in 1..=upto {
+            let Some(c) = net.rpc(i, "commit", json!({"height": h.to_string()})) else {
+                continue;
+            };
+            let commit = &c["signed_header"]["commit"];
+            let round = commit["round"].as_i64().unwrap_or(0);
+            let block = commit["block_id"]["hash"]
+                .as_str()
+                .unwrap_or("")
+                .to_string();
+            for sig in commit["signatures"].as_array().into_iter().flatten() {
+                // CometBFT's JSON: 2 = for the block, 3 = nil, 1 = absent.
+                let what = match sig["block_id_flag"].as_i64() {
+                    Some(2) => block.clone(),
+                    Some(3) => "nil".to_string(),
+                    _ => continue,
+                };
+                let who = sig["validator_address"].as_str().unwrap_or("").to_string();
+                if let Some(before) = seen.insert((who.clone(), h, round), what.clone()) {
+                    assert_eq!(before, what, "{who} signed two precommits at {h}/{round}");
+                }
+            }
+        }
+    }
+    assert!(!seen.is_empty(), "commits were read");
+}
+
+#[test]
+fn four_validators_agree_survive_one_halt_at_two_and_resume() {
+    let _one = serial();
+    let dir = tempfile::tempdir().expect("tmp");
+    let mut net = net(4, "e2e-four", dir.path());
+    net.start_all().expect("start");
+    let all = [0, 1, 2, 3];
+    net.wait_height(&all, 3, 90)
+        .expect("four validators make blocks");
+
+    // A send through node 0 is visible on node 3.
+    let home0 = net.nodes[0].home.display().to_string();
+    let to = net.nodes[1].address.clone();
+    let rpc0 = format!("tcp://127.0.0.1:{}", net.nodes[0].rpc);
+    net.keystone(&[
+        "tx",
+        "bank",
+        "send",
+        "node0",
+        &to,
+        "12345stake",
+        "--chain-id",
+        "e2e-four",
+        "--node",
+        &rpc0,
+        "--fees",
+        "500stake",
+        "-y",
+        "--keyring-backend",
+        "test",
+        "--home",
+        &home0,
+    ])
+    .expect("send");
+    let rpc3 = format!("tcp://127.0.0.1:{}", net.nodes[3].rpc);
+    net.wait("the send on node 3", 30, |n| {
+        n.keystone(&["query", "bank", "balances", &to, "--node", &rpc3])
+            .is_ok_and(|out| out.contains("\"1000000012345\""))
+    })
+    .expect("committed and visible on every node");
+
+    // One validator down (kill -9): the other three hold 3/4 of the power and go on.
+    net.kill(3);
+    let h = heights(&net, &[0, 1, 2]).into_iter().max().unwrap_or(0);
+    net.wait_height(&[0, 1, 2], h + 3, 60)
+        .expect("three of four keep committing");
+
+    // Two down: half the power. Nothing more is committed (at most the height in flight).
+    net.kill(2);
+    std::thread::sleep(std::time::Duration::from_secs(2));
+    let stuck = heights(&net, &[0, 1]).into_iter().max().unwrap_or(0);
+    std::thread::sleep(std::time::Duration::from_secs(4));
+    let later = heights(&net, &[0, 1]).into_iter().max().unwrap_or(0);
+    assert!(later <= stuck + 1, "halted: {stuck} then {later}");
+
+    // One returns: the chain resumes; then the last one, which catches up.
+    net.start(2).expect("restart node 2");
+    net.wait_height(&[0, 1, 2], later + 3, 90)
+        .expect("the chain resumes with three");
+    net.start(3).expect("restart node 3");
+    let top = heights(&net, &[0, 1, 2]).into_iter().max().unwrap_or(0);
+    net.wait_height(&all, top + 2, 90)
+        .expect("the fourth catches up and all go on");
+    let upto = heights(&net, &all).into_iter().min().unwrap_or(0);
+    same_chain(&net, &all, upto);
+    no_double_sign(&net, &all, upto);
+}
+
+#[test]
+fn a_validator_down_for_100_heights_catches_up_and_a_full_node_follows() {
+    let _one = serial();
+    let dir = tempfile::tempdir().expect("tmp");
+    let mut net = net(4, "e2e-sync", dir.path());
+    net.start_all().expect("start");
+    net.wait_height(&[0, 1, 2, 3], 2, 90).expect("blocks");
+    net.kill(3);
+    let from = heights(&net, &[0, 1, 2]).into_iter().max().unwrap_or(0);
+    net.wait_height(&[0, 1, 2], from + 100, 240)
+        .expect("three validators make 100 more blocks");
+
+    net.start(3).expect("restart node 3");
+    let target = heights(&net, &[0, 1, 2]).into_iter().max().unwrap_or(0);
+    net.wait_height(&[3], target, 120)
+        .expect("node 3 catches up by block sync");
+    // The progress line comes with the next tick.
+    net.wait("a block sync progress line", 10, |n| {
+        std::fs::read_to_string(n.dir().join("node3.log"))
+            .is_ok_and(|log| log.contains("block sync") && log.contains("target="))
+    })
+    .expect("progress lines with height and target");
+    // ...and then takes part: its precommits appear in new commits.
+    let caught = net.height(3).unwrap_or(0);
+    net.wait_height(&[0, 1, 2, 3], caught + 5, 60)
+        .expect("all four go on");
+    let pv: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(net.nodes[3].home.join("config/priv_validator_key.json"))
+            .expect("key"),
+    )
+    .expect("json");
+    let me = pv["address"].as_str().expect("address").to_uppercase();
+    let signs = (caught + 1..=caught + 5).any(|h| {
+        net.rpc(0, "commit", json!({"height": h.to_string()}))
+            .is_some_and(|c| {
+                c["signed_header"]["commit"]["signatures"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .any(|s| {
+                        s["validator_address"].as_str() == Some(me.as_str())
+                            && s["block_id_flag"] == 2
+                    })
+            })
+    });
+    assert!(signs, "node 3 signs blocks again after catching up");
+
+    // A full node (not a validator) joins from genesis through node 0 and follows.
+    let base = free_base(10);
+    let full = net
+        .add_full_node(base, &FAST_TIMEOUTS)
+        .expect("full node home");
+    net.start(full).expect("start the full node");
+    let now = net.height(0).unwrap_or(0);
+    net.wait_height(&[full], now + 2, 120)
+        .expect("the full node follows the chain");
+    let upto = heights(&net, &[0, 1, 2, 3, full])
+        .into_iter()
+        .min()
+        .unwrap_or(0);
+    same_chain(&net, &[0, 1, 2, 3, full], upto);
+    no_double_sign(&net, &[0, 1, 2, 3], upto);
+}
