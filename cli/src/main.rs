@@ -54,6 +54,10 @@ enum Command {
         /// Stop after committing this height (for scripts and tests).
         #[arg(long, hide = true)]
         halt_height: Option<u64>,
+        /// Test-only misbehaviour: double-sign every vote (for the Byzantine end-to-end test;
+        /// honest nodes must catch it and the chain must slash it).
+        #[arg(long, hide = true)]
+        byzantine_double_sign: bool,
     },
     /// Edit and check the genesis file.
     Genesis {
@@ -817,9 +821,11 @@ fn main() -> ExitCode {
             coins,
             timeout_commit,
         ),
-        Command::Start { halt_height } => {
-            home(&cli).and_then(|h| keystone::node::start(&Home(h), *halt_height))
-        }
+        Command::Start {
+            halt_height,
+            byzantine_double_sign,
+        } => home(&cli)
+            .and_then(|h| keystone::node::start(&Home(h), *halt_height, *byzantine_double_sign)),
         Command::Genesis { command } => match command {
             GenesisCommand::AddGenesisAccount {
                 address_or_key,

@@ -16,7 +16,7 @@ use anyhow::{Context, Result};
 use keystone_app::App;
 use keystone_consensus_driver::block_store::BlockStore;
 use keystone_consensus_driver::block_sync::BlockSync;
-use keystone_consensus_driver::engine::{Action, Engine, EngineConfig, Genesis, Refused};
+use keystone_consensus_driver::engine::{Action, Engine, EngineConfig, Genesis, Gossip, Refused};
 use keystone_consensus_driver::mempool::{Mempool, MempoolConfig};
 use keystone_consensus_driver::node_key::NodeKey;
 use keystone_consensus_driver::privval::FilePrivVal;
@@ -41,8 +41,10 @@ fn now() -> Time {
     Time::new(d.as_secs() as i64, d.subsec_nanos()).unwrap_or(Time::UNIX_EPOCH)
 }
 
-/// Run the node until the process is stopped (or, with `stop_at`, until that height).
-pub fn start(home: &Home, stop_at: Option<u64>) -> Result<()> {
+/// Run the node until the process is stopped (or, with `stop_at`, until that height). With
+/// `double_sign`, the validator misbehaves on purpose (test-only; see
+/// [`Engine::misbehave_double_sign`]).
+pub fn start(home: &Home, stop_at: Option<u64>, double_sign: bool) -> Result<()> {
     let doc = read_genesis(home)?;
     let timeouts = read_timeouts(&home.config("config.toml"))?;
     let (prices, keep) = read_app_toml(&home.config("app.toml"))?;
@@ -72,6 +74,8 @@ pub fn start(home: &Home, stop_at: Option<u64>) -> Result<()> {
         // Room for the header, the last commit and evidence, as CometBFT reserves it.
         max_block_tx_bytes: (max_bytes - 64 * 1024).max(1024),
         max_block_gas: doc.consensus_params.block.max_gas,
+        evidence_max_age_blocks: doc.consensus_params.evidence.max_age_num_blocks.max(0) as u64,
+        max_evidence_bytes: doc.consensus_params.evidence.max_bytes,
     };
     let blocks =
         BlockStore::open(&home.data("blockstore.redb")).context("opening the block store")?;
@@ -160,6 +164,12 @@ pub fn start(home: &Home, stop_at: Option<u64>) -> Result<()> {
     };
     drop(ev_tx);
     tracing::info!(chain_id = %doc.chain_id, "starting");
+    let mut engine = engine;
+    if double_sign {
+        engine.misbehave_double_sign(keystone_consensus_driver::privval::read_key_file(
+            &home.config("priv_validator_key.json"),
+        )?);
+    }
     let mut node = Node {
         engine,
         switch,
@@ -330,6 +340,9 @@ impl Node {
                 self.send(&peer, &Wire::StatusRequest);
                 for g in self.engine.height_messages().to_vec() {
                     self.send(&peer, &Wire::Gossip(g));
+                }
+                for ev in self.engine.pending_evidence() {
+                    self.send(&peer, &Wire::Gossip(Gossip::Evidence(Box::new(ev))));
                 }
             }
             NetEvent::PeerDown(peer) => self.sync.on_peer_down(&peer),

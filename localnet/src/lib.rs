@@ -191,6 +191,11 @@ impl Localnet {
 
     /// Start node `i` (its log goes to `<dir>/<name>.log`, appended).
     pub fn start(&mut self, i: usize) -> Result<()> {
+        self.start_with(i, &[])
+    }
+
+    /// Start node `i` with extra `keystone start` flags.
+    pub fn start_with(&mut self, i: usize, extra: &[&str]) -> Result<()> {
         let log = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
@@ -198,6 +203,7 @@ impl Localnet {
         let child = Command::new(&self.bin)
             .args(["start", "--home"])
             .arg(&self.nodes[i].home)
+            .args(extra)
             .env("RUST_LOG", "info")
             .stdin(Stdio::null())
             .stdout(log.try_clone()?)

@@ -2,9 +2,11 @@
 //! JSON-RPC): four validators agree block by block; a transaction sent to one node is seen on
 //! all; with one killed (`kill -9`) the rest go on; with two killed the chain halts without
 //! forking and resumes when one returns; a validator down for 100+ heights catches up by
-//! block sync and signs again; a full node joins from genesis and follows. Across all of it
-//! no validator signed two different precommits for one height and round (checked from the
-//! signed votes in every node's commits).
+//! block sync and signs again; a full node joins from genesis and follows; a validator that
+//! double-signs every vote (a test-only flag) is caught: honest nodes commit
+//! DuplicateVoteEvidence against it and do not fork. Across all of it no honest validator
+//! signed two different precommits for one height and round (checked from the signed votes
+//! in every node's commits).
 //!
 //! Every process is killed when its `Localnet` is dropped, also when a test fails.
 
@@ -72,9 +74,9 @@ fn same_chain(net: &Localnet, nodes: &[usize], upto: u64) {
     }
 }
 
-/// No validator precommitted two different things for one (height, round), in any node's
-/// commits up to `upto`.
-fn no_double_sign(net: &Localnet, nodes: &[usize], upto: u64) {
+/// No validator (but those in `byzantine`, by address) precommitted two different things for
+/// one (height, round), in any node's commits up to `upto`.
+fn no_double_sign(net: &Localnet, nodes: &[usize], upto: u64, byzantine: &[String]) {
     let mut seen: BTreeMap<(String, u64, i64), String> = BTreeMap::new();
     for &i in nodes {
         for h in 1..=upto {
@@ -95,6 +97,9 @@ fn no_double_sign(net: &Localnet, nodes: &[usize], upto: u64) {
                     _ => continue,
                 };
                 let who = sig["validator_address"].as_str().unwrap_or("").to_string();
+                if byzantine.contains(&who) {
+                    continue;
+                }
                 if let Some(before) = seen.insert((who.clone(), h, round), what.clone()) {
                     assert_eq!(before, what, "{who} signed two precommits at {h}/{round}");
                 }
@@ -169,7 +174,7 @@ fn four_validators_agree_survive_one_halt_at_two_and_resume() {
         .expect("the fourth catches up and all go on");
     let upto = heights(&net, &all).into_iter().min().unwrap_or(0);
     same_chain(&net, &all, upto);
-    no_double_sign(&net, &all, upto);
+    no_double_sign(&net, &all, upto, &[]);
 }
 
 #[test]
@@ -233,5 +238,166 @@ fn a_validator_down_for_100_heights_catches_up_and_a_full_node_follows() {
         .min()
         .unwrap_or(0);
     same_chain(&net, &[0, 1, 2, 3, full], upto);
-    no_double_sign(&net, &[0, 1, 2, 3], upto);
+    no_double_sign(&net, &[0, 1, 2, 3], upto, &[]);
+}
+
+fn validator_address(net: &Localnet, i: usize) -> String {
+    let pv: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(net.nodes[i].home.join("config/priv_validator_key.json"))
+            .expect("key"),
+    )
+    .expect("json");
+    pv["address"].as_str().expect("address").to_uppercase()
+}
+
+#[test]
+fn a_double_signing_validator_is_caught_in_committed_evidence() {
+    let _one = serial();
+    let dir = tempfile::tempdir().expect("tmp");
+    let mut net = net(4, "e2e-byz", dir.path());
+    for i in 0..3 {
+        net.start(i).expect("start");
+    }
+    net.start_with(3, &["--byzantine-double-sign"])
+        .expect("start the double signer");
+    let byz = validator_address(&net, 3);
+    let mut found_at = None;
+    net.wait("evidence against node 3 in a committed block", 90, |n| {
+        let top = n.height(0).unwrap_or(0);
+        found_at = (1..=top).find(|&h| {
+            n.rpc(0, "block", json!({"height": h.to_string()}))
+                .is_some_and(|b| {
+                    b["block"]["evidence"]["evidence"]
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .any(|e| {
+                            e["type"] == "tendermint/DuplicateVoteEvidence"
+                                && e["value"]["vote_a"]["validator_address"].as_str()
+                                    == Some(byz.as_str())
+                                && e["value"]["vote_b"]["validator_address"].as_str()
+                                    == Some(byz.as_str())
+                        })
+                })
+        });
+        found_at.is_some()
+    })
+    .expect("honest nodes commit duplicate-vote evidence");
+    let at = found_at.unwrap_or(0);
+    net.wait_height(&[0, 1, 2], at + 2, 60)
+        .expect("the chain goes on");
+    let upto = heights(&net, &[0, 1, 2]).into_iter().min().unwrap_or(0);
+    same_chain(&net, &[0, 1, 2], upto);
+    no_double_sign(&net, &[0, 1, 2], upto, &[byz]);
+}
+
+/// Connect to node 0 as a peer with its own key, send `channel`/`bytes`, and report whether
+/// the node hung up on us (reads end in an error other than a timeout) within `secs`.
+fn node_hangs_up_after(net: &Localnet, chain: &str, channel: u8, bytes: &[u8], secs: u64) -> bool {
+    use keystone_p2p::{connect, ConnectConfig, NodeInfo};
+    let key = keystone_consensus_types::PrivateKey::from_seed([0x77; 32]);
+    let channels = keystone_consensus_driver::reactor::channels(22 * 1024 * 1024);
+    let ids: Vec<u8> = channels.iter().map(|(c, _)| *c).collect();
+    let info = NodeInfo::new(
+        &key.public_key(),
+        chain,
+        "tcp://127.0.0.1:1",
+        "intruder",
+        &ids,
+    );
+    let stream = std::net::TcpStream::connect(("127.0.0.1", net.nodes[0].p2p)).expect("dial");
+    let mut cfg = ConnectConfig::new(channels);
+    cfg.read_timeout = Some(std::time::Duration::from_secs(secs));
+    let mut peer = connect(stream, &key, &info, &cfg).expect("the node accepts a well-formed peer");
+    peer.writer.send(channel, bytes).expect("send");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+    while std::time::Instant::now() < deadline {
+        match peer.reader.read() {
+            Ok(_) => continue,
+            Err(e) => return !e.is_timeout(),
+        }
+    }
+    false
+}
+
+#[test]
+fn a_peer_sending_garbage_or_forged_evidence_is_dropped_and_the_node_goes_on() {
+    use keystone_consensus_types::{
+        Address, BlockId, DuplicateVoteEvidence, PartSetHeader, PrivateKey, Time, Vote, VoteType,
+    };
+    let _one = serial();
+    let dir = tempfile::tempdir().expect("tmp");
+    let mut net = net(4, "e2e-peer", dir.path());
+    net.start_all().expect("start");
+    net.wait_height(&[0, 1, 2, 3], 2, 90).expect("blocks");
+
+    // A well-behaved peer stays connected (the control)...
+    let (ch, ask) = keystone_consensus_driver::reactor::encode(
+        &keystone_consensus_driver::reactor::Wire::StatusRequest,
+    );
+    assert!(!node_hangs_up_after(&net, "e2e-peer", ch, &ask, 3));
+    // ...one sending undecodable bytes on the vote channel does not.
+    assert!(node_hangs_up_after(
+        &net,
+        "e2e-peer",
+        0x22,
+        &[0xff, 0x00, 0x13, 0x37],
+        10
+    ));
+
+    // Evidence against validator 0 at height 1, signed by someone else.
+    let addr = Address::from_slice(&hex_decode(&validator_address(&net, 0))).expect("address");
+    let forger = PrivateKey::from_seed([0x66; 32]);
+    let vote = |tag: &[u8]| {
+        let mut v = Vote {
+            vote_type: VoteType::Prevote,
+            height: 1,
+            round: 0,
+            block_id: Some(BlockId {
+                hash: keystone_consensus_types::sha256(tag),
+                part_set_header: PartSetHeader {
+                    total: 1,
+                    hash: keystone_consensus_types::sha256(tag),
+                },
+            }),
+            timestamp: Time::from_unix_millis(1_700_000_000_000),
+            validator_address: addr,
+            validator_index: 0,
+            signature: None,
+        };
+        v.sign("e2e-peer", &forger);
+        v
+    };
+    let (a, b) = (vote(b"a"), vote(b"b"));
+    let (vote_a, vote_b) = if BlockId::key(a.block_id.as_ref()) < BlockId::key(b.block_id.as_ref())
+    {
+        (a, b)
+    } else {
+        (b, a)
+    };
+    let ev = DuplicateVoteEvidence {
+        vote_a,
+        vote_b,
+        total_voting_power: 40,
+        validator_power: 10,
+        timestamp: Time::from_unix_millis(1_700_000_000_000),
+    };
+    let (ch, bytes) = keystone_consensus_driver::reactor::encode(
+        &keystone_consensus_driver::reactor::Wire::Gossip(
+            keystone_consensus_driver::engine::Gossip::Evidence(Box::new(ev)),
+        ),
+    );
+    assert!(node_hangs_up_after(&net, "e2e-peer", ch, &bytes, 10));
+
+    // The node is unharmed.
+    let h = net.height(0).unwrap_or(0);
+    net.wait_height(&[0, 1, 2, 3], h + 3, 60)
+        .expect("the network goes on");
+}
+
+fn hex_decode(s: &str) -> Vec<u8> {
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).expect("hex"))
+        .collect()
 }

@@ -23,6 +23,9 @@ const TX_INDEX: TableDefinition<&[u8], &[u8]> = TableDefinition::new("tx_index")
 /// height (8 BE) ‖ index (4 BE)` with `k` = `type.attribute`, value empty. Length prefixes
 /// (u16 and u32 BE) keep one key's entries, and one value's, contiguous whatever bytes they hold.
 const EVENT_INDEX: TableDefinition<&[u8], ()> = TableDefinition::new("tx_events");
+/// Every piece of evidence in a committed block: its hash → the height of that block, so
+/// evidence is never committed twice.
+const COMMITTED_EVIDENCE: TableDefinition<&[u8], u64> = TableDefinition::new("committed_evidence");
 /// Blocks this node built for the height in progress, by header hash, so that a restart can
 /// still propose, or commit, a block it built before crashing. Emptied when a height commits.
 const BUILT: TableDefinition<&[u8], &[u8]> = TableDefinition::new("built_blocks");
@@ -117,6 +120,7 @@ impl BlockStore {
             txn.open_table(BUILT)?;
             txn.open_table(TX_INDEX)?;
             txn.open_table(EVENT_INDEX)?;
+            txn.open_table(COMMITTED_EVIDENCE)?;
         }
         txn.commit()?;
         Ok(BlockStore { db })
@@ -156,8 +160,24 @@ impl BlockStore {
             .insert(h, id.to_proto().encode_to_vec().as_slice())?;
         txn.open_table(COMMITS)?
             .insert(h, commit.to_proto().encode_to_vec().as_slice())?;
+        {
+            let mut ev = txn.open_table(COMMITTED_EVIDENCE)?;
+            for e in &block.evidence {
+                ev.insert(e.hash().0.as_slice(), h)?;
+            }
+        }
         txn.commit()?;
         Ok(())
+    }
+
+    /// The height of the block that committed the evidence with `hash`, if any.
+    pub fn evidence_committed_at(
+        &self,
+        hash: &keystone_consensus_types::Hash,
+    ) -> Result<Option<Height>> {
+        let txn = self.db.begin_read()?;
+        let t = txn.open_table(COMMITTED_EVIDENCE)?;
+        Ok(t.get(hash.0.as_slice())?.map(|v| v.value()))
     }
 
     fn read<T>(

@@ -19,13 +19,15 @@
 //!    `timeout_commit`. A crash between any two of these steps is repaired by the handshake.
 
 use crate::block_store::{BlockStore, BlockStoreError};
+use crate::evidence::{ChainView, EvidencePool};
 use crate::mempool::{Mempool, MempoolError};
 use crate::privval::{FilePrivVal, PrivValError};
 use crate::wal::{Wal, WalError};
 use keystone_consensus_core::{Consensus, Input, Output, Timeout, TimeoutConfig};
 use keystone_consensus_types::{
-    median_time, merkle, Block, BlockId, Commit, Data, Hash, HashedParams, Header, Height,
-    Proposal, Round, Time, ValidatorSet, Version, Vote, VoteType, BLOCK_PROTOCOL,
+    median_time, merkle, Block, BlockId, Commit, Data, DuplicateVoteEvidence, Hash, HashedParams,
+    Header, Height, PrivateKey, Proposal, Round, Time, ValidatorSet, Version, Vote, VoteType,
+    BLOCK_PROTOCOL,
 };
 use keystone_proto::abci;
 use keystone_proto::prost::bytes::Bytes;
@@ -88,6 +90,10 @@ pub struct EngineConfig {
     pub max_block_tx_bytes: i64,
     /// Most gas per block (−1: no limit).
     pub max_block_gas: i64,
+    /// Oldest evidence kept and accepted, in blocks (`evidence.max_age_num_blocks`).
+    pub evidence_max_age_blocks: u64,
+    /// Most evidence bytes per block (`evidence.max_bytes`).
+    pub max_evidence_bytes: i64,
 }
 
 /// Something the caller must do.
@@ -151,6 +157,47 @@ pub struct Engine<A: Application> {
     seen_votes: BTreeSet<[u8; 64]>,
     /// Proposals of the current height waiting for their block's parts.
     incoming: BTreeMap<(Round, BlockId), net::Incoming>,
+    /// Duplicate votes on their way into a block.
+    evidence: EvidencePool,
+    /// Evidence that became ready at the last commit, to tell peers about.
+    announce: Vec<DuplicateVoteEvidence>,
+    /// Test-only misbehaviour: sign a second, conflicting vote for every vote (see
+    /// [`Engine::misbehave_double_sign`]).
+    double_sign: Option<PrivateKey>,
+}
+
+/// What the evidence pool sees of the chain: the block store and the validator sets.
+struct View<'a> {
+    blocks: &'a BlockStore,
+    genesis: &'a Genesis,
+}
+
+impl ChainView for View<'_> {
+    fn last_height(&self) -> Height {
+        match self.blocks.height() {
+            Ok(0) | Err(_) => self.genesis.initial_height - 1,
+            Ok(h) => h,
+        }
+    }
+    fn block_time(&self, h: Height) -> Option<Time> {
+        let raw = self.blocks.block_proto(h).ok()??;
+        Time::from_proto(raw.header?.time.as_ref()?).ok()
+    }
+    fn validators(&self, h: Height) -> Option<ValidatorSet> {
+        (h >= self.genesis.initial_height).then(|| validators_of(self.genesis, h))
+    }
+    fn is_committed(&self, hash: &Hash) -> bool {
+        // A store that cannot be read counts as "committed": never propose what may be.
+        !matches!(self.blocks.evidence_committed_at(hash), Ok(None))
+    }
+}
+
+/// The validator set of `height`. Validator updates are not applied yet (#5): the genesis
+/// set, one priority increment per height, as CometBFT advances an unchanged set.
+fn validators_of(genesis: &Genesis, height: Height) -> ValidatorSet {
+    genesis
+        .validators
+        .copy_increment((height - genesis.initial_height) as u32)
 }
 
 impl<A: Application> Engine<A> {
@@ -165,8 +212,6 @@ impl<A: Application> Engine<A> {
         mempool: Mempool,
     ) -> Self {
         Engine {
-            genesis,
-            cfg,
             app,
             blocks,
             wal,
@@ -179,6 +224,11 @@ impl<A: Application> Engine<A> {
             gossip_log: Vec::new(),
             seen_votes: BTreeSet::new(),
             incoming: BTreeMap::new(),
+            evidence: EvidencePool::new(&genesis.chain_id, cfg.evidence_max_age_blocks),
+            announce: Vec::new(),
+            double_sign: None,
+            genesis,
+            cfg,
         }
     }
 
@@ -207,12 +257,23 @@ impl<A: Application> Engine<A> {
         (height >= self.genesis.initial_height).then(|| self.validators(height))
     }
 
-    /// The validator set of `height`. Validator updates are not applied yet (#5): the
-    /// genesis set, one priority increment per height, as CometBFT advances an unchanged set.
+    /// The validator set of `height`.
     fn validators(&self, height: Height) -> ValidatorSet {
-        self.genesis
-            .validators
-            .copy_increment((height - self.genesis.initial_height) as u32)
+        validators_of(&self.genesis, height)
+    }
+
+    /// Test-only misbehaviour, for the Byzantine end-to-end test: from now on, every vote this
+    /// node casts is followed by a second one for a different block, signed with `key`
+    /// directly (the privval would rightly refuse). Honest nodes must turn the pair into
+    /// evidence; nothing else in the node changes.
+    pub fn misbehave_double_sign(&mut self, key: PrivateKey) {
+        tracing::warn!("test-only misbehaviour on: this validator will double-sign every vote");
+        self.double_sign = Some(key);
+    }
+
+    /// Evidence waiting for a block (for peers that connect).
+    pub fn pending_evidence(&self) -> Vec<DuplicateVoteEvidence> {
+        self.evidence.pending()
     }
 
     /// Offer a transaction to the mempool.
@@ -232,7 +293,7 @@ impl<A: Application> Engine<A> {
                 .map(|t| Bytes::from(t.clone()))
                 .collect(),
             decided_last_commit: Some(self.last_commit_info(block)),
-            misbehavior: Vec::new(),
+            misbehavior: misbehavior(&block.evidence),
             hash: Bytes::from(block.hash().0.to_vec()),
             height: block.header.height as i64,
             time: Some(block.header.time.to_proto()),
@@ -346,7 +407,11 @@ impl<A: Application> Engine<A> {
         self.gossip_log.clear();
         self.seen_votes.clear();
         self.incoming.clear();
-        let mut actions = Vec::new();
+        let mut actions: Vec<Action> = self
+            .announce
+            .drain(..)
+            .map(|e| Action::Broadcast(Gossip::Evidence(Box::new(e))))
+            .collect();
         let mut replayed = false;
         if replay_wal {
             for raw in self.blocks.built()? {
@@ -493,6 +558,20 @@ impl<A: Application> Engine<A> {
                         }
                         let vote = self.sign_vote(height, round, vote_type, value, now)?;
                         self.broadcast_vote(&vote, actions);
+                        if let Some(key) = &self.double_sign {
+                            let mut evil = vote.clone();
+                            evil.block_id = Some(BlockId {
+                                hash: keystone_consensus_types::sha256(
+                                    format!("double-sign {height} {round}").as_bytes(),
+                                ),
+                                part_set_header: keystone_consensus_types::PartSetHeader {
+                                    total: 1,
+                                    hash: keystone_consensus_types::sha256(b"double-sign"),
+                                },
+                            });
+                            evil.sign(&self.genesis.chain_id, key);
+                            self.broadcast_vote(&evil, actions);
+                        }
                         work.push_back((Input::Vote(vote), true));
                     }
                     Output::ScheduleTimeout(t) => actions.push(Action::Timeout {
@@ -507,8 +586,9 @@ impl<A: Application> Engine<A> {
                         });
                         return Ok(());
                     }
-                    Output::Equivocation { first, .. } => {
+                    Output::Equivocation { first, second } => {
                         tracing::warn!(validator = %first.validator_address, height, "equivocation seen");
+                        self.evidence.add_conflict(*first, *second);
                     }
                 }
             }
@@ -602,11 +682,14 @@ impl<A: Application> Engine<A> {
         let reaped = self
             .mempool
             .reap(self.cfg.max_block_tx_bytes, self.cfg.max_block_gas);
+        let evidence = self
+            .evidence
+            .reap(self.cfg.max_evidence_bytes.max(0) as usize);
         let prepared = self.app.prepare_proposal(abci::RequestPrepareProposal {
             max_tx_bytes: self.cfg.max_block_tx_bytes,
             txs: reaped.into_iter().map(Bytes::from).collect(),
             local_last_commit: None,
-            misbehavior: Vec::new(),
+            misbehavior: misbehavior(&evidence),
             height: height as i64,
             time: Some(time.to_proto()),
             next_validators_hash: Bytes::from(self.validators(height + 1).hash().0.to_vec()),
@@ -635,7 +718,7 @@ impl<A: Application> Engine<A> {
             data: Data {
                 txs: prepared.txs.into_iter().map(|t| t.to_vec()).collect(),
             },
-            evidence: Vec::new(),
+            evidence,
             last_commit,
         };
         block.fill_header_hashes();
@@ -681,9 +764,42 @@ impl<A: Application> Engine<A> {
         self.wal.end_height(height)?;
         self.blocks.clear_built()?;
         self.mempool.update(&mut self.app, &block.data.txs)?;
+        let view = View {
+            blocks: &self.blocks,
+            genesis: &self.genesis,
+        };
+        let ready = self.evidence.update(&block.evidence, &view);
+        for ev in &ready {
+            tracing::warn!(validator = %ev.vote_a.validator_address, height = ev.vote_a.height, "duplicate-vote evidence ready");
+        }
+        self.announce.extend(ready);
+        if !block.evidence.is_empty() {
+            tracing::warn!(
+                height,
+                evidence = block.evidence.len(),
+                "committed evidence"
+            );
+        }
         tracing::info!(height, txs = block.data.txs.len(), hash = %id.hash, "committed block");
         Ok(())
     }
+}
+
+/// Committed evidence as the application hears of it (`Misbehavior`, type duplicate vote).
+fn misbehavior(evidence: &[DuplicateVoteEvidence]) -> Vec<abci::Misbehavior> {
+    evidence
+        .iter()
+        .map(|e| abci::Misbehavior {
+            r#type: abci::MisbehaviorType::DuplicateVote as i32,
+            validator: Some(abci::Validator {
+                address: Bytes::from(e.vote_a.validator_address.0.to_vec()),
+                power: e.validator_power,
+            }),
+            height: e.vote_a.height as i64,
+            time: Some(e.timestamp.to_proto()),
+            total_voting_power: e.total_voting_power,
+        })
+        .collect()
 }
 
 /// A stored or received block back as the engine's type.

@@ -19,6 +19,7 @@ pub mod block_store;
 pub mod block_sync;
 pub mod engine;
 pub mod event_query;
+pub mod evidence;
 pub mod mempool;
 pub mod node_key;
 pub mod privval;

@@ -6,6 +6,7 @@
 //! | `0x21` data | `tendermint.consensus.Message{Proposal, BlockPart}` |
 //! | `0x22` vote | `tendermint.consensus.Message{Vote}` |
 //! | `0x30` mempool | `tendermint.mempool.Message{Txs}` |
+//! | `0x38` evidence | `tendermint.types.EvidenceList` |
 //! | `0x40` block sync | `tendermint.blocksync.Message{StatusRequest, StatusResponse, BlockRequest, BlockResponse, NoBlockResponse}` |
 //!
 //! One departure, written down: a `BlockResponse` carries the commit this node holds for the
@@ -25,6 +26,8 @@ pub const DATA_CHANNEL: u8 = 0x21;
 pub const VOTE_CHANNEL: u8 = 0x22;
 /// Mempool transactions.
 pub const MEMPOOL_CHANNEL: u8 = 0x30;
+/// Evidence.
+pub const EVIDENCE_CHANNEL: u8 = 0x38;
 /// Block sync.
 pub const BLOCKSYNC_CHANNEL: u8 = 0x40;
 
@@ -35,6 +38,7 @@ pub fn channels(max_block_bytes: usize) -> Vec<(u8, usize)> {
         (DATA_CHANNEL, 1024 * 1024),
         (VOTE_CHANNEL, 64 * 1024),
         (MEMPOOL_CHANNEL, 2 * 1024 * 1024),
+        (EVIDENCE_CHANNEL, 1024 * 1024),
         (BLOCKSYNC_CHANNEL, max_block_bytes + 256 * 1024),
     ]
 }
@@ -138,6 +142,15 @@ pub fn encode(w: &Wire) -> (u8, Vec<u8>) {
                 vote: Some(v.to_proto()),
             })),
         ),
+        Wire::Gossip(Gossip::Evidence(ev)) => (
+            EVIDENCE_CHANNEL,
+            pb::EvidenceList {
+                evidence: vec![pb::Evidence {
+                    sum: Some(pb::evidence::Sum::DuplicateVoteEvidence(ev.to_proto())),
+                }],
+            }
+            .encode_to_vec(),
+        ),
         Wire::Txs(txs) => (
             MEMPOOL_CHANNEL,
             mp::Message {
@@ -200,6 +213,18 @@ pub fn decode(channel: u8, bytes: &[u8]) -> Result<Wire, String> {
                 // every peer instead and does not need it.
                 (_, Some(_)) => Err("consensus message not used by this node".into()),
                 (_, None) => Err("empty consensus message".into()),
+            }
+        }
+        EVIDENCE_CHANNEL => {
+            let list = pb::EvidenceList::decode(bytes).map_err(|e| e.to_string())?;
+            // One piece per message, as this node sends it.
+            match list.evidence.as_slice() {
+                [pb::Evidence {
+                    sum: Some(pb::evidence::Sum::DuplicateVoteEvidence(d)),
+                }] => Ok(Wire::Gossip(Gossip::Evidence(Box::new(
+                    keystone_consensus_types::DuplicateVoteEvidence::from_proto(d).map_err(e)?,
+                )))),
+                _ => Err("expected one piece of duplicate-vote evidence".into()),
             }
         }
         MEMPOOL_CHANNEL => match mp::Message::decode(bytes).map_err(|e| e.to_string())?.sum {
@@ -268,6 +293,7 @@ mod tests {
             DATA_CHANNEL,
             VOTE_CHANNEL,
             MEMPOOL_CHANNEL,
+            EVIDENCE_CHANNEL,
             BLOCKSYNC_CHANNEL,
             0x99,
         ] {

@@ -147,6 +147,8 @@ fn cfg() -> EngineConfig {
         },
         max_block_tx_bytes: 1 << 20,
         max_block_gas: -1,
+        evidence_max_age_blocks: 100_000,
+        max_evidence_bytes: 1_048_576,
     }
 }
 

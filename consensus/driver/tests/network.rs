@@ -25,6 +25,8 @@ struct ChainApp {
     height: i64,
     hash: Vec<u8>,
     pending: Option<(i64, Vec<u8>)>,
+    /// Every `Misbehavior` FinalizeBlock brought: (block height, offender, infraction height).
+    misbehavior: Vec<(i64, Vec<u8>, i64)>,
 }
 
 impl Application for ChainApp {
@@ -58,6 +60,14 @@ impl Application for ChainApp {
         }
         let next = sha256(&acc).0.to_vec();
         self.pending = Some((req.height, next.clone()));
+        for m in &req.misbehavior {
+            let who = m
+                .validator
+                .as_ref()
+                .map(|v| v.address.to_vec())
+                .unwrap_or_default();
+            self.misbehavior.push((req.height, who, m.height));
+        }
         Ok(abci::ResponseFinalizeBlock {
             tx_results: req.txs.iter().map(|_| Default::default()).collect(),
             app_hash: Bytes::from(next),
@@ -113,6 +123,8 @@ fn open(dir: &Path, i: usize) -> Engine<ChainApp> {
             },
             max_block_tx_bytes: 1 << 20,
             max_block_gas: -1,
+            evidence_max_age_blocks: 100_000,
+            max_evidence_bytes: 1_048_576,
         },
         ChainApp::default(),
         BlockStore::open(&dir.join("blockstore.redb")).expect("blocks"),
@@ -470,5 +482,59 @@ impl Net {
             }
             _ => {}
         }
+    }
+}
+
+#[test]
+fn a_double_signer_is_caught_and_its_evidence_committed_once() {
+    let mut net = Net::new();
+    net.engines[3].misbehave_double_sign(key(3));
+    for i in 0..N {
+        net.start(i);
+    }
+    net.run_until(8);
+    assert_same_chain(&net, &[0, 1, 2, 3], 8);
+    let offender = key(3).public_key().address();
+    // Some block carries duplicate-vote evidence against node 3, and each piece only once.
+    let mut seen = std::collections::BTreeSet::new();
+    let mut found = 0;
+    for h in 1..=8 {
+        let raw = net.engines[0]
+            .blocks()
+            .block_proto(h)
+            .expect("read")
+            .expect("stored");
+        let block = keystone_consensus_types::Block::from_proto(&raw).expect("block");
+        for ev in &block.evidence {
+            assert_eq!(
+                ev.vote_a.validator_address, offender,
+                "only the double signer"
+            );
+            assert!(seen.insert(ev.hash()), "evidence committed twice");
+            ev.verify(
+                CHAIN,
+                &net.engines[0].validators_at(ev.vote_a.height).expect("set"),
+            )
+            .expect("committed evidence verifies");
+            found += 1;
+        }
+    }
+    assert!(found > 0, "evidence was committed");
+    // Every node's application heard of it as Misbehavior, identically.
+    let heard = &net.engines[0].app().misbehavior;
+    assert!(!heard.is_empty());
+    assert!(heard
+        .iter()
+        .all(|(_, who, _)| who.as_slice() == offender.0.as_slice()));
+    for i in 1..N {
+        let theirs: Vec<_> = net.engines[i]
+            .app()
+            .misbehavior
+            .iter()
+            .filter(|(h, _, _)| *h <= 8)
+            .cloned()
+            .collect();
+        let ours: Vec<_> = heard.iter().filter(|(h, _, _)| *h <= 8).cloned().collect();
+        assert_eq!(theirs, ours, "node {i}");
     }
 }

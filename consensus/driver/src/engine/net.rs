@@ -12,11 +12,14 @@
 //! votes; [`Engine::height_messages`] keeps every message of the current height it accepted
 //! or sent, so the node can bring a peer that (re)connects up to date.
 
-use super::{block_from_proto, results_hash, Action, Engine, EngineError, Result};
+use super::{
+    block_from_proto, misbehavior, results_hash, Action, Engine, EngineError, Result, View,
+};
+use crate::evidence::EvidenceError;
 use keystone_consensus_core::Input;
 use keystone_consensus_types::{
-    median_time, Block, BlockId, Commit, Height, Part, PartSet, Proposal, Round, Time, Vote,
-    BLOCK_PART_SIZE,
+    median_time, Block, BlockId, Commit, DuplicateVoteEvidence, Height, Part, PartSet, Proposal,
+    Round, Time, Vote, BLOCK_PART_SIZE,
 };
 use keystone_proto::abci;
 use keystone_proto::prost::bytes::Bytes;
@@ -39,6 +42,8 @@ pub enum Gossip {
     },
     /// A signed prevote or precommit.
     Vote(Vote),
+    /// Evidence of a validator's double signing.
+    Evidence(Box<DuplicateVoteEvidence>),
 }
 
 /// Why a peer's message was not taken. `Stale` and `Duplicate` are normal in gossip; the
@@ -137,6 +142,19 @@ impl<A: Application> Engine<A> {
                 round,
                 part,
             } => self.on_block_part(height, round, part, now),
+            Gossip::Evidence(ev) => {
+                let view = View {
+                    blocks: &self.blocks,
+                    genesis: &self.genesis,
+                };
+                match self.evidence.add(*ev, &view) {
+                    Ok(()) => Ok(Vec::new()),
+                    Err(EvidenceError::Known) => Err(Ok(Refused::Duplicate)),
+                    // Another node may be ahead of us, or we of it: not an offence.
+                    Err(EvidenceError::OutOfRange { .. }) => Err(Ok(Refused::Stale)),
+                    Err(EvidenceError::Invalid(e)) => Err(Ok(Refused::Invalid(e))),
+                }
+            }
         }
     }
 
@@ -303,7 +321,7 @@ impl<A: Application> Engine<A> {
                 .map(|t| Bytes::from(t.clone()))
                 .collect(),
             proposed_last_commit: Some(self.last_commit_info(block)),
-            misbehavior: Vec::new(),
+            misbehavior: misbehavior(&block.evidence),
             hash: Bytes::from(block.hash().0.to_vec()),
             height: block.header.height as i64,
             time: Some(block.header.time.to_proto()),
@@ -343,6 +361,26 @@ impl<A: Application> Engine<A> {
         want(
             "consensus hash",
             h.consensus_hash == self.genesis.params.hash(),
+        )?;
+        // Evidence: each valid, not committed before, none twice, within the byte limit.
+        let view = View {
+            blocks: &self.blocks,
+            genesis: &self.genesis,
+        };
+        let mut hashes = std::collections::BTreeSet::new();
+        let mut bytes = 0usize;
+        for ev in &block.evidence {
+            if !hashes.insert(ev.hash()) {
+                return Err("the same evidence twice".into());
+            }
+            bytes += ev.bytes().len();
+            self.evidence
+                .check(ev, &view)
+                .map_err(|e| format!("evidence: {e}"))?;
+        }
+        want(
+            "evidence size",
+            bytes <= self.cfg.max_evidence_bytes.max(0) as usize,
         )?;
         if let Some(r) = round {
             let proposer = set.proposer_for_round(r).ok_or("empty validator set")?;

@@ -1,0 +1,183 @@
+//! The evidence pool: duplicate votes seen by this node or sent by peers, on their way into a
+//! block.
+//!
+//! Two conflicting votes from one validator become `DuplicateVoteEvidence` once the height
+//! they were cast at is committed — CometBFT stamps evidence with that block's time and the
+//! validator set's powers of that height, which are known only then. Evidence is checked
+//! before it is kept (both signatures, the powers, the time, its age), kept until a block
+//! commits it, never proposed or accepted again after that (the block store records every
+//! committed piece), and dropped when older than `max_age_num_blocks`.
+
+use keystone_consensus_types::{DuplicateVoteEvidence, Hash, Height, Time, ValidatorSet, Vote};
+use std::collections::BTreeMap;
+
+/// What the pool needs to know about the chain to judge evidence.
+pub trait ChainView {
+    /// The last committed height.
+    fn last_height(&self) -> Height;
+    /// The time of the block at `h`, if stored.
+    fn block_time(&self, h: Height) -> Option<Time>;
+    /// The validator set of `h`.
+    fn validators(&self, h: Height) -> Option<ValidatorSet>;
+    /// Whether evidence with this hash is in a committed block.
+    fn is_committed(&self, hash: &Hash) -> bool;
+}
+
+/// Why evidence was not taken.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum EvidenceError {
+    /// Already pending or committed.
+    #[error("already known")]
+    Known,
+    /// For a height not committed yet, or older than the chain keeps evidence.
+    #[error("evidence at height {height} is out of range (last {last}, max age {max_age})")]
+    OutOfRange {
+        /// Its height.
+        height: Height,
+        /// Our last committed height.
+        last: Height,
+        /// The oldest age accepted, in blocks.
+        max_age: u64,
+    },
+    /// It does not verify against its height's validators, or its time is not that block's.
+    #[error("invalid evidence: {0}")]
+    Invalid(String),
+}
+
+/// Pending evidence and vote conflicts.
+pub struct EvidencePool {
+    chain_id: String,
+    max_age: u64,
+    /// Conflicting votes whose height is not committed yet.
+    conflicts: Vec<(Vote, Vote)>,
+    /// Verified evidence not yet in a block, by hash.
+    pending: BTreeMap<Hash, DuplicateVoteEvidence>,
+}
+
+impl EvidencePool {
+    /// A pool for `chain_id` keeping evidence up to `max_age` blocks old.
+    pub fn new(chain_id: &str, max_age: u64) -> Self {
+        EvidencePool {
+            chain_id: chain_id.into(),
+            max_age,
+            conflicts: Vec::new(),
+            pending: BTreeMap::new(),
+        }
+    }
+
+    /// Two conflicting votes this node saw (from its own vote keeper).
+    pub fn add_conflict(&mut self, a: Vote, b: Vote) {
+        let dup = self.conflicts.iter().any(|(x, y)| {
+            (x.signature == a.signature && y.signature == b.signature)
+                || (x.signature == b.signature && y.signature == a.signature)
+        });
+        if !dup {
+            self.conflicts.push((a, b));
+        }
+    }
+
+    /// Check `ev` against the chain.
+    pub fn check(
+        &self,
+        ev: &DuplicateVoteEvidence,
+        chain: &impl ChainView,
+    ) -> Result<(), EvidenceError> {
+        let height = ev.vote_a.height;
+        let last = chain.last_height();
+        if height > last || last - height > self.max_age {
+            return Err(EvidenceError::OutOfRange {
+                height,
+                last,
+                max_age: self.max_age,
+            });
+        }
+        if chain.is_committed(&ev.hash()) {
+            return Err(EvidenceError::Known);
+        }
+        let set = chain
+            .validators(height)
+            .ok_or_else(|| EvidenceError::Invalid(format!("no validators at {height}")))?;
+        ev.verify(&self.chain_id, &set)
+            .map_err(|e| EvidenceError::Invalid(e.to_string()))?;
+        let time = chain
+            .block_time(height)
+            .ok_or_else(|| EvidenceError::Invalid(format!("no block at {height}")))?;
+        if ev.timestamp != time {
+            return Err(EvidenceError::Invalid(
+                "timestamp is not the block time of its height".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Evidence from a peer: kept if new and valid.
+    pub fn add(
+        &mut self,
+        ev: DuplicateVoteEvidence,
+        chain: &impl ChainView,
+    ) -> Result<(), EvidenceError> {
+        if self.pending.contains_key(&ev.hash()) {
+            return Err(EvidenceError::Known);
+        }
+        self.check(&ev, chain)?;
+        self.pending.insert(ev.hash(), ev);
+        Ok(())
+    }
+
+    /// After a block is committed: conflicts at committed heights become evidence (returned,
+    /// to announce to peers); what the block carried leaves the pool; old evidence expires.
+    pub fn update(
+        &mut self,
+        committed: &[DuplicateVoteEvidence],
+        chain: &impl ChainView,
+    ) -> Vec<DuplicateVoteEvidence> {
+        for ev in committed {
+            self.pending.remove(&ev.hash());
+        }
+        let last = chain.last_height();
+        let (ready, waiting): (Vec<_>, Vec<_>) = std::mem::take(&mut self.conflicts)
+            .into_iter()
+            .partition(|(a, _)| a.height <= last);
+        self.conflicts = waiting;
+        let mut new = Vec::new();
+        for (a, b) in ready {
+            let (Some(set), Some(time)) = (chain.validators(a.height), chain.block_time(a.height))
+            else {
+                continue;
+            };
+            let Some(ev) = DuplicateVoteEvidence::new(a, b, time, &set) else {
+                continue;
+            };
+            match self.add(ev.clone(), chain) {
+                Ok(()) => new.push(ev),
+                Err(e) => tracing::debug!(error = %e, "equivocation not kept as evidence"),
+            }
+        }
+        let max_age = self.max_age;
+        self.pending
+            .retain(|_, ev| last.saturating_sub(ev.vote_a.height) <= max_age);
+        new
+    }
+
+    /// Pending evidence, oldest height first, up to `max_bytes` of protobuf.
+    pub fn reap(&self, max_bytes: usize) -> Vec<DuplicateVoteEvidence> {
+        let mut all: Vec<&DuplicateVoteEvidence> = self.pending.values().collect();
+        all.sort_by_key(|e| (e.vote_a.height, e.hash()));
+        let mut out = Vec::new();
+        let mut size = 0;
+        for ev in all {
+            let n = ev.bytes().len();
+            if size + n > max_bytes {
+                break;
+            }
+            size += n;
+            out.push(ev.clone());
+        }
+        out
+    }
+
+    /// Every pending piece (for peers that connect).
+    pub fn pending(&self) -> Vec<DuplicateVoteEvidence> {
+        self.pending.values().cloned().collect()
+    }
+}
