@@ -28,7 +28,7 @@ use keystone_consensus_types::Time;
 use keystone_p2p::{ConnectConfig, NodeInfo};
 use keystone_proto::Application;
 use keystone_store::Store;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::mpsc;
 use std::time::Duration;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
@@ -178,6 +178,8 @@ pub fn start(home: &Home, stop_at: Option<u64>, double_sign: bool) -> Result<()>
         seq: 0,
         synced_since_tick: 0,
         last_tick: Instant::now(),
+        stuck: (0, Instant::now()),
+        known: (0, BTreeMap::new()),
     };
     let actions = node.engine.start(now())?;
     node.dispatch(actions);
@@ -189,21 +191,32 @@ pub fn start(home: &Home, stop_at: Option<u64>, double_sign: bool) -> Result<()>
         let Some((&(deadline, _), _)) = node.schedule.first_key_value() else {
             anyhow::bail!("the engine has nothing scheduled");
         };
-        // Answer requests and peers until the next deadline.
+        // Answer requests and peers until the next deadline. A due timer goes first: under a
+        // steady stream of requests and gossip the queue is never empty, and a timer that
+        // waited for a quiet moment would never fire — consensus would stall.
         let wait = deadline.saturating_duration_since(Instant::now());
-        match ev_rx.recv_timeout(wait) {
-            Ok(Event::Rpc(req)) => {
-                node.answer(req, &doc.chain_id, &moniker, &me, my_power);
-                continue;
+        if !wait.is_zero() {
+            match ev_rx.recv_timeout(wait) {
+                Ok(Event::Rpc(req)) => {
+                    node.answer(req, &doc.chain_id, &moniker, &me, my_power);
+                    continue;
+                }
+                Ok(Event::Net(ev)) => {
+                    node.on_net(ev)?;
+                    continue;
+                }
+                Err(mpsc::RecvTimeoutError::Timeout) => {}
+                Err(mpsc::RecvTimeoutError::Disconnected) => {
+                    std::thread::sleep(wait);
+                }
             }
-            Ok(Event::Net(ev)) => {
-                node.on_net(ev)?;
-                continue;
-            }
-            Err(mpsc::RecvTimeoutError::Timeout) => {}
-            Err(mpsc::RecvTimeoutError::Disconnected) => {
-                std::thread::sleep(wait);
-            }
+        }
+        if node
+            .schedule
+            .first_key_value()
+            .is_some_and(|(&(at, _), _)| at > Instant::now())
+        {
+            continue;
         }
         let Some((_, timer)) = node.schedule.pop_first() else {
             continue;
@@ -230,6 +243,9 @@ pub fn start(home: &Home, stop_at: Option<u64>, double_sign: bool) -> Result<()>
 
 /// How often a node tells its peers its height and asks for blocks it lacks.
 const TICK: Duration = Duration::from_millis(500);
+
+/// How long a height may stand still before its messages are sent to peers again.
+const REGOSSIP_AFTER: Duration = Duration::from_secs(2);
 
 /// What wakes the node loop.
 enum Event {
@@ -271,6 +287,19 @@ struct Node {
     seq: u64,
     synced_since_tick: u64,
     last_tick: Instant,
+    /// The height in progress and since when.
+    stuck: (u64, Instant),
+    /// Per peer, the consensus messages of this height it is known to have (keyed by
+    /// [`message_key`]), so none is sent to it twice; cleared when the height moves on.
+    known: (u64, BTreeMap<String, BTreeSet<[u8; 32]>>),
+}
+
+/// Identifies a message for the "peer has it" bookkeeping.
+fn message_key(channel: u8, bytes: &[u8]) -> [u8; 32] {
+    let mut v = Vec::with_capacity(bytes.len() + 1);
+    v.push(channel);
+    v.extend_from_slice(bytes);
+    keystone_consensus_types::sha256(&v).0
 }
 
 impl Node {
@@ -282,10 +311,34 @@ impl Node {
     fn dispatch(&mut self, actions: Vec<Action>) {
         for a in actions {
             match a {
-                Action::Broadcast(g) => self.broadcast(&Wire::Gossip(g), None),
+                Action::Broadcast(g) => {
+                    let (ch, bytes) = reactor::encode(&Wire::Gossip(g));
+                    self.gossip(ch, &bytes, None);
+                }
                 Action::Timeout { after, .. } | Action::NextHeight { after } => {
                     self.at(after, Timer::Engine(a))
                 }
+            }
+        }
+    }
+
+    /// Send a consensus message to every peer not known to have it (it sent it to us, or we
+    /// sent it before, at this height), and remember that they now do.
+    fn gossip(&mut self, channel: u8, bytes: &[u8], from: Option<&str>) {
+        let Some(sw) = &self.switch else {
+            return;
+        };
+        let height = self.engine.current_height().unwrap_or(0);
+        if height != self.known.0 {
+            self.known = (height, BTreeMap::new());
+        }
+        let key = message_key(channel, bytes);
+        if let Some(p) = from {
+            self.known.1.entry(p.to_string()).or_default().insert(key);
+        }
+        for p in sw.peers() {
+            if self.known.1.entry(p.clone()).or_default().insert(key) {
+                sw.send(&p, channel, bytes.to_vec());
             }
         }
     }
@@ -310,12 +363,25 @@ impl Node {
         Wire::Status { height, base }
     }
 
-    /// Every tick: tell peers our height, ask for blocks we lack, report progress.
+    /// Every tick: tell peers our height, ask for blocks we lack, report progress, and when
+    /// the height has not moved for a while, send peers again everything of it we hold — a
+    /// message a peer missed (it was restarting, or busy with the previous height) would
+    /// otherwise be missed for good.
     fn tick(&mut self) -> Result<()> {
         if self.switch.is_none() {
             return Ok(());
         }
         self.broadcast(&self.status(), None);
+        let height = self.engine.current_height().unwrap_or(0);
+        if height != self.stuck.0 {
+            self.stuck = (height, Instant::now());
+        } else if self.stuck.1.elapsed() >= REGOSSIP_AFTER {
+            tracing::debug!(height, "height not moving: gossiping it again");
+            for g in self.engine.height_messages().to_vec() {
+                self.broadcast(&Wire::Gossip(g), None);
+            }
+            self.stuck.1 = Instant::now();
+        }
         let last = self.engine.last_height()?;
         for (peer, h) in self.sync.requests(last, Instant::now()) {
             self.send(&peer, &Wire::BlockRequest(h));
@@ -336,16 +402,29 @@ impl Node {
     fn on_net(&mut self, ev: NetEvent) -> Result<()> {
         match ev {
             NetEvent::PeerUp(peer) => {
+                // A new connection: whatever it had before, it may have lost.
+                self.known.1.remove(&peer);
                 self.send(&peer, &self.status());
                 self.send(&peer, &Wire::StatusRequest);
                 for g in self.engine.height_messages().to_vec() {
-                    self.send(&peer, &Wire::Gossip(g));
+                    let (ch, bytes) = reactor::encode(&Wire::Gossip(g));
+                    self.known
+                        .1
+                        .entry(peer.clone())
+                        .or_default()
+                        .insert(message_key(ch, &bytes));
+                    if let Some(sw) = &self.switch {
+                        sw.send(&peer, ch, bytes);
+                    }
                 }
                 for ev in self.engine.pending_evidence() {
                     self.send(&peer, &Wire::Gossip(Gossip::Evidence(Box::new(ev))));
                 }
             }
-            NetEvent::PeerDown(peer) => self.sync.on_peer_down(&peer),
+            NetEvent::PeerDown(peer) => {
+                self.known.1.remove(&peer);
+                self.sync.on_peer_down(&peer);
+            }
             NetEvent::Message {
                 peer,
                 channel,
@@ -375,12 +454,21 @@ impl Node {
             Wire::Gossip(g) => match self.engine.on_gossip(g, now()) {
                 Ok(actions) => {
                     // New to us: pass it on, so peers not connected to its author get it.
-                    if let Some(sw) = &self.switch {
-                        sw.broadcast(channel, bytes, Some(peer));
-                    }
+                    self.gossip(channel, bytes, Some(peer));
                     self.dispatch(actions);
                 }
-                Err(Ok(Refused::Stale | Refused::Duplicate)) => {}
+                Err(Ok(Refused::Duplicate)) => {
+                    // The sender has it: never send it back.
+                    let height = self.engine.current_height().unwrap_or(0);
+                    if height == self.known.0 {
+                        self.known
+                            .1
+                            .entry(peer.to_string())
+                            .or_default()
+                            .insert(message_key(channel, bytes));
+                    }
+                }
+                Err(Ok(Refused::Stale)) => {}
                 Err(Ok(r)) => self.punish(peer, &r),
                 Err(Err(e)) => return Err(e.into()),
             },

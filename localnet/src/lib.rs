@@ -229,6 +229,11 @@ impl Localnet {
         }
     }
 
+    /// The process id of node `i`, if running.
+    pub fn pid(&self, i: usize) -> Option<u32> {
+        self.procs[i].as_ref().map(Child::id)
+    }
+
     /// Whether node `i`'s process is running.
     pub fn is_running(&mut self, i: usize) -> bool {
         match self.procs[i].as_mut() {

@@ -157,6 +157,8 @@ pub struct Engine<A: Application> {
     seen_votes: BTreeSet<[u8; 64]>,
     /// Proposals of the current height waiting for their block's parts.
     incoming: BTreeMap<(Round, BlockId), net::Incoming>,
+    /// Messages for the next height, received before it started.
+    future: Vec<Gossip>,
     /// Duplicate votes on their way into a block.
     evidence: EvidencePool,
     /// Evidence that became ready at the last commit, to tell peers about.
@@ -224,6 +226,7 @@ impl<A: Application> Engine<A> {
             gossip_log: Vec::new(),
             seen_votes: BTreeSet::new(),
             incoming: BTreeMap::new(),
+            future: Vec::new(),
             evidence: EvidencePool::new(&genesis.chain_id, cfg.evidence_max_age_blocks),
             announce: Vec::new(),
             double_sign: None,
@@ -451,6 +454,7 @@ impl<A: Application> Engine<A> {
                 true,
             )?;
         }
+        self.replay_future(now, &mut actions)?;
         Ok(actions)
     }
 

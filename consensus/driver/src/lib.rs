@@ -1,19 +1,24 @@
-//! The parts of a node that stand between the consensus core and the disk.
+//! The parts of a node that stand around the consensus core: the disk, the signer, the
+//! network, and the engine that drives the core with them.
 //!
-//! What lives here now: [`node_key`] (the p2p identity, `node_key.json`), [`privval`] — the file-backed signer with CometBFT's
-//! `priv_validator_key.json` and `priv_validator_state.json`, which writes what it is about to
-//! sign to disk before the signature leaves it and refuses height/round/step regressions and
-//! conflicting re-signs — and [`wal`], the consensus write-ahead log: every input the core
-//! takes, length-prefixed and checksummed, with end-of-height markers, fsync on demand, replay
-//! from the last marker, and truncation of a torn or corrupt tail.
+//! What lives here:
+//! - [`engine`]: the core run against real storage and an `Application` (handshake, block
+//!   building, decisions, crash recovery) and, in `engine::net`, its network side: what it
+//!   accepts from peers after checking it, and what it gives them;
+//! - [`privval`] (the file signer in CometBFT's formats, writing what it signs before the
+//!   signature leaves it, refusing regressions and conflicting re-signs), [`node_key`] (the
+//!   p2p identity) and [`wal`] (the consensus write-ahead log, replayed on restart, torn
+//!   tails cut off);
+//! - [`block_store`] (blocks, ids, commits, results, the tx index by hash and by event that
+//!   [`event_query`] searches, committed evidence) and [`mempool`] (CheckTx admission, bounds,
+//!   dedup, reaping, recheck);
+//! - the network: [`switch`] (connections to peers over `keystone-p2p`), [`reactor`] (CometBFT's
+//!   channel messages), [`block_sync`] (who has which heights, what to ask whom) and
+//!   [`evidence`] (duplicate votes on their way into a block).
 //!
-//! Also [`block_store`]: committed blocks, their ids and commits by height in redb, with the
-//! tx index by hash and by event that [`event_query`] queries search; and
-//! [`mempool`]: transactions admitted by `CheckTx`, bounded, deduplicated, reaped for
-//! proposals and rechecked after each commit.
-//!
-//! What does not live here (yet): the driver loop itself (tokio timers, the app handshake), which comes with the single-validator chain (#3), and the
-//! network (#4). The core (`keystone-consensus-core`) stays pure; everything here is I/O.
+//! What does not live here: the algorithm (`keystone-consensus-core`, pure), the transport's
+//! cryptography (`keystone-p2p`), the wall clock and the event loop (the `keystone` binary
+//! passes time in and schedules what the engine asks for), and anything of the application.
 
 pub mod block_store;
 pub mod block_sync;

@@ -68,6 +68,10 @@ pub enum Refused {
 /// apart, and this bounds what a Byzantine validator can make us store.
 const MAX_ROUND_AHEAD: Round = 10;
 
+/// Messages for the next height kept until it starts: every vote, proposal and part of one
+/// height of a large network, with room to spare.
+pub(super) const MAX_FUTURE: usize = 20_000;
+
 /// A proposal waiting for its block's parts.
 pub(super) struct Incoming {
     proposal: Proposal,
@@ -96,6 +100,30 @@ impl<A: Application> Engine<A> {
                 part,
             })
             .collect()
+    }
+
+    /// Feed what arrived early for the height that just started.
+    pub(super) fn replay_future(&mut self, now: Time, actions: &mut Vec<Action>) -> Result<()> {
+        let Some(height) = self.current_height() else {
+            return Ok(());
+        };
+        for msg in std::mem::take(&mut self.future) {
+            let h = match &msg {
+                Gossip::Vote(v) => v.height,
+                Gossip::Proposal(p) => p.height,
+                Gossip::BlockPart { height, .. } => *height,
+                Gossip::Evidence(_) => continue,
+            };
+            if h != height {
+                continue;
+            }
+            match self.on_gossip(msg, now) {
+                Ok(more) => actions.extend(more),
+                Err(Err(e)) => return Err(e),
+                Err(Ok(_)) => {}
+            }
+        }
+        Ok(())
     }
 
     /// Record and return for broadcast our own signed proposal with its block's parts.
@@ -134,6 +162,24 @@ impl<A: Application> Engine<A> {
         msg: Gossip,
         now: Time,
     ) -> std::result::Result<Vec<Action>, std::result::Result<Refused, EngineError>> {
+        // A peer that finished the height before us is already voting on the next one; what
+        // it sends now it will not send again. Keep it (bounded, unverified — it is checked
+        // when that height starts) instead of losing it: losing a few such votes can leave a
+        // height without the 2f+1 messages that start its timeouts.
+        let height = match &msg {
+            Gossip::Vote(v) => Some(v.height),
+            Gossip::Proposal(p) => Some(p.height),
+            Gossip::BlockPart { height, .. } => Some(*height),
+            Gossip::Evidence(_) => None,
+        };
+        if let (Some(h), Some(core)) = (height, &self.core) {
+            if h == core.height() + 1 {
+                if self.future.len() < MAX_FUTURE {
+                    self.future.push(msg);
+                }
+                return Err(Ok(Refused::Stale));
+            }
+        }
         match msg {
             Gossip::Vote(v) => self.on_vote(v, now),
             Gossip::Proposal(p) => self.on_proposal(p, now),
