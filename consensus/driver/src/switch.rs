@@ -59,7 +59,7 @@ pub struct SwitchConfig {
     pub info: NodeInfo,
     /// Channels and their largest message, and the handshake's deadline.
     pub connect: ConnectConfig,
-    /// Most inbound connections at once.
+    /// Most peers connected at once: an inbound connection beyond it is refused.
     pub max_inbound: usize,
 }
 

@@ -12,9 +12,7 @@
 //! votes; [`Engine::height_messages`] keeps every message of the current height it accepted
 //! or sent, so the node can bring a peer that (re)connects up to date.
 
-use super::{
-    block_from_proto, misbehavior, results_hash, Action, Engine, EngineError, Result, View,
-};
+use super::{block_from_proto, results_hash, Action, Engine, EngineError, Result, View};
 use crate::evidence::EvidenceError;
 use keystone_consensus_core::Input;
 use keystone_consensus_types::{
@@ -22,7 +20,6 @@ use keystone_consensus_types::{
     Round, Time, Vote, BLOCK_PART_SIZE,
 };
 use keystone_proto::abci;
-use keystone_proto::prost::bytes::Bytes;
 use keystone_proto::prost::Message;
 use keystone_proto::Application;
 
@@ -287,18 +284,37 @@ impl<A: Application> Engine<A> {
         now: Time,
     ) -> std::result::Result<Vec<Action>, std::result::Result<Refused, EngineError>> {
         self.round_ok(height, round).map_err(Ok)?;
-        let key = self
+        // An equivocating proposer may have two proposals in this round: the part belongs to
+        // the one whose part-set hash it proves against (a failed proof changes nothing).
+        let candidates: Vec<(Round, BlockId)> = self
             .incoming
             .iter()
-            .find(|((r, _), inc)| {
+            .filter(|((r, _), inc)| {
                 *r == round && inc.parts.part(part.index).is_none() && !inc.parts.is_complete()
             })
             .map(|(k, _)| *k)
-            .ok_or(Ok(Refused::Duplicate))?;
+            .collect();
+        if candidates.is_empty() {
+            return Err(Ok(Refused::Duplicate));
+        }
+        let mut refusal = None;
+        let mut taken = None;
+        for key in candidates {
+            let Some(inc) = self.incoming.get_mut(&key) else {
+                continue;
+            };
+            match inc.parts.add_part(part.clone()) {
+                Ok(_) => {
+                    taken = Some(key);
+                    break;
+                }
+                Err(e) => refusal = Some(e.to_string()),
+            }
+        }
+        let Some(key) = taken else {
+            return Err(Ok(Refused::Invalid(refusal.unwrap_or_default())));
+        };
         let inc = self.incoming.get_mut(&key).ok_or(Ok(Refused::Duplicate))?;
-        inc.parts
-            .add_part(part.clone())
-            .map_err(|e| Ok(Refused::Invalid(e.to_string())))?;
         self.gossip_log.push(Gossip::BlockPart {
             height,
             round,
@@ -359,20 +375,17 @@ impl<A: Application> Engine<A> {
     }
 
     fn process_proposal(&mut self, block: &Block) -> Result<bool> {
+        // The same facts FinalizeBlock would carry, as a proposal to judge.
+        let f = self.finalize_request(block);
         let res = self.app.process_proposal(abci::RequestProcessProposal {
-            txs: block
-                .data
-                .txs
-                .iter()
-                .map(|t| Bytes::from(t.clone()))
-                .collect(),
-            proposed_last_commit: Some(self.last_commit_info(block)),
-            misbehavior: misbehavior(&block.evidence),
-            hash: Bytes::from(block.hash().0.to_vec()),
-            height: block.header.height as i64,
-            time: Some(block.header.time.to_proto()),
-            next_validators_hash: Bytes::from(block.header.next_validators_hash.0.to_vec()),
-            proposer_address: Bytes::from(block.header.proposer_address.0.to_vec()),
+            txs: f.txs,
+            proposed_last_commit: f.decided_last_commit,
+            misbehavior: f.misbehavior,
+            hash: f.hash,
+            height: f.height,
+            time: f.time,
+            next_validators_hash: f.next_validators_hash,
+            proposer_address: f.proposer_address,
         })?;
         Ok(res.status == abci::response_process_proposal::ProposalStatus::Accept as i32)
     }
