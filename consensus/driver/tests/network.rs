@@ -465,3 +465,57 @@ impl Net {
         true
     }
 }
+
+#[test]
+fn a_double_signer_is_caught_and_its_evidence_committed_once() {
+    let mut net = Net::new();
+    net.engines[3].misbehave_double_sign(key(3));
+    for i in 0..N {
+        net.start(i);
+    }
+    net.run_until(8);
+    assert_same_chain(&net, &[0, 1, 2, 3], 8);
+    let offender = key(3).public_key().address();
+    // Some block carries duplicate-vote evidence against node 3, and each piece only once.
+    let mut seen = std::collections::BTreeSet::new();
+    let mut found = 0;
+    for h in 1..=8 {
+        let raw = net.engines[0]
+            .blocks()
+            .block_proto(h)
+            .expect("read")
+            .expect("stored");
+        let block = keystone_consensus_types::Block::from_proto(&raw).expect("block");
+        for ev in &block.evidence {
+            assert_eq!(
+                ev.vote_a.validator_address, offender,
+                "only the double signer"
+            );
+            assert!(seen.insert(ev.hash()), "evidence committed twice");
+            ev.verify(
+                CHAIN,
+                &net.engines[0].validators_at(ev.vote_a.height).expect("set"),
+            )
+            .expect("committed evidence verifies");
+            found += 1;
+        }
+    }
+    assert!(found > 0, "evidence was committed");
+    // Every node's application heard of it as Misbehavior, identically.
+    let heard = &net.engines[0].app().misbehavior;
+    assert!(!heard.is_empty());
+    assert!(heard
+        .iter()
+        .all(|(_, who, _)| who.as_slice() == offender.0.as_slice()));
+    for i in 1..N {
+        let theirs: Vec<_> = net.engines[i]
+            .app()
+            .misbehavior
+            .iter()
+            .filter(|(h, _, _)| *h <= 8)
+            .cloned()
+            .collect();
+        let ours: Vec<_> = heard.iter().filter(|(h, _, _)| *h <= 8).cloned().collect();
+        assert_eq!(theirs, ours, "node {i}");
+    }
+}
