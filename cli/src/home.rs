@@ -248,6 +248,12 @@ struct ConfigToml {
     consensus: ConsensusToml,
 }
 
+/// Read and parse a TOML file; errors name the file and what it is.
+fn read_toml<T: serde::de::DeserializeOwned>(path: &Path, what: &str) -> Result<T> {
+    let text = std::fs::read_to_string(path).with_context(|| path.display().to_string())?;
+    toml::from_str(&text).with_context(|| format!("{}: invalid {what}", path.display()))
+}
+
 /// A peer from `p2p.persistent_peers`: its node id and address.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PeerAddr {
@@ -290,9 +296,7 @@ impl std::fmt::Display for PeerAddr {
 
 /// `p2p.laddr` and `p2p.persistent_peers` from `config.toml` (no `[p2p]`: no network).
 pub fn read_p2p_config(path: &Path) -> Result<Option<(std::net::SocketAddr, Vec<PeerAddr>)>> {
-    let text = std::fs::read_to_string(path).with_context(|| path.display().to_string())?;
-    let c: ConfigToml =
-        toml::from_str(&text).with_context(|| format!("{}: invalid config", path.display()))?;
+    let c: ConfigToml = read_toml(path, "config")?;
     let Some(p2p) = c.p2p else {
         return Ok(None);
     };
@@ -319,9 +323,7 @@ pub fn read_p2p_config(path: &Path) -> Result<Option<(std::net::SocketAddr, Vec<
 
 /// Change keys of a TOML config file in place (`[section] key = value`, as strings).
 pub fn set_config(path: &Path, values: &[(&str, &str, &str)]) -> Result<()> {
-    let text = std::fs::read_to_string(path).with_context(|| path.display().to_string())?;
-    let mut doc: toml::Table =
-        toml::from_str(&text).with_context(|| format!("{}: invalid config", path.display()))?;
+    let mut doc: toml::Table = read_toml(path, "config")?;
     for (section, key, value) in values {
         let table = if section.is_empty() {
             &mut doc
@@ -338,9 +340,7 @@ pub fn set_config(path: &Path, values: &[(&str, &str, &str)]) -> Result<()> {
 
 /// `moniker` and the RPC listen address (`rpc.laddr`, `tcp://host:port`) from `config.toml`.
 pub fn read_node_config(path: &Path) -> Result<(String, std::net::SocketAddr)> {
-    let text = std::fs::read_to_string(path).with_context(|| path.display().to_string())?;
-    let c: ConfigToml =
-        toml::from_str(&text).with_context(|| format!("{}: invalid config", path.display()))?;
+    let c: ConfigToml = read_toml(path, "config")?;
     let addr = c
         .rpc
         .laddr
@@ -359,9 +359,7 @@ pub fn read_node_config(path: &Path) -> Result<(String, std::net::SocketAddr)> {
 
 /// The consensus timeouts from `config/config.toml`.
 pub fn read_timeouts(path: &Path) -> Result<keystone_consensus_core::TimeoutConfig> {
-    let text = std::fs::read_to_string(path).with_context(|| path.display().to_string())?;
-    let c: ConfigToml =
-        toml::from_str(&text).with_context(|| format!("{}: invalid config", path.display()))?;
+    let c: ConfigToml = read_toml(path, "config")?;
     let d = |s: &str| parse_duration(s).with_context(|| path.display().to_string());
     Ok(keystone_consensus_core::TimeoutConfig {
         propose: d(&c.consensus.timeout_propose)?,
@@ -390,9 +388,7 @@ struct AppToml {
 
 /// The REST listen address (`[api] address`) from `config/app.toml`, if set.
 pub fn read_api_address(path: &Path) -> Result<Option<std::net::SocketAddr>> {
-    let text = std::fs::read_to_string(path).with_context(|| path.display().to_string())?;
-    let a: AppToml =
-        toml::from_str(&text).with_context(|| format!("{}: invalid app config", path.display()))?;
+    let a: AppToml = read_toml(path, "app config")?;
     a.api
         .map(|api| {
             api.address
@@ -412,9 +408,7 @@ pub fn read_api_address(path: &Path) -> Result<Option<std::net::SocketAddr>> {
 
 /// `minimum-gas-prices` and `pruning-keep-recent` from `config/app.toml`.
 pub fn read_app_toml(path: &Path) -> Result<(Vec<keystone_app::tx::GasPrice>, u64)> {
-    let text = std::fs::read_to_string(path).with_context(|| path.display().to_string())?;
-    let a: AppToml =
-        toml::from_str(&text).with_context(|| format!("{}: invalid app config", path.display()))?;
+    let a: AppToml = read_toml(path, "app config")?;
     let prices = a
         .minimum_gas_prices
         .split(',')

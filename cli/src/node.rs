@@ -90,7 +90,7 @@ pub fn start(home: &Home, stop_at: Option<u64>, double_sign: bool) -> Result<()>
         &home.config("priv_validator_key.json"),
         &home.data("priv_validator_state.json"),
     )?;
-    let engine = Engine::new(
+    let mut engine = Engine::new(
         genesis,
         cfg,
         app,
@@ -164,7 +164,6 @@ pub fn start(home: &Home, stop_at: Option<u64>, double_sign: bool) -> Result<()>
     };
     drop(ev_tx);
     tracing::info!(chain_id = %doc.chain_id, "starting");
-    let mut engine = engine;
     if double_sign {
         engine.misbehave_double_sign(keystone_consensus_driver::privval::read_key_file(
             &home.config("priv_validator_key.json"),
@@ -222,17 +221,14 @@ pub fn start(home: &Home, stop_at: Option<u64>, double_sign: bool) -> Result<()>
             continue;
         };
         match timer {
-            Timer::Engine(Action::Timeout {
-                height, timeout, ..
-            }) => {
+            Timer::Timeout(height, timeout) => {
                 let out = node.engine.on_timeout(height, timeout, now())?;
                 node.dispatch(out);
             }
-            Timer::Engine(Action::NextHeight { .. }) => {
+            Timer::NextHeight => {
                 let out = node.engine.next_height(now())?;
                 node.dispatch(out);
             }
-            Timer::Engine(Action::Broadcast(g)) => node.broadcast(&Wire::Gossip(g), None),
             Timer::Tick => {
                 node.tick()?;
                 node.at(TICK, Timer::Tick);
@@ -255,8 +251,13 @@ enum Event {
     Net(NetEvent),
 }
 
+/// What the node loop waits for besides events.
 enum Timer {
-    Engine(Action),
+    /// An engine timeout ([`Action::Timeout`]).
+    Timeout(u64, keystone_consensus_core::Timeout),
+    /// The next height ([`Action::NextHeight`]).
+    NextHeight,
+    /// Status, block sync and re-gossip ([`TICK`]).
     Tick,
 }
 
@@ -315,31 +316,50 @@ impl Node {
                     let (ch, bytes) = reactor::encode(&Wire::Gossip(g));
                     self.gossip(ch, &bytes, None);
                 }
-                Action::Timeout { after, .. } | Action::NextHeight { after } => {
-                    self.at(after, Timer::Engine(a))
-                }
+                Action::Timeout {
+                    after,
+                    height,
+                    timeout,
+                } => self.at(after, Timer::Timeout(height, timeout)),
+                Action::NextHeight { after } => self.at(after, Timer::NextHeight),
             }
         }
+    }
+
+    /// Remember that `peer` has the message `key` at the current height; `false` if it was
+    /// known already. The bookkeeping starts afresh when the height moves on.
+    fn mark_known(&mut self, peer: &str, key: [u8; 32]) -> bool {
+        let height = self.engine.current_height().unwrap_or(0);
+        if height != self.known.0 {
+            self.known = (height, BTreeMap::new());
+        }
+        self.known
+            .1
+            .entry(peer.to_string())
+            .or_default()
+            .insert(key)
     }
 
     /// Send a consensus message to every peer not known to have it (it sent it to us, or we
     /// sent it before, at this height), and remember that they now do.
     fn gossip(&mut self, channel: u8, bytes: &[u8], from: Option<&str>) {
-        let Some(sw) = &self.switch else {
+        let Some(peers) = self.switch.as_ref().map(Switch::peers) else {
             return;
         };
-        let height = self.engine.current_height().unwrap_or(0);
-        if height != self.known.0 {
-            self.known = (height, BTreeMap::new());
-        }
         let key = message_key(channel, bytes);
         if let Some(p) = from {
-            self.known.1.entry(p.to_string()).or_default().insert(key);
+            self.mark_known(p, key);
         }
-        for p in sw.peers() {
-            if self.known.1.entry(p.clone()).or_default().insert(key) {
-                sw.send(&p, channel, bytes.to_vec());
+        for p in peers {
+            if self.mark_known(&p, key) {
+                self.send_raw(&p, channel, bytes.to_vec());
             }
+        }
+    }
+
+    fn send_raw(&self, peer: &str, channel: u8, bytes: Vec<u8>) {
+        if let Some(sw) = &self.switch {
+            sw.send(peer, channel, bytes);
         }
     }
 
@@ -351,10 +371,17 @@ impl Node {
     }
 
     fn send(&self, peer: &str, w: &Wire) {
-        if let Some(sw) = &self.switch {
-            let (ch, bytes) = reactor::encode(w);
-            sw.send(peer, ch, bytes);
+        let (ch, bytes) = reactor::encode(w);
+        self.send_raw(peer, ch, bytes);
+    }
+
+    /// Ask peers for the blocks block sync wants next.
+    fn request_blocks(&mut self) -> Result<()> {
+        let last = self.engine.last_height()?;
+        for (peer, h) in self.sync.requests(last, Instant::now()) {
+            self.send(&peer, &Wire::BlockRequest(h));
         }
+        Ok(())
     }
 
     fn status(&self) -> Wire {
@@ -382,15 +409,12 @@ impl Node {
             }
             self.stuck.1 = Instant::now();
         }
+        self.request_blocks()?;
         let last = self.engine.last_height()?;
-        for (peer, h) in self.sync.requests(last, Instant::now()) {
-            self.send(&peer, &Wire::BlockRequest(h));
-        }
         let target = self.sync.target();
         let elapsed = self.last_tick.elapsed().as_secs_f64().max(0.001);
         if target > last + 1 || self.synced_since_tick > 0 {
-            // Blocks per second over the last tick, in hundredths (no floats in state; this is
-            // only a log line).
+            // Blocks per second over the last tick; a float is fine in a log line.
             let rate = (self.synced_since_tick as f64 / elapsed).round() as u64;
             tracing::info!(height = last, target, blocks_per_s = rate, "block sync");
         }
@@ -408,14 +432,8 @@ impl Node {
                 self.send(&peer, &Wire::StatusRequest);
                 for g in self.engine.height_messages().to_vec() {
                     let (ch, bytes) = reactor::encode(&Wire::Gossip(g));
-                    self.known
-                        .1
-                        .entry(peer.clone())
-                        .or_default()
-                        .insert(message_key(ch, &bytes));
-                    if let Some(sw) = &self.switch {
-                        sw.send(&peer, ch, bytes);
-                    }
+                    self.mark_known(&peer, message_key(ch, &bytes));
+                    self.send_raw(&peer, ch, bytes);
                 }
                 for ev in self.engine.pending_evidence() {
                     self.send(&peer, &Wire::Gossip(Gossip::Evidence(Box::new(ev))));
@@ -433,20 +451,22 @@ impl Node {
                 Ok(w) => self.on_wire(&peer, channel, &bytes, w)?,
                 Err(e) => {
                     tracing::warn!(%peer, channel, error = %e, "undecodable message; disconnecting");
-                    if let Some(sw) = &self.switch {
-                        sw.disconnect(&peer);
-                    }
+                    self.disconnect(&peer);
                 }
             },
         }
         Ok(())
     }
 
-    fn punish(&self, peer: &str, why: &dyn std::fmt::Display) {
-        tracing::warn!(%peer, reason = %why, "peer sent an invalid message; disconnecting");
+    fn disconnect(&self, peer: &str) {
         if let Some(sw) = &self.switch {
             sw.disconnect(peer);
         }
+    }
+
+    fn punish(&self, peer: &str, why: &dyn std::fmt::Display) {
+        tracing::warn!(%peer, reason = %why, "peer sent an invalid message; disconnecting");
+        self.disconnect(peer);
     }
 
     fn on_wire(&mut self, peer: &str, channel: u8, bytes: &[u8], w: Wire) -> Result<()> {
@@ -459,14 +479,7 @@ impl Node {
                 }
                 Err(Ok(Refused::Duplicate)) => {
                     // The sender has it: never send it back.
-                    let height = self.engine.current_height().unwrap_or(0);
-                    if height == self.known.0 {
-                        self.known
-                            .1
-                            .entry(peer.to_string())
-                            .or_default()
-                            .insert(message_key(channel, bytes));
-                    }
+                    self.mark_known(peer, message_key(channel, bytes));
                 }
                 Err(Ok(Refused::Stale)) => {}
                 Err(Ok(r)) => self.punish(peer, &r),
@@ -482,11 +495,8 @@ impl Node {
             Wire::StatusRequest => self.send(peer, &self.status()),
             Wire::Status { height, base } => {
                 self.sync.on_status(peer, base, height);
-                let last = self.engine.last_height()?;
-                if height > last {
-                    for (p, h) in self.sync.requests(last, Instant::now()) {
-                        self.send(&p, &Wire::BlockRequest(h));
-                    }
+                if height > self.engine.last_height()? {
+                    self.request_blocks()?;
                 }
             }
             Wire::BlockRequest(h) => match self.engine.committed_block(h)? {
@@ -516,10 +526,7 @@ impl Node {
                         Err(Err(e)) => return Err(e.into()),
                     }
                 }
-                let last = self.engine.last_height()?;
-                for (p, h) in self.sync.requests(last, Instant::now()) {
-                    self.send(&p, &Wire::BlockRequest(h));
-                }
+                self.request_blocks()?;
             }
         }
         Ok(())
@@ -533,18 +540,14 @@ impl Node {
         me: &keystone_consensus_types::PublicKey,
         power: i64,
     ) {
-        if let Request::CheckTx(tx, reply) = req {
-            let res = self.engine.check_tx(tx.clone());
-            if matches!(&res, Ok(r) if r.code == 0) {
-                self.broadcast(&Wire::Txs(vec![tx]), None);
-            }
-            let _ = reply.send(res.map_err(|e| e.to_string()));
-            return;
+        if let Some(tx) = answer(&mut self.engine, req, chain_id, moniker, me, power) {
+            self.broadcast(&Wire::Txs(vec![tx]), None);
         }
-        answer(&mut self.engine, req, chain_id, moniker, me, power);
     }
 }
 
+/// Answer one RPC/REST request; a transaction it admitted to the mempool is returned, for
+/// the caller to gossip.
 fn answer(
     engine: &mut Engine<App>,
     req: Request,
@@ -552,11 +555,14 @@ fn answer(
     moniker: &str,
     me: &keystone_consensus_types::PublicKey,
     power: i64,
-) {
+) -> Option<Vec<u8>> {
     use base64::Engine as _;
     match req {
         Request::CheckTx(tx, reply) => {
-            let _ = reply.send(engine.check_tx(tx).map_err(|e| e.to_string()));
+            let res = engine.check_tx(tx.clone());
+            let admitted = matches!(&res, Ok(r) if r.code == 0).then_some(tx);
+            let _ = reply.send(res.map_err(|e| e.to_string()));
+            return admitted;
         }
         Request::Query(q, reply) => {
             let _ = reply.send(engine.app().query(q).map_err(|e| e.to_string()));
@@ -615,6 +621,7 @@ fn answer(
             let _ = reply.send(result);
         }
     }
+    None
 }
 
 fn param_str(params: &serde_json::Value, k: &str) -> Option<String> {

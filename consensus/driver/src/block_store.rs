@@ -310,11 +310,28 @@ impl BlockStore {
 
     /// The (height, index) of every committed transaction matching `query`, in order.
     pub fn search_txs(&self, query: &Query) -> Result<Vec<(Height, u32)>> {
+        use crate::event_query::{Condition, Op, Operand};
+        // `tm.event` is the subscription's event kind: every indexed tx is a `Tx` event.
+        let (kind, conditions): (Vec<&Condition>, Vec<&Condition>) =
+            query.conditions.iter().partition(|c| c.key == "tm.event");
+        if !kind.iter().all(|c| c.matches("Tx")) {
+            return Ok(Vec::new());
+        }
+        // With no other condition, every committed tx (each is indexed under `tx.hash`).
+        let every_tx = Condition {
+            key: "tx.hash".into(),
+            op: Op::Exists,
+            operand: Operand::None,
+        };
+        let conditions = if conditions.is_empty() {
+            vec![&every_tx]
+        } else {
+            conditions
+        };
         let txn = self.db.begin_read()?;
         let t = txn.open_table(EVENT_INDEX)?;
         let mut result: Option<std::collections::BTreeSet<(Height, u32)>> = None;
-        // `tm.event` is the subscription's event kind: every indexed tx is a `Tx` event.
-        for c in query.conditions.iter().filter(|c| c.key != "tm.event") {
+        for c in conditions {
             let prefix = event_prefix(&c.key, c.equals())?;
             let mut found = std::collections::BTreeSet::new();
             for entry in t.range(prefix.as_slice()..)? {
@@ -336,21 +353,7 @@ impl BlockStore {
             }
             result = Some(found);
         }
-        let tm_event_ok = query
-            .conditions
-            .iter()
-            .filter(|c| c.key == "tm.event")
-            .all(|c| c.matches("Tx"));
-        match result {
-            Some(r) if tm_event_ok => Ok(r.into_iter().collect()),
-            // Only `tm.event = 'Tx'`: every committed transaction.
-            None if tm_event_ok => {
-                self.search_txs(&"tx.height >= 0".parse().map_err(
-                    |e: crate::event_query::QueryError| BlockStoreError::Db(e.to_string()),
-                )?)
-            }
-            _ => Ok(Vec::new()),
-        }
+        Ok(result.unwrap_or_default().into_iter().collect())
     }
 
     /// The application's answer to `FinalizeBlock` for height `h`.

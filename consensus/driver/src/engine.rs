@@ -174,19 +174,33 @@ struct View<'a> {
     genesis: &'a Genesis,
 }
 
+impl View<'_> {
+    /// The last committed height (the initial height − 1 before the first block).
+    fn last_height(&self) -> Result<Height> {
+        Ok(match self.blocks.height()? {
+            0 => self.genesis.initial_height - 1,
+            h => h,
+        })
+    }
+
+    /// The validator set of `h`, for heights of this chain.
+    fn validators(&self, h: Height) -> Option<ValidatorSet> {
+        (h >= self.genesis.initial_height).then(|| validators_of(self.genesis, h))
+    }
+}
+
 impl ChainView for View<'_> {
     fn last_height(&self) -> Height {
-        match self.blocks.height() {
-            Ok(0) | Err(_) => self.genesis.initial_height - 1,
-            Ok(h) => h,
-        }
+        // An unreadable store judges evidence as if nothing were committed: it is refused
+        // as out of range, never accepted.
+        View::last_height(self).unwrap_or(self.genesis.initial_height - 1)
     }
     fn block_time(&self, h: Height) -> Option<Time> {
         let raw = self.blocks.block_proto(h).ok()??;
         Time::from_proto(raw.header?.time.as_ref()?).ok()
     }
     fn validators(&self, h: Height) -> Option<ValidatorSet> {
-        (h >= self.genesis.initial_height).then(|| validators_of(self.genesis, h))
+        View::validators(self, h)
     }
     fn is_committed(&self, hash: &Hash) -> bool {
         // A store that cannot be read counts as "committed": never propose what may be.
@@ -247,17 +261,19 @@ impl<A: Application> Engine<A> {
 
     /// The last committed height (the initial height − 1 before the first block).
     pub fn last_height(&self) -> Result<Height> {
-        let h = self.blocks.height()?;
-        Ok(if h == 0 {
-            self.genesis.initial_height - 1
-        } else {
-            h
-        })
+        self.view().last_height()
     }
 
     /// The validator set of `height` (for RPC).
     pub fn validators_at(&self, height: Height) -> Option<ValidatorSet> {
-        (height >= self.genesis.initial_height).then(|| self.validators(height))
+        self.view().validators(height)
+    }
+
+    fn view(&self) -> View<'_> {
+        View {
+            blocks: &self.blocks,
+            genesis: &self.genesis,
+        }
     }
 
     /// The validator set of `height`.

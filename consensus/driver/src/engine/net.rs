@@ -43,6 +43,18 @@ pub enum Gossip {
     Evidence(Box<DuplicateVoteEvidence>),
 }
 
+impl Gossip {
+    /// The height a consensus message belongs to (evidence belongs to none).
+    pub fn height(&self) -> Option<Height> {
+        match self {
+            Gossip::Vote(v) => Some(v.height),
+            Gossip::Proposal(p) => Some(p.height),
+            Gossip::BlockPart { height, .. } => Some(*height),
+            Gossip::Evidence(_) => None,
+        }
+    }
+}
+
 /// Why a peer's message was not taken. `Stale` and `Duplicate` are normal in gossip; the
 /// others mean the peer sent something false.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -105,13 +117,7 @@ impl<A: Application> Engine<A> {
             return Ok(());
         };
         for msg in std::mem::take(&mut self.future) {
-            let h = match &msg {
-                Gossip::Vote(v) => v.height,
-                Gossip::Proposal(p) => p.height,
-                Gossip::BlockPart { height, .. } => *height,
-                Gossip::Evidence(_) => continue,
-            };
-            if h != height {
+            if msg.height() != Some(height) {
                 continue;
             }
             match self.on_gossip(msg, now) {
@@ -163,13 +169,7 @@ impl<A: Application> Engine<A> {
         // it sends now it will not send again. Keep it (bounded, unverified — it is checked
         // when that height starts) instead of losing it: losing a few such votes can leave a
         // height without the 2f+1 messages that start its timeouts.
-        let height = match &msg {
-            Gossip::Vote(v) => Some(v.height),
-            Gossip::Proposal(p) => Some(p.height),
-            Gossip::BlockPart { height, .. } => Some(*height),
-            Gossip::Evidence(_) => None,
-        };
-        if let (Some(h), Some(core)) = (height, &self.core) {
+        if let (Some(h), Some(core)) = (msg.height(), &self.core) {
             if h == core.height() + 1 {
                 if self.future.len() < MAX_FUTURE {
                     self.future.push(msg);
@@ -422,10 +422,7 @@ impl<A: Application> Engine<A> {
             h.consensus_hash == self.genesis.params.hash(),
         )?;
         // Evidence: each valid, not committed before, none twice, within the byte limit.
-        let view = View {
-            blocks: &self.blocks,
-            genesis: &self.genesis,
-        };
+        let view = self.view();
         let mut hashes = std::collections::BTreeSet::new();
         let mut bytes = 0usize;
         for ev in &block.evidence {
