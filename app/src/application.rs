@@ -2,7 +2,8 @@
 
 use crate::store_state::StoreState;
 use crate::tx::{run_tx, Context, GasPrice, Mode, TxOutcome};
-use keystone_modules::{auth, bank, Address};
+use keystone_modules::state::Branch;
+use keystone_modules::{auth, bank, staking, Address, BlockCtx, Timestamp};
 use keystone_proto::abci;
 use keystone_proto::prost::bytes::Bytes;
 use keystone_proto::prost::Message;
@@ -20,6 +21,63 @@ pub struct AppGenesis {
     /// `app_state.bank`.
     #[serde(default)]
     pub bank: bank::genesis::Genesis,
+    /// `app_state.staking`.
+    #[serde(default)]
+    pub staking: staking::genesis::Genesis,
+    /// `app_state.genutil`: the genesis transactions.
+    #[serde(default)]
+    pub genutil: GenUtil,
+}
+
+/// `app_state.genutil`: signed transactions (gentxs, in the SDK's JSON form) delivered at
+/// InitChain, after every module's genesis, so that the first validators are whoever bonded.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct GenUtil {
+    /// The transactions.
+    #[serde(default)]
+    pub gen_txs: Vec<serde_json::Value>,
+}
+
+/// A block time from ABCI (the epoch when absent).
+fn block_time(t: Option<&keystone_proto::Timestamp>) -> AppResult<Timestamp> {
+    match t {
+        None => Ok(Timestamp::EPOCH),
+        Some(t) => Timestamp::new(t.seconds, t.nanos.max(0) as u32).map_err(app_err),
+    }
+}
+
+/// Staking's updates as ABCI carries them.
+fn abci_updates(updates: Vec<staking::ValidatorUpdate>) -> Vec<abci::ValidatorUpdate> {
+    updates
+        .into_iter()
+        .map(|u| abci::ValidatorUpdate {
+            pub_key: Some(keystone_proto::crypto::PublicKey {
+                sum: Some(keystone_proto::crypto::public_key::Sum::Ed25519(
+                    u.pub_key.to_vec(),
+                )),
+            }),
+            power: u.power,
+        })
+        .collect()
+}
+
+/// Module events (begin and end block) as ABCI carries them, every attribute indexed.
+fn abci_events(events: Vec<keystone_modules::Event>) -> Vec<abci::Event> {
+    events
+        .into_iter()
+        .map(|e| abci::Event {
+            r#type: e.kind,
+            attributes: e
+                .attributes
+                .into_iter()
+                .map(|(key, value)| abci::EventAttribute {
+                    key,
+                    value,
+                    index: true,
+                })
+                .collect(),
+        })
+        .collect()
 }
 
 type Writes = BTreeMap<Vec<u8>, Option<Vec<u8>>>;
@@ -29,11 +87,13 @@ pub struct App {
     store: Store,
     chain_id: String,
     min_gas_prices: Vec<GasPrice>,
-    /// `FinalizeBlock`'s result, waiting for `Commit`.
-    pending: Option<(i64, Prepared)>,
+    /// `FinalizeBlock`'s result (and the block's time), waiting for `Commit`.
+    pending: Option<(i64, Prepared, Timestamp)>,
     /// The mempool's view: `CheckTx` writes over the last committed version, dropped at each
     /// commit (the SDK's check state).
     check_writes: Writes,
+    /// The last block's time (what `CheckTx` runs at).
+    last_time: Timestamp,
 }
 
 fn app_err(e: impl std::fmt::Display) -> AppError {
@@ -49,6 +109,7 @@ impl App {
             min_gas_prices,
             pending: None,
             check_writes: Writes::new(),
+            last_time: Timestamp::EPOCH,
         }
     }
 
@@ -188,6 +249,29 @@ impl Application for App {
         if req.path.starts_with("/cosmos.") {
             return self.grpc_query(&req);
         }
+        if crate::lcd::handles(&req.path) {
+            let Some(latest) = self.latest()? else {
+                return Ok(fail(26, "no committed state yet: invalid height".into()));
+            };
+            let state = StoreState::new(&self.store, Some(latest), Writes::new());
+            let query = String::from_utf8_lossy(&req.data);
+            return Ok(match crate::lcd::get(&state, &req.path, &query) {
+                Ok(v) => abci::ResponseQuery {
+                    value: Bytes::from(v.to_string().into_bytes()),
+                    height: latest as i64,
+                    ..Default::default()
+                },
+                // The gRPC status code, under its own codespace: these routes answer as the
+                // gateway does.
+                Err(e) => abci::ResponseQuery {
+                    code: e.code,
+                    codespace: "grpc".into(),
+                    log: e.message,
+                    height: latest as i64,
+                    ..Default::default()
+                },
+            });
+        }
         if req.path != "/store/key" {
             return Ok(fail(
                 6,
@@ -247,6 +331,7 @@ impl Application for App {
             height: latest.unwrap_or(0) + 1,
             mode: Mode::Check,
             min_gas_prices: &self.min_gas_prices,
+            time: self.last_time,
         };
         let out = run_tx(&mut state, &req.tx, &ctx);
         self.check_writes = state.into_writes();
@@ -270,6 +355,13 @@ impl Application for App {
                 .map_err(|e| app_err(format!("app_state: {e}")))?
         };
         let version = (req.initial_height.max(1) - 1) as u64;
+        let time = block_time(req.time.as_ref())?;
+        let block = BlockCtx {
+            height: 0,
+            time,
+            chain_id: req.chain_id.clone(),
+        };
+        let hooks = crate::hooks::AppHooks::new(&block);
         let mut state = StoreState::new(&self.store, None, Writes::new());
         genesis.auth.init(&mut state).map_err(app_err)?;
         genesis.bank.init(&mut state).map_err(app_err)?;
@@ -279,6 +371,50 @@ impl Application for App {
             auth::ensure_account(&mut state, &a).map_err(app_err)?;
         }
         auth::ensure_module_account(&mut state, auth::FEE_COLLECTOR).map_err(app_err)?;
+        genesis
+            .staking
+            .init(&mut state, &block, &hooks)
+            .map_err(|e| app_err(format!("staking genesis: {e}")))?;
+        // The gentxs, as the SDK's genutil delivers them: each must succeed.
+        let ctx = Context {
+            chain_id: &req.chain_id,
+            height: 0,
+            mode: Mode::Deliver,
+            min_gas_prices: &[],
+            time,
+        };
+        for (i, json) in genesis.genutil.gen_txs.iter().enumerate() {
+            let raw = keystone_proto::tx_json::tx_from_json(json)
+                .map_err(|e| app_err(format!("gen_txs[{i}]: {e}")))?;
+            let out = run_tx(&mut state, &raw, &ctx);
+            if let Err(e) = out.result {
+                return Err(app_err(format!("gen_txs[{i}] failed: {e}")));
+            }
+        }
+        let updates = {
+            let mut branch = Branch::new(&mut state);
+            let u = staking::apply_validator_set_updates(&mut branch, &block, &hooks)
+                .map_err(app_err)?;
+            branch.commit();
+            u
+        };
+        let validators = abci_updates(updates);
+        // A genesis document that names validators must name the ones the gentxs bonded
+        // (the SDK's check); with no gentxs the document's set stands.
+        if !req.validators.is_empty() && !validators.is_empty() {
+            let key =
+                |v: &abci::ValidatorUpdate| (v.pub_key.clone().map(|k| k.encode_to_vec()), v.power);
+            let mut want: Vec<_> = req.validators.iter().map(key).collect();
+            let mut got: Vec<_> = validators.iter().map(key).collect();
+            want.sort();
+            got.sort();
+            if want != got {
+                return Err(app_err(
+                    "the genesis validators are not the ones the genesis transactions bond",
+                ));
+            }
+        }
+        self.last_time = time;
         let writes = state.into_writes();
         // A handshake may run InitChain again after a crash before the first block: then the
         // genesis state is already stored, and must be this one.
@@ -300,7 +436,7 @@ impl Application for App {
         };
         Ok(abci::ResponseInitChain {
             consensus_params: None,
-            validators: req.validators,
+            validators,
             app_hash: Bytes::from(root.to_vec()),
         })
     }
@@ -311,12 +447,15 @@ impl Application for App {
     ) -> AppResult<abci::ResponseFinalizeBlock> {
         let latest = self.latest()?;
         let mut state = StoreState::new(&self.store, latest, Writes::new());
+        let time = block_time(req.time.as_ref())?;
         let ctx = Context {
             chain_id: &self.chain_id,
             height: req.height as u64,
             mode: Mode::Deliver,
             min_gas_prices: &[],
+            time,
         };
+        let block = ctx.block();
         let mut tx_results = Vec::with_capacity(req.txs.len());
         for tx in &req.txs {
             let out = run_tx(&mut state, tx, &ctx);
@@ -331,26 +470,40 @@ impl Application for App {
                 ..Default::default()
             });
         }
+        // End block: staking's validator-set changes (which consensus applies from H+2) and
+        // matured unbondings. A failure here is the chain's, not a transaction's: stop.
+        let (updates, events) = {
+            let hooks = crate::hooks::AppHooks::new(&block);
+            let mut branch = Branch::new(&mut state);
+            let updates = staking::end_block(&mut branch, &block, &hooks)
+                .map_err(|e| app_err(format!("staking end block: {e}")))?;
+            let events = branch.take_events();
+            branch.commit();
+            (updates, events)
+        };
         let prepared = self
             .store
             .prepare(req.height as u64, state.into_writes())
             .map_err(app_err)?;
         let app_hash = Bytes::from(prepared.root().to_vec());
-        self.pending = Some((req.height, prepared));
+        self.pending = Some((req.height, prepared, time));
         Ok(abci::ResponseFinalizeBlock {
             tx_results,
             app_hash,
+            validator_updates: abci_updates(updates),
+            events: abci_events(events),
             ..Default::default()
         })
     }
 
     fn commit(&mut self) -> AppResult<abci::ResponseCommit> {
-        let (_, prepared) = self
+        let (_, prepared, time) = self
             .pending
             .take()
             .ok_or_else(|| app_err("Commit without FinalizeBlock"))?;
         self.store.commit(prepared).map_err(app_err)?;
         self.check_writes.clear();
+        self.last_time = time;
         Ok(abci::ResponseCommit { retain_height: 0 })
     }
 }

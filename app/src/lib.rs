@@ -8,16 +8,21 @@
 //! and wording in the results.
 //!
 //! It also holds [`App`], the `Application` (ABCI 2.0) over the JMT store: `InitChain` from
-//! the genesis `app_state` (auth, bank), `CheckTx` against a check state that lives until the
-//! next commit, `FinalizeBlock` running every transaction and computing the new app hash
-//! without writing, `Commit` writing the version in one redb transaction, `Info` for the
-//! handshake and `Query` of `/store/key` with an ICS23 proof (`proofOps[0].type = "ics23:jmt"`).
+//! the genesis `app_state` (auth, bank, staking, then the gentxs of `genutil`, returning the
+//! validators they bonded), `CheckTx` against a check state that lives until the next commit,
+//! `FinalizeBlock` running every transaction, then staking's end block (its validator updates
+//! go back to consensus), computing the new app hash without writing, `Commit` writing the
+//! version in one redb transaction, `Info` for the handshake and `Query` of `/store/key` with
+//! an ICS23 proof (`proofOps[0].type = "ics23:jmt"`), of the bank gRPC paths, and of the LCD
+//! routes in [`lcd`] (the REST router's answers, computed from state).
 //!
-//! What does not live here yet: the Cosmos gRPC query paths, events, the REST router, and the
-//! proof-of-stake modules (#5, #6). Business rules live in `keystone-modules`; this crate
+//! What does not live here yet: slashing, distribution and mint in the block (#5), most gRPC
+//! query paths (#6). Business rules live in `keystone-modules`; this crate
 //! decodes, authenticates, meters, routes and stores.
 
 mod application;
+mod hooks;
+pub mod lcd;
 mod store_state;
 pub mod tx;
 

@@ -135,6 +135,7 @@ fn deliver(fx: &mut Fx, tx: &[u8]) -> keystone_app::tx::TxOutcome {
             height: 5,
             mode: Mode::Deliver,
             min_gas_prices: &[],
+            time: keystone_modules::Timestamp::EPOCH,
         },
     )
 }
@@ -382,6 +383,25 @@ fn an_overflowing_amount_is_invalid_coins() {
 #[test]
 fn unknown_message_types_are_decode_errors() {
     let mut fx = fixture();
+    let vote = cosmrs::Any {
+        type_url: "/cosmos.gov.v1beta1.MsgVote".into(),
+        value: Vec::new(),
+    };
+    let tx = sign(&fx.alice_key, vec![vote], TxOpts::default());
+    let out = deliver(&mut fx, &tx);
+    assert_eq!(code(&out), ("sdk", 2));
+    assert!(out
+        .result
+        .expect_err("unknown")
+        .to_string()
+        .contains("/cosmos.gov.v1beta1.MsgVote"));
+}
+
+/// A delegation built and signed by cosmrs decodes; to a validator that does not exist it
+/// fails with staking's error, keeping only the fee and the sequence bump.
+#[test]
+fn a_cosmrs_delegation_to_an_unknown_validator_fails_cleanly() {
+    let mut fx = fixture();
     let delegate = cosmrs::staking::MsgDelegate {
         delegator_address: AccountId::new("cosmos", &fx.alice.0).expect("id"),
         validator_address: AccountId::new("cosmosvaloper", &[3; 20]).expect("id"),
@@ -392,13 +412,25 @@ fn unknown_message_types_are_decode_errors() {
         vec![delegate.to_any().expect("any")],
         TxOpts::default(),
     );
+    let before = stake(&fx, &fx.alice.clone());
     let out = deliver(&mut fx, &tx);
-    assert_eq!(code(&out), ("sdk", 2));
+    assert_eq!(code(&out), ("staking", 3), "{:?}", out.result);
     assert!(out
         .result
-        .expect_err("unknown")
+        .expect_err("unknown validator")
         .to_string()
-        .contains("/cosmos.staking.v1beta1.MsgDelegate"));
+        .contains("validator does not exist"));
+    let fee = TxOpts::default().fee;
+    assert_eq!(
+        stake(&fx, &fx.alice.clone()),
+        before - fee,
+        "only the fee is gone"
+    );
+    assert!(
+        keystone_modules::staking::delegations_of(&fx.state, &fx.alice)
+            .expect("read")
+            .is_empty()
+    );
 }
 
 #[test]
@@ -422,6 +454,7 @@ fn check_tx_enforces_minimum_gas_prices_and_simulate_reports_gas() {
             height: 1,
             mode: Mode::Check,
             min_gas_prices: &prices,
+            time: keystone_modules::Timestamp::EPOCH,
         },
     );
     assert_eq!(code(&out), ("sdk", 13));
@@ -442,6 +475,7 @@ fn check_tx_enforces_minimum_gas_prices_and_simulate_reports_gas() {
             height: 1,
             mode: Mode::Check,
             min_gas_prices: &prices,
+            time: keystone_modules::Timestamp::EPOCH,
         },
     );
     assert_eq!(out.result, Ok(()));
@@ -464,6 +498,7 @@ fn check_tx_enforces_minimum_gas_prices_and_simulate_reports_gas() {
             height: 1,
             mode: Mode::Simulate,
             min_gas_prices: &[],
+            time: keystone_modules::Timestamp::EPOCH,
         },
     );
     assert_eq!(out.result, Ok(()));

@@ -74,6 +74,7 @@ fn simd_signed_transactions_are_accepted_in_sequence() {
         height: 1,
         mode: Mode::Deliver,
         min_gas_prices: &[],
+        time: keystone_modules::Timestamp::EPOCH,
     };
     for i in 0..3 {
         let raw = tx(&v, i);
@@ -116,6 +117,7 @@ fn replayed_or_altered_simd_transactions_are_refused() {
         height: 1,
         mode: Mode::Deliver,
         min_gas_prices: &[],
+        time: keystone_modules::Timestamp::EPOCH,
     };
     // Out of order: sequence 1 first.
     let mut s = state(&signer);

@@ -133,11 +133,11 @@ pub fn add_genesis_account(
     address: &keystone_modules::Address,
     coins: &keystone_modules::Coins,
 ) -> Result<()> {
-    let mut app: keystone_app::AppGenesis = serde_json::from_value(
-        doc.app_state
-            .clone()
-            .unwrap_or_else(|| serde_json::json!({})),
-    )?;
+    let mut state = doc
+        .app_state
+        .clone()
+        .unwrap_or_else(|| serde_json::json!({}));
+    let mut app: keystone_app::AppGenesis = serde_json::from_value(state.clone())?;
     if app
         .auth
         .accounts
@@ -180,7 +180,14 @@ pub fn add_genesis_account(
     app.bank.supply.clear();
     app.auth.validate()?;
     app.bank.validate()?;
-    doc.app_state = Some(serde_json::to_value(&app)?);
+    // Only the two sections this touches are rewritten: the others (staking params edited
+    // with jq, gentxs) stay exactly as they are.
+    let obj = state
+        .as_object_mut()
+        .context("genesis app_state must be a JSON object")?;
+    obj.insert("auth".into(), serde_json::to_value(&app.auth)?);
+    obj.insert("bank".into(), serde_json::to_value(&app.bank)?);
+    doc.app_state = Some(state);
     doc.validate()?;
     Ok(())
 }

@@ -5,12 +5,14 @@
 //! keyrings; [`home`] (the home directory's files, `init`, config parsing); [`testnet`]
 //! (`testnet init-files`); [`node`] (`start`: the engine over the built-in application, on
 //! the wall clock, with the JSON-RPC ([`rpc`]) and REST ([`rest`]) servers); [`client`] and
-//! [`tx`] (the command line's RPC client and transaction signing).
+//! [`tx`] (the command line's RPC client and transaction signing); [`genutil`] (`genesis
+//! gentx` and `collect-gentxs`).
 //!
 //! What does not live here: consensus, storage and the network's transport (the engine and
 //! `keystone-p2p`), and the application's rules (`keystone-app`).
 
 pub mod client;
+pub mod genutil;
 pub mod home;
 pub mod keys;
 pub mod node;

@@ -10,6 +10,8 @@ use std::io::{IsTerminal, Read};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+mod commands;
+
 #[derive(Parser)]
 #[command(
     name = "keystone",
@@ -33,7 +35,7 @@ enum Output {
     Json,
 }
 
-#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 enum Backend {
     Test,
     File,
@@ -120,6 +122,9 @@ enum TestnetCommand {
         /// `consensus.timeout_commit` of every node.
         #[arg(long, default_value = "1s")]
         timeout_commit: String,
+        /// What each validator bonds in its gentx.
+        #[arg(long, default_value = "100000000stake")]
+        self_delegation: String,
     },
 }
 
@@ -141,6 +146,11 @@ enum TxCommand {
     Bank {
         #[command(subcommand)]
         command: BankTx,
+    },
+    /// Staking transactions.
+    Staking {
+        #[command(subcommand)]
+        command: commands::tx::StakingTx,
     },
 }
 
@@ -189,6 +199,11 @@ enum QueryCommand {
     Auth {
         #[command(subcommand)]
         command: AuthQuery,
+    },
+    /// Staking queries.
+    Staking {
+        #[command(subcommand)]
+        command: commands::query::StakingQuery,
     },
     /// A committed transaction by hash.
     Tx {
@@ -260,6 +275,14 @@ enum GenesisCommand {
     },
     /// Check the genesis file.
     Validate,
+    /// Sign a genesis transaction creating this node's validator.
+    Gentx(commands::genesis::GentxArgs),
+    /// Put the genesis transactions of config/gentx into the genesis.
+    CollectGentxs {
+        /// Where the gentx files are (default config/gentx).
+        #[arg(long)]
+        gentx_dir: Option<PathBuf>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -281,6 +304,9 @@ enum KeysCommand {
         /// Print only the address.
         #[arg(short = 'a', long)]
         address: bool,
+        /// Which address: the account (`acc`), or the validator operator (`val`).
+        #[arg(long, default_value = "acc", value_parser = ["acc", "val"])]
+        bech: String,
     },
     /// Delete a key.
     Delete {
@@ -418,8 +444,16 @@ fn keys_cmd(cli: &Cli, backend: Backend, cmd: &KeysCommand) -> Result<()> {
                 }
             }
         }
-        KeysCommand::Show { name, address } => {
-            let info = ring.show(name)?;
+        KeysCommand::Show {
+            name,
+            address,
+            bech,
+        } => {
+            let mut info = ring.show(name)?;
+            if bech == "val" {
+                let a: keystone_modules::Address = info.address.parse()?;
+                info.address = a.to_bech32("cosmosvaloper");
+            }
             if *address {
                 println!("{}", info.address);
             } else if cli.output == Output::Json {
@@ -456,6 +490,7 @@ fn testnet_init_files(
     base_port: u16,
     coins: &str,
     timeout_commit: &str,
+    self_delegation: &str,
 ) -> Result<()> {
     if backend != Backend::Test {
         bail!("testnet homes keep their operator keys in the test keyring: use --keyring-backend test");
@@ -468,6 +503,7 @@ fn testnet_init_files(
         base_port,
         coins,
         timeout_commit,
+        self_delegation,
         genesis_time: &time,
     })?;
     match cli.output {
@@ -547,6 +583,10 @@ fn validate_genesis(cli: &Cli) -> Result<()> {
     .context("app_state")?;
     app.auth.validate()?;
     app.bank.validate()?;
+    app.staking.validate()?;
+    for tx in &app.genutil.gen_txs {
+        keystone_genesis::genutil::check_gentx(&doc, tx.clone())?;
+    }
     println!("File at {} is a valid genesis file", h.genesis().display());
     Ok(())
 }
@@ -810,6 +850,7 @@ fn main() -> ExitCode {
                     base_port,
                     coins,
                     timeout_commit,
+                    self_delegation,
                 },
         } => testnet_init_files(
             &cli,
@@ -820,6 +861,7 @@ fn main() -> ExitCode {
             *base_port,
             coins,
             timeout_commit,
+            self_delegation,
         ),
         Command::Start {
             halt_height,
@@ -833,6 +875,10 @@ fn main() -> ExitCode {
                 keyring_backend,
             } => add_genesis_account(&cli, address_or_key, coins, *keyring_backend),
             GenesisCommand::Validate => validate_genesis(&cli),
+            GenesisCommand::Gentx(a) => commands::genesis::gentx(&cli, a),
+            GenesisCommand::CollectGentxs { gentx_dir } => {
+                commands::genesis::collect_gentxs(&cli, gentx_dir.as_deref())
+            }
         },
         Command::Tx {
             command:
@@ -863,6 +909,9 @@ fn main() -> ExitCode {
             memo,
             *keyring_backend,
         ),
+        Command::Tx {
+            command: TxCommand::Staking { command },
+        } => commands::tx::staking(&cli, command),
         Command::Query { command } => match command {
             QueryCommand::Bank {
                 command: BankQuery::Balances { address, node },
@@ -877,6 +926,7 @@ fn main() -> ExitCode {
                 command: AuthQuery::Account { address, node },
             } => query_account(address, node),
             QueryCommand::Tx { hash, node } => query_tx(hash, node),
+            QueryCommand::Staking { command } => commands::query::staking(command),
             QueryCommand::Block { height, node } => query_block(*height, node),
         },
     };

@@ -123,10 +123,6 @@ pub fn start(home: &Home, stop_at: Option<u64>, double_sign: bool) -> Result<()>
     let me =
         keystone_consensus_driver::privval::read_key_file(&home.config("priv_validator_key.json"))?
             .public_key();
-    let my_power = doc
-        .validator_set()?
-        .get_by_address(&me.address())
-        .map_or(0, |v| v.voting_power);
     let switch = match read_p2p_config(&home.config("config.toml"))? {
         None => None,
         Some((laddr, peers)) => {
@@ -197,7 +193,7 @@ pub fn start(home: &Home, stop_at: Option<u64>, double_sign: bool) -> Result<()>
         if !wait.is_zero() {
             match ev_rx.recv_timeout(wait) {
                 Ok(Event::Rpc(req)) => {
-                    node.answer(req, &doc.chain_id, &moniker, &me, my_power);
+                    node.answer(req, &doc.chain_id, &moniker, &me);
                     continue;
                 }
                 Ok(Event::Net(ev)) => {
@@ -538,9 +534,8 @@ impl Node {
         chain_id: &str,
         moniker: &str,
         me: &keystone_consensus_types::PublicKey,
-        power: i64,
     ) {
-        if let Some(tx) = answer(&mut self.engine, req, chain_id, moniker, me, power) {
+        if let Some(tx) = answer(&mut self.engine, req, chain_id, moniker, me) {
             self.broadcast(&Wire::Txs(vec![tx]), None);
         }
     }
@@ -554,7 +549,6 @@ fn answer(
     chain_id: &str,
     moniker: &str,
     me: &keystone_consensus_types::PublicKey,
-    power: i64,
 ) -> Option<Vec<u8>> {
     use base64::Engine as _;
     match req {
@@ -573,9 +567,18 @@ fn answer(
                 moniker: moniker.into(),
                 validator_address: me.address().to_string(),
                 validator_pub_key: base64::engine::general_purpose::STANDARD.encode(me.0),
-                voting_power: power,
                 ..Status::default()
             };
+            // This node's power in the set of the height in progress (0: not a validator).
+            if let Ok(Some(set)) = engine
+                .last_height()
+                .map_err(|e| e.to_string())
+                .and_then(|h| engine.validators_at(h + 1).map_err(|e| e.to_string()))
+            {
+                s.voting_power = set
+                    .get_by_address(&me.address())
+                    .map_or(0, |v| v.voting_power);
+            }
             if let Ok(h) = engine.blocks().height() {
                 if h > 0 {
                     s.height = h;
@@ -751,6 +754,7 @@ fn other(
             let h = height_param(engine, params)?;
             let set = engine
                 .validators_at(h)
+                .map_err(|e| e.to_string())?
                 .ok_or("no validators at that height")?;
             let vals: Vec<serde_json::Value> = set
                 .validators()

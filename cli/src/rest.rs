@@ -3,6 +3,8 @@
 //!
 //! - `GET /cosmos/auth/v1beta1/accounts/{address}`
 //! - `GET /cosmos/bank/v1beta1/balances/{address}`
+//! - `GET /cosmos/staking/v1beta1/…` (validators, delegations, unbonding delegations,
+//!   redelegations, pool, params: the routes `keystone_app::lcd` answers)
 //! - `POST /cosmos/tx/v1beta1/txs` (`{"tx_bytes": base64, "mode": "BROADCAST_MODE_SYNC"}`)
 //! - `GET /keystone/v1/state/{key}?height=H&prove=true` → `{key, value, height, app_hash,
 //!   proof, header_height}`: the value at H and its ICS23 proof against the app hash in the
@@ -251,6 +253,36 @@ async fn state(
     (StatusCode::OK, Json(body))
 }
 
+/// A module's LCD route, answered by the application from state (`keystone_app::lcd`): the
+/// path and the URL query go over `abci_query` as they came.
+async fn lcd(State(engine): State<Engine>, uri: axum::http::Uri) -> Reply {
+    let req = abci::RequestQuery {
+        data: Bytes::from(uri.query().unwrap_or("").as_bytes().to_vec()),
+        path: uri.path().to_string(),
+        height: 0,
+        prove: false,
+    };
+    match ask(&engine, |r| Request::Query(req, r)).await {
+        Ok(Ok(r)) if r.code == 0 => match serde_json::from_slice(&r.value) {
+            Ok(v) => (StatusCode::OK, Json(v)),
+            Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, 13, e.to_string()),
+        },
+        Ok(Ok(r)) => {
+            let status = keystone_app::lcd::LcdError {
+                code: r.code,
+                message: String::new(),
+            }
+            .http_status();
+            error(
+                StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+                r.code,
+                r.log,
+            )
+        }
+        Ok(Err(e)) | Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, 13, e),
+    }
+}
+
 /// Serve on `addr` until the process ends (run on its own thread).
 pub fn serve(addr: std::net::SocketAddr, engine: Engine) -> anyhow::Result<()> {
     let app = Router::new()
@@ -258,6 +290,7 @@ pub fn serve(addr: std::net::SocketAddr, engine: Engine) -> anyhow::Result<()> {
         .route("/cosmos/bank/v1beta1/balances/{address}", get(balances))
         .route("/cosmos/tx/v1beta1/txs", post(broadcast))
         .route("/keystone/v1/state/{*key}", get(state))
+        .route("/cosmos/staking/v1beta1/{*route}", get(lcd))
         .with_state(engine);
     crate::rpc::serve_router(addr, app, "REST")
 }

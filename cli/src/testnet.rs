@@ -5,10 +5,12 @@
 //! For node `i` under `<output-dir>/node<i>`: a complete home (`init`), a funded operator
 //! key named `node<i>` in the test keyring (its mnemonic also in `key_seed.json`, as gaiad
 //! writes it), ports `base + 10·i` (p2p), `+1` (RPC), `+2` (REST), and every other node in
-//! `p2p.persistent_peers`. All nodes share one genesis: each node's consensus key is a
-//! validator (power 10 until gentx arrives with staking, #5) and each operator account is
-//! funded. Because the genesis is one file, a later `genesis add-genesis-account` on one home
-//! followed by copying its genesis.json to the others still yields a valid network.
+//! `p2p.persistent_peers`. All nodes share one genesis, built the gaiad way: each operator
+//! account is funded, each node signs a gentx bonding `self_delegation` for its consensus key
+//! (kept in `<output-dir>/gentxs`), and the gentxs are collected, so the first validator set
+//! is what staking makes of them. Because the genesis is one file, a later `genesis
+//! add-genesis-account` on one home followed by copying its genesis.json to the others still
+//! yields a valid network.
 
 use crate::home::{self, Home, PeerAddr};
 use crate::keys::{self, Backend, Keyring};
@@ -30,6 +32,8 @@ pub struct TestnetSpec<'a> {
     pub coins: &'a str,
     /// `timeout_commit` for every node.
     pub timeout_commit: &'a str,
+    /// What each validator bonds in its gentx (e.g. `100000000stake`: power 100).
+    pub self_delegation: &'a str,
     /// Genesis time (RFC 3339).
     pub genesis_time: &'a str,
 }
@@ -67,16 +71,16 @@ pub fn init_files(spec: &TestnetSpec<'_>) -> Result<Vec<TestnetNode>> {
         .with_context(|| format!("invalid coins {:?}", spec.coins))?;
     home::parse_duration(spec.timeout_commit)?;
     let mut nodes = Vec::new();
-    let mut validators = Vec::new();
+    let mut secrets = Vec::new();
     for i in 0..spec.validators {
         let name = format!("node{i}");
         let dir = spec.output_dir.join(&name);
         let h = Home(dir.clone());
-        let doc = home::init(&h, &name, spec.chain_id, spec.genesis_time)?;
-        validators.extend(doc.validators);
+        home::init(&h, &name, spec.chain_id, spec.genesis_time)?;
         let mnemonic = keys::new_mnemonic();
         let key = keys::derive(&mnemonic)?;
         let info = Keyring::new(&dir, Backend::Test).add(&name, &key)?;
+        secrets.push(Keyring::new(&dir, Backend::Test).secret(&name)?);
         std::fs::write(
             dir.join("key_seed.json"),
             serde_json::to_string_pretty(&serde_json::json!({"secret": mnemonic}))?,
@@ -90,14 +94,36 @@ pub fn init_files(spec: &TestnetSpec<'_>) -> Result<Vec<TestnetNode>> {
             address: info.address,
         });
     }
-    // One genesis for all: the first node's, with every validator and every account.
+    // One genesis for all: the first node's, with every account, then every node's gentx.
     let first = Home(nodes[0].home.clone());
     let mut doc = home::read_genesis(&first)?;
-    doc.validators = validators;
     for n in &nodes {
         home::add_genesis_account(&mut doc, &n.address.parse()?, &coins)?;
     }
     doc.validate()?;
+    let gentxs = spec.output_dir.join("gentxs");
+    std::fs::create_dir_all(&gentxs)?;
+    for (n, secret) in nodes.iter().zip(&secrets) {
+        let h = Home(n.home.clone());
+        home::write_genesis(&h, &doc)?;
+        // The gentx memo names the node's p2p address, so write the port first.
+        home::set_config(
+            &h.config("config.toml"),
+            &[("p2p", "laddr", &format!("tcp://127.0.0.1:{}", n.ports.0))],
+        )?;
+        crate::genutil::gentx(
+            &h,
+            secret,
+            &n.address.parse()?,
+            spec.self_delegation,
+            spec.chain_id,
+            &crate::genutil::ValidatorTerms::defaults(&n.name),
+            Some(&gentxs.join(format!("gentx-{}.json", n.id))),
+        )
+        .with_context(|| format!("{}: gentx", n.name))?;
+    }
+    crate::genutil::collect_gentxs(&first, Some(&gentxs))?;
+    let doc = home::read_genesis(&first)?;
     for n in &nodes {
         let h = Home(n.home.clone());
         home::write_genesis(&h, &doc)?;

@@ -113,3 +113,166 @@ pub fn msg_send(from: &Address, to: &Address, amount: &Coins) -> Any {
         .encode_to_vec(),
     }
 }
+
+fn any(type_url: &str, value: Vec<u8>) -> Any {
+    Any {
+        type_url: type_url.into(),
+        value,
+    }
+}
+
+fn proto_coin(c: &keystone_modules::Coin) -> ProtoCoin {
+    ProtoCoin {
+        denom: c.denom.clone(),
+        amount: c.amount.to_string(),
+    }
+}
+
+/// A rate as `LegacyDec` travels in protobuf (the value × 10^18, as an integer string).
+fn dec_atomics(what: &str, rate: &str) -> Result<String> {
+    keystone_proto::tx_json::dec_json_to_atomics(rate)
+        .with_context(|| format!("invalid {what} {rate:?}"))
+}
+
+/// A `MsgCreateValidator` for `operator`'s validator with ed25519 consensus key `consensus`.
+pub fn msg_create_validator(
+    operator: &Address,
+    consensus: &[u8; 32],
+    value: &keystone_modules::Coin,
+    terms: &crate::genutil::ValidatorTerms,
+) -> Result<Any> {
+    use cosmos_sdk_proto::cosmos::staking::v1beta1::{
+        CommissionRates, Description, MsgCreateValidator,
+    };
+    #[allow(deprecated)] // delegator_address is deprecated and left empty, as v0.50 clients do
+    let msg = MsgCreateValidator {
+        description: Some(Description {
+            moniker: terms.moniker.clone(),
+            identity: terms.identity.clone(),
+            website: terms.website.clone(),
+            security_contact: terms.security_contact.clone(),
+            details: terms.details.clone(),
+        }),
+        commission: Some(CommissionRates {
+            rate: dec_atomics("commission rate", &terms.commission_rate)?,
+            max_rate: dec_atomics("commission max rate", &terms.commission_max_rate)?,
+            max_change_rate: dec_atomics(
+                "commission max change rate",
+                &terms.commission_max_change_rate,
+            )?,
+        }),
+        min_self_delegation: terms.min_self_delegation.clone(),
+        delegator_address: String::new(),
+        validator_address: operator.to_bech32("cosmosvaloper"),
+        pubkey: Some(any(
+            "/cosmos.crypto.ed25519.PubKey",
+            cosmos_sdk_proto::cosmos::crypto::ed25519::PubKey {
+                key: consensus.to_vec(),
+            }
+            .encode_to_vec(),
+        )),
+        value: Some(proto_coin(value)),
+    };
+    Ok(any(
+        "/cosmos.staking.v1beta1.MsgCreateValidator",
+        msg.encode_to_vec(),
+    ))
+}
+
+/// A `MsgEditValidator`: `None` leaves a field as it is (`[do-not-modify]` for text).
+pub fn msg_edit_validator(
+    operator: &Address,
+    moniker: Option<&str>,
+    commission_rate: Option<&str>,
+    min_self_delegation: Option<&str>,
+) -> Result<Any> {
+    use cosmos_sdk_proto::cosmos::staking::v1beta1::{Description, MsgEditValidator};
+    const KEEP: &str = "[do-not-modify]";
+    let msg = MsgEditValidator {
+        description: Some(Description {
+            moniker: moniker.unwrap_or(KEEP).into(),
+            identity: KEEP.into(),
+            website: KEEP.into(),
+            security_contact: KEEP.into(),
+            details: KEEP.into(),
+        }),
+        validator_address: operator.to_bech32("cosmosvaloper"),
+        commission_rate: match commission_rate {
+            Some(r) => dec_atomics("commission rate", r)?,
+            None => String::new(),
+        },
+        min_self_delegation: min_self_delegation.unwrap_or_default().into(),
+    };
+    Ok(any(
+        "/cosmos.staking.v1beta1.MsgEditValidator",
+        msg.encode_to_vec(),
+    ))
+}
+
+/// A `MsgDelegate`.
+pub fn msg_delegate(delegator: &Address, valoper: &str, amount: &keystone_modules::Coin) -> Any {
+    use cosmos_sdk_proto::cosmos::staking::v1beta1::MsgDelegate;
+    any(
+        "/cosmos.staking.v1beta1.MsgDelegate",
+        MsgDelegate {
+            delegator_address: delegator.to_string(),
+            validator_address: valoper.into(),
+            amount: Some(proto_coin(amount)),
+        }
+        .encode_to_vec(),
+    )
+}
+
+/// A `MsgUndelegate`.
+pub fn msg_undelegate(delegator: &Address, valoper: &str, amount: &keystone_modules::Coin) -> Any {
+    use cosmos_sdk_proto::cosmos::staking::v1beta1::MsgUndelegate;
+    any(
+        "/cosmos.staking.v1beta1.MsgUndelegate",
+        MsgUndelegate {
+            delegator_address: delegator.to_string(),
+            validator_address: valoper.into(),
+            amount: Some(proto_coin(amount)),
+        }
+        .encode_to_vec(),
+    )
+}
+
+/// A `MsgBeginRedelegate`.
+pub fn msg_redelegate(
+    delegator: &Address,
+    src: &str,
+    dst: &str,
+    amount: &keystone_modules::Coin,
+) -> Any {
+    use cosmos_sdk_proto::cosmos::staking::v1beta1::MsgBeginRedelegate;
+    any(
+        "/cosmos.staking.v1beta1.MsgBeginRedelegate",
+        MsgBeginRedelegate {
+            delegator_address: delegator.to_string(),
+            validator_src_address: src.into(),
+            validator_dst_address: dst.into(),
+            amount: Some(proto_coin(amount)),
+        }
+        .encode_to_vec(),
+    )
+}
+
+/// A `MsgCancelUnbondingDelegation`.
+pub fn msg_cancel_unbond(
+    delegator: &Address,
+    valoper: &str,
+    amount: &keystone_modules::Coin,
+    creation_height: i64,
+) -> Any {
+    use cosmos_sdk_proto::cosmos::staking::v1beta1::MsgCancelUnbondingDelegation;
+    any(
+        "/cosmos.staking.v1beta1.MsgCancelUnbondingDelegation",
+        MsgCancelUnbondingDelegation {
+            delegator_address: delegator.to_string(),
+            validator_address: valoper.into(),
+            amount: Some(proto_coin(amount)),
+            creation_height,
+        }
+        .encode_to_vec(),
+    )
+}

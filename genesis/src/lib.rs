@@ -6,12 +6,15 @@
 //!
 //! What lives here: [`GenesisDoc`], [`ConsensusParams`], loading and validation, and the
 //! conversions the engine needs (the validator set, the hashed params, the genesis time).
-//! What does not: the meaning of `app_state` (the application reads its own sections), gentx
-//! and collect-gentxs (they come with staking, #5).
+//! [`genutil`] holds gentx checking and `collect-gentxs`.
+//! What does not: the meaning of `app_state` beyond the funds a gentx bonds (the application
+//! reads its own sections), and signing gentxs (the CLI, which holds the keys).
 
 use keystone_consensus_types::{HashedParams, PublicKey, Time, Validator, ValidatorSet};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
+
+pub mod genutil;
 
 /// CometBFT's longest chain id.
 pub const MAX_CHAIN_ID_LEN: usize = 50;

@@ -142,6 +142,21 @@ impl Localnet {
         })
     }
 
+    /// Edit the genesis every node shares (e.g. short staking and slashing params for a
+    /// test), before the nodes first start.
+    pub fn edit_genesis(&self, edit: impl FnOnce(&mut Value)) -> Result<()> {
+        let first = self.nodes[0].home.join("config/genesis.json");
+        let mut doc: Value = serde_json::from_str(&std::fs::read_to_string(&first)?)
+            .map_err(|e| LocalnetError::Parse(format!("{}: {e}", first.display())))?;
+        edit(&mut doc);
+        let text =
+            serde_json::to_string_pretty(&doc).map_err(|e| LocalnetError::Parse(e.to_string()))?;
+        for node in &self.nodes {
+            std::fs::write(node.home.join("config/genesis.json"), &text)?;
+        }
+        Ok(())
+    }
+
     /// Add a non-validator node: its own `init`, the network's genesis, the first node as
     /// its persistent peer, and ports from `base_port`.
     pub fn add_full_node(&mut self, base_port: u16, timeouts: &[(&str, &str)]) -> Result<usize> {

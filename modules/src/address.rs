@@ -10,6 +10,12 @@ use std::str::FromStr;
 /// The account address prefix.
 pub const ACCOUNT_HRP: &str = "cosmos";
 
+/// The validator operator address prefix (the operator's account bytes).
+pub const VALOPER_HRP: &str = "cosmosvaloper";
+
+/// The validator consensus address prefix (`sha256(ed25519 key)[..20]`).
+pub const VALCONS_HRP: &str = "cosmosvalcons";
+
 /// A 20-byte account address.
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Address(pub [u8; 20]);
@@ -41,6 +47,36 @@ impl Address {
             .try_into()
             .map_err(|_| bad("must be 20 bytes"))?;
         Ok(Address(bytes))
+    }
+}
+
+impl Address {
+    /// Bech32 as a validator operator address (`cosmosvaloper1…`).
+    pub fn to_valoper(&self) -> String {
+        self.to_bech32(VALOPER_HRP)
+    }
+
+    /// Parse a validator operator address (`cosmosvaloper1…`).
+    pub fn from_valoper(s: &str) -> Result<Address> {
+        Address::from_bech32(s, VALOPER_HRP)
+    }
+
+    /// Bech32 as a validator consensus address (`cosmosvalcons1…`).
+    pub fn to_valcons(&self) -> String {
+        self.to_bech32(VALCONS_HRP)
+    }
+
+    /// The consensus address of an ed25519 consensus key: the first 20 bytes of its SHA-256.
+    pub fn from_ed25519_pubkey(key: &[u8; 32]) -> Address {
+        let h = Sha256::digest(key);
+        let mut a = [0u8; 20];
+        a.copy_from_slice(&h[..20]);
+        Address(a)
+    }
+
+    /// Lower-case hex of the bytes: a key component whose text order is byte order.
+    pub fn to_hex(&self) -> String {
+        self.0.iter().map(|b| format!("{b:02x}")).collect()
     }
 }
 

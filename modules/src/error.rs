@@ -1,6 +1,15 @@
 //! Errors as the Cosmos SDK reports them: a codespace, a code and a message, so that clients
 //! (cosmjs, cosmrs) see what they see from gaiad.
 
+use crate::staking::StakingError;
+
+fn staking_message(error: &StakingError, context: &Option<String>) -> String {
+    match context {
+        Some(c) => format!("{c}: {}", error.message()),
+        None => error.message().to_string(),
+    }
+}
+
 /// A module error with its ABCI codespace and code.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ModuleError {
@@ -40,6 +49,22 @@ pub enum ModuleError {
     /// bank 9: more than one sender.
     #[error("multiple senders not allowed")]
     MultipleSenders,
+    /// A staking error (codespace `staking`), optionally wrapped with context as the SDK's
+    /// `errorsmod.Wrap` does: the message is `"<context>: <error>"`.
+    #[error("{}", staking_message(error, context))]
+    Staking {
+        /// The registered error.
+        error: StakingError,
+        /// What `Wrap`/`Wrapf` added in front, if anything.
+        context: Option<String>,
+    },
+    /// An unregistered error (Go's `fmt.Errorf`, a gRPC status): the SDK reports these with
+    /// codespace `undefined` and code 1.
+    #[error("{0}")]
+    Internal(String),
+    /// Exact arithmetic that left its range (the SDK panics there).
+    #[error("{0}")]
+    Math(String),
     /// The state below failed (storage I/O): not the transaction's fault.
     #[error("state: {0}")]
     State(String),
@@ -62,7 +87,11 @@ impl ModuleError {
             | ModuleError::InputOutputMismatch
             | ModuleError::SendDisabled(_)
             | ModuleError::MultipleSenders => "bank",
-            ModuleError::State(_) | ModuleError::Corrupt { .. } => "keystone",
+            ModuleError::Staking { .. } => "staking",
+            ModuleError::Internal(_) => "undefined",
+            ModuleError::State(_) | ModuleError::Corrupt { .. } | ModuleError::Math(_) => {
+                "keystone"
+            }
             _ => "sdk",
         }
     }
@@ -82,8 +111,11 @@ impl ModuleError {
             ModuleError::InputOutputMismatch => 4,
             ModuleError::SendDisabled(_) => 5,
             ModuleError::MultipleSenders => 9,
+            ModuleError::Staking { error, .. } => error.code(),
+            ModuleError::Internal(_) => 1,
             ModuleError::State(_) => 1,
             ModuleError::Corrupt { .. } => 2,
+            ModuleError::Math(_) => 3,
         }
     }
 }

@@ -3,15 +3,19 @@
 //!
 //! What lives here: [`state`] (the `State` trait, an in-memory state for tests and a
 //! [`state::Branch`] that keeps writes aside until committed — the per-transaction branch),
-//! the value types every module shares ([`coin`], [`address`]), and the modules: [`auth`]
-//! (accounts, account numbers, sequences, public keys, module accounts, params) and [`bank`]
-//! (balances, supply, `MsgSend`, `MsgMultiSend`, blocked addresses, send-enabled). Each module
-//! has its `state_key` functions, its [`event`]s, — the readable, provable keys documented in the README —
-//! its genesis section, and its errors with the Cosmos SDK's codespace, code and wording.
+//! the value types every module shares ([`coin`], [`address`], [`dec`] — the SDK's exact
+//! 18-digit `LegacyDec` — and [`timestamp`], with the [`BlockCtx`] a module runs in), and the
+//! modules: [`auth`] (accounts, account numbers, sequences, public keys, module accounts,
+//! params), [`bank`] (balances, supply, `MsgSend`, `MsgMultiSend`, blocked addresses,
+//! send-enabled) and [`staking`] (validators, delegations, unbonding, redelegation, the
+//! validator-set updates for consensus, slashing and jailing, hooks for the modules that
+//! follow). Each module has its `state_key` functions, its [`event`]s, — the readable,
+//! provable keys documented in the README — its genesis section, and its errors with the
+//! Cosmos SDK's codespace, code and wording.
 //!
 //! What does not live here: storage (the app's JMT implements `State`), transaction decoding,
 //! signatures, fees and gas (the app's tx pipeline), and networking. Modules never import the
-//! app.
+//! app. Modules have no clock and no randomness: the block's height and time come in.
 //!
 //! Token amounts are `u128` with checked arithmetic: an overflow is an error, never a wrap.
 
@@ -19,12 +23,17 @@ pub mod address;
 pub mod auth;
 pub mod bank;
 pub mod coin;
+pub mod dec;
 pub mod error;
 pub mod event;
+pub mod staking;
 pub mod state;
+pub mod timestamp;
 
 pub use address::Address;
 pub use coin::{Amount, Coin, Coins};
+pub use dec::Dec;
 pub use error::{ModuleError, Result};
 pub use event::Event;
 pub use state::{MemState, State};
+pub use timestamp::{BlockCtx, Timestamp};

@@ -5,6 +5,9 @@
 //! helpers every other crate needs to produce CometBFT's exact bytes: the `google.protobuf`
 //! wrapper encodings that header hashing uses, and length-delimited framing.
 //!
+//! [`tx_json`] maps signed Cosmos SDK transactions to and from the SDK's JSON form (gentx
+//! files, `app_state.genutil.gen_txs`) without changing a signed byte.
+//!
 //! It also holds [`Application`], the ABCI 2.0 contract the engine drives: the built-in app
 //! and the socket client both implement it.
 //!
@@ -31,6 +34,7 @@ pub use tendermint_proto::google::protobuf::Timestamp;
 pub use tendermint_proto::v0_38::abci;
 
 mod application;
+pub mod tx_json;
 pub mod wrappers;
 
 pub use application::{AppError, AppResult, Application};

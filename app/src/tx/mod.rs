@@ -28,12 +28,15 @@ pub use error::TxError;
 use cosmos_sdk_proto::cosmos::bank::v1beta1 as bankpb;
 use cosmos_sdk_proto::cosmos::base::v1beta1::Coin as ProtoCoin;
 use cosmos_sdk_proto::cosmos::crypto::secp256k1::PubKey as Secp256k1PubKey;
+use cosmos_sdk_proto::cosmos::staking::v1beta1 as stakingpb;
 use cosmos_sdk_proto::cosmos::tx::signing::v1beta1::SignMode;
 use cosmos_sdk_proto::cosmos::tx::v1beta1::{mode_info, AuthInfo, SignDoc, TxBody, TxRaw};
 use gas::{GasMeter, GasState};
 use keystone_modules::bank::{self, InOut, MsgMultiSend, MsgSend};
 use keystone_modules::state::{Branch, State};
-use keystone_modules::{auth, Address, Amount, Coin, Coins, Event, ModuleError};
+use keystone_modules::{
+    auth, staking, Address, Amount, BlockCtx, Coin, Coins, Dec, Event, ModuleError, Timestamp,
+};
 use prost::Message;
 use std::collections::BTreeSet;
 
@@ -110,6 +113,20 @@ pub struct Context<'a> {
     pub mode: Mode,
     /// The node's minimum gas prices (any one of them suffices).
     pub min_gas_prices: &'a [GasPrice],
+    /// The block's time (in `CheckTx`, the last block's): unbonding completion times and
+    /// commission-change rules are measured from it.
+    pub time: Timestamp,
+}
+
+impl Context<'_> {
+    /// What a module knows of the block it runs in.
+    pub fn block(&self) -> BlockCtx {
+        BlockCtx {
+            height: self.height,
+            time: self.time,
+            chain_id: self.chain_id.to_owned(),
+        }
+    }
 }
 
 /// The outcome of one transaction.
@@ -130,6 +147,12 @@ pub struct TxOutcome {
 enum Msg {
     Send(MsgSend),
     MultiSend(MsgMultiSend),
+    CreateValidator(Box<staking::MsgCreateValidator>),
+    EditValidator(staking::MsgEditValidator),
+    Delegate(staking::MsgDelegate),
+    Undelegate(staking::MsgUndelegate),
+    Redelegate(staking::MsgBeginRedelegate),
+    CancelUnbond(staking::MsgCancelUnbondingDelegation),
 }
 
 impl Msg {
@@ -165,9 +188,7 @@ impl Msg {
                         .collect::<Result<_, _>>()?,
                 }))
             }
-            other => Err(TxError::Decode(format!(
-                "unable to resolve type URL {other}"
-            ))),
+            other => staking_msg(other, &any.value),
         }
     }
 
@@ -176,6 +197,12 @@ impl Msg {
         Ok(match self {
             Msg::Send(m) => m.validate_basic()?.0,
             Msg::MultiSend(m) => m.validate_basic()?.0,
+            Msg::CreateValidator(m) => m.validate_basic()?,
+            Msg::EditValidator(m) => m.validate_basic()?,
+            Msg::Delegate(m) => m.validate_basic()?,
+            Msg::Undelegate(m) => m.validate_basic()?,
+            Msg::Redelegate(m) => m.validate_basic()?,
+            Msg::CancelUnbond(m) => m.validate_basic()?,
         })
     }
 
@@ -184,16 +211,190 @@ impl Msg {
         match self {
             Msg::Send(_) => ("/cosmos.bank.v1beta1.MsgSend", "bank"),
             Msg::MultiSend(_) => ("/cosmos.bank.v1beta1.MsgMultiSend", "bank"),
+            Msg::CreateValidator(_) => ("/cosmos.staking.v1beta1.MsgCreateValidator", "staking"),
+            Msg::EditValidator(_) => ("/cosmos.staking.v1beta1.MsgEditValidator", "staking"),
+            Msg::Delegate(_) => ("/cosmos.staking.v1beta1.MsgDelegate", "staking"),
+            Msg::Undelegate(_) => ("/cosmos.staking.v1beta1.MsgUndelegate", "staking"),
+            Msg::Redelegate(_) => ("/cosmos.staking.v1beta1.MsgBeginRedelegate", "staking"),
+            Msg::CancelUnbond(_) => (
+                "/cosmos.staking.v1beta1.MsgCancelUnbondingDelegation",
+                "staking",
+            ),
         }
     }
 
-    fn execute(&self, state: &mut impl State, blocked: &BTreeSet<Address>) -> Result<(), TxError> {
+    fn execute<S: State>(
+        &self,
+        state: &mut S,
+        blocked: &BTreeSet<Address>,
+        ctx: &Context<'_>,
+    ) -> Result<(), TxError> {
+        let block = ctx.block();
+        let hooks = crate::hooks::AppHooks::new(&block);
+        let s: &mut dyn State = state;
         match self {
-            Msg::Send(m) => m.execute(state, blocked)?,
-            Msg::MultiSend(m) => m.execute(state, blocked)?,
+            Msg::Send(m) => m.execute(s, blocked)?,
+            Msg::MultiSend(m) => m.execute(s, blocked)?,
+            Msg::CreateValidator(m) => m.execute(s, &block, &hooks)?,
+            Msg::EditValidator(m) => m.execute(s, &block, &hooks)?,
+            Msg::Delegate(m) => m.execute(s, &block, &hooks)?,
+            Msg::Undelegate(m) => {
+                m.execute(s, &block, &hooks)?;
+            }
+            Msg::Redelegate(m) => {
+                m.execute(s, &block, &hooks)?;
+            }
+            Msg::CancelUnbond(m) => m.execute(s, &block, &hooks)?,
         }
         Ok(())
     }
+}
+
+/// One coin of a staking message (a missing one is a zero amount, which the message's checks
+/// refuse with the SDK's wording).
+fn one_coin(c: Option<ProtoCoin>) -> Result<Coin, TxError> {
+    let c = c.unwrap_or_default();
+    let amount: Amount = if c.amount.is_empty() {
+        0
+    } else {
+        c.amount.parse().map_err(|_| {
+            ModuleError::InvalidCoins(format!("invalid amount {:?} for {}", c.amount, c.denom))
+        })?
+    };
+    Ok(Coin {
+        denom: c.denom,
+        amount,
+    })
+}
+
+/// A `LegacyDec` as protobuf carries it (the value × 10^18).
+fn dec(field: &str, atomics: &str) -> Result<Dec, TxError> {
+    Dec::from_atomics_str(atomics)
+        .map_err(|_| TxError::Decode(format!("{field}: {atomics:?} is not a decimal")))
+}
+
+fn amount(field: &str, s: &str) -> Result<Amount, TxError> {
+    s.parse().map_err(|_| {
+        TxError::Module(ModuleError::InvalidRequest(format!(
+            "{field}: {s:?} is not an amount"
+        )))
+    })
+}
+
+fn description(d: Option<stakingpb::Description>) -> staking::Description {
+    let d = d.unwrap_or_default();
+    staking::Description {
+        moniker: d.moniker,
+        identity: d.identity,
+        website: d.website,
+        security_contact: d.security_contact,
+        details: d.details,
+    }
+}
+
+/// The staking messages, from their protobuf (an unknown type URL is a decode error).
+fn staking_msg(type_url: &str, bytes: &[u8]) -> Result<Msg, TxError> {
+    let bad = |e: prost::DecodeError| TxError::Decode(format!("{type_url}: {e}"));
+    Ok(match type_url {
+        "/cosmos.staking.v1beta1.MsgCreateValidator" => {
+            let m = stakingpb::MsgCreateValidator::decode(bytes).map_err(bad)?;
+            let c = m.commission.clone().unwrap_or_default();
+            let pubkey = match &m.pubkey {
+                Some(any) if any.type_url == "/cosmos.crypto.ed25519.PubKey" => {
+                    let k = cosmos_sdk_proto::cosmos::crypto::ed25519::PubKey::decode(
+                        any.value.as_slice(),
+                    )
+                    .map_err(bad)?;
+                    <[u8; 32]>::try_from(k.key.as_slice()).map_err(|_| {
+                        TxError::Module(
+                            staking::StakingError::ValidatorPubKeyTypeNotSupported
+                                .wrap("an ed25519 consensus key has 32 bytes"),
+                        )
+                    })?
+                }
+                Some(any) => {
+                    return Err(TxError::Module(
+                        staking::StakingError::ValidatorPubKeyTypeNotSupported
+                            .wrap(format!("got: {}, expected: [ed25519]", any.type_url)),
+                    ))
+                }
+                None => {
+                    return Err(TxError::Module(
+                        staking::StakingError::EmptyValidatorPubKey.into(),
+                    ))
+                }
+            };
+            #[allow(deprecated)] // the deprecated delegator address is carried and ignored
+            let delegator_address = m.delegator_address.clone();
+            Msg::CreateValidator(Box::new(staking::MsgCreateValidator {
+                description: description(m.description),
+                commission: staking::CommissionRates {
+                    rate: dec("commission.rate", &c.rate)?,
+                    max_rate: dec("commission.max_rate", &c.max_rate)?,
+                    max_change_rate: dec("commission.max_change_rate", &c.max_change_rate)?,
+                },
+                min_self_delegation: amount("min_self_delegation", &m.min_self_delegation)?,
+                delegator_address,
+                validator_address: m.validator_address,
+                pubkey,
+                value: one_coin(m.value)?,
+            }))
+        }
+        "/cosmos.staking.v1beta1.MsgEditValidator" => {
+            let m = stakingpb::MsgEditValidator::decode(bytes).map_err(bad)?;
+            Msg::EditValidator(staking::MsgEditValidator {
+                description: description(m.description),
+                validator_address: m.validator_address,
+                commission_rate: match m.commission_rate.as_str() {
+                    "" => None,
+                    r => Some(dec("commission_rate", r)?),
+                },
+                min_self_delegation: match m.min_self_delegation.as_str() {
+                    "" => None,
+                    a => Some(amount("min_self_delegation", a)?),
+                },
+            })
+        }
+        "/cosmos.staking.v1beta1.MsgDelegate" => {
+            let m = stakingpb::MsgDelegate::decode(bytes).map_err(bad)?;
+            Msg::Delegate(staking::MsgDelegate {
+                delegator_address: m.delegator_address,
+                validator_address: m.validator_address,
+                amount: one_coin(m.amount)?,
+            })
+        }
+        "/cosmos.staking.v1beta1.MsgUndelegate" => {
+            let m = stakingpb::MsgUndelegate::decode(bytes).map_err(bad)?;
+            Msg::Undelegate(staking::MsgUndelegate {
+                delegator_address: m.delegator_address,
+                validator_address: m.validator_address,
+                amount: one_coin(m.amount)?,
+            })
+        }
+        "/cosmos.staking.v1beta1.MsgBeginRedelegate" => {
+            let m = stakingpb::MsgBeginRedelegate::decode(bytes).map_err(bad)?;
+            Msg::Redelegate(staking::MsgBeginRedelegate {
+                delegator_address: m.delegator_address,
+                validator_src_address: m.validator_src_address,
+                validator_dst_address: m.validator_dst_address,
+                amount: one_coin(m.amount)?,
+            })
+        }
+        "/cosmos.staking.v1beta1.MsgCancelUnbondingDelegation" => {
+            let m = stakingpb::MsgCancelUnbondingDelegation::decode(bytes).map_err(bad)?;
+            Msg::CancelUnbond(staking::MsgCancelUnbondingDelegation {
+                delegator_address: m.delegator_address,
+                validator_address: m.validator_address,
+                amount: one_coin(m.amount)?,
+                creation_height: m.creation_height,
+            })
+        }
+        other => {
+            return Err(TxError::Decode(format!(
+                "unable to resolve type URL {other}"
+            )))
+        }
+    })
 }
 
 fn coins(list: &[ProtoCoin]) -> Result<Vec<Coin>, TxError> {
@@ -230,12 +431,17 @@ fn verify_secp256k1(pubkey: &[u8], msg: &[u8], sig: &[u8]) -> bool {
     sig.normalize_s().is_none() && vk.verify(msg, &sig).is_ok()
 }
 
-/// The module accounts that may not receive funds by `MsgSend`.
+/// The module accounts that may not receive funds by `MsgSend` (gaia blocks every module
+/// account: coins sent to one would be outside the books the module keeps).
 pub fn blocked_addresses() -> BTreeSet<Address> {
-    [auth::FEE_COLLECTOR]
-        .iter()
-        .map(|n| Address::module(n))
-        .collect()
+    [
+        auth::FEE_COLLECTOR,
+        staking::BONDED_POOL,
+        staking::NOT_BONDED_POOL,
+    ]
+    .iter()
+    .map(|n| Address::module(n))
+    .collect()
 }
 
 /// Run one transaction against `state` (see the module doc for the order of checks).
@@ -417,7 +623,14 @@ fn run<S: State>(
                     body_bytes: raw.body_bytes.clone(),
                     auth_info_bytes: raw.auth_info_bytes.clone(),
                     chain_id: ctx.chain_id.to_owned(),
-                    account_number: account.account_number,
+                    // Genesis transactions (height 0) are signed with account number 0, as
+                    // the SDK's ante handler checks them: gentxs are signed before accounts
+                    // have numbers.
+                    account_number: if ctx.height == 0 {
+                        0
+                    } else {
+                        account.account_number
+                    },
                 }
                 .encode_to_vec();
                 if !direct || !verify_secp256k1(&key, &doc, &raw.signatures[i]) {
@@ -470,7 +683,7 @@ fn run<S: State>(
         for (i, m) in msgs.iter().enumerate() {
             let (action, module) = m.action();
             let mut events = Branch::new(&mut g);
-            m.execute(&mut events, &blocked)?;
+            m.execute(&mut events, &blocked, ctx)?;
             let emitted = events.take_events();
             events.commit();
             let sender = signers_of(m);

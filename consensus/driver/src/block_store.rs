@@ -3,7 +3,7 @@
 //! or absent. What CometBFT keeps in `blockstore.db`: what RPC serves and block sync sends.
 
 use crate::event_query::Query;
-use keystone_consensus_types::{Block, BlockId, Commit, Height};
+use keystone_consensus_types::{Block, BlockId, Commit, Height, ValidatorSet};
 use keystone_proto::types as pb;
 use prost::Message;
 use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
@@ -26,6 +26,10 @@ const EVENT_INDEX: TableDefinition<&[u8], ()> = TableDefinition::new("tx_events"
 /// Every piece of evidence in a committed block: its hash → the height of that block, so
 /// evidence is never committed twice.
 const COMMITTED_EVIDENCE: TableDefinition<&[u8], u64> = TableDefinition::new("committed_evidence");
+/// The validator set of every height where it changed (the initial height, and each H+2
+/// after `FinalizeBlock` at H returned updates), priorities included. The set of a height h
+/// is the entry at the greatest c ≤ h, incremented h − c times, as CometBFT loads it.
+const VALIDATOR_SETS: TableDefinition<u64, &[u8]> = TableDefinition::new("validator_sets");
 /// Blocks this node built for the height in progress, by header hash, so that a restart can
 /// still propose, or commit, a block it built before crashing. Emptied when a height commits.
 const BUILT: TableDefinition<&[u8], &[u8]> = TableDefinition::new("built_blocks");
@@ -121,6 +125,7 @@ impl BlockStore {
             txn.open_table(TX_INDEX)?;
             txn.open_table(EVENT_INDEX)?;
             txn.open_table(COMMITTED_EVIDENCE)?;
+            txn.open_table(VALIDATOR_SETS)?;
         }
         txn.commit()?;
         Ok(BlockStore { db })
@@ -266,18 +271,50 @@ impl BlockStore {
         Ok(())
     }
 
+    /// Record the validator set that takes effect at height `h` (see [`VALIDATOR_SETS`]).
+    pub fn save_validator_set(&self, h: Height, set: &ValidatorSet) -> Result<()> {
+        let txn = self.db.begin_write()?;
+        txn.open_table(VALIDATOR_SETS)?
+            .insert(h, set.to_proto().encode_to_vec().as_slice())?;
+        txn.commit()?;
+        Ok(())
+    }
+
+    /// The last recorded validator set at or below `h`, with the height it took effect.
+    pub fn validator_set_at(&self, h: Height) -> Result<Option<(Height, ValidatorSet)>> {
+        let txn = self.db.begin_read()?;
+        let t = txn.open_table(VALIDATOR_SETS)?;
+        let Some(entry) = t.range(..=h)?.next_back() else {
+            return Ok(None);
+        };
+        let (k, v) = entry?;
+        let height = k.value();
+        let set = pb::ValidatorSet::decode(v.value())
+            .map_err(|e| e.to_string())
+            .and_then(|p| ValidatorSet::from_proto(&p).map_err(|e| e.to_string()))
+            .map_err(|reason| BlockStoreError::Corrupt { height, reason })?;
+        Ok(Some((height, set)))
+    }
+
     /// Store the application's answer to `FinalizeBlock` for height `h`, whose transactions
-    /// are `txs`, and index those transactions by hash and by their events — all in one write
-    /// transaction, so a height's results and its index entries appear together.
+    /// are `txs`, and index those transactions by hash and by their events; with `new_set`, the
+    /// validator set its updates produce and the height it takes effect — all in one write
+    /// transaction, so a height's results, its index entries and its set change appear
+    /// together.
     pub fn save_results(
         &self,
         h: Height,
         txs: &[Vec<u8>],
         res: &keystone_proto::abci::ResponseFinalizeBlock,
+        new_set: Option<(Height, &ValidatorSet)>,
     ) -> Result<()> {
         let txn = self.db.begin_write()?;
         txn.open_table(RESULTS)?
             .insert(h, res.encode_to_vec().as_slice())?;
+        if let Some((at, set)) = new_set {
+            txn.open_table(VALIDATOR_SETS)?
+                .insert(at, set.to_proto().encode_to_vec().as_slice())?;
+        }
         {
             let mut by_hash = txn.open_table(TX_INDEX)?;
             let mut by_event = txn.open_table(EVENT_INDEX)?;

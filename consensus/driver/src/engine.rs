@@ -26,8 +26,8 @@ use crate::wal::{Wal, WalError};
 use keystone_consensus_core::{Consensus, Input, Output, Timeout, TimeoutConfig};
 use keystone_consensus_types::{
     median_time, merkle, Block, BlockId, Commit, Data, DuplicateVoteEvidence, Hash, HashedParams,
-    Header, Height, PrivateKey, Proposal, Round, Time, ValidatorSet, Version, Vote, VoteType,
-    BLOCK_PROTOCOL,
+    Header, Height, PrivateKey, Proposal, Round, Time, Validator, ValidatorSet, Version, Vote,
+    VoteType, BLOCK_PROTOCOL,
 };
 use keystone_proto::abci;
 use keystone_proto::prost::bytes::Bytes;
@@ -183,9 +183,13 @@ impl View<'_> {
         })
     }
 
-    /// The validator set of `h`, for heights of this chain.
-    fn validators(&self, h: Height) -> Option<ValidatorSet> {
-        (h >= self.genesis.initial_height).then(|| validators_of(self.genesis, h))
+    /// The validator set of `h`, for heights of this chain whose set is known (up to the last
+    /// committed height + 2).
+    fn validators(&self, h: Height) -> Result<Option<ValidatorSet>> {
+        if h < self.genesis.initial_height || h > self.last_height()? + 2 {
+            return Ok(None);
+        }
+        validators_of(self.blocks, self.genesis, h).map(Some)
     }
 }
 
@@ -200,7 +204,8 @@ impl ChainView for View<'_> {
         Time::from_proto(raw.header?.time.as_ref()?).ok()
     }
     fn validators(&self, h: Height) -> Option<ValidatorSet> {
-        View::validators(self, h)
+        // An unreadable store knows no set: evidence is then refused, never accepted.
+        View::validators(self, h).ok().flatten()
     }
     fn is_committed(&self, hash: &Hash) -> bool {
         // A store that cannot be read counts as "committed": never propose what may be.
@@ -208,12 +213,53 @@ impl ChainView for View<'_> {
     }
 }
 
-/// The validator set of `height`. Validator updates are not applied yet (#5): the genesis
-/// set, one priority increment per height, as CometBFT advances an unchanged set.
-fn validators_of(genesis: &Genesis, height: Height) -> ValidatorSet {
-    genesis
-        .validators
-        .copy_increment((height - genesis.initial_height) as u32)
+/// The validator set of `height`: the last set recorded at or below it (at the initial height,
+/// and wherever the application's updates took effect), one priority increment per height
+/// since, as CometBFT loads a stored set. Before anything is recorded (a chain that has not
+/// run InitChain yet), the genesis document's set.
+fn validators_of(blocks: &BlockStore, genesis: &Genesis, height: Height) -> Result<ValidatorSet> {
+    let (from, set) = match blocks.validator_set_at(height)? {
+        Some((at, set)) => (at, set),
+        None => (genesis.initial_height, genesis.validators.clone()),
+    };
+    let steps = u32::try_from(height.saturating_sub(from)).map_err(|_| {
+        EngineError::Inconsistent(format!("height {height} is too far from {from}"))
+    })?;
+    Ok(set.copy_increment(steps))
+}
+
+/// The validator set after `updates` (ABCI `ValidatorUpdate`s) are applied to `set`, the set of
+/// the height after the one that produced them: CometBFT's `UpdateWithChangeSet`, then the
+/// one increment that makes it the set of the height after that.
+fn apply_updates(set: &ValidatorSet, updates: &[abci::ValidatorUpdate]) -> Result<ValidatorSet> {
+    let mut next = set.clone();
+    next.update_with_change_set(&changes(updates)?)
+        .map_err(|e| invalid_updates(e.to_string()))?;
+    next.increment_proposer_priority(1);
+    Ok(next)
+}
+
+/// ABCI validator updates as the engine's validators (power 0: removal).
+fn changes(updates: &[abci::ValidatorUpdate]) -> Result<Vec<Validator>> {
+    updates
+        .iter()
+        .map(|u| {
+            let key = u
+                .pub_key
+                .as_ref()
+                .ok_or_else(|| invalid_updates("an update has no public key".into()))?;
+            let key = keystone_consensus_types::PublicKey::from_proto(key)
+                .map_err(|e| invalid_updates(e.to_string()))?;
+            Ok(Validator::new(key, u.power))
+        })
+        .collect()
+}
+
+/// The application returned updates consensus cannot apply: the chain cannot go on safely.
+fn invalid_updates(e: String) -> EngineError {
+    EngineError::Inconsistent(format!(
+        "invalid validator updates from the application: {e}"
+    ))
 }
 
 impl<A: Application> Engine<A> {
@@ -264,8 +310,8 @@ impl<A: Application> Engine<A> {
         self.view().last_height()
     }
 
-    /// The validator set of `height` (for RPC).
-    pub fn validators_at(&self, height: Height) -> Option<ValidatorSet> {
+    /// The validator set of `height` (for RPC): known up to the last committed height + 2.
+    pub fn validators_at(&self, height: Height) -> Result<Option<ValidatorSet>> {
         self.view().validators(height)
     }
 
@@ -277,8 +323,8 @@ impl<A: Application> Engine<A> {
     }
 
     /// The validator set of `height`.
-    fn validators(&self, height: Height) -> ValidatorSet {
-        validators_of(&self.genesis, height)
+    fn validators(&self, height: Height) -> Result<ValidatorSet> {
+        validators_of(&self.blocks, &self.genesis, height)
     }
 
     /// Test-only misbehaviour, for the Byzantine end-to-end test: from now on, every vote this
@@ -329,7 +375,7 @@ impl<A: Application> Engine<A> {
         let Some(c) = &block.last_commit else {
             return abci::CommitInfo::default();
         };
-        let Some(vals) = self.validators_at(c.height) else {
+        let Ok(Some(vals)) = self.validators_at(c.height) else {
             return abci::CommitInfo::default();
         };
         abci::CommitInfo {
@@ -351,11 +397,20 @@ impl<A: Application> Engine<A> {
 
     fn finalize_and_commit(&mut self, block: &Block) -> Result<()> {
         let res = self.app.finalize_block(self.finalize_request(block))?;
-        if !res.validator_updates.is_empty() {
-            return Err(EngineError::Unsupported(
-                "validator updates from the application (#5)",
-            ));
-        }
+        let height = block.header.height;
+        // Updates returned at H are `next_validators_hash` of H+1 and sign from H+2.
+        let new_set = if res.validator_updates.is_empty() {
+            None
+        } else {
+            let next = apply_updates(&self.validators(height + 1)?, &res.validator_updates)?;
+            tracing::info!(
+                height = height + 2,
+                validators = next.len(),
+                power = next.total_voting_power(),
+                "validator set changes"
+            );
+            Some(next)
+        };
         if res.tx_results.len() != block.data.txs.len() {
             return Err(EngineError::Inconsistent(format!(
                 "{} results for {} transactions",
@@ -363,8 +418,12 @@ impl<A: Application> Engine<A> {
                 block.data.txs.len()
             )));
         }
-        self.blocks
-            .save_results(block.header.height, &block.data.txs, &res)?;
+        self.blocks.save_results(
+            height,
+            &block.data.txs,
+            &res,
+            new_set.as_ref().map(|s| (height + 2, s)),
+        )?;
         self.app.commit()?;
         Ok(())
     }
@@ -379,13 +438,35 @@ impl<A: Application> Engine<A> {
                 time: Some(self.genesis.time.to_proto()),
                 chain_id: self.genesis.chain_id.clone(),
                 consensus_params: None,
-                validators: Vec::new(),
+                // The document's validators, as CometBFT sends them: the app may keep them,
+                // or return its own (an SDK app's gentxs).
+                validators: self
+                    .genesis
+                    .validators
+                    .validators()
+                    .iter()
+                    .map(|v| abci::ValidatorUpdate {
+                        pub_key: Some(v.pub_key.to_proto()),
+                        power: v.voting_power,
+                    })
+                    .collect(),
                 app_state_bytes: Bytes::from(self.genesis.app_state.clone()),
                 initial_height: self.genesis.initial_height as i64,
             })?;
-            if !res.validators.is_empty() {
-                return Err(EngineError::Unsupported("validators from InitChain (#5)"));
+            // The app's validators (from its genesis transactions) replace the document's.
+            let set = if res.validators.is_empty() {
+                self.genesis.validators.clone()
+            } else {
+                ValidatorSet::new(changes(&res.validators)?)
+                    .map_err(|e| invalid_updates(e.to_string()))?
+            };
+            if set.is_empty() {
+                return Err(EngineError::Inconsistent(
+                    "no validators: the genesis has none and InitChain returned none".into(),
+                ));
             }
+            self.blocks
+                .save_validator_set(self.genesis.initial_height, &set)?;
         } else if app_height > store_height {
             return Err(EngineError::Inconsistent(format!(
                 "the application is at height {app_height}, ahead of the block store at {store_height}"
@@ -418,7 +499,7 @@ impl<A: Application> Engine<A> {
     fn begin_height(&mut self, now: Time, replay_wal: bool) -> Result<Vec<Action>> {
         let height = self.last_height()? + 1;
         let me = self.privval.address();
-        let set = self.validators(height);
+        let set = self.validators(height)?;
         let me = set.get_by_address(&me).map(|v| v.address);
         self.core = Some(Consensus::new(height, set, me));
         self.proposals.clear();
@@ -685,7 +766,7 @@ impl<A: Application> Engine<A> {
             let res = self.blocks.results(last_height)?.ok_or_else(|| {
                 EngineError::Inconsistent(format!("no results for {last_height}"))
             })?;
-            let time = median_time(&commit, &self.validators(last_height));
+            let time = median_time(&commit, &self.validators(last_height)?);
             (
                 id,
                 Some(commit),
@@ -695,7 +776,7 @@ impl<A: Application> Engine<A> {
             )
         };
         let _ = now;
-        let set = self.validators(height);
+        let set = self.validators(height)?;
         let proposer = set
             .proposer_for_round(round)
             .ok_or(EngineError::Inconsistent("empty validator set".into()))?;
@@ -712,7 +793,7 @@ impl<A: Application> Engine<A> {
             misbehavior: misbehavior(&evidence),
             height: height as i64,
             time: Some(time.to_proto()),
-            next_validators_hash: Bytes::from(self.validators(height + 1).hash().0.to_vec()),
+            next_validators_hash: Bytes::from(self.validators(height + 1)?.hash().0.to_vec()),
             proposer_address: Bytes::from(proposer.address.0.to_vec()),
         })?;
         let mut block = Block {
@@ -728,7 +809,7 @@ impl<A: Application> Engine<A> {
                 last_commit_hash: Hash::default(),
                 data_hash: Hash::default(),
                 validators_hash: set.hash(),
-                next_validators_hash: self.validators(height + 1).hash(),
+                next_validators_hash: self.validators(height + 1)?.hash(),
                 consensus_hash: self.genesis.params.hash(),
                 app_hash,
                 last_results_hash: last_results,

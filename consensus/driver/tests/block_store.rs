@@ -128,6 +128,7 @@ fn txs_are_found_by_hash_height_and_event_conditions() {
                 event("transfer", &[("recipient", "bob"), ("amount", "70stake")]),
             ],
         ]),
+        None,
     )
     .expect("save");
     let mut hidden = event("secret", &[("k", "v")]);
@@ -140,6 +141,7 @@ fn txs_are_found_by_hash_height_and_event_conditions() {
             event("transfer", &[("recipient", "carol"), ("amount", "10stake")]),
             hidden,
         ]]),
+        None,
     )
     .expect("save");
 

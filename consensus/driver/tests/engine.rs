@@ -71,6 +71,12 @@ impl Application for FileApp {
     }
     fn init_chain(&mut self, _: abci::RequestInitChain) -> AppResult<abci::ResponseInitChain> {
         self.hash = sha256(b"genesis").0.to_vec();
+        // A test may have the app choose the first validators (as gentxs make a chain do).
+        let init = self.path.with_file_name("init_validators");
+        let validators = match std::fs::read_to_string(init) {
+            Ok(spec) => spec.lines().filter_map(|l| update(l.as_bytes())).collect(),
+            Err(_) => Vec::new(),
+        };
         std::fs::write(
             &self.path,
             serde_json::json!({"height": 0, "hash": hex::encode(&self.hash)}).to_string(),
@@ -78,6 +84,7 @@ impl Application for FileApp {
         .expect("write");
         Ok(abci::ResponseInitChain {
             app_hash: Bytes::from(self.hash.clone()),
+            validators,
             ..Default::default()
         })
     }
@@ -104,6 +111,7 @@ impl Application for FileApp {
                 })
                 .collect(),
             app_hash: Bytes::from(next),
+            validator_updates: req.txs.iter().filter_map(|t| update(t)).collect(),
             ..Default::default()
         })
     }
@@ -118,6 +126,17 @@ impl Application for FileApp {
         self.hash = hash;
         Ok(Default::default())
     }
+}
+
+/// `val:<seed>:<power>`: a validator update for the key with that seed byte.
+fn update(tx: &[u8]) -> Option<abci::ValidatorUpdate> {
+    let s = std::str::from_utf8(tx).ok()?.strip_prefix("val:")?;
+    let (seed, power) = s.split_once(':')?;
+    let key = PrivateKey::from_seed([seed.parse().ok()?; 32]);
+    Some(abci::ValidatorUpdate {
+        pub_key: Some(key.public_key().to_proto()),
+        power: power.parse().ok()?,
+    })
 }
 
 const CHAIN: &str = "engine-test";
@@ -315,7 +334,7 @@ fn blocks_carry_mempool_txs_and_link_up() {
     let seen = &e.app().last_commits;
     assert_eq!(seen[0].0, 1);
     assert!(seen[0].1.as_ref().expect("sent").votes.is_empty());
-    let vals = e.validators_at(1).expect("set");
+    let vals = e.validators_at(1).expect("read").expect("set");
     for (h, info) in &seen[1..] {
         let info = info.as_ref().expect("sent");
         assert_eq!(info.votes.len(), 1, "height {h}");
@@ -432,4 +451,98 @@ fn an_app_ahead_of_the_block_store_stops_the_node() {
         err.to_string().contains("ahead of the block store"),
         "{err}"
     );
+}
+
+/// The height whose block carries `tx`.
+fn height_of(e: &Engine<FileApp>, tx: &[u8]) -> u64 {
+    (1..=e.last_height().expect("h"))
+        .find(|h| stored(e, *h).0.data.txs.iter().any(|t| t == tx))
+        .expect("committed")
+}
+
+fn powers(e: &Engine<FileApp>, h: u64) -> Vec<i64> {
+    e.validators_at(h)
+        .expect("read")
+        .expect("known")
+        .validators()
+        .iter()
+        .map(|v| v.voting_power)
+        .collect()
+}
+
+/// Validator updates returned by `FinalizeBlock` at H are the `next_validators_hash` of H+1
+/// and sign from H+2 (CometBFT's rule); the sets survive a restart.
+#[test]
+fn validator_updates_take_effect_two_heights_later() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let mut clock = Clock::new();
+    let mut e = open(dir.path());
+    clock.push(e.start(clock.now()).expect("start"));
+    clock.run_until(&mut e, 2, 1000);
+    e.check_tx(b"val:42:25".to_vec()).expect("mempool");
+    let h = e.last_height().expect("h") + 1;
+    clock.run_until(&mut e, h + 3, 2000);
+    assert_eq!(height_of(&e, b"val:42:25"), h);
+    assert_eq!(powers(&e, h + 1), vec![10], "unchanged at H+1");
+    assert_eq!(powers(&e, h + 2), vec![25], "changed from H+2");
+    let set2 = e.validators_at(h + 2).expect("read").expect("known");
+    assert_eq!(
+        stored(&e, h).0.header.next_validators_hash,
+        e.validators_at(h + 1).expect("r").expect("k").hash()
+    );
+    assert_eq!(stored(&e, h + 1).0.header.next_validators_hash, set2.hash());
+    assert_eq!(stored(&e, h + 2).0.header.validators_hash, set2.hash());
+    let (_, id, commit) = stored(&e, h + 2);
+    set2.verify_commit(CHAIN, &id, h + 2, &commit)
+        .expect("the new power signs H+2");
+
+    // A second validator that never signs (1 of 26: the chain goes on, with rounds it
+    // should have proposed timing out), then its removal.
+    e.check_tx(b"val:7:1".to_vec()).expect("mempool");
+    let target = e.last_height().expect("h") + 4;
+    clock.run_until(&mut e, target, 20_000);
+    let added = height_of(&e, b"val:7:1");
+    assert_eq!(powers(&e, added + 2), vec![25, 1]);
+    e.check_tx(b"val:7:0".to_vec()).expect("mempool");
+    let target = e.last_height().expect("h") + 4;
+    clock.run_until(&mut e, target, 20_000);
+    let removed = height_of(&e, b"val:7:0");
+    assert_eq!(powers(&e, removed + 1), vec![25, 1]);
+    assert_eq!(powers(&e, removed + 2), vec![25]);
+
+    // Every block's commit verifies against the recorded set of its height, after a restart.
+    let top = e.last_height().expect("h");
+    let before: Vec<_> = (1..=top + 2)
+        .map(|h| e.validators_at(h).expect("r"))
+        .collect();
+    drop(e);
+    clock.queue.clear();
+    let mut e = open(dir.path());
+    clock.push(e.start(clock.now()).expect("restart"));
+    let after: Vec<_> = (1..=top + 2)
+        .map(|h| e.validators_at(h).expect("r"))
+        .collect();
+    assert_eq!(before, after, "the sets are durable");
+    clock.run_until(&mut e, top + 3, 20_000);
+    for h in 1..=top + 3 {
+        let (block, id, commit) = stored(&e, h);
+        let set = e.validators_at(h).expect("r").expect("k");
+        assert_eq!(block.header.validators_hash, set.hash(), "height {h}");
+        set.verify_commit(CHAIN, &id, h, &commit)
+            .unwrap_or_else(|err| panic!("commit {h}: {err}"));
+    }
+}
+
+/// The validators InitChain returns (a chain started from gentxs) replace the genesis
+/// document's, which may then be empty.
+#[test]
+fn init_chain_validators_replace_the_genesis_set() {
+    let dir = tempfile::tempdir().expect("tmp");
+    std::fs::write(dir.path().join("init_validators"), "val:42:5\n").expect("write");
+    let mut e = open(dir.path());
+    let mut clock = Clock::new();
+    clock.push(e.start(clock.now()).expect("start"));
+    clock.run_until(&mut e, 3, 1000);
+    assert_eq!(powers(&e, 1), vec![5]);
+    assert_eq!(powers(&e, 4), vec![5]);
 }

@@ -399,6 +399,7 @@ fn forged_messages_are_refused_with_the_reason() {
         forged.sign(CHAIN, &key(0));
         let proposer_is_0 = net.engines[1]
             .validators_at(forged.height)
+            .expect("read")
             .and_then(|s| s.proposer_for_round(forged.round))
             .is_some_and(|v| v.pub_key == key(0).public_key());
         if !proposer_is_0 {
@@ -494,7 +495,10 @@ fn a_double_signer_is_caught_and_its_evidence_committed_once() {
             assert!(seen.insert(ev.hash()), "evidence committed twice");
             ev.verify(
                 CHAIN,
-                &net.engines[0].validators_at(ev.vote_a.height).expect("set"),
+                &net.engines[0]
+                    .validators_at(ev.vote_a.height)
+                    .expect("read")
+                    .expect("set"),
             )
             .expect("committed evidence verifies");
             found += 1;

@@ -94,6 +94,38 @@ impl ValidatorSet {
         })
     }
 
+    /// Protobuf `ValidatorSet` (priorities and the recorded proposer included): how a set is
+    /// stored, so that loading it gives back the very same proposer order.
+    pub fn to_proto(&self) -> keystone_proto::types::ValidatorSet {
+        keystone_proto::types::ValidatorSet {
+            validators: self.validators.iter().map(Validator::to_proto).collect(),
+            proposer: self.proposer().map(Validator::to_proto),
+            total_voting_power: self.total_voting_power,
+        }
+    }
+
+    /// From protobuf, as [`ValidatorSet::with_priorities`] checks it; the stated total must be
+    /// the sum of the powers.
+    pub fn from_proto(p: &keystone_proto::types::ValidatorSet) -> crate::Result<Self> {
+        let validators = p
+            .validators
+            .iter()
+            .map(Validator::from_proto)
+            .collect::<crate::Result<Vec<_>>>()?;
+        let proposer = match &p.proposer {
+            Some(v) => Some(Validator::from_proto(v)?.address),
+            None => None,
+        };
+        let set = ValidatorSet::with_priorities(validators, proposer)?;
+        if set.total_voting_power != p.total_voting_power {
+            return Err(Error::ValidatorSet(format!(
+                "total voting power {} is not the sum of the powers {}",
+                p.total_voting_power, set.total_voting_power
+            )));
+        }
+        Ok(set)
+    }
+
     /// The validators, in set order.
     pub fn validators(&self) -> &[Validator] {
         &self.validators

@@ -202,6 +202,18 @@ pub fn send(
             "{to} is not allowed to receive funds"
         )));
     }
+    move_coins(state, from, to, coins)
+}
+
+/// Move `coins` from `from` to `to` without the send-enabled and blocked-recipient checks:
+/// the SDK keeper's `SendCoins`, which modules use for their own accounts (staking's pools).
+/// Creates the recipient's account if new; emits what [`send`] emits.
+pub fn move_coins(
+    state: &mut (impl State + ?Sized),
+    from: &Address,
+    to: &Address,
+    coins: &Coins,
+) -> Result<()> {
     for c in coins.iter() {
         sub_balance(state, from, &c)?;
         add_balance(state, to, &c)?;
@@ -227,6 +239,65 @@ pub fn send(
     ));
     state.emit(Event::new("message", [("sender", from)]));
     Ok(())
+}
+
+/// Move `coins` from a delegator's account into a staking pool (the SDK's `DelegateCoins`):
+/// no send-enabled check, and only `coin_spent`/`coin_received` events.
+pub fn delegate_coins(
+    state: &mut (impl State + ?Sized),
+    delegator: &Address,
+    pool: &Address,
+    coins: &Coins,
+) -> Result<()> {
+    for c in coins.iter() {
+        let have = balance(state, delegator, &c.denom)?;
+        if have < c.amount {
+            return Err(ModuleError::InsufficientFunds(format!(
+                "failed to delegate; {have}{} is smaller than {coins}",
+                c.denom
+            )));
+        }
+    }
+    for c in coins.iter() {
+        sub_balance(state, delegator, &c)?;
+        add_balance(state, pool, &c)?;
+    }
+    emit_spent_received(state, delegator, pool, coins);
+    Ok(())
+}
+
+/// Move `coins` from a staking pool back to a delegator (the SDK's `UndelegateCoins`): no
+/// send-enabled check, and only `coin_spent`/`coin_received` events.
+pub fn undelegate_coins(
+    state: &mut (impl State + ?Sized),
+    pool: &Address,
+    delegator: &Address,
+    coins: &Coins,
+) -> Result<()> {
+    for c in coins.iter() {
+        sub_balance(state, pool, &c)?;
+        add_balance(state, delegator, &c)?;
+    }
+    auth::ensure_account(state, delegator)?;
+    emit_spent_received(state, pool, delegator, coins);
+    Ok(())
+}
+
+fn emit_spent_received(
+    state: &mut (impl State + ?Sized),
+    from: &Address,
+    to: &Address,
+    coins: &Coins,
+) {
+    let (from, to, amount) = (from.to_string(), to.to_string(), coins.to_string());
+    state.emit(Event::new(
+        "coin_spent",
+        [("spender", from.as_str()), ("amount", amount.as_str())],
+    ));
+    state.emit(Event::new(
+        "coin_received",
+        [("receiver", to), ("amount", amount)],
+    ));
 }
 
 /// Create `coins` in `to` (a module account), raising the supply.

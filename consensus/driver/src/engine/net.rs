@@ -411,11 +411,12 @@ impl<A: Application> Engine<A> {
         want("chain id", h.chain_id == self.genesis.chain_id)?;
         want("height", h.height == height)?;
         block.check_header_hashes().map_err(|e| e.to_string())?;
-        let set = self.validators(height);
+        let set = self.validators(height).map_err(|e| e.to_string())?;
+        let next = self.validators(height + 1).map_err(|e| e.to_string())?;
         want("validators hash", h.validators_hash == set.hash())?;
         want(
             "next validators hash",
-            h.next_validators_hash == self.validators(height + 1).hash(),
+            h.next_validators_hash == next.hash(),
         )?;
         want(
             "consensus hash",
@@ -458,7 +459,7 @@ impl<A: Application> Engine<A> {
             .ok_or("the last block is not stored")?;
         want("last block id", h.last_block_id == Some(last_id))?;
         let commit = block.last_commit.as_ref().ok_or("no last commit")?;
-        let last_set = self.validators(last);
+        let last_set = self.validators(last).map_err(|e| e.to_string())?;
         last_set
             .verify_commit(&self.genesis.chain_id, &last_id, last, commit)
             .map_err(|e| format!("last commit: {e}"))?;
@@ -492,6 +493,7 @@ impl<A: Application> Engine<A> {
         }
         let id = block.block_id();
         self.validators(height)
+            .map_err(Err)?
             .verify_commit(&self.genesis.chain_id, &id, height, &commit)
             .map_err(|e| Ok(Refused::BadSignature(format!("commit: {e}"))))?;
         self.check_block(&block, None)

@@ -1,0 +1,6 @@
+//! Command groups too big for `main.rs`: each file holds a group's clap definitions and what
+//! its commands do.
+
+pub(crate) mod genesis;
+pub(crate) mod query;
+pub(crate) mod tx;

@@ -1,0 +1,378 @@
+//! Proof of stake end to end, on a 4-validator localnet started from gentxs, driven through
+//! the `keystone` command line and JSON-RPC as an operator or a delegator would: a delegation
+//! raises its validator's voting power in the engine's set (RPC `validators`) two heights
+//! after it is committed; an unbonding returns the tokens only after the unbonding time; a
+//! redelegation moves power from one validator to another; a fifth node joins with
+//! `create-validator` and signs blocks.
+//!
+//! Every process is killed when its `Localnet` is dropped, also when a test fails.
+
+use keystone_localnet::{keystone_bin, Localnet, FAST_TIMEOUTS};
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
+use std::net::TcpListener;
+
+const CHAIN: &str = "e2e-stake";
+/// Short enough to wait for in a test.
+const UNBONDING: &str = "6s";
+
+/// A base port with `count` free ports after it.
+fn free_base(count: u16) -> u16 {
+    static NEXT: std::sync::atomic::AtomicU16 = std::sync::atomic::AtomicU16::new(0);
+    let seed = std::process::id() as u16;
+    loop {
+        let attempt = NEXT.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        assert!(attempt < 400, "no free port range on 127.0.0.1");
+        let base = 20_000
+            + (seed
+                .wrapping_mul(151)
+                .wrapping_add(attempt.wrapping_mul(991)))
+                % 40_000;
+        if (0..count).all(|p| TcpListener::bind(("127.0.0.1", base + p)).is_ok()) {
+            return base;
+        }
+    }
+}
+
+/// Node `i`'s consensus address (uppercase hex, as RPC writes it).
+fn cons_address(net: &Localnet, i: usize) -> String {
+    let pv: Value = serde_json::from_str(
+        &std::fs::read_to_string(net.nodes[i].home.join("config/priv_validator_key.json"))
+            .expect("key"),
+    )
+    .expect("json");
+    pv["address"].as_str().expect("address").to_uppercase()
+}
+
+/// Node `i`'s operator address (`cosmosvaloper…`), from its keyring.
+fn valoper(net: &Localnet, i: usize, key: &str) -> String {
+    let home = net.nodes[i].home.display().to_string();
+    net.keystone(&[
+        "keys",
+        "show",
+        key,
+        "-a",
+        "--bech",
+        "val",
+        "--keyring-backend",
+        "test",
+        "--home",
+        &home,
+    ])
+    .expect("keys show")
+    .trim()
+    .to_string()
+}
+
+/// Voting power by consensus address in the engine's set of height `h`, as node 0 reports it.
+fn powers(net: &Localnet, h: u64) -> BTreeMap<String, i64> {
+    let v = net
+        .rpc(0, "validators", json!({"height": h.to_string()}))
+        .unwrap_or_else(|| panic!("validators at {h}"));
+    v["validators"]
+        .as_array()
+        .expect("list")
+        .iter()
+        .map(|v| {
+            (
+                v["address"].as_str().expect("address").to_string(),
+                v["voting_power"]
+                    .as_str()
+                    .and_then(|p| p.parse().ok())
+                    .expect("power"),
+            )
+        })
+        .collect()
+}
+
+/// Run a `keystone tx …` command (its signer among `args`) with node `i`'s home and sent to
+/// node `i`; wait for it to be committed and return its height (it must succeed).
+fn tx(net: &Localnet, i: usize, args: &[&str]) -> u64 {
+    let (height, code, log) = tx_result(net, i, args);
+    assert_eq!(code, 0, "{}: {log}", args.join(" "));
+    height
+}
+
+/// Like [`tx`], for a transaction that is admitted and then fails in its block: (height,
+/// code, log).
+fn tx_result(net: &Localnet, i: usize, args: &[&str]) -> (u64, u64, String) {
+    let home = net.nodes[i].home.display().to_string();
+    let node = format!("tcp://127.0.0.1:{}", net.nodes[i].rpc);
+    let mut all: Vec<&str> = args.to_vec();
+    all.extend([
+        "--chain-id",
+        CHAIN,
+        "--node",
+        &node,
+        "--keyring-backend",
+        "test",
+        "--home",
+        &home,
+        "-y",
+    ]);
+    let out = net
+        .keystone(&all)
+        .unwrap_or_else(|e| panic!("keystone {}: {e}", args.join(" ")));
+    let sent: Value = serde_json::from_str(out.trim()).expect("tx response JSON");
+    let hash = sent["txhash"].as_str().expect("txhash").to_string();
+    let bytes = hex::decode(&hash).expect("hex");
+    use base64::Engine as _;
+    let b64 = base64::engine::general_purpose::STANDARD.encode(bytes);
+    let mut found = None;
+    net.wait(&format!("tx {hash} committed"), 30, |n| {
+        found = n.rpc(i, "tx", json!({"hash": b64}));
+        found.is_some()
+    })
+    .expect("committed");
+    let r = found.expect("found");
+    (
+        r["height"]
+            .as_str()
+            .and_then(|h| h.parse().ok())
+            .expect("height"),
+        r["tx_result"]["code"].as_u64().unwrap_or(u64::MAX),
+        r["tx_result"]["log"].as_str().unwrap_or("").to_string(),
+    )
+}
+
+/// `keystone query staking …` against node 0, parsed.
+fn query(net: &Localnet, args: &[&str]) -> Value {
+    let node = format!("tcp://127.0.0.1:{}", net.nodes[0].rpc);
+    let mut all = vec!["query", "staking"];
+    all.extend_from_slice(args);
+    all.extend(["--node", &node]);
+    let out = net
+        .keystone(&all)
+        .unwrap_or_else(|e| panic!("query staking {}: {e}", args.join(" ")));
+    serde_json::from_str(out.trim()).expect("query JSON")
+}
+
+fn balance(net: &Localnet, address: &str) -> u128 {
+    let node = format!("tcp://127.0.0.1:{}", net.nodes[0].rpc);
+    let out = net
+        .keystone(&["query", "bank", "balances", address, "--node", &node])
+        .expect("balances");
+    let v: Value = serde_json::from_str(out.trim()).expect("json");
+    v["balances"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|c| c["denom"] == "stake")
+        .and_then(|c| c["amount"].as_str()?.parse().ok())
+        .unwrap_or(0)
+}
+
+/// Wait until node 0 has committed `h`.
+fn reach(net: &Localnet, h: u64) {
+    net.wait_height(&[0], h, 60)
+        .unwrap_or_else(|e| panic!("height {h}: {e}"));
+}
+
+#[test]
+fn delegations_move_voting_power_and_a_new_validator_joins() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let bin = keystone_bin().expect("the keystone binary is built next to the tests");
+    let mut net = Localnet::init(&bin, dir.path(), 4, CHAIN, free_base(50), &FAST_TIMEOUTS)
+        .expect("testnet init-files");
+    net.edit_genesis(|g| {
+        g["app_state"]["staking"]["params"]["unbonding_time"] = json!(UNBONDING);
+    })
+    .expect("short unbonding");
+    net.start_all().expect("start");
+    net.wait_height(&[0, 1, 2, 3], 2, 90)
+        .expect("four validators from gentxs make blocks");
+    let cons: Vec<String> = (0..4).map(|i| cons_address(&net, i)).collect();
+    let genesis = powers(&net, 1);
+    assert_eq!(
+        genesis,
+        cons.iter().map(|c| (c.clone(), 100)).collect(),
+        "each gentx bonded 100000000stake: power 100"
+    );
+    let val1 = valoper(&net, 1, "node1");
+    let val2 = valoper(&net, 2, "node2");
+    let delegator = net.nodes[0].address.clone();
+
+    // Delegate 50 power to node 1: its power in the set of H+2, not before.
+    let h = tx(
+        &net,
+        0,
+        &[
+            "tx",
+            "staking",
+            "delegate",
+            &val1,
+            "50000000stake",
+            "--from",
+            "node0",
+        ],
+    );
+    reach(&net, h + 2);
+    assert_eq!(powers(&net, h + 1)[&cons[1]], 100, "unchanged at H+1");
+    assert_eq!(powers(&net, h + 2)[&cons[1]], 150, "raised from H+2");
+    let d = query(&net, &["delegation", &delegator, &val1]);
+    assert_eq!(d["delegation_response"]["balance"]["amount"], "50000000");
+    let rest = keystone_localnet::http(
+        net.nodes[2].api,
+        "GET",
+        &format!("/cosmos/staking/v1beta1/validators/{val1}"),
+        "",
+    )
+    .expect("REST answers");
+    assert_eq!(rest["validator"]["tokens"], "150000000");
+    assert_eq!(rest["validator"]["status"], "BOND_STATUS_BONDED");
+
+    // Bad input is refused in the block and changes nothing but the fee (none here).
+    let before = balance(&net, &delegator);
+    let (_, code, log) = tx_result(
+        &net,
+        0,
+        &[
+            "tx", "staking", "delegate", &val1, "5uatom", "--from", "node0",
+        ],
+    );
+    assert_ne!(code, 0, "a wrong denom fails");
+    assert!(log.contains("invalid coin denomination"), "{log}");
+    let (_, code, log) = tx_result(
+        &net,
+        0,
+        &[
+            "tx", "staking", "unbond", &val2, "1stake", "--from", "node0",
+        ],
+    );
+    assert_ne!(code, 0, "nothing delegated to node 2 yet");
+    assert!(log.contains("delegation"), "{log}");
+    assert_eq!(balance(&net, &delegator), before, "nothing moved");
+
+    // Unbond 20 of it: power drops at once (two heights later), tokens come back only after
+    // the unbonding time.
+    let before = balance(&net, &delegator);
+    let h = tx(
+        &net,
+        0,
+        &[
+            "tx",
+            "staking",
+            "unbond",
+            &val1,
+            "20000000stake",
+            "--from",
+            "node0",
+        ],
+    );
+    reach(&net, h + 2);
+    assert_eq!(powers(&net, h + 2)[&cons[1]], 130);
+    assert_eq!(balance(&net, &delegator), before, "still unbonding");
+    let u = query(&net, &["unbonding-delegation", &delegator, &val1]);
+    assert_eq!(u["unbond"]["entries"][0]["balance"], "20000000");
+    net.wait("the unbonded tokens back", 60, |n| {
+        balance(n, &delegator) == before + 20_000_000
+    })
+    .expect("returned after the unbonding time");
+
+    // Redelegate 30 from node 1 to node 2.
+    let h = tx(
+        &net,
+        0,
+        &[
+            "tx",
+            "staking",
+            "redelegate",
+            &val1,
+            &val2,
+            "30000000stake",
+            "--from",
+            "node0",
+        ],
+    );
+    reach(&net, h + 2);
+    let p = powers(&net, h + 2);
+    assert_eq!((p[&cons[1]], p[&cons[2]]), (100, 130), "power moved");
+    let r = query(&net, &["redelegation", &delegator, &val1, &val2]);
+    assert_eq!(
+        r["redelegation_responses"][0]["entries"][0]["balance"],
+        "30000000"
+    );
+    let pool = query(&net, &["pool"]);
+    assert_eq!(
+        pool["pool"]["bonded_tokens"], "430000000",
+        "4 × 100 + 30 delegated"
+    );
+
+    // A fifth node: a full node that funds a key and creates its validator.
+    let full = net
+        .add_full_node(free_base(10), &FAST_TIMEOUTS)
+        .expect("full node home");
+    net.start(full).expect("start the fifth node");
+    let home = net.nodes[full].home.display().to_string();
+    let out = net
+        .keystone(&[
+            "keys",
+            "add",
+            "op5",
+            "--keyring-backend",
+            "test",
+            "--home",
+            &home,
+            "-o",
+            "json",
+        ])
+        .expect("keys add");
+    let op5 = serde_json::from_str::<Value>(out.trim()).expect("json")["address"]
+        .as_str()
+        .expect("address")
+        .to_string();
+    tx(
+        &net,
+        0,
+        &["tx", "bank", "send", "node0", &op5, "200000000stake"],
+    );
+    let top = net.height(0).unwrap_or(0);
+    net.wait_height(&[full], top, 120)
+        .expect("the fifth node follows");
+    let h = tx(
+        &net,
+        full,
+        &[
+            "tx",
+            "staking",
+            "create-validator",
+            "--amount",
+            "70000000stake",
+            "--moniker",
+            "node4",
+            "--from",
+            "op5",
+        ],
+    );
+    let cons5 = cons_address(&net, full);
+    reach(&net, h + 2);
+    assert_eq!(powers(&net, h + 1).get(&cons5), None, "not yet at H+1");
+    assert_eq!(
+        powers(&net, h + 2).get(&cons5),
+        Some(&70),
+        "in the set from H+2"
+    );
+    // ...and signs: its precommits appear in the commits that follow. (Not necessarily in
+    // each: a commit holds the precommits that arrived by the time +2/3 did, and this node
+    // reaches the others through one peer.)
+    reach(&net, h + 20);
+    let signs = (h + 3..=h + 20).any(|k| {
+        net.rpc(0, "commit", json!({"height": k.to_string()}))
+            .is_some_and(|c| {
+                c["signed_header"]["commit"]["signatures"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .any(|s| s["validator_address"] == cons5.as_str() && s["block_id_flag"] == 2)
+            })
+    });
+    if !signs {
+        let log = std::fs::read_to_string(net.dir().join(format!("{}.log", net.nodes[full].name)))
+            .unwrap_or_default();
+        let tail: Vec<&str> = log.lines().rev().take(40).collect();
+        panic!(
+            "the new validator signs no block; its log ends:\n{}",
+            tail.into_iter().rev().collect::<Vec<_>>().join("\n")
+        );
+    }
+}
