@@ -1,9 +1,17 @@
 //! Errors as the Cosmos SDK reports them: a codespace, a code and a message, so that clients
 //! (cosmjs, cosmrs) see what they see from gaiad.
 
+use crate::slashing::SlashingError;
 use crate::staking::StakingError;
 
 fn staking_message(error: &StakingError, context: &Option<String>) -> String {
+    match context {
+        Some(c) => format!("{c}: {}", error.message()),
+        None => error.message().to_string(),
+    }
+}
+
+fn slashing_message(error: &SlashingError, context: &Option<String>) -> String {
     match context {
         Some(c) => format!("{c}: {}", error.message()),
         None => error.message().to_string(),
@@ -58,6 +66,24 @@ pub enum ModuleError {
         /// What `Wrap`/`Wrapf` added in front, if anything.
         context: Option<String>,
     },
+    /// A slashing error (codespace `slashing`), optionally wrapped with context as the SDK's
+    /// `errorsmod.Wrap` does: the message is `"<context>: <error>"`.
+    #[error("{}", slashing_message(error, context))]
+    Slashing {
+        /// The registered error.
+        error: SlashingError,
+        /// What `Wrap`/`Wrapf` added in front, if anything.
+        context: Option<String>,
+    },
+    /// A distribution error (codespace `distribution`), optionally wrapped with context as
+    /// the SDK's `errorsmod.Wrap` does: the message is `"<context>: <error>"`.
+    #[error("{}", error.wrapped_message(context))]
+    Distribution {
+        /// The registered error.
+        error: crate::distribution::DistributionError,
+        /// What `Wrap`/`Wrapf` added in front, if anything.
+        context: Option<String>,
+    },
     /// An unregistered error (Go's `fmt.Errorf`, a gRPC status): the SDK reports these with
     /// codespace `undefined` and code 1.
     #[error("{0}")]
@@ -88,6 +114,8 @@ impl ModuleError {
             | ModuleError::SendDisabled(_)
             | ModuleError::MultipleSenders => "bank",
             ModuleError::Staking { .. } => "staking",
+            ModuleError::Slashing { .. } => "slashing",
+            ModuleError::Distribution { .. } => "distribution",
             ModuleError::Internal(_) => "undefined",
             ModuleError::State(_) | ModuleError::Corrupt { .. } | ModuleError::Math(_) => {
                 "keystone"
@@ -112,6 +140,8 @@ impl ModuleError {
             ModuleError::SendDisabled(_) => 5,
             ModuleError::MultipleSenders => 9,
             ModuleError::Staking { error, .. } => error.code(),
+            ModuleError::Slashing { error, .. } => error.code(),
+            ModuleError::Distribution { error, .. } => error.code(),
             ModuleError::Internal(_) => 1,
             ModuleError::State(_) => 1,
             ModuleError::Corrupt { .. } => 2,

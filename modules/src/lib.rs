@@ -13,6 +13,15 @@
 //! provable keys documented in the README — its genesis section, and its errors with the
 //! Cosmos SDK's codespace, code and wording.
 //!
+//! [`slashing`] punishes validators through staking: downtime over a sliding window of
+//! signed blocks, double signing (x/evidence's equivocation handling, tombstoning), and
+//! `MsgUnjail`.
+//!
+//! [`mint`] creates each block's inflation (toward the goal bonded ratio) for the fee
+//! collector, and [`distribution`] shares the fee collector's balance among validators by
+//! voting power and among their delegators by stake (F1: exact, truncated, the dust to the
+//! community pool), with commission, withdraw addresses and the community pool.
+//!
 //! What does not live here: storage (the app's JMT implements `State`), transaction decoding,
 //! signatures, fees and gas (the app's tx pipeline), and networking. Modules never import the
 //! app. Modules have no clock and no randomness: the block's height and time come in.
@@ -24,8 +33,11 @@ pub mod auth;
 pub mod bank;
 pub mod coin;
 pub mod dec;
+pub mod distribution;
 pub mod error;
 pub mod event;
+pub mod mint;
+pub mod slashing;
 pub mod staking;
 pub mod state;
 pub mod timestamp;
