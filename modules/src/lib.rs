@@ -37,6 +37,7 @@ pub mod distribution;
 pub mod error;
 pub mod event;
 pub mod mint;
+mod serde_util;
 pub mod slashing;
 pub mod staking;
 pub mod state;

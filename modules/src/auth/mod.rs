@@ -25,10 +25,10 @@ pub struct Account {
     #[serde(default)]
     pub pub_key: Option<String>,
     /// Its number, assigned at creation, never reused.
-    #[serde(with = "u64_string")]
+    #[serde(with = "crate::serde_util::text")]
     pub account_number: u64,
     /// Transactions signed so far.
-    #[serde(with = "u64_string")]
+    #[serde(with = "crate::serde_util::text")]
     pub sequence: u64,
     /// For module accounts, the module's name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -39,19 +39,19 @@ pub struct Account {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Params {
     /// Longest memo accepted.
-    #[serde(with = "u64_string")]
+    #[serde(with = "crate::serde_util::text")]
     pub max_memo_characters: u64,
     /// Most signatures per transaction.
-    #[serde(with = "u64_string")]
+    #[serde(with = "crate::serde_util::text")]
     pub tx_sig_limit: u64,
     /// Gas per byte of transaction.
-    #[serde(with = "u64_string")]
+    #[serde(with = "crate::serde_util::text")]
     pub tx_size_cost_per_byte: u64,
     /// Gas to verify an ed25519 signature.
-    #[serde(with = "u64_string")]
+    #[serde(with = "crate::serde_util::text")]
     pub sig_verify_cost_ed25519: u64,
     /// Gas to verify a secp256k1 signature.
-    #[serde(with = "u64_string")]
+    #[serde(with = "crate::serde_util::text")]
     pub sig_verify_cost_secp256k1: u64,
 }
 
@@ -64,20 +64,6 @@ impl Default for Params {
             sig_verify_cost_ed25519: 590,
             sig_verify_cost_secp256k1: 1000,
         }
-    }
-}
-
-pub(crate) mod u64_string {
-    use serde::{Deserialize, Deserializer, Serializer};
-
-    pub(crate) fn serialize<S: Serializer>(v: &u64, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&v.to_string())
-    }
-
-    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
-        String::deserialize(d)?
-            .parse()
-            .map_err(serde::de::Error::custom)
     }
 }
 

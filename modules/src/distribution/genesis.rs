@@ -15,7 +15,6 @@ use super::keeper::{
     set_historical_rewards, set_outstanding, set_params, set_slash_event, set_starting_info,
     set_withdraw_address, MODULE_NAME,
 };
-use super::serde_util::{acc, valoper};
 use super::state_key as key;
 use super::types::{
     DelegatorStartingInfo, FeePool, Params, ValidatorAccumulatedCommission,
@@ -23,7 +22,7 @@ use super::types::{
     ValidatorSlashEvent,
 };
 use super::DecCoins;
-use crate::auth::u64_string;
+use crate::serde_util::{text, valoper};
 use crate::state::State;
 use crate::{auth, bank, Address, ModuleError, Result};
 use serde::{Deserialize, Deserializer, Serialize};
@@ -39,10 +38,10 @@ fn list<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DelegatorWithdrawInfo {
     /// The delegator.
-    #[serde(with = "acc")]
+    #[serde(with = "text")]
     pub delegator_address: Address,
     /// Where its rewards go.
-    #[serde(with = "acc")]
+    #[serde(with = "text")]
     pub withdraw_address: Address,
 }
 
@@ -73,7 +72,7 @@ pub struct ValidatorHistoricalRewardsRecord {
     #[serde(with = "valoper")]
     pub validator_address: Address,
     /// The period.
-    #[serde(with = "u64_string")]
+    #[serde(with = "text")]
     pub period: u64,
     /// The record.
     pub rewards: ValidatorHistoricalRewards,
@@ -93,7 +92,7 @@ pub struct ValidatorCurrentRewardsRecord {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DelegatorStartingInfoRecord {
     /// The delegator.
-    #[serde(with = "acc")]
+    #[serde(with = "text")]
     pub delegator_address: Address,
     /// The validator.
     #[serde(with = "valoper")]
@@ -109,10 +108,10 @@ pub struct ValidatorSlashEventRecord {
     #[serde(with = "valoper")]
     pub validator_address: Address,
     /// The height of the slash.
-    #[serde(with = "u64_string")]
+    #[serde(with = "text")]
     pub height: u64,
     /// The period it ended.
-    #[serde(with = "u64_string")]
+    #[serde(with = "text")]
     pub period: u64,
     /// The record.
     pub validator_slash_event: ValidatorSlashEvent,

@@ -40,7 +40,6 @@ mod hooks;
 mod keeper;
 mod msgs;
 mod query;
-mod serde_util;
 pub mod state_key;
 mod types;
 

@@ -5,8 +5,8 @@
 use super::keeper::{
     accumulated_commission, calculate_delegation_rewards, increment_validator_period, outstanding,
 };
-use super::serde_util::valoper;
 use super::DecCoins;
+use crate::serde_util::valoper;
 use crate::staking::{self, StakingError};
 use crate::state::Branch;
 use crate::{Address, BlockCtx, Event, Result, State};

@@ -2,7 +2,7 @@
 //! strings, `uint32` as numbers, decimals with 18 digits).
 
 use super::DecCoins;
-use crate::auth::u64_string;
+use crate::serde_util::text;
 use crate::{Dec, ModuleError, Result};
 use serde::{Deserialize, Serialize};
 
@@ -74,7 +74,7 @@ pub struct ValidatorCurrentRewards {
     /// The rewards.
     pub rewards: DecCoins,
     /// The current period (the first is 1).
-    #[serde(with = "u64_string")]
+    #[serde(with = "text")]
     pub period: u64,
 }
 
@@ -93,7 +93,7 @@ pub struct ValidatorHistoricalRewards {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ValidatorSlashEvent {
     /// The period the slash ended.
-    #[serde(with = "u64_string")]
+    #[serde(with = "text")]
     pub validator_period: u64,
     /// The fraction of the validator's tokens slashed.
     pub fraction: Dec,
@@ -103,11 +103,11 @@ pub struct ValidatorSlashEvent {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DelegatorStartingInfo {
     /// The last period ended before the delegation (last) changed.
-    #[serde(with = "u64_string")]
+    #[serde(with = "text")]
     pub previous_period: u64,
     /// Its tokens then (shares × tokens per share, truncated).
     pub stake: Dec,
     /// The height it (last) changed.
-    #[serde(with = "u64_string")]
+    #[serde(with = "text")]
     pub height: u64,
 }

@@ -11,7 +11,7 @@
 pub mod genesis;
 pub mod state_key;
 
-use crate::auth::u64_string;
+use crate::serde_util::text;
 use crate::state::{get_json, put_json, State};
 use crate::{auth, bank, staking, Address, Amount, Coin, Coins, Dec, Event, ModuleError, Result};
 use serde::{Deserialize, Serialize};
@@ -39,7 +39,7 @@ pub struct Params {
     /// The bonded share of the staking token that inflation steers toward.
     pub goal_bonded: Dec,
     /// Expected blocks per year (6311520: a block every 5 s).
-    #[serde(with = "u64_string")]
+    #[serde(with = "text")]
     pub blocks_per_year: u64,
 }
 

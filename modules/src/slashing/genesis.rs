@@ -10,8 +10,8 @@
 use super::keeper::{
     missed_blocks, params, set_missed_block, set_params, set_signing_info, signing_infos,
 };
-use super::serde_util::{i64_str, valcons};
 use super::types::{Params, ValidatorSigningInfo};
+use crate::serde_util::{text, valcons};
 use crate::state::State;
 use crate::{Address, ModuleError, Result};
 use serde::{Deserialize, Deserializer, Serialize};
@@ -30,7 +30,7 @@ pub struct SigningInfo {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MissedBlock {
     /// The index in the signing window.
-    #[serde(with = "i64_str")]
+    #[serde(with = "text")]
     pub index: i64,
     /// Whether the block there was missed.
     pub missed: bool,

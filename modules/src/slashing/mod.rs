@@ -28,7 +28,6 @@ mod hooks;
 mod keeper;
 mod liveness;
 mod msgs;
-mod serde_util;
 pub mod state_key;
 mod types;
 

@@ -1,7 +1,7 @@
 //! slashing's records in the SDK's LCD JSON shape, and what consensus hands the module: the
 //! last commit's votes and equivocation evidence.
 
-use super::serde_util::{duration_secs, i64_str, valcons};
+use crate::serde_util::{duration_secs, text, valcons};
 use crate::{Address, Dec, ModuleError, Result, Timestamp};
 use serde::{Deserialize, Serialize};
 
@@ -19,7 +19,7 @@ const MAX_GO_DURATION_SECS: u64 = 9_223_372_036;
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Params {
     /// The sliding window of blocks over which liveness is judged.
-    #[serde(with = "i64_str")]
+    #[serde(with = "text")]
     pub signed_blocks_window: i64,
     /// The share of the window a validator must sign.
     pub min_signed_per_window: Dec,
@@ -114,10 +114,10 @@ pub struct ValidatorSigningInfo {
     #[serde(with = "valcons")]
     pub address: Address,
     /// The height it (last) bonded at: liveness is judged only a window after it.
-    #[serde(with = "i64_str", default)]
+    #[serde(with = "text", default)]
     pub start_height: i64,
     /// Blocks counted so far; `index_offset % window` is the next bitmap index.
-    #[serde(with = "i64_str", default)]
+    #[serde(with = "text", default)]
     pub index_offset: i64,
     /// Until when it stays jailed (the epoch if never jailed for downtime).
     #[serde(default = "go_zero_time")]
@@ -126,7 +126,7 @@ pub struct ValidatorSigningInfo {
     #[serde(default)]
     pub tombstoned: bool,
     /// Blocks missed in the window (the bitmap's population).
-    #[serde(with = "i64_str", default)]
+    #[serde(with = "text", default)]
     pub missed_blocks_counter: i64,
 }
 

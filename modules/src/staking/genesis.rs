@@ -17,11 +17,11 @@ use super::keeper::{
     set_params, set_power_index, set_redelegation, set_unbonding_delegation, set_validator,
     set_validator_by_cons, validators, BONDED_POOL, NOT_BONDED_POOL,
 };
-use super::serde_util::{i64_str, valoper};
 use super::types::{
     BondStatus, Delegation, Params, Redelegation, UnbondingDelegation, Validator, ValidatorUpdate,
 };
 use super::Hooks;
+use crate::serde_util::{text, valoper};
 use crate::state::State;
 use crate::{bank, Address, BlockCtx, Coin, Coins, ModuleError, Result};
 use serde::{Deserialize, Deserializer, Serialize};
@@ -34,7 +34,7 @@ pub struct LastValidatorPower {
     #[serde(with = "valoper")]
     pub address: Address,
     /// Its power.
-    #[serde(with = "i64_str")]
+    #[serde(with = "text")]
     pub power: i64,
 }
 
@@ -51,7 +51,7 @@ pub struct Genesis {
     /// Params.
     pub params: Params,
     /// Total power of the last set.
-    #[serde(with = "i64_str", default)]
+    #[serde(with = "text", default)]
     pub last_total_power: i64,
     /// The last set (used when `exported`).
     #[serde(default, deserialize_with = "list")]

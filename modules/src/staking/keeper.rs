@@ -605,20 +605,20 @@ fn set_redelegation_entry(
 /// A (delegator, validator) pair in the unbonding queue.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct DvPair {
-    #[serde(with = "super::serde_util::acc")]
+    #[serde(with = "crate::serde_util::text")]
     pub(crate) delegator_address: Address,
-    #[serde(with = "super::serde_util::valoper")]
+    #[serde(with = "crate::serde_util::valoper")]
     pub(crate) validator_address: Address,
 }
 
 /// A (delegator, source, destination) triplet in the redelegation queue.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct DvvTriplet {
-    #[serde(with = "super::serde_util::acc")]
+    #[serde(with = "crate::serde_util::text")]
     pub(crate) delegator_address: Address,
-    #[serde(with = "super::serde_util::valoper")]
+    #[serde(with = "crate::serde_util::valoper")]
     pub(crate) validator_src_address: Address,
-    #[serde(with = "super::serde_util::valoper")]
+    #[serde(with = "crate::serde_util::valoper")]
     pub(crate) validator_dst_address: Address,
 }
 

@@ -48,7 +48,6 @@ pub mod genesis;
 mod hooks;
 mod keeper;
 mod msgs;
-mod serde_util;
 mod slash;
 pub mod state_key;
 mod types;

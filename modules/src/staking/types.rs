@@ -1,9 +1,8 @@
 //! staking's records, in the SDK's LCD JSON shape, and the validator's share arithmetic
 //! (`x/staking/types/validator.go`).
 
-use super::serde_util::{acc, amount_str, duration_secs, i64_str, u64_vec_str, valoper};
 use super::StakingError;
-use crate::auth::u64_string;
+use crate::serde_util::{duration_secs, text, u64_vec_str, valoper};
 use crate::{Address, Amount, Dec, ModuleError, Result, Timestamp};
 use base64::Engine;
 use serde::{Deserialize, Serialize};
@@ -215,24 +214,24 @@ pub struct Validator {
     /// Bonded, unbonding or unbonded.
     pub status: BondStatus,
     /// Tokens delegated (held in the bonded or the not-bonded pool by status).
-    #[serde(with = "amount_str")]
+    #[serde(with = "text")]
     pub tokens: Amount,
     /// Shares issued to delegators.
     pub delegator_shares: Dec,
     /// The description.
     pub description: Description,
     /// Height at which unbonding started (or ends, for the queue).
-    #[serde(with = "u64_string")]
+    #[serde(with = "text")]
     pub unbonding_height: u64,
     /// When unbonding completes (the epoch when it never started).
     pub unbonding_time: Timestamp,
     /// The commission.
     pub commission: Commission,
     /// The least self-delegation before the validator is jailed.
-    #[serde(with = "amount_str")]
+    #[serde(with = "text")]
     pub min_self_delegation: Amount,
     /// Holds on the unbonding (interchain security; always 0 here).
-    #[serde(with = "i64_str", default)]
+    #[serde(with = "text", default)]
     pub unbonding_on_hold_ref_count: i64,
     /// Ids of the unbonding operations of this validator.
     #[serde(with = "u64_vec_str", default)]
@@ -398,7 +397,7 @@ impl Validator {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Delegation {
     /// The delegator.
-    #[serde(rename = "delegator_address", with = "acc")]
+    #[serde(rename = "delegator_address", with = "text")]
     pub delegator: Address,
     /// The validator.
     #[serde(rename = "validator_address", with = "valoper")]
@@ -411,21 +410,21 @@ pub struct Delegation {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UnbondingDelegationEntry {
     /// Height the unbonding began.
-    #[serde(with = "u64_string")]
+    #[serde(with = "text")]
     pub creation_height: u64,
     /// When the tokens are paid out.
     pub completion_time: Timestamp,
     /// Tokens at the start.
-    #[serde(with = "amount_str")]
+    #[serde(with = "text")]
     pub initial_balance: Amount,
     /// Tokens left to pay (less after slashes).
-    #[serde(with = "amount_str")]
+    #[serde(with = "text")]
     pub balance: Amount,
     /// Its unbonding id.
-    #[serde(with = "u64_string")]
+    #[serde(with = "text")]
     pub unbonding_id: u64,
     /// Holds (interchain security; always 0 here).
-    #[serde(with = "i64_str", default)]
+    #[serde(with = "text", default)]
     pub unbonding_on_hold_ref_count: i64,
 }
 
@@ -440,7 +439,7 @@ impl UnbondingDelegationEntry {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UnbondingDelegation {
     /// The delegator.
-    #[serde(rename = "delegator_address", with = "acc")]
+    #[serde(rename = "delegator_address", with = "text")]
     pub delegator: Address,
     /// The validator.
     #[serde(rename = "validator_address", with = "valoper")]
@@ -488,20 +487,20 @@ impl UnbondingDelegation {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RedelegationEntry {
     /// Height it began.
-    #[serde(with = "u64_string")]
+    #[serde(with = "text")]
     pub creation_height: u64,
     /// When it stops being slashable for the source validator's faults.
     pub completion_time: Timestamp,
     /// Tokens moved.
-    #[serde(with = "amount_str")]
+    #[serde(with = "text")]
     pub initial_balance: Amount,
     /// Shares created at the destination.
     pub shares_dst: Dec,
     /// Its unbonding id.
-    #[serde(with = "u64_string")]
+    #[serde(with = "text")]
     pub unbonding_id: u64,
     /// Holds (interchain security; always 0 here).
-    #[serde(with = "i64_str", default)]
+    #[serde(with = "text", default)]
     pub unbonding_on_hold_ref_count: i64,
 }
 
@@ -516,7 +515,7 @@ impl RedelegationEntry {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Redelegation {
     /// The delegator.
-    #[serde(rename = "delegator_address", with = "acc")]
+    #[serde(rename = "delegator_address", with = "text")]
     pub delegator: Address,
     /// The source validator.
     #[serde(rename = "validator_src_address", with = "valoper")]

@@ -1,35 +1,31 @@
-//! The JSON forms of the LCD: integers as decimal strings, addresses as bech32 of the right
-//! prefix, durations as `"<seconds>s"`.
+//! The JSON forms of the LCD that the modules' stored values share: numbers (and account
+//! addresses) as strings, operator and consensus addresses as bech32 of their prefix,
+//! durations as `"<seconds>s"`.
 
-pub(crate) mod amount_str {
-    use crate::Amount;
+/// Anything written as its `Display` text and read back with `FromStr`: integers as decimal
+/// strings (`"1000000"`), account addresses as `cosmos1…`.
+pub(crate) mod text {
     use serde::{Deserialize, Deserializer, Serializer};
+    use std::fmt::Display;
+    use std::str::FromStr;
 
-    pub(crate) fn serialize<S: Serializer>(v: &Amount, s: S) -> Result<S::Ok, S::Error> {
+    pub(crate) fn serialize<T: Display, S: Serializer>(v: &T, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_str(&v.to_string())
     }
 
-    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Amount, D::Error> {
+    pub(crate) fn deserialize<'de, T, D>(d: D) -> Result<T, D::Error>
+    where
+        T: FromStr,
+        T::Err: Display,
+        D: Deserializer<'de>,
+    {
         String::deserialize(d)?
             .parse()
             .map_err(serde::de::Error::custom)
     }
 }
 
-pub(crate) mod i64_str {
-    use serde::{Deserialize, Deserializer, Serializer};
-
-    pub(crate) fn serialize<S: Serializer>(v: &i64, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&v.to_string())
-    }
-
-    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<i64, D::Error> {
-        String::deserialize(d)?
-            .parse()
-            .map_err(serde::de::Error::custom)
-    }
-}
-
+/// A list of `u64` as a list of decimal strings.
 pub(crate) mod u64_vec_str {
     use serde::{Deserialize, Deserializer, Serializer};
 
@@ -45,6 +41,7 @@ pub(crate) mod u64_vec_str {
     }
 }
 
+/// An operator address as `cosmosvaloper1…`.
 pub(crate) mod valoper {
     use crate::Address;
     use serde::{Deserialize, Deserializer, Serializer};
@@ -58,17 +55,18 @@ pub(crate) mod valoper {
     }
 }
 
-pub(crate) mod acc {
+/// A consensus address as `cosmosvalcons1…`.
+pub(crate) mod valcons {
+    use crate::address::VALCONS_HRP;
     use crate::Address;
     use serde::{Deserialize, Deserializer, Serializer};
 
     pub(crate) fn serialize<S: Serializer>(v: &Address, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&v.to_string())
+        s.serialize_str(&v.to_valcons())
     }
 
     pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Address, D::Error> {
-        String::deserialize(d)?
-            .parse()
+        Address::from_bech32(&String::deserialize(d)?, VALCONS_HRP)
             .map_err(serde::de::Error::custom)
     }
 }
@@ -85,7 +83,7 @@ pub(crate) mod duration_secs {
         let text = String::deserialize(d)?;
         parse(&text).ok_or_else(|| {
             serde::de::Error::custom(format!(
-                "invalid duration {text:?}: expected whole seconds such as \"1814400s\""
+                "invalid duration {text:?}: expected whole seconds such as \"600s\""
             ))
         })
     }
