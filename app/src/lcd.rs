@@ -38,15 +38,15 @@ impl LcdError {
     fn internal(desc: impl std::fmt::Display) -> LcdError {
         LcdError::new(13, "Internal", desc)
     }
+}
 
-    /// The HTTP status the gateway maps the code to.
-    pub fn http_status(&self) -> u16 {
-        match self.code {
-            3 => 400,
-            5 => 404,
-            12 => 501,
-            _ => 500,
-        }
+/// The HTTP status the gateway answers a gRPC status `code` with.
+pub fn http_status(code: u32) -> u16 {
+    match code {
+        3 => 400,
+        5 => 404,
+        12 => 501,
+        _ => 500,
     }
 }
 

@@ -615,46 +615,23 @@ fn bank_send(
     backend: Backend,
 ) -> Result<()> {
     use keystone_modules::{Address, Coins};
-    let ring = keyring(cli, backend, true)?;
-    let from_addr: Address = ring.show(from)?.address.parse()?;
-    let secret = ring.secret(from)?;
     let to: Address = to
         .parse()
         .with_context(|| format!("invalid recipient {to:?}"))?;
     let coins: Coins = coins
         .parse()
         .with_context(|| format!("invalid coins {coins:?}"))?;
-    let fees: Coins = fees
-        .parse()
-        .with_context(|| format!("invalid fees {fees:?}"))?;
-    let client = keystone::client::Client::new(node)?;
-    let (number, sequence) = keystone::tx::account_numbers(&client, &from_addr)?;
-    let raw = keystone::tx::sign(
-        &secret,
-        keystone::tx::msg_send(&from_addr, &to, &coins),
-        memo,
-        &fees,
-        gas,
+    commands::tx::sign_and_send(
+        cli,
+        from,
+        backend,
+        node,
         chain_id,
-        number,
-        sequence,
-    )?;
-    use base64::Engine as _;
-    let r = client.call(
-        "broadcast_tx_sync",
-        serde_json::json!({"tx": base64::engine::general_purpose::STANDARD.encode(&raw)}),
-    )?;
-    println!(
-        "{}",
-        serde_json::json!({"height": "0", "txhash": r["hash"], "codespace": r["codespace"], "code": r["code"], "raw_log": r["log"]})
-    );
-    if r["code"].as_u64().unwrap_or(1) != 0 {
-        bail!(
-            "the transaction was refused: {}",
-            r["log"].as_str().unwrap_or("")
-        );
-    }
-    Ok(())
+        fees,
+        gas,
+        memo,
+        |from| Ok(keystone::tx::msg_send(from, &to, &coins)),
+    )
 }
 
 fn query_balances(address: &str, node: &str) -> Result<()> {

@@ -267,18 +267,12 @@ async fn lcd(State(engine): State<Engine>, uri: axum::http::Uri) -> Reply {
             Ok(v) => (StatusCode::OK, Json(v)),
             Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, 13, e.to_string()),
         },
-        Ok(Ok(r)) => {
-            let status = keystone_app::lcd::LcdError {
-                code: r.code,
-                message: String::new(),
-            }
-            .http_status();
-            error(
-                StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
-                r.code,
-                r.log,
-            )
-        }
+        Ok(Ok(r)) => error(
+            StatusCode::from_u16(keystone_app::lcd::http_status(r.code))
+                .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+            r.code,
+            r.log,
+        ),
         Ok(Err(e)) | Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, 13, e),
     }
 }

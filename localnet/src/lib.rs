@@ -142,6 +142,18 @@ impl Localnet {
         })
     }
 
+    /// Node `i`'s consensus address (uppercase hex, as RPC and commits write it), from its
+    /// `priv_validator_key.json`.
+    pub fn validator_address(&self, i: usize) -> Result<String> {
+        let path = self.nodes[i].home.join("config/priv_validator_key.json");
+        let key: Value = serde_json::from_str(&std::fs::read_to_string(&path)?)
+            .map_err(|e| LocalnetError::Parse(format!("{}: {e}", path.display())))?;
+        key["address"]
+            .as_str()
+            .map(str::to_uppercase)
+            .ok_or_else(|| LocalnetError::Parse(format!("{}: no address", path.display())))
+    }
+
     /// Edit the genesis every node shares (e.g. short staking and slashing params for a
     /// test), before the nodes first start.
     pub fn edit_genesis(&self, edit: impl FnOnce(&mut Value)) -> Result<()> {
@@ -353,6 +365,28 @@ fn set_consensus(path: &Path, values: &[(&str, &str)]) -> Result<()> {
     let out = toml::to_string(&doc).map_err(|e| LocalnetError::Parse(e.to_string()))?;
     std::fs::write(path, out)?;
     Ok(())
+}
+
+/// A base port on 127.0.0.1 with `count` free ports after it (a node takes three of every
+/// ten). Every call in this process gets a different range, even before the first is bound;
+/// the process id spreads concurrent test binaries apart. `None` when 400 tries found none.
+pub fn free_base(count: u16) -> Option<u16> {
+    static NEXT: std::sync::atomic::AtomicU16 = std::sync::atomic::AtomicU16::new(0);
+    let seed = std::process::id() as u16;
+    loop {
+        let attempt = NEXT.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        if attempt >= 400 {
+            return None;
+        }
+        let base = 20_000
+            + (seed
+                .wrapping_mul(131)
+                .wrapping_add(attempt.wrapping_mul(997)))
+                % 40_000;
+        if (0..count).all(|p| std::net::TcpListener::bind(("127.0.0.1", base + p)).is_ok()) {
+            return Some(base);
+        }
+    }
 }
 
 /// Run `bin args…` to completion (at most 60 s); its stdout, or its stderr as the error.

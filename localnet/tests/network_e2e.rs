@@ -10,10 +10,9 @@
 //!
 //! Every process is killed when its `Localnet` is dropped, also when a test fails.
 
-use keystone_localnet::{keystone_bin, Localnet, FAST_TIMEOUTS};
+use keystone_localnet::{free_base, keystone_bin, Localnet, FAST_TIMEOUTS};
 use serde_json::json;
 use std::collections::BTreeMap;
-use std::net::TcpListener;
 
 /// One network at a time: two would share the machine's two cores, and each node's timers
 /// assume it gets to run.
@@ -23,25 +22,6 @@ fn serial() -> std::sync::MutexGuard<'static, ()> {
     ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-/// A base port with `count` free ports after it (each node takes three of every ten). Every
-/// call in this process gets a different range, even before the first is bound.
-fn free_base(count: u16) -> u16 {
-    static NEXT: std::sync::atomic::AtomicU16 = std::sync::atomic::AtomicU16::new(0);
-    let seed = std::process::id() as u16;
-    loop {
-        let attempt = NEXT.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-        assert!(attempt < 400, "no free port range on 127.0.0.1");
-        let base = 20_000
-            + (seed
-                .wrapping_mul(131)
-                .wrapping_add(attempt.wrapping_mul(997)))
-                % 40_000;
-        if (0..count).all(|p| TcpListener::bind(("127.0.0.1", base + p)).is_ok()) {
-            return base;
-        }
-    }
-}
-
 fn net(n: usize, chain: &str, dir: &std::path::Path) -> Localnet {
     let bin = keystone_bin().expect("the keystone binary is built next to the tests");
     Localnet::init(
@@ -49,7 +29,7 @@ fn net(n: usize, chain: &str, dir: &std::path::Path) -> Localnet {
         dir,
         n,
         chain,
-        free_base(10 * n as u16 + 10),
+        free_base(10 * n as u16 + 10).expect("a free port range on 127.0.0.1"),
         &FAST_TIMEOUTS,
     )
     .expect("testnet init-files")
@@ -204,12 +184,7 @@ fn a_validator_down_for_100_heights_catches_up_and_a_full_node_follows() {
     let caught = net.height(3).unwrap_or(0);
     net.wait_height(&[0, 1, 2, 3], caught + 5, 60)
         .expect("all four go on");
-    let pv: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(net.nodes[3].home.join("config/priv_validator_key.json"))
-            .expect("key"),
-    )
-    .expect("json");
-    let me = pv["address"].as_str().expect("address").to_uppercase();
+    let me = net.validator_address(3).expect("node 3's key");
     let signs = (caught + 1..=caught + 5).any(|h| {
         net.rpc(0, "commit", json!({"height": h.to_string()}))
             .is_some_and(|c| {
@@ -226,7 +201,7 @@ fn a_validator_down_for_100_heights_catches_up_and_a_full_node_follows() {
     assert!(signs, "node 3 signs blocks again after catching up");
 
     // A full node (not a validator) joins from genesis through node 0 and follows.
-    let base = free_base(10);
+    let base = free_base(10).expect("a free port range on 127.0.0.1");
     let full = net
         .add_full_node(base, &FAST_TIMEOUTS)
         .expect("full node home");
@@ -242,15 +217,6 @@ fn a_validator_down_for_100_heights_catches_up_and_a_full_node_follows() {
     no_double_sign(&net, &[0, 1, 2, 3], upto, &[]);
 }
 
-fn validator_address(net: &Localnet, i: usize) -> String {
-    let pv: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(net.nodes[i].home.join("config/priv_validator_key.json"))
-            .expect("key"),
-    )
-    .expect("json");
-    pv["address"].as_str().expect("address").to_uppercase()
-}
-
 #[test]
 fn a_double_signing_validator_is_caught_in_committed_evidence() {
     let _one = serial();
@@ -261,7 +227,7 @@ fn a_double_signing_validator_is_caught_in_committed_evidence() {
     }
     net.start_with(3, &["--byzantine-double-sign"])
         .expect("start the double signer");
-    let byz = validator_address(&net, 3);
+    let byz = net.validator_address(3).expect("key");
     let mut found_at = None;
     net.wait("evidence against node 3 in a committed block", 90, |n| {
         let top = n.height(0).unwrap_or(0);
@@ -347,7 +313,8 @@ fn a_peer_sending_garbage_or_forged_evidence_is_dropped_and_the_node_goes_on() {
     ));
 
     // Evidence against validator 0 at height 1, signed by someone else.
-    let addr = Address::from_slice(&hex_decode(&validator_address(&net, 0))).expect("address");
+    let addr =
+        Address::from_slice(&hex_decode(&net.validator_address(0).expect("key"))).expect("address");
     let forger = PrivateKey::from_seed([0x66; 32]);
     let vote = |tag: &[u8]| {
         let mut v = Vote {

@@ -7,42 +7,13 @@
 //!
 //! Every process is killed when its `Localnet` is dropped, also when a test fails.
 
-use keystone_localnet::{keystone_bin, Localnet, FAST_TIMEOUTS};
+use keystone_localnet::{free_base, keystone_bin, Localnet, FAST_TIMEOUTS};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
-use std::net::TcpListener;
 
 const CHAIN: &str = "e2e-stake";
 /// Short enough to wait for in a test.
 const UNBONDING: &str = "6s";
-
-/// A base port with `count` free ports after it.
-fn free_base(count: u16) -> u16 {
-    static NEXT: std::sync::atomic::AtomicU16 = std::sync::atomic::AtomicU16::new(0);
-    let seed = std::process::id() as u16;
-    loop {
-        let attempt = NEXT.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-        assert!(attempt < 400, "no free port range on 127.0.0.1");
-        let base = 20_000
-            + (seed
-                .wrapping_mul(151)
-                .wrapping_add(attempt.wrapping_mul(991)))
-                % 40_000;
-        if (0..count).all(|p| TcpListener::bind(("127.0.0.1", base + p)).is_ok()) {
-            return base;
-        }
-    }
-}
-
-/// Node `i`'s consensus address (uppercase hex, as RPC writes it).
-fn cons_address(net: &Localnet, i: usize) -> String {
-    let pv: Value = serde_json::from_str(
-        &std::fs::read_to_string(net.nodes[i].home.join("config/priv_validator_key.json"))
-            .expect("key"),
-    )
-    .expect("json");
-    pv["address"].as_str().expect("address").to_uppercase()
-}
 
 /// Node `i`'s operator address (`cosmosvaloper…`), from its keyring.
 fn valoper(net: &Localnet, i: usize, key: &str) -> String {
@@ -172,8 +143,15 @@ fn reach(net: &Localnet, h: u64) {
 fn delegations_move_voting_power_and_a_new_validator_joins() {
     let dir = tempfile::tempdir().expect("tmp");
     let bin = keystone_bin().expect("the keystone binary is built next to the tests");
-    let mut net = Localnet::init(&bin, dir.path(), 4, CHAIN, free_base(50), &FAST_TIMEOUTS)
-        .expect("testnet init-files");
+    let mut net = Localnet::init(
+        &bin,
+        dir.path(),
+        4,
+        CHAIN,
+        free_base(50).expect("a free port range on 127.0.0.1"),
+        &FAST_TIMEOUTS,
+    )
+    .expect("testnet init-files");
     net.edit_genesis(|g| {
         g["app_state"]["staking"]["params"]["unbonding_time"] = json!(UNBONDING);
     })
@@ -181,7 +159,9 @@ fn delegations_move_voting_power_and_a_new_validator_joins() {
     net.start_all().expect("start");
     net.wait_height(&[0, 1, 2, 3], 2, 90)
         .expect("four validators from gentxs make blocks");
-    let cons: Vec<String> = (0..4).map(|i| cons_address(&net, i)).collect();
+    let cons: Vec<String> = (0..4)
+        .map(|i| net.validator_address(i).expect("key"))
+        .collect();
     let genesis = powers(&net, 1);
     assert_eq!(
         genesis,
@@ -300,7 +280,10 @@ fn delegations_move_voting_power_and_a_new_validator_joins() {
 
     // A fifth node: a full node that funds a key and creates its validator.
     let full = net
-        .add_full_node(free_base(10), &FAST_TIMEOUTS)
+        .add_full_node(
+            free_base(10).expect("a free port range on 127.0.0.1"),
+            &FAST_TIMEOUTS,
+        )
         .expect("full node home");
     net.start(full).expect("start the fifth node");
     let home = net.nodes[full].home.display().to_string();
@@ -344,7 +327,7 @@ fn delegations_move_voting_power_and_a_new_validator_joins() {
             "op5",
         ],
     );
-    let cons5 = cons_address(&net, full);
+    let cons5 = net.validator_address(full).expect("key");
     reach(&net, h + 2);
     assert_eq!(powers(&net, h + 1).get(&cons5), None, "not yet at H+1");
     assert_eq!(

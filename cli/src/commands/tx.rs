@@ -125,22 +125,48 @@ pub(crate) fn broadcast(
     flags: &TxFlags,
     msg: impl FnOnce(&Address) -> Result<Any>,
 ) -> Result<()> {
-    let ring = keyring(cli, flags.keyring_backend, true)?;
-    let signer: Address = ring.show(&flags.from)?.address.parse()?;
-    let secret = ring.secret(&flags.from)?;
-    let fees: Coins = flags
-        .fees
+    sign_and_send(
+        cli,
+        &flags.from,
+        flags.keyring_backend,
+        &flags.node,
+        &flags.chain_id,
+        &flags.fees,
+        flags.gas,
+        &flags.memo,
+        msg,
+    )
+}
+
+/// Sign one message with key `from` (account number and sequence read from `node`), send it
+/// with `broadcast_tx_sync`, and print the SDK's `TxResponse` shape; a refusal is an error.
+#[allow(clippy::too_many_arguments)] // one per transaction flag
+pub(crate) fn sign_and_send(
+    cli: &Cli,
+    from: &str,
+    backend: Backend,
+    node: &str,
+    chain_id: &str,
+    fees: &str,
+    gas: u64,
+    memo: &str,
+    msg: impl FnOnce(&Address) -> Result<Any>,
+) -> Result<()> {
+    let ring = keyring(cli, backend, true)?;
+    let signer: Address = ring.show(from)?.address.parse()?;
+    let secret = ring.secret(from)?;
+    let fees: Coins = fees
         .parse()
-        .with_context(|| format!("invalid fees {:?}", flags.fees))?;
-    let client = keystone::client::Client::new(&flags.node)?;
+        .with_context(|| format!("invalid fees {fees:?}"))?;
+    let client = keystone::client::Client::new(node)?;
     let (number, sequence) = build::account_numbers(&client, &signer)?;
     let raw = build::sign(
         &secret,
         msg(&signer)?,
-        &flags.memo,
+        memo,
         &fees,
-        flags.gas,
-        &flags.chain_id,
+        gas,
+        chain_id,
         number,
         sequence,
     )?;
