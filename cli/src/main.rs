@@ -1,6 +1,7 @@
-//! `keystone`: the command line. Built so far: `init`, `keys`, `genesis add-genesis-account`,
-//! `genesis validate` and `start` (a single validator, no RPC yet); transactions and queries
-//! come with the rest of issue #3.
+//! `keystone`: the command line, shaped like gaiad's — `init`, `start`, `keys`, `genesis`
+//! (accounts, gentx, collect-gentxs, validate), `testnet init-files`, `tendermint`, `tx bank|
+//! staking`, `query bank|auth|staking|tx|block|state`. Argument parsing lives here and in
+//! [`commands`]; what the commands do lives in the `keystone` library.
 
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand, ValueEnum};
