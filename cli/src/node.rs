@@ -739,7 +739,7 @@ fn other(
                 .ok_or("block missing")?;
             let commit = engine
                 .blocks()
-                .commit(h)
+                .canonical_commit(h)
                 .map_err(|e| e.to_string())?
                 .ok_or("commit missing")?;
             Ok(serde_json::json!({

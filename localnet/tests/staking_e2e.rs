@@ -335,11 +335,11 @@ fn delegations_move_voting_power_and_a_new_validator_joins() {
         Some(&70),
         "in the set from H+2"
     );
-    // ...and signs: its precommits appear in the commits that follow. (Not necessarily in
-    // each: a commit holds the precommits that arrived by the time +2/3 did, and this node
-    // reaches the others through one peer.)
-    reach(&net, h + 20);
-    let signs = (h + 3..=h + 20).any(|k| {
+    // ...and signs: its precommits appear in the canonical commits that follow (each
+    // block's last commit takes the precommits that arrive during `timeout_commit` too, so
+    // a validator a hop further away is not counted absent; a few may still miss).
+    reach(&net, h + 21);
+    let signed = (h + 3..=h + 20).filter(|&k| {
         net.rpc(0, "commit", json!({"height": k.to_string()}))
             .is_some_and(|c| {
                 c["signed_header"]["commit"]["signatures"]
@@ -349,12 +349,14 @@ fn delegations_move_voting_power_and_a_new_validator_joins() {
                     .any(|s| s["validator_address"] == cons5.as_str() && s["block_id_flag"] == 2)
             })
     });
-    if !signs {
+    let signed = signed.count();
+    eprintln!("the new validator signed {signed} of 18 commits");
+    if signed < 12 {
         let log = std::fs::read_to_string(net.dir().join(format!("{}.log", net.nodes[full].name)))
             .unwrap_or_default();
         let tail: Vec<&str> = log.lines().rev().take(40).collect();
         panic!(
-            "the new validator signs no block; its log ends:\n{}",
+            "the new validator signed {signed} of 18 commits; its log ends:\n{}",
             tail.into_iter().rev().collect::<Vec<_>>().join("\n")
         );
     }

@@ -403,7 +403,25 @@ impl BlockStore {
         })
     }
 
-    /// The commit that finalised the block at `h`.
+    /// The canonical commit of `h`: the one block `h + 1` carries as its `last_commit` when
+    /// that block is stored (what every node agrees on, and what CometBFT's `commit` RPC
+    /// answers), else this node's seen commit.
+    pub fn canonical_commit(&self, h: Height) -> Result<Option<Commit>> {
+        if let Some(next) = self.block_proto(h + 1)? {
+            if let Some(c) = next.last_commit.as_ref() {
+                return Commit::from_proto(c)
+                    .map(Some)
+                    .map_err(|e| BlockStoreError::Corrupt {
+                        height: h + 1,
+                        reason: e.to_string(),
+                    });
+            }
+        }
+        self.commit(h)
+    }
+
+    /// The commit this node saw finalise the block at `h` (+2/3 of the precommits, as they
+    /// stood when the block was decided here or as block sync brought them).
     pub fn commit(&self, h: Height) -> Result<Option<Commit>> {
         self.read(COMMITS, h, |b| {
             let p = pb::Commit::decode(b).map_err(|e| e.to_string())?;

@@ -159,6 +159,13 @@ pub struct Engine<A: Application> {
     incoming: BTreeMap<(Round, BlockId), net::Incoming>,
     /// Messages for the next height, received before it started.
     future: Vec<Gossip>,
+    /// The commit of the last height as this node knows it now: the seen commit, grown by
+    /// the precommits that arrived after +2/3 did (during `timeout_commit` and while the
+    /// next height runs). The next block's `last_commit` is taken from it, as CometBFT
+    /// takes it from its `LastCommit` vote set, so a validator whose precommit is always a
+    /// little late is still counted as signing. Not persisted: after a restart the stored
+    /// seen commit serves.
+    last_commit: Option<Commit>,
     /// Duplicate votes on their way into a block.
     evidence: EvidencePool,
     /// Evidence that became ready at the last commit, to tell peers about.
@@ -287,6 +294,7 @@ impl<A: Application> Engine<A> {
             seen_votes: BTreeSet::new(),
             incoming: BTreeMap::new(),
             future: Vec::new(),
+            last_commit: None,
             evidence: EvidencePool::new(&genesis.chain_id, cfg.evidence_max_age_blocks),
             announce: Vec::new(),
             double_sign: None,
@@ -501,6 +509,7 @@ impl<A: Application> Engine<A> {
         let me = self.privval.address();
         let set = self.validators(height)?;
         let me = set.get_by_address(&me).map(|v| v.address);
+        self.absorb_late_precommits();
         self.core = Some(Consensus::new(height, set, me));
         self.proposals.clear();
         self.pending_value = None;
@@ -759,10 +768,12 @@ impl<A: Application> Engine<A> {
             )
         } else {
             let id = self.blocks.block_id(last_height)?;
-            let commit = self
-                .blocks
-                .commit(last_height)?
-                .ok_or_else(|| EngineError::Inconsistent(format!("no commit for {last_height}")))?;
+            let commit = match &self.last_commit {
+                Some(c) if c.height == last_height => c.clone(),
+                _ => self.blocks.commit(last_height)?.ok_or_else(|| {
+                    EngineError::Inconsistent(format!("no commit for {last_height}"))
+                })?,
+            };
             let res = self.blocks.results(last_height)?.ok_or_else(|| {
                 EngineError::Inconsistent(format!("no results for {last_height}"))
             })?;
@@ -861,6 +872,7 @@ impl<A: Application> Engine<A> {
     fn commit_block(&mut self, block: &Block, id: &BlockId, commit: &Commit) -> Result<()> {
         let height = block.header.height;
         self.blocks.save(block, id, commit)?;
+        self.last_commit = Some(commit.clone());
         self.finalize_and_commit(block)?;
         self.wal.end_height(height)?;
         self.blocks.clear_built()?;
@@ -883,6 +895,33 @@ impl<A: Application> Engine<A> {
         }
         tracing::info!(height, txs = block.data.txs.len(), hash = %id.hash, "committed block");
         Ok(())
+    }
+}
+
+impl<A: Application> Engine<A> {
+    /// Before the decided height's core is dropped: the precommits for the decided block it
+    /// took after deciding (verified on the way in) join the last commit.
+    fn absorb_late_precommits(&mut self) {
+        let (Some(core), Some(commit)) = (&self.core, &mut self.last_commit) else {
+            return;
+        };
+        if core.height() != commit.height {
+            return;
+        }
+        let votes = core.precommits_for(commit.round, commit.block_id);
+        let grown = Commit::from_precommits(
+            core.validators(),
+            commit.height,
+            commit.round,
+            commit.block_id,
+            &votes,
+        );
+        // Keep what the seen commit had (a nil precommit the core does not list here).
+        for (mine, new) in commit.signatures.iter_mut().zip(grown.signatures) {
+            if mine.block_id_flag == keystone_consensus_types::BlockIdFlag::Absent {
+                *mine = new;
+            }
+        }
     }
 }
 

@@ -144,6 +144,8 @@ enum Event {
 struct Net {
     engines: Vec<Engine<ChainApp>>,
     up: Vec<bool>,
+    /// Extra link delay to and from each node, in ms (a node far from the others).
+    slow: Vec<i64>,
     now_ms: i64,
     queue: BTreeMap<(i64, u64), Event>,
     seq: u64,
@@ -160,6 +162,7 @@ impl Net {
                 .map(|(i, d)| open(d.path(), i))
                 .collect(),
             up: vec![false; N],
+            slow: vec![0; N],
             now_ms: 1_700_000_000_000,
             queue: BTreeMap::new(),
             seq: 0,
@@ -178,7 +181,8 @@ impl Net {
             match a {
                 Action::Broadcast(g) => {
                     for to in (0..N).filter(|&to| to != from) {
-                        self.at(5, Event::Deliver(to, g.clone()));
+                        let delay = 5 + self.slow[from] + self.slow[to];
+                        self.at(delay, Event::Deliver(to, g.clone()));
                     }
                 }
                 Action::Timeout { after, .. } | Action::NextHeight { after } => {
@@ -279,6 +283,131 @@ fn four_validators_agree_block_by_block() {
         .filter(|s| s.block_id_flag == BlockIdFlag::Commit)
         .count();
     assert!(signed >= 3, "{signed} precommits");
+}
+
+#[test]
+fn a_validator_whose_precommits_come_late_is_still_in_the_next_blocks_last_commit() {
+    // Node 3's links are 20 ms slower: the other three decide on their own precommits, and
+    // node 3's arrives during `timeout_commit`. The seen commits leave it out; the next
+    // block's `last_commit` — what the application's `decided_last_commit` and slashing's
+    // liveness count — must not.
+    let mut net = Net::new();
+    net.slow[3] = 20;
+    for i in 0..N {
+        net.start(i);
+    }
+    net.run_until(12);
+    assert_same_chain(&net, &[0, 1, 2, 3], 12);
+    let me = key(3).public_key().address();
+    let signed = |c: &keystone_consensus_types::Commit| {
+        c.signatures
+            .iter()
+            .any(|s| s.validator_address == me && s.block_id_flag == BlockIdFlag::Commit)
+    };
+    let mut seen_without = 0;
+    for h in 2..=10 {
+        let seen = net.engines[0]
+            .blocks()
+            .commit(h)
+            .expect("read")
+            .expect("commit");
+        if !signed(&seen) {
+            seen_without += 1;
+        }
+        let canonical = net.engines[0]
+            .blocks()
+            .canonical_commit(h)
+            .expect("read")
+            .expect("commit");
+        let next = net.engines[0]
+            .blocks()
+            .block_proto(h + 1)
+            .expect("read")
+            .expect("stored");
+        assert_eq!(
+            next.last_commit.as_ref(),
+            Some(&canonical.to_proto()),
+            "the canonical commit of {h} is block {}'s last commit",
+            h + 1
+        );
+        assert!(
+            signed(&canonical),
+            "node 3 missing from the last commit of block {}",
+            h + 1
+        );
+    }
+    assert!(
+        seen_without > 0,
+        "node 3 was never late: the test shows nothing"
+    );
+}
+
+#[test]
+fn a_precommit_for_the_last_height_is_taken_once_and_checked() {
+    // Node 3 is down; the others commit without it. A precommit of node 3 for the last
+    // height, arriving once the next height runs, joins that height's commit: taken once,
+    // refused when forged or for another block.
+    let mut net = Net::new();
+    for i in 0..3 {
+        net.start(i);
+    }
+    net.run_until(3);
+    while net.engines[0].current_height() != Some(net.height(0) + 1) {
+        assert!(net.run_step(), "nothing scheduled");
+    }
+    let h = net.height(0);
+    let commit = net.engines[0]
+        .blocks()
+        .commit(h)
+        .expect("read")
+        .expect("commit");
+    let index = net.engines[0]
+        .validators_at(h)
+        .expect("read")
+        .expect("set")
+        .index_of(&key(3).public_key().address())
+        .expect("node 3 is a validator");
+    let now = net.now();
+    let mut vote = keystone_consensus_types::Vote {
+        vote_type: keystone_consensus_types::VoteType::Precommit,
+        height: h,
+        round: commit.round,
+        block_id: Some(commit.block_id),
+        timestamp: now,
+        validator_address: key(3).public_key().address(),
+        validator_index: index as u32,
+        signature: None,
+    };
+    vote.sign(CHAIN, &key(3));
+    let mut forged = vote.clone();
+    if let Some(s) = forged.signature.as_mut() {
+        s.0[0] ^= 1;
+    }
+    assert!(matches!(
+        net.engines[0].on_gossip(Gossip::Vote(forged), now),
+        Err(Ok(Refused::BadSignature(_)))
+    ));
+    let mut other = vote.clone();
+    other.block_id = Some(keystone_consensus_types::BlockId {
+        hash: sha256(b"another block"),
+        ..commit.block_id
+    });
+    other.sign(CHAIN, &key(3));
+    assert!(matches!(
+        net.engines[0].on_gossip(Gossip::Vote(other), now),
+        Err(Ok(Refused::Stale))
+    ));
+    assert!(
+        matches!(
+            net.engines[0].on_gossip(Gossip::Vote(vote.clone()), now),
+            Ok(actions) if actions.is_empty()
+        ),
+        "taken, and worth relaying"
+    );
+    assert!(matches!(
+        net.engines[0].on_gossip(Gossip::Vote(vote), now),
+        Err(Ok(Refused::Duplicate))
+    ));
 }
 
 #[test]

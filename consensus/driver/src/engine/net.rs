@@ -16,8 +16,8 @@ use super::{block_from_proto, results_hash, Action, Engine, EngineError, Result,
 use crate::evidence::EvidenceError;
 use keystone_consensus_core::Input;
 use keystone_consensus_types::{
-    median_time, Block, BlockId, Commit, DuplicateVoteEvidence, Height, Part, PartSet, Proposal,
-    Round, Time, Vote, BLOCK_PART_SIZE,
+    median_time, Block, BlockId, BlockIdFlag, Commit, CommitSig, DuplicateVoteEvidence, Height,
+    Part, PartSet, Proposal, Round, Time, Vote, VoteType, BLOCK_PART_SIZE,
 };
 use keystone_proto::abci;
 use keystone_proto::prost::Message;
@@ -178,6 +178,15 @@ impl<A: Application> Engine<A> {
             }
         }
         match msg {
+            Gossip::Vote(v)
+                if v.vote_type == VoteType::Precommit
+                    && self
+                        .core
+                        .as_ref()
+                        .is_some_and(|c| v.height + 1 == c.height()) =>
+            {
+                self.on_late_precommit(v)
+            }
             Gossip::Vote(v) => self.on_vote(v, now),
             Gossip::Proposal(p) => self.on_proposal(p, now),
             Gossip::BlockPart {
@@ -232,6 +241,63 @@ impl<A: Application> Engine<A> {
         self.apply(Input::Vote(v), now, &mut actions, true)
             .map_err(Err)?;
         Ok(actions)
+    }
+
+    /// A precommit for the last height, after it was decided here: if it is for the
+    /// committed block (or nil) in the commit's round and its slot is still absent, it joins
+    /// the last commit the next block will carry (CometBFT adds such votes to `LastCommit`).
+    fn on_late_precommit(
+        &mut self,
+        v: Vote,
+    ) -> std::result::Result<Vec<Action>, std::result::Result<Refused, EngineError>> {
+        let Some(commit) = self.last_commit.as_ref() else {
+            return Err(Ok(Refused::Stale));
+        };
+        if commit.height != v.height || commit.round != v.round {
+            return Err(Ok(Refused::Stale));
+        }
+        let index = v.validator_index as usize;
+        match commit.signatures.get(index) {
+            Some(s) if s.block_id_flag == BlockIdFlag::Absent => {}
+            Some(_) => return Err(Ok(Refused::Duplicate)),
+            None => {
+                return Err(Ok(Refused::BadSignature(format!(
+                    "no validator {index} at height {}",
+                    v.height
+                ))))
+            }
+        }
+        if v.block_id.is_some_and(|id| id != commit.block_id) {
+            // A precommit for another block in the committing round: a Byzantine signer's
+            // (2/3 committed this one); not ours to record here.
+            return Err(Ok(Refused::Stale));
+        }
+        let set = self.validators(v.height).map_err(Err)?;
+        let val = set
+            .get_by_index(index)
+            .filter(|val| val.address == v.validator_address)
+            .ok_or_else(|| {
+                Ok(Refused::BadSignature(format!(
+                    "{} is not validator {index} of height {}",
+                    v.validator_address, v.height
+                )))
+            })?;
+        v.verify(&self.genesis.chain_id, &val.pub_key)
+            .map_err(|e| Ok(Refused::BadSignature(e.to_string())))?;
+        let Some(commit) = self.last_commit.as_mut() else {
+            return Err(Ok(Refused::Stale));
+        };
+        commit.signatures[index] = CommitSig {
+            block_id_flag: if v.block_id.is_some() {
+                BlockIdFlag::Commit
+            } else {
+                BlockIdFlag::Nil
+            },
+            validator_address: v.validator_address,
+            timestamp: v.timestamp,
+            signature: v.signature,
+        };
+        Ok(Vec::new())
     }
 
     fn on_proposal(
