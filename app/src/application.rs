@@ -3,7 +3,9 @@
 use crate::store_state::StoreState;
 use crate::tx::{run_tx, Context, GasPrice, Mode, TxOutcome};
 use keystone_modules::state::Branch;
-use keystone_modules::{auth, bank, staking, Address, BlockCtx, Timestamp};
+use keystone_modules::{
+    auth, bank, distribution, mint, slashing, staking, Address, BlockCtx, Timestamp,
+};
 use keystone_proto::abci;
 use keystone_proto::prost::bytes::Bytes;
 use keystone_proto::prost::Message;
@@ -12,7 +14,9 @@ use keystone_store::{Prepared, Store};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
-/// The genesis `app_state` sections this application reads (others are ignored for now).
+/// The genesis `app_state` sections this application reads (others are ignored), loaded in
+/// gaia's genesis order: auth, bank, distribution, staking, slashing, mint, then genutil's
+/// transactions.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct AppGenesis {
     /// `app_state.auth`.
@@ -21,9 +25,18 @@ pub struct AppGenesis {
     /// `app_state.bank`.
     #[serde(default)]
     pub bank: bank::genesis::Genesis,
+    /// `app_state.distribution`.
+    #[serde(default)]
+    pub distribution: distribution::genesis::Genesis,
     /// `app_state.staking`.
     #[serde(default)]
     pub staking: staking::genesis::Genesis,
+    /// `app_state.slashing`.
+    #[serde(default)]
+    pub slashing: slashing::genesis::Genesis,
+    /// `app_state.mint`.
+    #[serde(default)]
+    pub mint: mint::genesis::Genesis,
     /// `app_state.genutil`: the genesis transactions.
     #[serde(default)]
     pub genutil: GenUtil,
@@ -82,6 +95,71 @@ fn abci_events(events: Vec<keystone_modules::Event>) -> Vec<abci::Event> {
 
 type Writes = BTreeMap<Vec<u8>, Option<Vec<u8>>>;
 
+/// The modules' begin block for `req` (see [`App::finalize_block`]).
+fn begin_block(
+    state: &mut dyn keystone_modules::State,
+    block: &BlockCtx,
+    req: &abci::RequestFinalizeBlock,
+    hooks: &crate::hooks::AppHooks,
+) -> AppResult<()> {
+    let fail = |what: &str, e: keystone_modules::ModuleError| app_err(format!("{what}: {e}"));
+    let votes = match &req.decided_last_commit {
+        Some(c) => c
+            .votes
+            .iter()
+            .map(|v| {
+                let val = v
+                    .validator
+                    .as_ref()
+                    .ok_or_else(|| app_err("a vote of the last commit names no validator"))?;
+                let address: [u8; 20] = val.address.as_ref().try_into().map_err(|_| {
+                    app_err(format!(
+                        "validator address of {} bytes in the last commit",
+                        val.address.len()
+                    ))
+                })?;
+                // v0.50: only an absent vote is a miss (a nil precommit was still signed).
+                let signed = v.block_id_flag != keystone_proto::types::BlockIdFlag::Absent as i32;
+                Ok(slashing::VoteInfo {
+                    address,
+                    power: val.power,
+                    signed,
+                })
+            })
+            .collect::<AppResult<Vec<_>>>()?,
+        None => Vec::new(),
+    };
+    mint::begin_block(state).map_err(|e| fail("mint begin block", e))?;
+    let powers: Vec<([u8; 20], i64)> = votes.iter().map(|v| (v.address, v.power)).collect();
+    distribution::begin_block(state, block, &powers)
+        .map_err(|e| fail("distribution begin block", e))?;
+    slashing::begin_block(state, block, &votes, hooks)
+        .map_err(|e| fail("slashing begin block", e))?;
+    let (max_age_blocks, max_age_secs) = crate::consensus_params::evidence_max_age(state)?;
+    for m in &req.misbehavior {
+        // Both kinds (duplicate vote, light-client attack) are equivocations to the SDK.
+        let Some(val) = m.validator.as_ref() else {
+            return Err(app_err("misbehaviour names no validator"));
+        };
+        let address: [u8; 20] = val.address.as_ref().try_into().map_err(|_| {
+            app_err(format!(
+                "misbehaving validator address of {} bytes",
+                val.address.len()
+            ))
+        })?;
+        let ev = slashing::Equivocation {
+            address,
+            height: u64::try_from(m.height)
+                .map_err(|_| app_err(format!("misbehaviour at height {}", m.height)))?,
+            time: block_time(m.time.as_ref())?,
+            power: val.power,
+        };
+        slashing::handle_equivocation(state, block, &ev, max_age_blocks, max_age_secs, hooks)
+            .map_err(|e| fail("evidence", e))?;
+    }
+    Ok(())
+}
+
 /// The built-in application.
 pub struct App {
     store: Store,
@@ -96,7 +174,7 @@ pub struct App {
     last_time: Timestamp,
 }
 
-fn app_err(e: impl std::fmt::Display) -> AppError {
+pub(crate) fn app_err(e: impl std::fmt::Display) -> AppError {
     AppError(e.to_string())
 }
 
@@ -372,9 +450,26 @@ impl Application for App {
         }
         auth::ensure_module_account(&mut state, auth::FEE_COLLECTOR).map_err(app_err)?;
         genesis
+            .distribution
+            .init(&mut state)
+            .map_err(|e| app_err(format!("distribution genesis: {e}")))?;
+        genesis
             .staking
             .init(&mut state, &block, &hooks)
             .map_err(|e| app_err(format!("staking genesis: {e}")))?;
+        genesis
+            .slashing
+            .init(&mut state)
+            .map_err(|e| app_err(format!("slashing genesis: {e}")))?;
+        genesis
+            .mint
+            .init(&mut state)
+            .map_err(|e| app_err(format!("mint genesis: {e}")))?;
+        let params = req
+            .consensus_params
+            .clone()
+            .unwrap_or_else(crate::consensus_params::cometbft_defaults);
+        crate::consensus_params::set(&mut state, &params);
         // The gentxs, as the SDK's genutil delivers them: each must succeed.
         let ctx = Context {
             chain_id: &req.chain_id,
@@ -456,6 +551,17 @@ impl Application for App {
             time,
         };
         let block = ctx.block();
+        // Begin block, in gaia's order: mint, distribution (the last commit's validators
+        // share the fees and provisions of the previous block), slashing (liveness over the
+        // last commit), evidence (double signs). A failure is the chain's: stop.
+        let begin_events = {
+            let hooks = crate::hooks::AppHooks::new(&block);
+            let mut branch = Branch::new(&mut state);
+            begin_block(&mut branch, &block, &req, &hooks)?;
+            let events = branch.take_events();
+            branch.commit();
+            events
+        };
         let mut tx_results = Vec::with_capacity(req.txs.len());
         for tx in &req.txs {
             let out = run_tx(&mut state, tx, &ctx);
@@ -491,7 +597,7 @@ impl Application for App {
             tx_results,
             app_hash,
             validator_updates: abci_updates(updates),
-            events: abci_events(events),
+            events: abci_events(begin_events.into_iter().chain(events).collect()),
             ..Default::default()
         })
     }

@@ -21,6 +21,7 @@
 //! decodes, authenticates, meters, routes and stores.
 
 mod application;
+mod consensus_params;
 mod hooks;
 pub mod lcd;
 mod store_state;

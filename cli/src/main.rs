@@ -153,6 +153,16 @@ enum TxCommand {
         #[command(subcommand)]
         command: commands::tx::StakingTx,
     },
+    /// Slashing transactions.
+    Slashing {
+        #[command(subcommand)]
+        command: commands::tx::SlashingTx,
+    },
+    /// Distribution transactions.
+    Distribution {
+        #[command(subcommand)]
+        command: commands::tx::DistributionTx,
+    },
 }
 
 #[derive(Subcommand)]
@@ -205,6 +215,21 @@ enum QueryCommand {
     Staking {
         #[command(subcommand)]
         command: commands::query::StakingQuery,
+    },
+    /// Slashing queries.
+    Slashing {
+        #[command(subcommand)]
+        command: commands::query::SlashingQuery,
+    },
+    /// Distribution queries.
+    Distribution {
+        #[command(subcommand)]
+        command: commands::query::DistributionQuery,
+    },
+    /// Mint queries.
+    Mint {
+        #[command(subcommand)]
+        command: commands::query::MintQuery,
     },
     /// A committed transaction by hash.
     Tx {
@@ -585,6 +610,9 @@ fn validate_genesis(cli: &Cli) -> Result<()> {
     app.auth.validate()?;
     app.bank.validate()?;
     app.staking.validate()?;
+    app.distribution.validate()?;
+    app.slashing.validate()?;
+    app.mint.validate()?;
     for tx in &app.genutil.gen_txs {
         keystone_genesis::genutil::check_gentx(&doc, tx.clone())?;
     }
@@ -890,6 +918,12 @@ fn main() -> ExitCode {
         Command::Tx {
             command: TxCommand::Staking { command },
         } => commands::tx::staking(&cli, command),
+        Command::Tx {
+            command: TxCommand::Slashing { command },
+        } => commands::tx::slashing(&cli, command),
+        Command::Tx {
+            command: TxCommand::Distribution { command },
+        } => commands::tx::distribution(&cli, command),
         Command::Query { command } => match command {
             QueryCommand::Bank {
                 command: BankQuery::Balances { address, node },
@@ -905,6 +939,9 @@ fn main() -> ExitCode {
             } => query_account(address, node),
             QueryCommand::Tx { hash, node } => query_tx(hash, node),
             QueryCommand::Staking { command } => commands::query::staking(command),
+            QueryCommand::Slashing { command } => commands::query::slashing(command),
+            QueryCommand::Distribution { command } => commands::query::distribution(command),
+            QueryCommand::Mint { command } => commands::query::mint(command),
             QueryCommand::Block { height, node } => query_block(*height, node),
         },
     };

@@ -63,6 +63,7 @@ pub fn start(home: &Home, stop_at: Option<u64>, double_sign: bool) -> Result<()>
         initial_height: doc.initial_height as u64,
         validators: doc.validator_set()?,
         params: doc.consensus_params.hashed(),
+        consensus_params: Some(doc.consensus_params.to_proto()),
         app_state: serde_json::to_vec(&app_state)?,
     };
     let max_bytes = match doc.consensus_params.block.max_bytes {

@@ -4,7 +4,11 @@
 //! - `GET /cosmos/auth/v1beta1/accounts/{address}`
 //! - `GET /cosmos/bank/v1beta1/balances/{address}`
 //! - `GET /cosmos/staking/v1beta1/…` (validators, delegations, unbonding delegations,
-//!   redelegations, pool, params: the routes `keystone_app::lcd` answers)
+//!   redelegations, pool, params), `GET /cosmos/slashing/v1beta1/…` (params, signing infos),
+//!   `GET /cosmos/distribution/v1beta1/…` (params, community pool, commission, outstanding
+//!   and delegation rewards, delegator validators, withdraw address) and
+//!   `GET /cosmos/mint/v1beta1/…` (params, inflation, annual provisions): the routes
+//!   `keystone_app::lcd` answers
 //! - `POST /cosmos/tx/v1beta1/txs` (`{"tx_bytes": base64, "mode": "BROADCAST_MODE_SYNC"}`)
 //! - `GET /keystone/v1/state/{key}?height=H&prove=true` → `{key, value, height, app_hash,
 //!   proof, header_height}`: the value at H and its ICS23 proof against the app hash in the
@@ -285,6 +289,9 @@ pub fn serve(addr: std::net::SocketAddr, engine: Engine) -> anyhow::Result<()> {
         .route("/cosmos/tx/v1beta1/txs", post(broadcast))
         .route("/keystone/v1/state/{*key}", get(state))
         .route("/cosmos/staking/v1beta1/{*route}", get(lcd))
+        .route("/cosmos/slashing/v1beta1/{*route}", get(lcd))
+        .route("/cosmos/distribution/v1beta1/{*route}", get(lcd))
+        .route("/cosmos/mint/v1beta1/{*route}", get(lcd))
         .with_state(engine);
     crate::rpc::serve_router(addr, app, "REST")
 }

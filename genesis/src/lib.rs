@@ -224,6 +224,35 @@ impl ConsensusParams {
         Ok(())
     }
 
+    /// As protobuf, the form InitChain hands them to the application.
+    pub fn to_proto(&self) -> keystone_proto::types::ConsensusParams {
+        use keystone_proto::types as pb;
+        let nanos = self.evidence.max_age_duration;
+        pb::ConsensusParams {
+            block: Some(pb::BlockParams {
+                max_bytes: self.block.max_bytes,
+                max_gas: self.block.max_gas,
+            }),
+            evidence: Some(pb::EvidenceParams {
+                max_age_num_blocks: self.evidence.max_age_num_blocks,
+                max_age_duration: Some(keystone_proto::tm::google::protobuf::Duration {
+                    seconds: nanos / 1_000_000_000,
+                    nanos: (nanos % 1_000_000_000) as i32,
+                }),
+                max_bytes: self.evidence.max_bytes,
+            }),
+            validator: Some(pb::ValidatorParams {
+                pub_key_types: self.validator.pub_key_types.clone(),
+            }),
+            version: Some(pb::VersionParams {
+                app: self.version.app as u64,
+            }),
+            abci: Some(pb::AbciParams {
+                vote_extensions_enable_height: self.abci.vote_extensions_enable_height,
+            }),
+        }
+    }
+
     /// What goes into the header's `consensus_hash`.
     pub fn hashed(&self) -> HashedParams {
         HashedParams {

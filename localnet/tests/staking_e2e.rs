@@ -7,137 +7,15 @@
 //!
 //! Every process is killed when its `Localnet` is dropped, also when a test fails.
 
+mod common;
+
+use common::{balance, committed, powers, query, reach, rewards_paid, tx, tx_result, valoper};
 use keystone_localnet::{free_base, keystone_bin, Localnet, FAST_TIMEOUTS};
 use serde_json::{json, Value};
-use std::collections::BTreeMap;
 
 const CHAIN: &str = "e2e-stake";
 /// Short enough to wait for in a test.
 const UNBONDING: &str = "6s";
-
-/// Node `i`'s operator address (`cosmosvaloper…`), from its keyring.
-fn valoper(net: &Localnet, i: usize, key: &str) -> String {
-    let home = net.nodes[i].home.display().to_string();
-    net.keystone(&[
-        "keys",
-        "show",
-        key,
-        "-a",
-        "--bech",
-        "val",
-        "--keyring-backend",
-        "test",
-        "--home",
-        &home,
-    ])
-    .expect("keys show")
-    .trim()
-    .to_string()
-}
-
-/// Voting power by consensus address in the engine's set of height `h`, as node 0 reports it.
-fn powers(net: &Localnet, h: u64) -> BTreeMap<String, i64> {
-    let v = net
-        .rpc(0, "validators", json!({"height": h.to_string()}))
-        .unwrap_or_else(|| panic!("validators at {h}"));
-    v["validators"]
-        .as_array()
-        .expect("list")
-        .iter()
-        .map(|v| {
-            (
-                v["address"].as_str().expect("address").to_string(),
-                v["voting_power"]
-                    .as_str()
-                    .and_then(|p| p.parse().ok())
-                    .expect("power"),
-            )
-        })
-        .collect()
-}
-
-/// Run a `keystone tx …` command (its signer among `args`) with node `i`'s home and sent to
-/// node `i`; wait for it to be committed and return its height (it must succeed).
-fn tx(net: &Localnet, i: usize, args: &[&str]) -> u64 {
-    let (height, code, log) = tx_result(net, i, args);
-    assert_eq!(code, 0, "{}: {log}", args.join(" "));
-    height
-}
-
-/// Like [`tx`], for a transaction that is admitted and then fails in its block: (height,
-/// code, log).
-fn tx_result(net: &Localnet, i: usize, args: &[&str]) -> (u64, u64, String) {
-    let home = net.nodes[i].home.display().to_string();
-    let node = format!("tcp://127.0.0.1:{}", net.nodes[i].rpc);
-    let mut all: Vec<&str> = args.to_vec();
-    all.extend([
-        "--chain-id",
-        CHAIN,
-        "--node",
-        &node,
-        "--keyring-backend",
-        "test",
-        "--home",
-        &home,
-        "-y",
-    ]);
-    let out = net
-        .keystone(&all)
-        .unwrap_or_else(|e| panic!("keystone {}: {e}", args.join(" ")));
-    let sent: Value = serde_json::from_str(out.trim()).expect("tx response JSON");
-    let hash = sent["txhash"].as_str().expect("txhash").to_string();
-    let bytes = hex::decode(&hash).expect("hex");
-    use base64::Engine as _;
-    let b64 = base64::engine::general_purpose::STANDARD.encode(bytes);
-    let mut found = None;
-    net.wait(&format!("tx {hash} committed"), 30, |n| {
-        found = n.rpc(i, "tx", json!({"hash": b64}));
-        found.is_some()
-    })
-    .expect("committed");
-    let r = found.expect("found");
-    (
-        r["height"]
-            .as_str()
-            .and_then(|h| h.parse().ok())
-            .expect("height"),
-        r["tx_result"]["code"].as_u64().unwrap_or(u64::MAX),
-        r["tx_result"]["log"].as_str().unwrap_or("").to_string(),
-    )
-}
-
-/// `keystone query staking …` against node 0, parsed.
-fn query(net: &Localnet, args: &[&str]) -> Value {
-    let node = format!("tcp://127.0.0.1:{}", net.nodes[0].rpc);
-    let mut all = vec!["query", "staking"];
-    all.extend_from_slice(args);
-    all.extend(["--node", &node]);
-    let out = net
-        .keystone(&all)
-        .unwrap_or_else(|e| panic!("query staking {}: {e}", args.join(" ")));
-    serde_json::from_str(out.trim()).expect("query JSON")
-}
-
-fn balance(net: &Localnet, address: &str) -> u128 {
-    let node = format!("tcp://127.0.0.1:{}", net.nodes[0].rpc);
-    let out = net
-        .keystone(&["query", "bank", "balances", address, "--node", &node])
-        .expect("balances");
-    let v: Value = serde_json::from_str(out.trim()).expect("json");
-    v["balances"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .find(|c| c["denom"] == "stake")
-        .and_then(|c| c["amount"].as_str()?.parse().ok())
-        .unwrap_or(0)
-}
-
-/// Wait until node 0 has committed `h`.
-fn reach(net: &Localnet, h: u64) {
-    net.wait_height(&[0], h, 60)
-        .unwrap_or_else(|e| panic!("height {h}: {e}"));
-}
 
 #[test]
 fn delegations_move_voting_power_and_a_new_validator_joins() {
@@ -189,7 +67,7 @@ fn delegations_move_voting_power_and_a_new_validator_joins() {
     reach(&net, h + 2);
     assert_eq!(powers(&net, h + 1)[&cons[1]], 100, "unchanged at H+1");
     assert_eq!(powers(&net, h + 2)[&cons[1]], 150, "raised from H+2");
-    let d = query(&net, &["delegation", &delegator, &val1]);
+    let d = query(&net, &["staking", "delegation", &delegator, &val1]);
     assert_eq!(d["delegation_response"]["balance"]["amount"], "50000000");
     let rest = keystone_localnet::http(
         net.nodes[2].api,
@@ -226,7 +104,7 @@ fn delegations_move_voting_power_and_a_new_validator_joins() {
     // Unbond 20 of it: power drops at once (two heights later), tokens come back only after
     // the unbonding time.
     let before = balance(&net, &delegator);
-    let h = tx(
+    let r = committed(
         &net,
         0,
         &[
@@ -239,10 +117,21 @@ fn delegations_move_voting_power_and_a_new_validator_joins() {
             "node0",
         ],
     );
+    assert_eq!(r["tx_result"]["code"], 0, "{r}");
+    let h: u64 = r["height"]
+        .as_str()
+        .and_then(|h| h.parse().ok())
+        .expect("height");
+    // The delegation's rewards so far are paid with the change (blocks mint and share).
+    let before = before + rewards_paid(&r);
+    assert!(rewards_paid(&r) > 0, "the delegation earned rewards: {r}");
     reach(&net, h + 2);
     assert_eq!(powers(&net, h + 2)[&cons[1]], 130);
     assert_eq!(balance(&net, &delegator), before, "still unbonding");
-    let u = query(&net, &["unbonding-delegation", &delegator, &val1]);
+    let u = query(
+        &net,
+        &["staking", "unbonding-delegation", &delegator, &val1],
+    );
     assert_eq!(u["unbond"]["entries"][0]["balance"], "20000000");
     net.wait("the unbonded tokens back", 60, |n| {
         balance(n, &delegator) == before + 20_000_000
@@ -267,12 +156,12 @@ fn delegations_move_voting_power_and_a_new_validator_joins() {
     reach(&net, h + 2);
     let p = powers(&net, h + 2);
     assert_eq!((p[&cons[1]], p[&cons[2]]), (100, 130), "power moved");
-    let r = query(&net, &["redelegation", &delegator, &val1, &val2]);
+    let r = query(&net, &["staking", "redelegation", &delegator, &val1, &val2]);
     assert_eq!(
         r["redelegation_responses"][0]["entries"][0]["balance"],
         "30000000"
     );
-    let pool = query(&net, &["pool"]);
+    let pool = query(&net, &["staking", "pool"]);
     assert_eq!(
         pool["pool"]["bonded_tokens"], "430000000",
         "4 × 100 + 30 delegated"

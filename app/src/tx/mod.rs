@@ -28,6 +28,8 @@ pub use error::TxError;
 use cosmos_sdk_proto::cosmos::bank::v1beta1 as bankpb;
 use cosmos_sdk_proto::cosmos::base::v1beta1::Coin as ProtoCoin;
 use cosmos_sdk_proto::cosmos::crypto::secp256k1::PubKey as Secp256k1PubKey;
+use cosmos_sdk_proto::cosmos::distribution::v1beta1 as distrpb;
+use cosmos_sdk_proto::cosmos::slashing::v1beta1 as slashingpb;
 use cosmos_sdk_proto::cosmos::staking::v1beta1 as stakingpb;
 use cosmos_sdk_proto::cosmos::tx::signing::v1beta1::SignMode;
 use cosmos_sdk_proto::cosmos::tx::v1beta1::{mode_info, AuthInfo, SignDoc, TxBody, TxRaw};
@@ -35,7 +37,8 @@ use gas::{GasMeter, GasState};
 use keystone_modules::bank::{self, InOut, MsgMultiSend, MsgSend};
 use keystone_modules::state::{Branch, State};
 use keystone_modules::{
-    auth, staking, Address, Amount, BlockCtx, Coin, Coins, Dec, Event, ModuleError, Timestamp,
+    auth, distribution, mint, slashing, staking, Address, Amount, BlockCtx, Coin, Coins, Dec,
+    Event, ModuleError, Timestamp,
 };
 use prost::Message;
 use std::collections::BTreeSet;
@@ -153,6 +156,10 @@ enum Msg {
     Undelegate(staking::MsgUndelegate),
     Redelegate(staking::MsgBeginRedelegate),
     CancelUnbond(staking::MsgCancelUnbondingDelegation),
+    Unjail(slashing::MsgUnjail),
+    WithdrawReward(distribution::MsgWithdrawDelegatorReward),
+    WithdrawCommission(distribution::MsgWithdrawValidatorCommission),
+    SetWithdrawAddress(distribution::MsgSetWithdrawAddress),
 }
 
 impl Msg {
@@ -188,6 +195,41 @@ impl Msg {
                         .collect::<Result<_, _>>()?,
                 }))
             }
+            "/cosmos.slashing.v1beta1.MsgUnjail" => {
+                let m = slashingpb::MsgUnjail::decode(any.value.as_slice()).map_err(bad)?;
+                Ok(Msg::Unjail(slashing::MsgUnjail {
+                    validator_addr: m.validator_addr,
+                }))
+            }
+            "/cosmos.distribution.v1beta1.MsgWithdrawDelegatorReward" => {
+                let m = distrpb::MsgWithdrawDelegatorReward::decode(any.value.as_slice())
+                    .map_err(bad)?;
+                Ok(Msg::WithdrawReward(
+                    distribution::MsgWithdrawDelegatorReward {
+                        delegator_address: m.delegator_address,
+                        validator_address: m.validator_address,
+                    },
+                ))
+            }
+            "/cosmos.distribution.v1beta1.MsgWithdrawValidatorCommission" => {
+                let m = distrpb::MsgWithdrawValidatorCommission::decode(any.value.as_slice())
+                    .map_err(bad)?;
+                Ok(Msg::WithdrawCommission(
+                    distribution::MsgWithdrawValidatorCommission {
+                        validator_address: m.validator_address,
+                    },
+                ))
+            }
+            "/cosmos.distribution.v1beta1.MsgSetWithdrawAddress" => {
+                let m =
+                    distrpb::MsgSetWithdrawAddress::decode(any.value.as_slice()).map_err(bad)?;
+                Ok(Msg::SetWithdrawAddress(
+                    distribution::MsgSetWithdrawAddress {
+                        delegator_address: m.delegator_address,
+                        withdraw_address: m.withdraw_address,
+                    },
+                ))
+            }
             other => staking_msg(other, &any.value),
         }
     }
@@ -203,6 +245,10 @@ impl Msg {
             Msg::Undelegate(m) => m.validate_basic()?,
             Msg::Redelegate(m) => m.validate_basic()?,
             Msg::CancelUnbond(m) => m.validate_basic()?,
+            Msg::Unjail(m) => m.validate_basic()?,
+            Msg::WithdrawReward(m) => m.validate_basic()?,
+            Msg::WithdrawCommission(m) => m.validate_basic()?,
+            Msg::SetWithdrawAddress(m) => m.validate_basic()?,
         })
     }
 
@@ -219,6 +265,19 @@ impl Msg {
             Msg::CancelUnbond(_) => (
                 "/cosmos.staking.v1beta1.MsgCancelUnbondingDelegation",
                 "staking",
+            ),
+            Msg::Unjail(_) => ("/cosmos.slashing.v1beta1.MsgUnjail", "slashing"),
+            Msg::WithdrawReward(_) => (
+                "/cosmos.distribution.v1beta1.MsgWithdrawDelegatorReward",
+                "distribution",
+            ),
+            Msg::WithdrawCommission(_) => (
+                "/cosmos.distribution.v1beta1.MsgWithdrawValidatorCommission",
+                "distribution",
+            ),
+            Msg::SetWithdrawAddress(_) => (
+                "/cosmos.distribution.v1beta1.MsgSetWithdrawAddress",
+                "distribution",
             ),
         }
     }
@@ -245,6 +304,14 @@ impl Msg {
                 m.execute(s, &block, &hooks)?;
             }
             Msg::CancelUnbond(m) => m.execute(s, &block, &hooks)?,
+            Msg::Unjail(m) => m.execute(s, &block, &hooks)?,
+            Msg::WithdrawReward(m) => {
+                m.execute(s, &block)?;
+            }
+            Msg::WithdrawCommission(m) => {
+                m.execute(s)?;
+            }
+            Msg::SetWithdrawAddress(m) => m.execute(s, blocked)?,
         }
         Ok(())
     }
@@ -438,6 +505,8 @@ pub fn blocked_addresses() -> BTreeSet<Address> {
         auth::FEE_COLLECTOR,
         staking::BONDED_POOL,
         staking::NOT_BONDED_POOL,
+        distribution::MODULE_NAME,
+        mint::MODULE_NAME,
     ]
     .iter()
     .map(|n| Address::module(n))

@@ -77,6 +77,9 @@ pub struct Genesis {
     pub validators: ValidatorSet,
     /// The hashed consensus params (`consensus_hash`).
     pub params: HashedParams,
+    /// The full consensus params, handed to the application in `InitChain` (its evidence
+    /// age limits decide which misbehaviour it still punishes).
+    pub consensus_params: Option<keystone_proto::types::ConsensusParams>,
     /// The application's genesis state (`app_state` JSON bytes).
     pub app_state: Vec<u8>,
 }
@@ -445,7 +448,7 @@ impl<A: Application> Engine<A> {
             let res = self.app.init_chain(abci::RequestInitChain {
                 time: Some(self.genesis.time.to_proto()),
                 chain_id: self.genesis.chain_id.clone(),
-                consensus_params: None,
+                consensus_params: self.genesis.consensus_params.clone(),
                 // The document's validators, as CometBFT sends them: the app may keep them,
                 // or return its own (an SDK app's gentxs).
                 validators: self

@@ -148,6 +148,7 @@ fn genesis(key: &PrivateKey) -> Genesis {
         initial_height: 1,
         validators: ValidatorSet::new(vec![Validator::new(key.public_key(), 10)]).expect("set"),
         params: HashedParams::default(),
+        consensus_params: None,
         app_state: b"{}".to_vec(),
     }
 }

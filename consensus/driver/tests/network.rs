@@ -101,6 +101,7 @@ fn genesis() -> Genesis {
         )
         .expect("set"),
         params: HashedParams::default(),
+        consensus_params: None,
         app_state: b"{}".to_vec(),
     }
 }

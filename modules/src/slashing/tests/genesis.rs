@@ -161,6 +161,30 @@ fn genesis_and_params_validation() {
         with(&|p| p.min_signed_per_window = d("-0.1")),
         "min signed per window should be less than or equal to one and greater than zero, is -0.100000000000000000: invalid request"
     );
+    // The launch rules are `genesis validate`'s; InitChain, like the SDK's InitGenesis,
+    // takes a short jail and window (test networks use them) but not invalid params.
+    let short = Genesis {
+        params: Params {
+            downtime_jail_duration: 5,
+            signed_blocks_window: 4,
+            ..Params::default()
+        },
+        ..Genesis::default()
+    };
+    assert!(short.validate().is_err());
+    let mut s = MemState::default();
+    short.init(&mut s).expect("InitChain takes it");
+    assert_eq!(crate::slashing::params(&s).expect("params"), short.params);
+    let zero = Genesis {
+        params: Params {
+            downtime_jail_duration: 0,
+            ..Params::default()
+        },
+        ..Genesis::default()
+    };
+    let mut s = MemState::default();
+    assert!(zero.init(&mut s).is_err());
+    assert_eq!(s, MemState::default(), "nothing written");
     let bad = |f: &dyn Fn(&mut Params)| {
         let mut p = Params::default();
         f(&mut p);

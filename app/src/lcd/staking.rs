@@ -1,89 +1,15 @@
-//! The Cosmos LCD (gRPC-gateway) GET routes of the modules, answered from state in the
-//! gateway's JSON shapes: what the node's REST server serves, and what `keystone query
-//! staking …` prints (it asks the same routes over `abci_query`, path = the LCD path, data =
-//! the URL query string).
-//!
-//! Built so far: `x/staking`'s `validators[/{v}[/delegations[/{d}[/unbonding_delegation]]|
-//! /unbonding_delegations]]`, `delegations/{d}`, `delegators/{d}/unbonding_delegations`,
-//! `delegators/{d}/redelegations`, `pool` and `params`. Errors carry the gRPC status code the
-//! gateway would (3 InvalidArgument, 5 NotFound, 12 Unimplemented, 13 Internal) with the SDK's
-//! wording; every list is answered whole (`pagination.next_key` null).
+//! `x/staking`'s routes under `/cosmos/staking/v1beta1/`: `validators[/{v}[/delegations[/{d}
+//! [/unbonding_delegation]]|/unbonding_delegations]]`, `delegations/{d}`,
+//! `delegators/{d}/unbonding_delegations`, `delegators/{d}/redelegations`, `pool` and `params`.
 
+use super::{account, json, page, valoper, LcdError, Result};
 use keystone_modules::staking::{self, Validator};
 use keystone_modules::{Address, State};
 use serde_json::{json, Value};
 
-/// A refused LCD request: the gRPC status code and message, as the gateway returns them.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LcdError {
-    /// gRPC status code (3, 5, 12, 13).
-    pub code: u32,
-    /// The message (`rpc error: code = NotFound desc = …`).
-    pub message: String,
-}
-
-impl LcdError {
-    fn new(code: u32, name: &str, desc: impl std::fmt::Display) -> LcdError {
-        LcdError {
-            code,
-            message: format!("rpc error: code = {name} desc = {desc}"),
-        }
-    }
-    fn invalid(desc: impl std::fmt::Display) -> LcdError {
-        LcdError::new(3, "InvalidArgument", desc)
-    }
-    fn not_found(desc: impl std::fmt::Display) -> LcdError {
-        LcdError::new(5, "NotFound", desc)
-    }
-    fn internal(desc: impl std::fmt::Display) -> LcdError {
-        LcdError::new(13, "Internal", desc)
-    }
-}
-
-/// The HTTP status the gateway answers a gRPC status `code` with.
-pub fn http_status(code: u32) -> u16 {
-    match code {
-        3 => 400,
-        5 => 404,
-        12 => 501,
-        _ => 500,
-    }
-}
-
-type Result<T> = std::result::Result<T, LcdError>;
-
-fn json<T: serde::Serialize>(v: &T) -> Result<Value> {
-    serde_json::to_value(v).map_err(LcdError::internal)
-}
-
-fn account(a: &str) -> Result<Address> {
-    a.parse().map_err(LcdError::invalid)
-}
-
-fn valoper(a: &str) -> Result<Address> {
-    Address::from_bech32(a, "cosmosvaloper").map_err(LcdError::invalid)
-}
-
-/// A whole list: the gateway's pagination for an answer that fits in one page.
-fn page(n: usize) -> Value {
-    json!({"next_key": null, "total": n.to_string()})
-}
-
-/// Whether `path` is one of the routes answered here.
-pub fn handles(path: &str) -> bool {
-    path.starts_with("/cosmos/staking/v1beta1/")
-}
-
-/// Answer GET `path` with URL query `query` (`a=b&c=d`) from `state`.
-pub fn get(state: &impl State, path: &str, query: &str) -> Result<Value> {
-    let Some(rest) = path.strip_prefix("/cosmos/staking/v1beta1/") else {
-        return Err(LcdError::new(
-            12,
-            "Unimplemented",
-            format!("unknown route {path}"),
-        ));
-    };
-    let parts: Vec<&str> = rest.trim_end_matches('/').split('/').collect();
+/// Answer the staking route `parts` (the segments after the prefix) of `path`, with URL query
+/// `query` (`status=…` for `validators`), from `state`.
+pub(super) fn get(state: &impl State, parts: &[&str], path: &str, query: &str) -> Result<Value> {
     let fail = |e: keystone_modules::ModuleError| LcdError::internal(e);
     let must_validator = |op: &Address, text: &str| -> Result<Validator> {
         staking::validator(state, op)
@@ -121,7 +47,7 @@ pub fn get(state: &impl State, path: &str, query: &str) -> Result<Value> {
             .collect::<Result<Vec<_>>>()?;
         Ok(json!({"redelegation": json(r)?, "entries": entries}))
     };
-    match parts.as_slice() {
+    match parts {
         ["validators"] => {
             let status = query
                 .split('&')
@@ -206,10 +132,6 @@ pub fn get(state: &impl State, path: &str, query: &str) -> Result<Value> {
             }}))
         }
         ["params"] => Ok(json!({"params": json(&staking::params(state).map_err(fail)?)?})),
-        _ => Err(LcdError::new(
-            12,
-            "Unimplemented",
-            format!("unknown route {path}"),
-        )),
+        _ => Err(LcdError::unknown_route(path)),
     }
 }

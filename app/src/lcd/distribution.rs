@@ -1,0 +1,105 @@
+//! `x/distribution`'s routes under `/cosmos/distribution/v1beta1/`: `params`,
+//! `community_pool`, `validators/{v}` (its commission and self-bond rewards),
+//! `validators/{v}/commission`, `validators/{v}/outstanding_rewards`, `delegators/{d}/rewards`,
+//! `delegators/{d}/rewards/{v}`, `delegators/{d}/validators` and
+//! `delegators/{d}/withdraw_address`.
+//!
+//! Rewards are computed as a withdrawal now would compute them (the module's queries run on a
+//! branch that is dropped, so a query changes nothing).
+
+use super::{account, json, module_error, valoper, LcdError, Result};
+use keystone_modules::distribution::{self, DecCoins};
+use keystone_modules::{staking, Address, BlockCtx, State, Timestamp};
+use serde_json::{json, Value};
+
+/// The block a reward query runs in. The SDK runs it at the latest committed height, and only
+/// two things depend on that height: slash events up to it cut a delegation's stake, and a
+/// delegation that started at it is answered with nothing at once. The state here does not
+/// say its height, so the query runs "after every block": it reads the same slash events (none
+/// lies beyond the latest height), and it computes a delegation of the latest block in full,
+/// which comes to nothing too, since a block allocates its rewards before its transactions.
+fn query_ctx() -> BlockCtx {
+    BlockCtx {
+        height: u64::MAX,
+        time: Timestamp::EPOCH,
+        chain_id: String::new(),
+    }
+}
+
+/// The validator `v` must exist: staking's error otherwise, as the SDK's query returns it.
+fn must_exist(state: &impl State, op: &Address) -> Result<()> {
+    match staking::validator(state, op).map_err(LcdError::internal)? {
+        Some(_) => Ok(()),
+        None => Err(module_error(staking::StakingError::NoValidatorFound.into())),
+    }
+}
+
+/// Answer the distribution route `parts` (the segments after the prefix) of `path` from
+/// `state`.
+pub(super) fn get(state: &impl State, parts: &[&str], path: &str) -> Result<Value> {
+    match parts {
+        ["params"] => {
+            let params = distribution::params(state).map_err(LcdError::internal)?;
+            Ok(json!({"params": json(&params)?}))
+        }
+        ["community_pool"] => {
+            let pool = distribution::community_pool(state).map_err(LcdError::internal)?;
+            Ok(json!({"pool": json(&pool)?}))
+        }
+        ["validators", v] => {
+            // The operator's own delegation (account bytes = operator bytes).
+            let op = valoper(v)?;
+            let self_bond_rewards = distribution::delegation_rewards(state, &query_ctx(), &op, &op)
+                .map_err(module_error)?;
+            let commission =
+                distribution::validator_commission(state, &op).map_err(module_error)?;
+            Ok(json!({
+                "operator_address": v,
+                "self_bond_rewards": json(&self_bond_rewards)?,
+                "commission": json(&commission)?,
+            }))
+        }
+        ["validators", v, "commission"] => {
+            let commission =
+                distribution::validator_commission(state, &valoper(v)?).map_err(module_error)?;
+            Ok(json!({"commission": {"commission": json(&commission)?}}))
+        }
+        ["validators", v, "outstanding_rewards"] => {
+            let rewards = distribution::validator_outstanding_rewards(state, &valoper(v)?)
+                .map_err(module_error)?;
+            Ok(json!({"rewards": {"rewards": json(&rewards)?}}))
+        }
+        ["delegators", d, "rewards"] => {
+            let mut all = distribution::delegation_total_rewards(state, &query_ctx(), &account(d)?)
+                .map_err(module_error)?;
+            // By validator address bytes, as the SDK iterates a delegator's delegations.
+            all.rewards.sort_by_key(|r| r.validator_address);
+            Ok(json!({"rewards": json(&all.rewards)?, "total": json(&all.total)?}))
+        }
+        ["delegators", d, "rewards", v] => {
+            // The SDK's order: the validator is checked before the delegator is parsed.
+            let op = valoper(v)?;
+            must_exist(state, &op)?;
+            let rewards: DecCoins =
+                distribution::delegation_rewards(state, &query_ctx(), &account(d)?, &op)
+                    .map_err(module_error)?;
+            Ok(json!({"rewards": json(&rewards)?}))
+        }
+        ["delegators", d, "validators"] => {
+            let mut validators: Vec<Address> = staking::delegations_of(state, &account(d)?)
+                .map_err(LcdError::internal)?
+                .iter()
+                .map(|del| del.validator)
+                .collect();
+            validators.sort();
+            let list: Vec<String> = validators.iter().map(Address::to_valoper).collect();
+            Ok(json!({"validators": list}))
+        }
+        ["delegators", d, "withdraw_address"] => {
+            let to =
+                distribution::withdraw_address(state, &account(d)?).map_err(LcdError::internal)?;
+            Ok(json!({"withdraw_address": to.to_string()}))
+        }
+        _ => Err(LcdError::unknown_route(path)),
+    }
+}
