@@ -54,3 +54,31 @@ pub(crate) fn evidence_max_age(state: &dyn State) -> AppResult<(u64, i64)> {
         .map_or(DEFAULT_MAX_AGE_SECS, |d| d.seconds);
     Ok((e.max_age_num_blocks.max(0) as u64, secs))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use keystone_modules::MemState;
+
+    #[test]
+    fn evidence_limits_come_from_the_stored_params_or_the_defaults() {
+        let mut s = MemState::default();
+        assert_eq!(
+            evidence_max_age(&s).expect("read"),
+            (100_000, 172_800),
+            "CometBFT's defaults before InitChain stored any"
+        );
+        let mut p = cometbft_defaults();
+        if let Some(e) = p.evidence.as_mut() {
+            e.max_age_num_blocks = 7;
+            e.max_age_duration = Some(keystone_proto::tm::google::protobuf::Duration {
+                seconds: 30,
+                nanos: 0,
+            });
+        }
+        set(&mut s, &p);
+        assert_eq!(evidence_max_age(&s).expect("read"), (7, 30));
+        s.put(KEY.to_vec(), b"\xff\xff".to_vec());
+        assert!(evidence_max_age(&s).is_err(), "corrupt bytes are an error");
+    }
+}

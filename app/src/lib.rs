@@ -8,17 +8,20 @@
 //! and wording in the results.
 //!
 //! It also holds [`App`], the `Application` (ABCI 2.0) over the JMT store: `InitChain` from
-//! the genesis `app_state` (auth, bank, staking, then the gentxs of `genutil`, returning the
-//! validators they bonded), `CheckTx` against a check state that lives until the next commit,
-//! `FinalizeBlock` running every transaction, then staking's end block (its validator updates
-//! go back to consensus), computing the new app hash without writing, `Commit` writing the
-//! version in one redb transaction, `Info` for the handshake and `Query` of `/store/key` with
-//! an ICS23 proof (`proofOps[0].type = "ics23:jmt"`), of the bank gRPC paths, and of the LCD
-//! routes in [`lcd`] (the REST router's answers, computed from state).
+//! the genesis `app_state` (auth, bank, distribution, staking, slashing, mint, then the gentxs
+//! of `genutil`, returning the validators they bonded; the consensus params kept for the
+//! evidence age limits), `CheckTx` against a check state that lives until the next commit,
+//! `FinalizeBlock` running the begin block (mint, distribution over `decided_last_commit`,
+//! slashing's liveness, each `Misbehavior` as a double sign), every transaction, then
+//! staking's end block (its validator updates go back to consensus), computing the new app
+//! hash without writing, `Commit` writing the version in one redb transaction, `Info` for the
+//! handshake and `Query` of `/store/key` with an ICS23 proof (`proofOps[0].type =
+//! "ics23:jmt"`), of the bank gRPC paths, and of the LCD routes in [`lcd`] (the REST
+//! router's answers, computed from state). Staking's hooks reach distribution, then slashing
+//! (`hooks`).
 //!
-//! What does not live here yet: slashing, distribution and mint in the block (#5), most gRPC
-//! query paths (#6). Business rules live in `keystone-modules`; this crate
-//! decodes, authenticates, meters, routes and stores.
+//! What does not live here yet: most gRPC query paths (#6). Business rules live in
+//! `keystone-modules`; this crate decodes, authenticates, meters, routes and stores.
 
 mod application;
 mod consensus_params;

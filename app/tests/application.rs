@@ -242,3 +242,91 @@ fn init_chain_twice_with_the_same_genesis_is_accepted() {
         .init_chain(garbage)
         .is_err());
 }
+
+#[test]
+fn consensus_params_are_kept_and_a_chain_without_staked_validators_runs_its_begin_block() {
+    use keystone_proto::types as pb;
+    let dir = tempfile::tempdir().expect("tmp");
+    let alice = addr(&alice_key());
+    let mut app = open(&dir);
+    let params = pb::ConsensusParams {
+        evidence: Some(pb::EvidenceParams {
+            max_age_num_blocks: 7,
+            max_age_duration: Some(keystone_proto::tm::google::protobuf::Duration {
+                seconds: 30,
+                nanos: 0,
+            }),
+            max_bytes: 1000,
+        }),
+        ..Default::default()
+    };
+    // A supply whose 13 % a year comes to whole tokens per block.
+    let mut state: serde_json::Value = serde_json::from_slice(&genesis_json(&alice)).expect("json");
+    state["bank"]["balances"][0]["coins"][0]["amount"] = "100000000000000".into();
+    app.init_chain(abci::RequestInitChain {
+        chain_id: CHAIN.into(),
+        app_state_bytes: Bytes::from(state.to_string().into_bytes()),
+        initial_height: 1,
+        consensus_params: Some(params.clone()),
+        ..Default::default()
+    })
+    .expect("init");
+    let stored = query(&app, "consensus/params");
+    assert_eq!(
+        pb::ConsensusParams::decode(stored.value.as_ref()).expect("protobuf"),
+        params,
+        "InitChain's params are in state, as the SDK's x/consensus keeps them"
+    );
+
+    // Validators from the genesis document only (no gentx): their votes and a double sign
+    // of theirs have no stake behind them; the block runs, and what mint provides goes to
+    // the community pool.
+    let stranger = abci::Validator {
+        address: Bytes::from(vec![9u8; 20]),
+        power: 10,
+    };
+    for height in 1..=2 {
+        let fin = app
+            .finalize_block(abci::RequestFinalizeBlock {
+                height,
+                time: Some(keystone_proto::Timestamp {
+                    seconds: 1_700_000_000 + height,
+                    nanos: 0,
+                }),
+                decided_last_commit: Some(abci::CommitInfo {
+                    round: 0,
+                    votes: vec![abci::VoteInfo {
+                        validator: Some(stranger.clone()),
+                        block_id_flag: keystone_proto::types::BlockIdFlag::Absent as i32,
+                    }],
+                }),
+                misbehavior: vec![abci::Misbehavior {
+                    r#type: abci::MisbehaviorType::DuplicateVote as i32,
+                    validator: Some(stranger.clone()),
+                    height: 1,
+                    time: Some(keystone_proto::Timestamp {
+                        seconds: 1_700_000_000,
+                        nanos: 0,
+                    }),
+                    total_voting_power: 10,
+                }],
+                ..Default::default()
+            })
+            .expect("the block runs");
+        assert!(
+            fin.events.iter().any(|e| e.r#type == "mint"),
+            "mint's begin block ran: {:?}",
+            fin.events
+        );
+        app.commit().expect("commit");
+    }
+    let pool = query(&app, "distribution/fee_pool");
+    let pool: serde_json::Value = serde_json::from_slice(&pool.value).expect("json");
+    let amount = pool["community_pool"][0]["amount"]
+        .as_str()
+        .unwrap_or_else(|| panic!("community pool: {pool}"));
+    assert!(
+        !amount.starts_with('0'),
+        "height 2 allocated block 1's provision to the pool: {pool}"
+    );
+}

@@ -1,6 +1,7 @@
 //! `keystone`: the command line, shaped like gaiad's — `init`, `start`, `keys`, `genesis`
 //! (accounts, gentx, collect-gentxs, validate), `testnet init-files`, `tendermint`, `tx bank|
-//! staking`, `query bank|auth|staking|tx|block|state`. Argument parsing lives here and in
+//! staking|slashing|distribution`, `query bank|auth|staking|slashing|distribution|mint|tx|block|
+//! state`. Argument parsing lives here and in
 //! [`commands`]; what the commands do lives in the `keystone` library.
 
 use anyhow::{bail, Context, Result};
