@@ -547,3 +547,29 @@ fn init_chain_validators_replace_the_genesis_set() {
     assert_eq!(powers(&e, 1), vec![5]);
     assert_eq!(powers(&e, 4), vec![5]);
 }
+
+/// A chain whose set does not change still records it every
+/// `VALIDATOR_SET_CHECKPOINT` heights (so loading a set stays cheap), and the record is
+/// exactly what the loading rule gives without it.
+#[test]
+fn a_quiet_chain_records_its_set_at_each_checkpoint() {
+    use keystone_consensus_driver::engine::VALIDATOR_SET_CHECKPOINT;
+    let dir = tempfile::tempdir().expect("tmp");
+    let mut clock = Clock::new();
+    let mut e = open(dir.path());
+    clock.push(e.start(clock.now()).expect("start"));
+    let cp = VALIDATOR_SET_CHECKPOINT;
+    clock.run_until(&mut e, cp, 100 * cp as usize);
+    let (at, recorded) = e
+        .blocks()
+        .validator_set_at(cp + 5)
+        .expect("read")
+        .expect("recorded");
+    assert_eq!(at, cp, "recorded at the checkpoint");
+    let genesis = genesis(&PrivateKey::from_seed([42; 32])).validators;
+    assert_eq!(recorded, genesis.copy_increment((cp - 1) as u32));
+    assert_eq!(
+        e.validators_at(cp + 2).expect("read").expect("known"),
+        genesis.copy_increment((cp + 1) as u32)
+    );
+}
