@@ -14,7 +14,7 @@
 
 mod common;
 
-use common::{balance, committed, powers, query, tx_result, valoper};
+use common::{balance, committed, paid, powers, query, tx_result, valoper};
 use keystone_localnet::{free_base, keystone_bin, Localnet, FAST_TIMEOUTS};
 use keystone_modules::{Address, Timestamp};
 use serde_json::{json, Value};
@@ -61,25 +61,6 @@ fn stake_in(coins: &Value) -> u128 {
         .find(|c| c["denom"] == "stake")
         .and_then(|c| c["amount"].as_str()?.split('.').next()?.parse().ok())
         .unwrap_or(0)
-}
-
-/// Sum of the `amount` attributes (in stake) of a committed tx's events of `kind`.
-fn paid(r: &Value, kind: &str) -> u128 {
-    r["tx_result"]["events"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter(|e| e["type"] == kind)
-        .flat_map(|e| e["attributes"].as_array().into_iter().flatten())
-        .filter(|a| a["key"] == "amount")
-        .filter_map(|a| {
-            a["value"]
-                .as_str()?
-                .strip_suffix("stake")?
-                .parse::<u128>()
-                .ok()
-        })
-        .sum()
 }
 
 /// The validator `val` as node 0's staking route answers it.

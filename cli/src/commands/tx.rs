@@ -163,17 +163,7 @@ pub(crate) fn broadcast(
     flags: &TxFlags,
     msg: impl FnOnce(&Address) -> Result<Any>,
 ) -> Result<()> {
-    sign_and_send(
-        cli,
-        &flags.from,
-        flags.keyring_backend,
-        &flags.node,
-        &flags.chain_id,
-        &flags.fees,
-        flags.gas,
-        &flags.memo,
-        msg,
-    )
+    broadcast_msgs(cli, flags, |signer| Ok(vec![msg(signer)?]))
 }
 
 /// Sign the messages `msgs` builds for the key named in `flags`, in one transaction, and

@@ -116,11 +116,16 @@ pub(crate) fn committed(net: &Localnet, i: usize, args: &[&str]) -> Value {
 /// The stake a committed transaction paid out as rewards (its `withdraw_rewards` events:
 /// distribution settles a delegation's rewards whenever its stake changes).
 pub(crate) fn rewards_paid(r: &Value) -> u128 {
+    paid(r, "withdraw_rewards")
+}
+
+/// Sum of the `amount` attributes (in stake) of a committed tx's events of `kind`.
+pub(crate) fn paid(r: &Value, kind: &str) -> u128 {
     r["tx_result"]["events"]
         .as_array()
         .into_iter()
         .flatten()
-        .filter(|e| e["type"] == "withdraw_rewards")
+        .filter(|e| e["type"] == kind)
         .flat_map(|e| e["attributes"].as_array().into_iter().flatten())
         .filter(|a| a["key"] == "amount")
         .filter_map(|a| {
