@@ -222,86 +222,6 @@ impl App {
     }
 }
 
-impl App {
-    /// The Cosmos gRPC query paths answered so far (protobuf in, protobuf out), at the latest
-    /// committed state: bank `Balance` and `AllBalances`.
-    fn grpc_query(&self, req: &abci::RequestQuery) -> AppResult<abci::ResponseQuery> {
-        use cosmos_sdk_proto::cosmos::bank::v1beta1 as bankq;
-        use cosmos_sdk_proto::cosmos::base::query::v1beta1::PageResponse;
-        use cosmos_sdk_proto::cosmos::base::v1beta1::Coin as ProtoCoin;
-        let fail = |code: u32, log: String| abci::ResponseQuery {
-            code,
-            log,
-            codespace: "sdk".into(),
-            ..Default::default()
-        };
-        let Some(latest) = self.latest()? else {
-            return Ok(fail(26, "no committed state yet: invalid height".into()));
-        };
-        let state = StoreState::new(&self.store, Some(latest), Writes::new());
-        let parse = |a: &str| -> Result<Address, String> {
-            a.parse()
-                .map_err(|e: keystone_modules::ModuleError| e.to_string())
-        };
-        let value = match req.path.as_str() {
-            "/cosmos.bank.v1beta1.Query/Balance" => {
-                let Ok(q) = bankq::QueryBalanceRequest::decode(req.data.as_ref()) else {
-                    return Ok(fail(2, "invalid request: tx parse error".into()));
-                };
-                let a = match parse(&q.address) {
-                    Ok(a) => a,
-                    Err(e) => return Ok(fail(7, e)),
-                };
-                let amount = bank::balance(&state, &a, &q.denom).map_err(app_err)?;
-                bankq::QueryBalanceResponse {
-                    balance: Some(ProtoCoin {
-                        denom: q.denom,
-                        amount: amount.to_string(),
-                    }),
-                }
-                .encode_to_vec()
-            }
-            "/cosmos.bank.v1beta1.Query/AllBalances" => {
-                let Ok(q) = bankq::QueryAllBalancesRequest::decode(req.data.as_ref()) else {
-                    return Ok(fail(2, "invalid request: tx parse error".into()));
-                };
-                let a = match parse(&q.address) {
-                    Ok(a) => a,
-                    Err(e) => return Ok(fail(7, e)),
-                };
-                let coins = bank::all_balances(&state, &a).map_err(app_err)?;
-                let balances: Vec<ProtoCoin> = coins
-                    .iter()
-                    .map(|c| ProtoCoin {
-                        denom: c.denom,
-                        amount: c.amount.to_string(),
-                    })
-                    .collect();
-                let total = balances.len() as u64;
-                bankq::QueryAllBalancesResponse {
-                    balances,
-                    pagination: Some(PageResponse {
-                        next_key: Vec::new(),
-                        total,
-                    }),
-                }
-                .encode_to_vec()
-            }
-            other => {
-                return Ok(fail(
-                    6,
-                    format!("unknown query path {other}: unknown request"),
-                ))
-            }
-        };
-        Ok(abci::ResponseQuery {
-            value: Bytes::from(value),
-            height: latest as i64,
-            ..Default::default()
-        })
-    }
-}
-
 impl Application for App {
     fn info(&self, _req: abci::RequestInfo) -> AppResult<abci::ResponseInfo> {
         let (height, hash) = match self.latest()? {
@@ -325,7 +245,11 @@ impl Application for App {
             ..Default::default()
         };
         if req.path.starts_with("/cosmos.") {
-            return self.grpc_query(&req);
+            let Some(latest) = self.latest()? else {
+                return Ok(fail(26, "no committed state yet: invalid height".into()));
+            };
+            let state = StoreState::new(&self.store, Some(latest), Writes::new());
+            return Ok(crate::grpc::query(&state, &req.path, &req.data, latest));
         }
         if crate::lcd::handles(&req.path) {
             let Some(latest) = self.latest()? else {

@@ -16,15 +16,18 @@
 //! staking's end block (its validator updates go back to consensus), computing the new app
 //! hash without writing, `Commit` writing the version in one redb transaction, `Info` for the
 //! handshake and `Query` of `/store/key` with an ICS23 proof (`proofOps[0].type =
-//! "ics23:jmt"`), of the bank gRPC paths, and of the LCD routes in [`lcd`] (the REST
-//! router's answers, computed from state). Staking's hooks reach distribution, then slashing
-//! (`hooks`).
+//! "ics23:jmt"`), of the Cosmos gRPC paths in `grpc` (protobuf over `abci_query`, as cosmjs
+//! and cosmrs ask: auth `Account`/`Params`; bank `Balance`, `AllBalances`, `TotalSupply`,
+//! `SupplyOf`, `Params`; staking's validators, delegations, unbondings, redelegations, `Pool`
+//! and `Params`), and of the LCD routes in [`lcd`] (the REST router's answers, computed from
+//! state). Staking's hooks reach distribution, then slashing (`hooks`).
 //!
-//! What does not live here yet: most gRPC query paths (#6). Business rules live in
+//! What does not live here yet: the distribution, slashing and mint gRPC paths (#6). Business rules live in
 //! `keystone-modules`; this crate decodes, authenticates, meters, routes and stores.
 
 mod application;
 mod consensus_params;
+mod grpc;
 mod hooks;
 pub mod lcd;
 mod store_state;
