@@ -43,6 +43,9 @@ pub mod staking;
 pub mod state;
 pub mod timestamp;
 
+#[cfg(test)]
+mod test_util;
+
 pub use address::Address;
 pub use coin::{Amount, Coin, Coins};
 pub use dec::Dec;

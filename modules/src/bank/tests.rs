@@ -3,11 +3,8 @@
 use super::genesis::{Balance, Genesis, JsonCoin};
 use super::*;
 use crate::state::Branch;
+use crate::test_util::addr;
 use crate::MemState;
-
-fn addr(b: u8) -> Address {
-    Address([b; 20])
-}
 
 fn coins(s: &str) -> Coins {
     s.parse().expect("test coins")

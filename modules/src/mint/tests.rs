@@ -5,11 +5,8 @@ use super::*;
 use crate::bank::genesis::{Balance, Genesis as BankGenesis, JsonCoin};
 use crate::staking::{CommissionRates, Description, MsgCreateValidator, NoHooks};
 use crate::state::Branch;
+use crate::test_util::{addr, d};
 use crate::{BlockCtx, MemState, Timestamp};
-
-fn addr(b: u8) -> Address {
-    Address([b; 20])
-}
 
 fn ctx(height: u64) -> BlockCtx {
     BlockCtx {
@@ -20,10 +17,6 @@ fn ctx(height: u64) -> BlockCtx {
         },
         chain_id: "keystone-test".into(),
     }
-}
-
-fn d(s: &str) -> Dec {
-    s.parse().expect("test decimal")
 }
 
 /// Account 1 holds `supply` stake and bonds `bonded` of it in a validator; mint's genesis

@@ -14,8 +14,8 @@ use crate::staking::{
     self, CommissionRates, Description, MsgBeginRedelegate, MsgCreateValidator, MsgDelegate,
     MsgUndelegate, Validator, ValidatorUpdate,
 };
-use crate::state::Branch;
-use crate::{bank, Address, Amount, BlockCtx, Coin, Dec, Event, MemState, ModuleError, Result};
+use crate::test_util::{addr, apply, apply_events, code, d, refused, stake};
+use crate::{bank, Address, Amount, BlockCtx, Dec, Event, MemState, ModuleError, Result};
 use crate::{State, Timestamp};
 
 /// 2026-01-01T00:00:00Z.
@@ -26,10 +26,6 @@ const BLOCK_SECS: i64 = 5;
 
 /// Tokens per unit of power.
 const P: Amount = staking::POWER_REDUCTION;
-
-fn addr(b: u8) -> Address {
-    Address([b; 20])
-}
 
 /// The consensus address of test validator `b` (key `[b; 32]`).
 fn cons(b: u8) -> Address {
@@ -47,51 +43,6 @@ fn at_time(height: u64, seconds: i64) -> BlockCtx {
         time: Timestamp { seconds, nanos: 0 },
         chain_id: "keystone-test".into(),
     }
-}
-
-fn d(s: &str) -> Dec {
-    s.parse().expect("test decimal")
-}
-
-fn stake(amount: Amount) -> Coin {
-    Coin {
-        denom: "stake".into(),
-        amount,
-    }
-}
-
-/// Run `f` on a branch of `s`, committed if it succeeds.
-fn apply<T>(s: &mut MemState, f: impl FnOnce(&mut dyn State) -> Result<T>) -> Result<T> {
-    apply_events(s, f).0
-}
-
-/// As [`apply`], with the events emitted.
-fn apply_events<T>(
-    s: &mut MemState,
-    f: impl FnOnce(&mut dyn State) -> Result<T>,
-) -> (Result<T>, Vec<Event>) {
-    let mut b = Branch::new(s);
-    let r = f(&mut b);
-    let events = b.take_events();
-    if r.is_ok() {
-        b.commit();
-    }
-    (r, events)
-}
-
-/// Run `f`, expect it to fail, and check that the committed state did not change.
-fn refused<T: std::fmt::Debug>(
-    s: &mut MemState,
-    f: impl FnOnce(&mut dyn State) -> Result<T>,
-) -> ModuleError {
-    let before = s.clone();
-    let e = apply(s, f).expect_err("must be refused");
-    assert_eq!(*s, before, "a refused operation changes nothing");
-    e
-}
-
-fn code(e: &ModuleError) -> (&'static str, u32, String) {
-    (e.codespace(), e.code(), e.to_string())
 }
 
 /// Accounts `(byte, stake)` funded by bank's genesis, staking's genesis, and slashing's

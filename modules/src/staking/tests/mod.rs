@@ -12,8 +12,8 @@ mod slash;
 use super::genesis::Genesis;
 use super::*;
 use crate::bank::genesis::{Balance, Genesis as BankGenesis, JsonCoin};
-use crate::state::Branch;
-use crate::{bank, Address, Amount, BlockCtx, Coin, Dec, Event, MemState, ModuleError, Result};
+use crate::test_util::{addr, apply, apply_events, code, d, refused, stake};
+use crate::{bank, Address, Amount, BlockCtx, Dec, MemState, ModuleError, Result};
 use crate::{State, Timestamp};
 
 /// 2026-01-01T00:00:00Z.
@@ -21,10 +21,6 @@ const T0: i64 = 1_767_225_600;
 
 /// Tokens per unit of power, for readable amounts.
 const P: Amount = POWER_REDUCTION;
-
-fn addr(b: u8) -> Address {
-    Address([b; 20])
-}
 
 fn at(height: u64, secs: i64) -> BlockCtx {
     BlockCtx {
@@ -34,17 +30,6 @@ fn at(height: u64, secs: i64) -> BlockCtx {
             nanos: 0,
         },
         chain_id: "keystone-test".into(),
-    }
-}
-
-fn d(s: &str) -> Dec {
-    s.parse().expect("test decimal")
-}
-
-fn stake(amount: Amount) -> Coin {
-    Coin {
-        denom: "stake".into(),
-        amount,
     }
 }
 
@@ -77,40 +62,6 @@ fn setup_with(balances: &[(u8, Amount)], params: Params) -> MemState {
 
 fn setup(balances: &[(u8, Amount)]) -> MemState {
     setup_with(balances, Params::default())
-}
-
-/// Run `f` on a branch of `s`, committed if it succeeds.
-fn apply<T>(s: &mut MemState, f: impl FnOnce(&mut dyn State) -> Result<T>) -> Result<T> {
-    apply_events(s, f).0
-}
-
-/// As [`apply`], with the events emitted.
-fn apply_events<T>(
-    s: &mut MemState,
-    f: impl FnOnce(&mut dyn State) -> Result<T>,
-) -> (Result<T>, Vec<Event>) {
-    let mut b = Branch::new(s);
-    let r = f(&mut b);
-    let events = b.take_events();
-    if r.is_ok() {
-        b.commit();
-    }
-    (r, events)
-}
-
-/// Run `f`, expect it to fail, and check that the committed state did not change.
-fn refused<T: std::fmt::Debug>(
-    s: &mut MemState,
-    f: impl FnOnce(&mut dyn State) -> Result<T>,
-) -> ModuleError {
-    let before = s.clone();
-    let e = apply(s, f).expect_err("must be refused");
-    assert_eq!(*s, before, "a refused operation changes nothing");
-    e
-}
-
-fn code(e: &ModuleError) -> (&'static str, u32, String) {
-    (e.codespace(), e.code(), e.to_string())
 }
 
 fn create_msg(b: u8, amount: Amount) -> MsgCreateValidator {
