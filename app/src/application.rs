@@ -135,6 +135,10 @@ fn begin_block(
         .map_err(|e| fail("distribution begin block", e))?;
     slashing::begin_block(state, block, &votes, hooks)
         .map_err(|e| fail("slashing begin block", e))?;
+    if req.misbehavior.is_empty() {
+        return Ok(());
+    }
+    // Read only when there is evidence to judge: nearly every block has none.
     let (max_age_blocks, max_age_secs) = crate::consensus_params::evidence_max_age(state)?;
     for m in &req.misbehavior {
         // Both kinds (duplicate vote, light-client attack) are equivocations to the SDK.
