@@ -16,6 +16,7 @@ pub mod genutil;
 pub mod home;
 pub mod keys;
 pub mod node;
+pub mod events;
 pub mod rest;
 pub mod rpc;
 pub mod testnet;

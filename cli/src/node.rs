@@ -7,11 +7,12 @@
 //! One thread runs the engine; everything else reaches it as an event on one channel, so the
 //! engine never runs two things at once and needs no locks.
 
+use crate::events::{Bus, Committed};
 use crate::home::{
     read_api_address, read_app_toml, read_genesis, read_node_config, read_p2p_config,
     read_timeouts, Home,
 };
-use crate::rpc::{Request, Status};
+use crate::rpc::Request;
 use anyhow::{Context, Result};
 use keystone_app::App;
 use keystone_consensus_driver::block_store::BlockStore;
@@ -21,6 +22,7 @@ use keystone_consensus_driver::mempool::{Mempool, MempoolConfig};
 use keystone_consensus_driver::node_key::NodeKey;
 use keystone_consensus_driver::privval::FilePrivVal;
 use keystone_consensus_driver::reactor::{self, Wire};
+use keystone_consensus_driver::rpc::NodeContext;
 use keystone_consensus_driver::switch::{NetEvent, PersistentPeer, Switch, SwitchConfig};
 use keystone_consensus_driver::wal::Wal;
 use keystone_consensus_types::Block;
@@ -104,6 +106,7 @@ pub fn start(home: &Home, stop_at: Option<u64>, double_sign: bool) -> Result<()>
     let (ev_tx, ev_rx) = mpsc::channel::<Event>();
     let (req_tx, req_rx) = mpsc::channel::<Request>();
     forward(req_rx, ev_tx.clone(), Event::Rpc)?;
+    let bus = Bus::default();
     if let Some(api) = read_api_address(&home.config("app.toml"))? {
         let rest_tx = req_tx.clone();
         std::thread::Builder::new()
@@ -114,29 +117,53 @@ pub fn start(home: &Home, stop_at: Option<u64>, double_sign: bool) -> Result<()>
                 }
             })?;
     }
-    std::thread::Builder::new()
-        .name("rpc".into())
-        .spawn(move || {
-            if let Err(e) = crate::rpc::serve(rpc_addr, req_tx) {
-                tracing::error!(error = %e, "RPC server stopped");
-            }
-        })?;
-    let me =
-        keystone_consensus_driver::privval::read_key_file(&home.config("priv_validator_key.json"))?
-            .public_key();
-    let switch = match read_p2p_config(&home.config("config.toml"))? {
+    {
+        let shared = crate::rpc::Shared {
+            engine: req_tx,
+            events: bus.clone(),
+            // CometBFT's `timeout_broadcast_tx_commit` default.
+            commit_timeout: Duration::from_secs(10),
+        };
+        std::thread::Builder::new()
+            .name("rpc".into())
+            .spawn(move || {
+                let router = crate::rpc::router(shared);
+                if let Err(e) =
+                    crate::rpc::serve_router(rpc_addr, router, "RPC", crate::rpc::MAX_BODY_BYTES)
+                {
+                    tracing::error!(error = %e, "RPC server stopped");
+                }
+            })?;
+    }
+    let p2p = read_p2p_config(&home.config("config.toml"))?;
+    // The node's identity is reported by `status` even when p2p is off.
+    let node_key = NodeKey::load(&home.config("node_key.json"))?;
+    let channels = reactor::channels(max_bytes.max(0) as usize);
+    let ids: Vec<u8> = channels.iter().map(|(c, _)| *c).collect();
+    let info = NodeInfo::new(
+        &node_key.public_key(),
+        &doc.chain_id,
+        &p2p.as_ref()
+            .map(|(laddr, _)| format!("tcp://{laddr}"))
+            .unwrap_or_default(),
+        &moniker,
+        &ids,
+    );
+    let genesis_json: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(home.config("genesis.json")).context("reading genesis.json")?,
+    )
+    .context("genesis.json is not JSON")?;
+    let rpc_ctx = NodeContext {
+        info: info.clone(),
+        rpc_address: format!("tcp://{rpc_addr}"),
+        genesis: genesis_json,
+        peers: Vec::new(),
+        listening: p2p.is_some(),
+        catching_up: false,
+    };
+    let switch = match p2p {
         None => None,
         Some((laddr, peers)) => {
-            let node_key = NodeKey::load(&home.config("node_key.json"))?;
-            let channels = reactor::channels(max_bytes.max(0) as usize);
-            let ids: Vec<u8> = channels.iter().map(|(c, _)| *c).collect();
-            let info = NodeInfo::new(
-                &node_key.public_key(),
-                &doc.chain_id,
-                &format!("tcp://{laddr}"),
-                &moniker,
-                &ids,
-            );
             let mut connect = ConnectConfig::new(channels);
             connect.handshake_timeout = Duration::from_secs(10);
             let (switch, net_rx) = Switch::start(SwitchConfig {
@@ -166,8 +193,12 @@ pub fn start(home: &Home, stop_at: Option<u64>, double_sign: bool) -> Result<()>
             &home.config("priv_validator_key.json"),
         )?);
     }
+    let published = node_height(&engine);
     let mut node = Node {
         engine,
+        rpc: rpc_ctx,
+        bus,
+        published,
         switch,
         sync: BlockSync::default(),
         schedule: BTreeMap::new(),
@@ -194,11 +225,12 @@ pub fn start(home: &Home, stop_at: Option<u64>, double_sign: bool) -> Result<()>
         if !wait.is_zero() {
             match ev_rx.recv_timeout(wait) {
                 Ok(Event::Rpc(req)) => {
-                    node.answer(req, &doc.chain_id, &moniker, &me);
+                    node.answer(req);
                     continue;
                 }
                 Ok(Event::Net(ev)) => {
                     node.on_net(ev)?;
+                    node.publish();
                     continue;
                 }
                 Err(mpsc::RecvTimeoutError::Timeout) => {}
@@ -231,6 +263,7 @@ pub fn start(home: &Home, stop_at: Option<u64>, double_sign: bool) -> Result<()>
                 node.at(TICK, Timer::Tick);
             }
         }
+        node.publish();
     }
 }
 
@@ -276,9 +309,20 @@ fn forward<T: Send + 'static>(
     Ok(())
 }
 
+/// The stored height (0 when unreadable: nothing is published then).
+fn node_height(engine: &Engine<App>) -> u64 {
+    engine.blocks().height().unwrap_or(0)
+}
+
 /// The running node: the engine, its peers, block sync, and what is scheduled.
 struct Node {
     engine: Engine<App>,
+    /// What RPC answers take from the node (peers and sync state refreshed per call).
+    rpc: NodeContext,
+    /// Committed heights, for subscribers.
+    bus: Bus,
+    /// The last height announced on `bus`.
+    published: u64,
     switch: Option<Switch>,
     sync: BlockSync,
     schedule: BTreeMap<(Instant, u64), Timer>,
@@ -529,291 +573,76 @@ impl Node {
         Ok(())
     }
 
-    fn answer(
-        &mut self,
-        req: Request,
-        chain_id: &str,
-        moniker: &str,
-        me: &keystone_consensus_types::PublicKey,
-    ) {
-        if let Some(tx) = answer(&mut self.engine, req, chain_id, moniker, me) {
-            self.broadcast(&Wire::Txs(vec![tx]), None);
-        }
-    }
-}
-
-/// Answer one RPC/REST request; a transaction it admitted to the mempool is returned, for
-/// the caller to gossip.
-fn answer(
-    engine: &mut Engine<App>,
-    req: Request,
-    chain_id: &str,
-    moniker: &str,
-    me: &keystone_consensus_types::PublicKey,
-) -> Option<Vec<u8>> {
-    use base64::Engine as _;
-    match req {
-        Request::CheckTx(tx, reply) => {
-            let res = engine.check_tx(tx.clone());
-            let admitted = matches!(&res, Ok(r) if r.code == 0).then_some(tx);
-            let _ = reply.send(res.map_err(|e| e.to_string()));
-            return admitted;
-        }
-        Request::Query(q, reply) => {
-            let _ = reply.send(engine.app().query(q).map_err(|e| e.to_string()));
-        }
-        Request::Status(reply) => {
-            let mut s = Status {
-                chain_id: chain_id.into(),
-                moniker: moniker.into(),
-                validator_address: me.address().to_string(),
-                validator_pub_key: base64::engine::general_purpose::STANDARD.encode(me.0),
-                ..Status::default()
-            };
-            // This node's power in the set of the height in progress (0: not a validator).
-            if let Ok(Some(set)) = engine
-                .last_height()
-                .map_err(|e| e.to_string())
-                .and_then(|h| engine.validators_at(h + 1).map_err(|e| e.to_string()))
-            {
-                s.voting_power = set
-                    .get_by_address(&me.address())
-                    .map_or(0, |v| v.voting_power);
-            }
-            if let Ok(h) = engine.blocks().height() {
-                if h > 0 {
-                    s.height = h;
-                    if let Ok(Some(id)) = engine.blocks().block_id(h) {
-                        s.block_hash = id.hash.to_hex();
-                    }
-                    if let Ok(Some(r)) = engine.blocks().results(h) {
-                        s.app_hash = hex::encode_upper(&r.app_hash);
-                    }
-                    if let Ok(Some(b)) = engine.blocks().block_proto(h) {
-                        if let Some(t) = b.header.and_then(|hd| hd.time) {
-                            s.time = serde_json::to_value(t)
-                                .ok()
-                                .and_then(|v| v.as_str().map(String::from))
-                                .unwrap_or_default();
-                        }
-                    }
+    /// Answer one RPC/REST request; a transaction admitted to the mempool is gossiped.
+    fn answer(&mut self, req: Request) {
+        match req {
+            Request::CheckTx(tx, reply) => {
+                let res = self.engine.check_tx(tx.clone());
+                let admitted = matches!(&res, Ok(r) if r.code == 0);
+                let _ = reply.send(res.map_err(|e| e.to_string()));
+                if admitted {
+                    self.broadcast(&Wire::Txs(vec![tx]), None);
                 }
             }
-            let _ = reply.send(s);
-        }
-        Request::Other(method, params, reply) => {
-            let _ = reply.send(other(engine, &method, &params));
-        }
-        Request::Block(height, reply) => {
-            let result = (|| -> Result<Option<serde_json::Value>, String> {
-                let blocks = engine.blocks();
-                let h = match height {
-                    Some(h) => h,
-                    None => blocks.height().map_err(|e| e.to_string())?,
-                };
-                let (Some(block), Some(id)) = (
-                    blocks.block_proto(h).map_err(|e| e.to_string())?,
-                    blocks.block_id(h).map_err(|e| e.to_string())?,
-                ) else {
-                    return Ok(None);
-                };
-                Ok(Some(serde_json::json!({
-                    "block_id": serde_json::to_value(id.to_proto()).map_err(|e| e.to_string())?,
-                    "block": serde_json::to_value(block).map_err(|e| e.to_string())?,
-                })))
-            })();
-            let _ = reply.send(result);
-        }
-    }
-    None
-}
-
-fn param_str(params: &serde_json::Value, k: &str) -> Option<String> {
-    match params.get(k)? {
-        serde_json::Value::String(s) => Some(s.trim_matches('"').to_string()),
-        serde_json::Value::Null => None,
-        other => Some(other.to_string()),
-    }
-}
-
-fn height_param(engine: &Engine<App>, params: &serde_json::Value) -> Result<u64, String> {
-    let latest = engine.blocks().height().map_err(|e| e.to_string())?;
-    match param_str(params, "height").filter(|s| !s.is_empty()) {
-        None => Ok(latest),
-        Some(s) => {
-            let h: u64 = s.parse().map_err(|_| format!("invalid height {s:?}"))?;
-            if h == 0 {
-                return Err("height must be greater than 0, but got 0".into());
+            Request::Query(q, reply) => {
+                let _ = reply.send(self.engine.app().query(q).map_err(|e| e.to_string()));
             }
-            if h > latest {
-                return Err(format!("height {h} must be less than or equal to the current blockchain height {latest}"));
-            }
-            Ok(h)
-        }
-    }
-}
-
-/// CometBFT's paging: `page` from 1 (default 1), `per_page` (default 30, at most 100);
-/// a page past the last is an error. Returns how many results to skip and to take.
-fn page(params: &serde_json::Value, total: usize) -> Result<(usize, usize), String> {
-    let num = |k: &str, default: usize| -> Result<usize, String> {
-        match param_str(params, k).filter(|s| !s.is_empty()) {
-            None => Ok(default),
-            Some(s) => s.parse().map_err(|_| format!("invalid {k} {s:?}")),
-        }
-    };
-    let per_page = num("per_page", 30)?.clamp(1, 100);
-    let pages = total.div_ceil(per_page).max(1);
-    let page = num("page", 1)?;
-    if page == 0 || page > pages {
-        return Err(format!(
-            "page should be within [1, {pages}] range, given {page}"
-        ));
-    }
-    Ok(((page - 1) * per_page, per_page))
-}
-
-/// The JSON of one committed transaction, as `/tx` answers it.
-fn tx_json(engine: &Engine<App>, height: u64, index: u32) -> Result<serde_json::Value, String> {
-    use base64::Engine as _;
-    let block = engine
-        .blocks()
-        .block_proto(height)
-        .map_err(|e| e.to_string())?
-        .ok_or("block missing")?;
-    let tx = block
-        .data
-        .as_ref()
-        .and_then(|d| d.txs.get(index as usize))
-        .cloned()
-        .ok_or("tx missing")?;
-    let res = engine
-        .blocks()
-        .results(height)
-        .map_err(|e| e.to_string())?
-        .ok_or("results missing")?;
-    let r = res
-        .tx_results
-        .get(index as usize)
-        .cloned()
-        .unwrap_or_default();
-    Ok(serde_json::json!({
-        "hash": hex::encode_upper(keystone_consensus_types::sha256(&tx).0),
-        "height": height.to_string(),
-        "index": index,
-        "tx_result": {
-            "code": r.code, "data": base64::engine::general_purpose::STANDARD.encode(&r.data), "log": r.log,
-            "info": r.info, "gas_wanted": r.gas_wanted.to_string(), "gas_used": r.gas_used.to_string(),
-            "events": crate::rpc::events_json(&r.events), "codespace": r.codespace
-        },
-        "tx": base64::engine::general_purpose::STANDARD.encode(&tx),
-    }))
-}
-
-/// `abci_info`, `commit`, `validators`, `tx`, `tx_search`.
-fn other(
-    engine: &Engine<App>,
-    method: &str,
-    params: &serde_json::Value,
-) -> Result<serde_json::Value, String> {
-    use base64::Engine as _;
-    let b64 = base64::engine::general_purpose::STANDARD;
-    match method {
-        "abci_info" => {
-            let i = engine
-                .app()
-                .info(keystone_proto::abci::RequestInfo::default())
-                .map_err(|e| e.to_string())?;
-            Ok(serde_json::json!({"response": {
-                "data": i.data, "version": i.version, "app_version": i.app_version.to_string(),
-                "last_block_height": i.last_block_height.to_string(),
-                "last_block_app_hash": b64.encode(&i.last_block_app_hash)
-            }}))
-        }
-        "commit" => {
-            let h = height_param(engine, params)?;
-            let latest = engine.blocks().height().map_err(|e| e.to_string())?;
-            let block = engine
-                .blocks()
-                .block_proto(h)
-                .map_err(|e| e.to_string())?
-                .ok_or("block missing")?;
-            let commit = engine
-                .blocks()
-                .canonical_commit(h)
-                .map_err(|e| e.to_string())?
-                .ok_or("commit missing")?;
-            Ok(serde_json::json!({
-                "signed_header": {
-                    "header": serde_json::to_value(block.header).map_err(|e| e.to_string())?,
-                    "commit": serde_json::to_value(commit.to_proto()).map_err(|e| e.to_string())?,
-                },
-                "canonical": h < latest,
-            }))
-        }
-        "validators" => {
-            let h = height_param(engine, params)?;
-            let set = engine
-                .validators_at(h)
-                .map_err(|e| e.to_string())?
-                .ok_or("no validators at that height")?;
-            let vals: Vec<serde_json::Value> = set
-                .validators()
-                .iter()
-                .map(|v| serde_json::json!({
-                    "address": v.address.to_string(),
-                    "pub_key": {"type": "tendermint/PubKeyEd25519", "value": b64.encode(v.pub_key.0)},
-                    "voting_power": v.voting_power.to_string(),
-                    "proposer_priority": v.proposer_priority.to_string(),
-                }))
-                .collect();
-            Ok(
-                serde_json::json!({"block_height": h.to_string(), "validators": vals, "count": set.len().to_string(), "total": set.len().to_string()}),
-            )
-        }
-        "tx" => {
-            let hash = param_str(params, "hash").ok_or("missing hash")?;
-            let bytes = if let Some(h) = hash.strip_prefix("0x") {
-                hex::decode(h).map_err(|e| e.to_string())?
-            } else {
-                b64.decode(&hash)
-                    .or_else(|_| hex::decode(&hash))
-                    .map_err(|_| format!("invalid hash {hash:?}"))?
-            };
-            let (h, i) = engine
-                .blocks()
-                .tx_location(&bytes)
-                .map_err(|e| e.to_string())?
-                .ok_or_else(|| format!("tx ({}) not found", hex::encode_upper(&bytes)))?;
-            tx_json(engine, h, i)
-        }
-        "tx_search" => {
-            let query: keystone_consensus_driver::event_query::Query = param_str(params, "query")
-                .ok_or("missing query")?
-                .parse()
-                .map_err(|e: keystone_consensus_driver::event_query::QueryError| e.to_string())?;
-            let mut found = engine
-                .blocks()
-                .search_txs(&query)
-                .map_err(|e| e.to_string())?;
-            match param_str(params, "order_by").as_deref() {
-                None | Some("") | Some("asc") => {}
-                Some("desc") => found.reverse(),
-                Some(other) => {
-                    return Err(format!(
-                        "expected order_by to be either `asc` or `desc` or empty, got {other:?}"
-                    ))
+            Request::Call(method, params, reply) => {
+                if let Some(sw) = &self.switch {
+                    self.rpc.peers = sw.peer_infos();
                 }
+                self.rpc.catching_up = self
+                    .engine
+                    .last_height()
+                    .is_ok_and(|last| self.sync.target() > last + 1);
+                let _ = reply.send(keystone_consensus_driver::rpc::call(
+                    &mut self.engine,
+                    &self.rpc,
+                    &method,
+                    &params,
+                ));
             }
-            let (skip, take) = page(params, found.len())?;
-            let txs = found
-                .iter()
-                .skip(skip)
-                .take(take)
-                .map(|&(h, i)| tx_json(engine, h, i))
-                .collect::<Result<Vec<_>, _>>()?;
-            Ok(serde_json::json!({"txs": txs, "total_count": found.len().to_string()}))
         }
-        other => Err(format!("method {other} not found")),
     }
+
+    /// Announce the heights committed since the last call to subscribers (and to
+    /// `broadcast_tx_commit`, which waits on them).
+    fn publish(&mut self) {
+        let height = node_height(&self.engine);
+        if height <= self.published {
+            return;
+        }
+        if !self.bus.listened() {
+            self.published = height;
+            return;
+        }
+        for h in self.published + 1..=height {
+            match committed(&self.engine, h) {
+                Ok(c) => self.bus.publish(c),
+                Err(e) => tracing::warn!(height = h, error = %e, "cannot announce a height"),
+            }
+        }
+        self.published = height;
+    }
+}
+
+/// A stored height as subscribers receive it.
+fn committed(engine: &Engine<App>, h: u64) -> Result<Committed> {
+    let blocks = engine.blocks();
+    let block = blocks.block_proto(h)?.context("block missing")?;
+    let id = blocks.block_id(h)?.context("block id missing")?;
+    let results = blocks.results(h)?.context("results missing")?;
+    Ok(Committed {
+        height: h,
+        txs: block
+            .data
+            .as_ref()
+            .map(|d| d.txs.clone())
+            .unwrap_or_default(),
+        block: serde_json::json!({
+            "block_id": serde_json::to_value(id.to_proto())?,
+            "block": serde_json::to_value(&block)?,
+        }),
+        results,
+    })
 }

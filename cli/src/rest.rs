@@ -20,6 +20,7 @@ use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use base64::Engine as _;
+use keystone_consensus_driver::rpc::Params;
 use keystone_proto::abci;
 use keystone_proto::prost::bytes::Bytes;
 use keystone_proto::prost::Message;
@@ -200,9 +201,12 @@ async fn state(
         Some(Ok(h)) => h,
         Some(Err(_)) => return error(StatusCode::BAD_REQUEST, 3, "height must be a number".into()),
     };
-    let latest = match ask(&engine, Request::Status).await {
-        Ok(s) => s.height,
-        Err(e) => return error(StatusCode::INTERNAL_SERVER_ERROR, 13, e),
+    let latest = match crate::rpc::call(&engine, "status", Params::default()).await {
+        Ok(s) => s["sync_info"]["latest_block_height"]
+            .as_str()
+            .and_then(|h| h.parse::<u64>().ok())
+            .unwrap_or(0),
+        Err(e) => return error(StatusCode::INTERNAL_SERVER_ERROR, 13, e.data),
     };
     if height == 0 {
         // The newest height whose next header (which carries its app hash) exists.
@@ -239,18 +243,18 @@ async fn state(
             .and_then(|o| o.ops.first())
             .map(|o| b64(&o.data))
             .unwrap_or_default();
-        let header = match ask(&engine, |c| Request::Block(Some(height + 1), c)).await {
-            Ok(Ok(Some(b))) => b,
-            Ok(Ok(None)) => {
+        let p = Params::default().with("height", json!((height + 1).to_string()));
+        let header = match crate::rpc::call(&engine, "header", p).await {
+            Ok(h) => h,
+            Err(_) => {
                 return error(
                     StatusCode::SERVICE_UNAVAILABLE,
                     14,
                     format!("header {} is not committed yet; retry", height + 1),
                 )
             }
-            Ok(Err(e)) | Err(e) => return error(StatusCode::INTERNAL_SERVER_ERROR, 13, e),
         };
-        body["app_hash"] = header["block"]["header"]["app_hash"].clone();
+        body["app_hash"] = header["header"]["app_hash"].clone();
         body["header_height"] = json!((height + 1).to_string());
         body["proof"] = json!(proof);
     }
@@ -293,5 +297,5 @@ pub fn serve(addr: std::net::SocketAddr, engine: Engine) -> anyhow::Result<()> {
         .route("/cosmos/distribution/v1beta1/{*route}", get(lcd))
         .route("/cosmos/mint/v1beta1/{*route}", get(lcd))
         .with_state(engine);
-    crate::rpc::serve_router(addr, app, "REST")
+    crate::rpc::serve_router(addr, app, "REST", crate::rpc::MAX_BODY_BYTES)
 }

@@ -11,6 +11,8 @@ use std::path::Path;
 
 const BLOCKS: TableDefinition<u64, &[u8]> = TableDefinition::new("blocks");
 const BLOCK_IDS: TableDefinition<u64, &[u8]> = TableDefinition::new("block_ids");
+/// Block hash → height (RPC `block_by_hash`, `header_by_hash`).
+const BLOCK_HASHES: TableDefinition<&[u8], u64> = TableDefinition::new("block_hashes");
 /// The commit for height H as this node saw it (the next block carries another copy as
 /// `last_commit`; CometBFT calls this the "seen commit").
 const COMMITS: TableDefinition<u64, &[u8]> = TableDefinition::new("seen_commits");
@@ -23,6 +25,10 @@ const TX_INDEX: TableDefinition<&[u8], &[u8]> = TableDefinition::new("tx_index")
 /// height (8 BE) ‖ index (4 BE)` with `k` = `type.attribute`, value empty. Length prefixes
 /// (u16 and u32 BE) keep one key's entries, and one value's, contiguous whatever bytes they hold.
 const EVENT_INDEX: TableDefinition<&[u8], ()> = TableDefinition::new("tx_events");
+/// The block event index, CometBFT's kv block indexer: the same keys for the indexed
+/// attributes of each height's `FinalizeBlock` events and the implicit `block.height`, with
+/// index 0 after the height.
+const BLOCK_EVENT_INDEX: TableDefinition<&[u8], ()> = TableDefinition::new("block_events");
 /// Every piece of evidence in a committed block: its hash → the height of that block, so
 /// evidence is never committed twice.
 const COMMITTED_EVIDENCE: TableDefinition<&[u8], u64> = TableDefinition::new("committed_evidence");
@@ -119,11 +125,13 @@ impl BlockStore {
         {
             txn.open_table(BLOCKS)?;
             txn.open_table(BLOCK_IDS)?;
+            txn.open_table(BLOCK_HASHES)?;
             txn.open_table(COMMITS)?;
             txn.open_table(RESULTS)?;
             txn.open_table(BUILT)?;
             txn.open_table(TX_INDEX)?;
             txn.open_table(EVENT_INDEX)?;
+            txn.open_table(BLOCK_EVENT_INDEX)?;
             txn.open_table(COMMITTED_EVIDENCE)?;
             txn.open_table(VALIDATOR_SETS)?;
         }
@@ -163,6 +171,8 @@ impl BlockStore {
             .insert(h, block.to_proto().encode_to_vec().as_slice())?;
         txn.open_table(BLOCK_IDS)?
             .insert(h, id.to_proto().encode_to_vec().as_slice())?;
+        txn.open_table(BLOCK_HASHES)?
+            .insert(id.hash.0.as_slice(), h)?;
         txn.open_table(COMMITS)?
             .insert(h, commit.to_proto().encode_to_vec().as_slice())?;
         {
@@ -173,6 +183,13 @@ impl BlockStore {
         }
         txn.commit()?;
         Ok(())
+    }
+
+    /// The height of the block whose hash is `hash`, if stored.
+    pub fn height_of(&self, hash: &[u8]) -> Result<Option<Height>> {
+        let txn = self.db.begin_read()?;
+        let t = txn.open_table(BLOCK_HASHES)?;
+        Ok(t.get(hash)?.map(|v| v.value()))
     }
 
     /// The height of the block that committed the evidence with `hash`, if any.
@@ -297,10 +314,10 @@ impl BlockStore {
     }
 
     /// Store the application's answer to `FinalizeBlock` for height `h`, whose transactions
-    /// are `txs`, and index those transactions by hash and by their events; with `new_set`, the
-    /// validator set its updates produce and the height it takes effect — all in one write
-    /// transaction, so a height's results, its index entries and its set change appear
-    /// together.
+    /// are `txs`, and index those transactions by hash and by their events, and the height by
+    /// its block events; with `new_set`, the validator set its updates produce and the height
+    /// it takes effect — all in one write transaction, so a height's results, its index
+    /// entries and its set change appear together.
     pub fn save_results(
         &self,
         h: Height,
@@ -314,6 +331,23 @@ impl BlockStore {
         if let Some((at, set)) = new_set {
             txn.open_table(VALIDATOR_SETS)?
                 .insert(at, set.to_proto().encode_to_vec().as_slice())?;
+        }
+        {
+            let mut blocks = txn.open_table(BLOCK_EVENT_INDEX)?;
+            let mut loc = h.to_be_bytes().to_vec();
+            loc.extend(0u32.to_be_bytes());
+            let mut put = |k: &str, v: &str| -> Result<()> {
+                let mut key = event_prefix(k, Some(v))?;
+                key.extend_from_slice(&loc);
+                blocks.insert(key.as_slice(), ())?;
+                Ok(())
+            };
+            put("block.height", &h.to_string())?;
+            for e in &res.events {
+                for a in e.attributes.iter().filter(|a| a.index) {
+                    put(&format!("{}.{}", e.r#type, a.key), &a.value)?;
+                }
+            }
         }
         {
             let mut by_hash = txn.open_table(TX_INDEX)?;
@@ -347,26 +381,47 @@ impl BlockStore {
 
     /// The (height, index) of every committed transaction matching `query`, in order.
     pub fn search_txs(&self, query: &Query) -> Result<Vec<(Height, u32)>> {
+        // Every indexed tx is a `Tx` event and has a `tx.hash`.
+        self.search(EVENT_INDEX, query, "Tx", "tx.hash")
+    }
+
+    /// Every height whose block events (or `block.height`) match `query`, in order.
+    pub fn search_blocks(&self, query: &Query) -> Result<Vec<Height>> {
+        Ok(self
+            .search(BLOCK_EVENT_INDEX, query, "NewBlock", "block.height")?
+            .into_iter()
+            .map(|(h, _)| h)
+            .collect())
+    }
+
+    /// The locations in `table` matching every condition of `query`. `tm.event` is the
+    /// subscription's event kind: the entries of `table` are all of kind `kind`; with no
+    /// other condition, every entry matches (each has the key `every`).
+    fn search(
+        &self,
+        table: TableDefinition<&[u8], ()>,
+        query: &Query,
+        kind: &str,
+        every: &str,
+    ) -> Result<Vec<(Height, u32)>> {
         use crate::event_query::{Condition, Op, Operand};
-        // `tm.event` is the subscription's event kind: every indexed tx is a `Tx` event.
-        let (kind, conditions): (Vec<&Condition>, Vec<&Condition>) =
+        let (kinds, conditions): (Vec<&Condition>, Vec<&Condition>) =
             query.conditions.iter().partition(|c| c.key == "tm.event");
-        if !kind.iter().all(|c| c.matches("Tx")) {
+        if !kinds.iter().all(|c| c.matches(kind)) {
             return Ok(Vec::new());
         }
-        // With no other condition, every committed tx (each is indexed under `tx.hash`).
-        let every_tx = Condition {
-            key: "tx.hash".into(),
+        let every = Condition {
+            key: every.into(),
             op: Op::Exists,
             operand: Operand::None,
         };
         let conditions = if conditions.is_empty() {
-            vec![&every_tx]
+            vec![&every]
         } else {
             conditions
         };
         let txn = self.db.begin_read()?;
-        let t = txn.open_table(EVENT_INDEX)?;
+        let t = txn.open_table(table)?;
         let mut result: Option<std::collections::BTreeSet<(Height, u32)>> = None;
         for c in conditions {
             let prefix = event_prefix(&c.key, c.equals())?;

@@ -322,6 +322,34 @@ impl<A: Application> Engine<A> {
         &self.blocks
     }
 
+    /// The chain's genesis (for RPC: chain id, initial height, consensus params).
+    pub fn genesis(&self) -> &Genesis {
+        &self.genesis
+    }
+
+    /// The mempool (for RPC's `unconfirmed_txs`).
+    pub fn mempool(&self) -> &Mempool {
+        &self.mempool
+    }
+
+    /// This node's consensus key.
+    pub fn validator_key(&self) -> keystone_consensus_types::PublicKey {
+        self.privval.public_key()
+    }
+
+    /// Ask the application's `CheckTx` about `tx` without offering it to the mempool (RPC
+    /// `check_tx`). As in CometBFT, this is a `New` check: an application that tracks what
+    /// it admitted (the SDK's check state bumps the sender's sequence) counts it as seen.
+    pub fn check_tx_alone(
+        &mut self,
+        tx: Vec<u8>,
+    ) -> keystone_proto::AppResult<abci::ResponseCheckTx> {
+        self.app.check_tx(abci::RequestCheckTx {
+            tx: Bytes::from(tx),
+            r#type: abci::CheckTxType::New as i32,
+        })
+    }
+
     /// The last committed height (the initial height − 1 before the first block).
     pub fn last_height(&self) -> Result<Height> {
         self.view().last_height()

@@ -201,6 +201,19 @@ fn cmp_decimal(a: &(bool, String, String), b: &(bool, String, String)) -> Orderi
     }
 }
 
+impl Query {
+    /// Whether an event, given as its composite keys (`type.attribute`, `tm.event`, …) and
+    /// their values, satisfies every condition: for each, some value of its key matches.
+    /// What subscriptions filter with.
+    pub fn matches(&self, events: &std::collections::BTreeMap<String, Vec<String>>) -> bool {
+        self.conditions.iter().all(|c| {
+            events
+                .get(&c.key)
+                .is_some_and(|values| values.iter().any(|v| c.matches(v)))
+        })
+    }
+}
+
 impl Condition {
     /// Whether an attribute value satisfies this condition. A number operand compares
     /// numerically and fails on a value that is not a number; a text operand compares text
@@ -291,5 +304,26 @@ mod tests {
         assert!(!c("x.y = 5").matches("five"));
         assert!(c("x.y = '10'").matches("10"));
         assert!(!c("x.y = '10'").matches("010"), "text compares as text");
+    }
+
+    #[test]
+    fn an_event_matches_when_every_condition_finds_a_value() {
+        let events: std::collections::BTreeMap<String, Vec<String>> = [
+            ("tm.event".to_string(), vec!["Tx".to_string()]),
+            ("tx.height".to_string(), vec!["12".to_string()]),
+            (
+                "transfer.recipient".to_string(),
+                vec!["cosmos1a".to_string(), "cosmos1b".to_string()],
+            ),
+        ]
+        .into_iter()
+        .collect();
+        let q = |s: &str| s.parse::<Query>().expect("query");
+        assert!(q("tm.event='Tx'").matches(&events));
+        assert!(q("tm.event='Tx' AND transfer.recipient='cosmos1b'").matches(&events));
+        assert!(q("tx.height > 11 AND tx.height <= 12").matches(&events));
+        assert!(!q("tm.event='NewBlock'").matches(&events));
+        assert!(!q("tm.event='Tx' AND transfer.recipient='cosmos1c'").matches(&events));
+        assert!(!q("message.sender EXISTS").matches(&events));
     }
 }

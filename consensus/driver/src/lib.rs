@@ -9,6 +9,8 @@
 //!   signature leaves it, refusing regressions and conflicting re-signs), [`node_key`] (the
 //!   p2p identity) and [`wal`] (the consensus write-ahead log, replayed on restart, torn
 //!   tails cut off);
+//! - [`rpc`]: CometBFT's JSON-RPC methods answered from the engine's stores (the HTTP
+//!   server around them is the binary's);
 //! - [`block_store`] (blocks, ids, commits, results, the tx index by hash and by event that
 //!   [`event_query`] searches, committed evidence) and [`mempool`] (CheckTx admission, bounds,
 //!   dedup, reaping, recheck);
@@ -29,5 +31,6 @@ pub mod mempool;
 pub mod node_key;
 pub mod privval;
 pub mod reactor;
+pub mod rpc;
 pub mod switch;
 pub mod wal;

@@ -188,6 +188,15 @@ impl Mempool {
         Ok(res)
     }
 
+    /// The first `limit` transactions waiting, in arrival order (RPC `unconfirmed_txs`).
+    pub fn first(&self, limit: usize) -> Vec<Vec<u8>> {
+        self.txs
+            .values()
+            .take(limit)
+            .map(|e| e.tx.clone())
+            .collect()
+    }
+
     /// Transactions from the front, in arrival order, while they fit in `max_bytes` and
     /// `max_gas` (negative: no gas limit).
     pub fn reap(&self, max_bytes: i64, max_gas: i64) -> Vec<Vec<u8>> {

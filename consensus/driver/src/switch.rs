@@ -78,6 +78,36 @@ struct Conn {
     /// The id of the node that dialled this connection.
     dialer: String,
     serial: u64,
+    /// What `net_info` reports of it.
+    info: NodeInfo,
+    outbound: bool,
+    remote: Option<SocketAddr>,
+    since: std::time::SystemTime,
+    traffic: Arc<Traffic>,
+}
+
+/// Bytes of messages sent to and received from one peer (payloads, before framing).
+#[derive(Default)]
+struct Traffic {
+    sent: AtomicU64,
+    received: AtomicU64,
+}
+
+/// A connected peer, as the RPC's `net_info` reports it.
+#[derive(Clone, Debug)]
+pub struct PeerInfo {
+    /// What the peer said of itself in the handshake.
+    pub info: NodeInfo,
+    /// This node dialled it.
+    pub outbound: bool,
+    /// Its address, when the socket still knows it.
+    pub remote: Option<SocketAddr>,
+    /// When the connection was made.
+    pub since: std::time::SystemTime,
+    /// Message bytes sent to it so far.
+    pub sent: u64,
+    /// Message bytes received from it so far.
+    pub received: u64,
 }
 
 struct Shared {
@@ -134,6 +164,26 @@ impl Switch {
     /// Ids of the connected peers.
     pub fn peers(&self) -> Vec<String> {
         lock(&self.shared.peers).keys().cloned().collect()
+    }
+
+    /// The connected peers in detail (for `net_info`), by id.
+    pub fn peer_infos(&self) -> Vec<PeerInfo> {
+        lock(&self.shared.peers)
+            .values()
+            .map(|c| PeerInfo {
+                info: c.info.clone(),
+                outbound: c.outbound,
+                remote: c.remote,
+                since: c.since,
+                sent: c.traffic.sent.load(Ordering::Relaxed),
+                received: c.traffic.received.load(Ordering::Relaxed),
+            })
+            .collect()
+    }
+
+    /// What this node tells peers about itself.
+    pub fn node_info(&self) -> &NodeInfo {
+        &self.shared.cfg.info
     }
 
     /// Queue `bytes` on `channel` to `peer`.
@@ -246,6 +296,7 @@ fn dial_loop(s: Arc<Shared>, peer: PersistentPeer) {
 /// id a dialled peer must have.
 fn handshake(s: &Arc<Shared>, stream: TcpStream, expect: Option<&str>) -> Result<(), String> {
     let control = stream.try_clone().map_err(|e| e.to_string())?;
+    let remote = stream.peer_addr().ok();
     let peer = keystone_p2p::connect(stream, &s.cfg.key, &s.cfg.info, &s.cfg.connect)
         .map_err(|e| e.to_string())?;
     let id = peer.info.node_id.to_string();
@@ -264,6 +315,7 @@ fn handshake(s: &Arc<Shared>, stream: TcpStream, expect: Option<&str>) -> Result
     };
     let (queue, outbox) = mpsc::sync_channel(QUEUE);
     let serial = s.serial.fetch_add(1, Ordering::SeqCst);
+    let traffic = Arc::new(Traffic::default());
     {
         let mut peers = lock(&s.peers);
         if let Some(old) = peers.get(&id) {
@@ -284,12 +336,18 @@ fn handshake(s: &Arc<Shared>, stream: TcpStream, expect: Option<&str>) -> Result
                 stream: control.try_clone().map_err(|e| e.to_string())?,
                 dialer,
                 serial,
+                info: peer.info.clone(),
+                outbound: expect.is_some(),
+                remote,
+                since: std::time::SystemTime::now(),
+                traffic: traffic.clone(),
             },
         );
     }
     tracing::info!(peer = %id, "peer connected");
     emit(s, NetEvent::PeerUp(id.clone()));
     let mut writer = peer.writer;
+    let sent = traffic.clone();
     let writer_thread = std::thread::Builder::new()
         .name("p2p-write".into())
         .spawn(move || {
@@ -303,7 +361,10 @@ fn handshake(s: &Arc<Shared>, stream: TcpStream, expect: Option<&str>) -> Result
             {
                 let r = match out {
                     Out::Ping => writer.send_ping(),
-                    Out::Msg(ch, b) => writer.send(ch, &b),
+                    Out::Msg(ch, b) => {
+                        sent.sent.fetch_add(b.len() as u64, Ordering::Relaxed);
+                        writer.send(ch, &b)
+                    }
                     Out::Pong => writer.send_pong(),
                 };
                 if r.is_err() {
@@ -315,14 +376,19 @@ fn handshake(s: &Arc<Shared>, stream: TcpStream, expect: Option<&str>) -> Result
     let mut reader = peer.reader;
     let result = loop {
         match reader.read() {
-            Ok(Incoming::Msg { channel, bytes }) => emit(
-                s,
-                NetEvent::Message {
-                    peer: id.clone(),
-                    channel,
-                    bytes,
-                },
-            ),
+            Ok(Incoming::Msg { channel, bytes }) => {
+                traffic
+                    .received
+                    .fetch_add(bytes.len() as u64, Ordering::Relaxed);
+                emit(
+                    s,
+                    NetEvent::Message {
+                        peer: id.clone(),
+                        channel,
+                        bytes,
+                    },
+                )
+            }
             Ok(Incoming::Ping) => {
                 let _ = queue.try_send(Out::Pong);
             }

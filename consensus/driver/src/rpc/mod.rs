@@ -1,0 +1,187 @@
+//! CometBFT v0.38's JSON-RPC methods, answered from the engine's stores: the method table,
+//! the parameters as either form sends them, the errors as CometBFT shapes them, and one
+//! function per method returning the `result` JSON.
+//!
+//! What lives here is everything an RPC answer is made of that does not wait: blocks, headers,
+//! commits, validator sets, results, the tx and block event indexes, the mempool, status, peers,
+//! genesis, and the application's `Info`/`Query`/`CheckTx`. What does not: the HTTP and
+//! WebSocket servers, `broadcast_tx_*` (they gossip and wait for blocks) and subscriptions —
+//! the node binary serves those and calls [`call`] between consensus steps for the rest.
+//!
+//! Decisions where CometBFT leaves room:
+//! - integer parameters are accepted as JSON strings (what CometBFT's clients send) and as
+//!   JSON numbers; positional (array) parameters follow each method's argument order;
+//! - `tx` and `tx_search` with `prove=true` carry the transaction's Merkle proof against the
+//!   block's `data_hash`, as CometBFT does;
+//! - a height past the newest block, or before the oldest kept, is an error with CometBFT's
+//!   wording; paging as CometBFT's (`per_page` defaults to 30, is clamped to 1..=100, a page
+//!   past the last is an error).
+
+mod chain;
+mod info;
+mod params;
+pub mod shape;
+mod txs;
+
+pub use params::{Bytes, Params};
+
+use crate::engine::Engine;
+use crate::switch::PeerInfo;
+use keystone_p2p::NodeInfo;
+use keystone_proto::Application;
+use serde_json::{json, Value};
+
+/// A JSON-RPC error as CometBFT shapes it: `{code, message, data}`.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{message} ({code}): {data}")]
+pub struct RpcError {
+    /// JSON-RPC 2.0 code (−32700 parse, −32600 request, −32601 method, −32602 params,
+    /// −32603 internal).
+    pub code: i64,
+    /// The code's standard message.
+    pub message: &'static str,
+    /// What went wrong, in words.
+    pub data: String,
+}
+
+impl RpcError {
+    /// The request body is not JSON.
+    pub fn parse(data: impl Into<String>) -> Self {
+        RpcError {
+            code: -32700,
+            message: "Parse error",
+            data: data.into(),
+        }
+    }
+    /// Not a JSON-RPC request.
+    pub fn invalid_request(data: impl Into<String>) -> Self {
+        RpcError {
+            code: -32600,
+            message: "Invalid Request",
+            data: data.into(),
+        }
+    }
+    /// No such method.
+    pub fn method_not_found(method: &str) -> Self {
+        RpcError {
+            code: -32601,
+            message: "Method not found",
+            data: format!("method {method:?} is not served here"),
+        }
+    }
+    /// A parameter of the wrong type or shape.
+    pub fn invalid_params(data: impl Into<String>) -> Self {
+        RpcError {
+            code: -32602,
+            message: "Invalid params",
+            data: format!("error converting json params to arguments: {}", data.into()),
+        }
+    }
+    /// The method ran and failed (CometBFT answers every handler error so).
+    pub fn internal(data: impl std::fmt::Display) -> Self {
+        RpcError {
+            code: -32603,
+            message: "Internal error",
+            data: data.to_string(),
+        }
+    }
+    /// The `error` object of a response.
+    pub fn to_json(&self) -> Value {
+        json!({"code": self.code, "message": self.message, "data": self.data})
+    }
+}
+
+/// What an answer may take from the node around the engine.
+#[derive(Clone, Debug)]
+pub struct NodeContext {
+    /// This node as it tells peers (id, listen address, moniker, channels, versions).
+    pub info: NodeInfo,
+    /// The RPC listen address (`tcp://…`), for `status`.
+    pub rpc_address: String,
+    /// The genesis document as the file holds it.
+    pub genesis: Value,
+    /// Connected peers (empty when p2p is off).
+    pub peers: Vec<PeerInfo>,
+    /// Whether the p2p listener runs.
+    pub listening: bool,
+    /// Block sync is still catching up with peers.
+    pub catching_up: bool,
+}
+
+/// Every method served, with its argument names in positional order (CometBFT's routes).
+pub const METHODS: &[(&str, &[&str])] = &[
+    ("health", &[]),
+    ("status", &[]),
+    ("net_info", &[]),
+    ("blockchain", &["minHeight", "maxHeight"]),
+    ("genesis", &[]),
+    ("genesis_chunked", &["chunk"]),
+    ("block", &["height"]),
+    ("block_by_hash", &["hash"]),
+    ("block_results", &["height"]),
+    ("commit", &["height"]),
+    ("header", &["height"]),
+    ("header_by_hash", &["hash"]),
+    ("check_tx", &["tx"]),
+    ("tx", &["hash", "prove"]),
+    (
+        "tx_search",
+        &["query", "prove", "page", "per_page", "order_by"],
+    ),
+    ("block_search", &["query", "page", "per_page", "order_by"]),
+    ("validators", &["height", "page", "per_page"]),
+    ("consensus_params", &["height"]),
+    ("unconfirmed_txs", &["limit"]),
+    ("num_unconfirmed_txs", &[]),
+    ("abci_query", &["path", "data", "height", "prove"]),
+    ("abci_info", &[]),
+    ("broadcast_tx_sync", &["tx"]),
+    ("broadcast_tx_async", &["tx"]),
+    ("broadcast_tx_commit", &["tx"]),
+    ("subscribe", &["query"]),
+    ("unsubscribe", &["query"]),
+    ("unsubscribe_all", &[]),
+];
+
+/// The argument names of `method`, if it is served.
+pub fn arguments(method: &str) -> Option<&'static [&'static str]> {
+    METHODS
+        .iter()
+        .find(|(m, _)| *m == method)
+        .map(|(_, args)| *args)
+}
+
+/// Answer `method` from the engine's state. Methods the node serves itself (broadcasts and
+/// subscriptions) are not answered here.
+pub fn call<A: Application>(
+    engine: &mut Engine<A>,
+    node: &NodeContext,
+    method: &str,
+    p: &Params,
+) -> Result<Value, RpcError> {
+    match method {
+        "health" => Ok(json!({})),
+        "status" => info::status(engine, node),
+        "net_info" => Ok(info::net_info(node)),
+        "abci_info" => info::abci_info(engine),
+        "abci_query" => info::abci_query(engine, p),
+        "genesis" => chain::genesis(node),
+        "genesis_chunked" => chain::genesis_chunked(node, p),
+        "block" => chain::block(engine, p),
+        "block_by_hash" => chain::block_by_hash(engine, p),
+        "header" => chain::header(engine, p),
+        "header_by_hash" => chain::header_by_hash(engine, p),
+        "blockchain" => chain::blockchain(engine, p),
+        "block_results" => chain::block_results(engine, p),
+        "commit" => chain::commit(engine, p),
+        "validators" => chain::validators(engine, p),
+        "consensus_params" => chain::consensus_params(engine, p),
+        "tx" => txs::tx(engine, p),
+        "tx_search" => txs::tx_search(engine, p),
+        "block_search" => txs::block_search(engine, p),
+        "unconfirmed_txs" => txs::unconfirmed_txs(engine, p),
+        "num_unconfirmed_txs" => Ok(txs::num_unconfirmed_txs(engine)),
+        "check_tx" => txs::check_tx(engine, p),
+        other => Err(RpcError::method_not_found(other)),
+    }
+}
