@@ -252,8 +252,20 @@ impl Application for App {
             let Some(latest) = self.latest()? else {
                 return Ok(fail(26, "no committed state yet: invalid height".into()));
             };
-            let state = StoreState::new(&self.store, Some(latest), Writes::new());
-            return Ok(crate::grpc::query(&state, &req.path, &req.data, latest));
+            // A view of the latest committed state for this query alone: a simulation writes
+            // only on a branch of it, and the view itself is dropped with the answer.
+            let mut state = StoreState::new(&self.store, Some(latest), Writes::new());
+            // Where `Simulate` runs: the next block, at the last block's time, as `CheckTx`.
+            let sim = Context {
+                chain_id: &self.chain_id,
+                height: latest + 1,
+                mode: Mode::Simulate,
+                min_gas_prices: &[],
+                time: self.last_time,
+            };
+            return Ok(crate::grpc::query(
+                &mut state, &req.path, &req.data, latest, &sim,
+            ));
         }
         if crate::lcd::handles(&req.path) {
             let Some(latest) = self.latest()? else {
@@ -494,10 +506,22 @@ impl Application for App {
         for tx in &req.txs {
             let out = run_tx(&mut state, tx, &ctx);
             let (code, codespace, log) = Self::tx_result(&out);
+            // A success's data is the SDK's `TxMsgData` (each message's response), which
+            // clients (cosmjs's `msgResponses`) decode; a failure carries none.
+            let data = if code == 0 {
+                cosmos_sdk_proto::cosmos::base::abci::v1beta1::TxMsgData {
+                    msg_responses: out.msg_responses.clone(),
+                    ..Default::default()
+                }
+                .encode_to_vec()
+            } else {
+                Vec::new()
+            };
             tx_results.push(abci::ExecTxResult {
                 code,
                 codespace,
                 log,
+                data: data.into(),
                 gas_wanted: out.gas_wanted as i64,
                 gas_used: out.gas_used as i64,
                 events: Self::abci_events(&out),

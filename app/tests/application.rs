@@ -144,7 +144,22 @@ fn genesis_block_commit_query_and_restart() {
         })
         .expect("finalize");
     assert_eq!(fin.tx_results[0].code, 0, "{}", fin.tx_results[0].log);
+    // Its data is the SDK's TxMsgData: one MsgSendResponse (what cosmjs's msgResponses reads).
+    let data = cosmrs::proto::cosmos::base::abci::v1beta1::TxMsgData::decode(
+        fin.tx_results[0].data.as_ref(),
+    )
+    .expect("TxMsgData");
+    let types: Vec<&str> = data
+        .msg_responses
+        .iter()
+        .map(|a| a.type_url.as_str())
+        .collect();
+    assert_eq!(types, ["/cosmos.bank.v1beta1.MsgSendResponse"]);
     assert_eq!(fin.tx_results[1].code, 2);
+    assert!(
+        fin.tx_results[1].data.is_empty(),
+        "a failed tx carries no data"
+    );
     assert_ne!(fin.app_hash, genesis_hash);
     assert_eq!(
         app.info(abci::RequestInfo::default())

@@ -3,10 +3,20 @@
 //! `StargateClient` and cosmrs ask.
 //!
 //! One file per module: `auth` (`Account`, `Params`), `bank` (`Balance`, `AllBalances`,
-//! `TotalSupply`, `SupplyOf`, `Params`) and `staking` (`Validators`, `Validator`,
+//! `TotalSupply`, `SupplyOf`, `Params`), `staking` (`Validators`, `Validator`,
 //! `ValidatorDelegations`, `Delegation`, `DelegatorDelegations`, `UnbondingDelegation`,
-//! `DelegatorUnbondingDelegations`, `Redelegations`, `Pool`, `Params`). Every list is
-//! answered whole (`pagination.next_key` empty, `total` set).
+//! `DelegatorUnbondingDelegations`, `Redelegations`, `Pool`, `Params`), `distribution`
+//! (`Params`, `ValidatorDistributionInfo`, `ValidatorOutstandingRewards`,
+//! `ValidatorCommission`, `ValidatorSlashes`, `DelegationRewards`, `DelegationTotalRewards`,
+//! `DelegatorValidators`, `DelegatorWithdrawAddress`, `CommunityPool`), `slashing` (`Params`,
+//! `SigningInfo`, `SigningInfos`), `mint` (`Params`, `Inflation`, `AnnualProvisions`) and `tx`
+//! (`cosmos.tx.v1beta1.Service/Simulate`). Every list is answered whole
+//! (`pagination.next_key` empty, `total` set).
+//!
+//! LegacyDec fields go out in their protobuf form, the integer `value × 10^18` with no point
+//! ([`keystone_modules::Dec::to_atomics_string`]), as the SDK's `LegacyDec.Marshal` writes
+//! them — in `string` fields as that text, in `bytes` fields (mint's inflation, slashing's
+//! fractions) as its ASCII bytes.
 //!
 //! Failures, all with codespace `sdk` (as baseapp reports a gRPC handler's error):
 //! - request bytes that do not decode: code 18 (invalid request), what baseapp's
@@ -19,14 +29,21 @@
 //!   "no such account" from a failure by matching `rpc error: code = NotFound`;
 //! - any other refused argument (an unknown validator status): code 18 (invalid request),
 //!   what baseapp gives an `InvalidArgument` status;
+//! - a simulated transaction that fails: code 6 (unknown request), the `Unknown` status the
+//!   SDK's tx service returns then (see `tx`);
 //! - an unknown path: code 6 (unknown request);
 //! - a state that cannot be read: code 1 under codespace `undefined`, as the SDK reports an
 //!   unregistered error (with the reason in the log, which the SDK hides outside debug mode).
 
 mod auth;
 mod bank;
+mod distribution;
+mod mint;
+mod slashing;
 mod staking;
+mod tx;
 
+use crate::tx::Context;
 use cosmos_sdk_proto::cosmos::base::query::v1beta1::PageResponse;
 use cosmos_sdk_proto::cosmos::base::v1beta1::Coin as ProtoCoin;
 use keystone_modules::{Address, Amount, ModuleError, State, Timestamp};
@@ -74,6 +91,13 @@ impl Failure {
     fn unknown_path(path: &str) -> Failure {
         Failure::sdk(6, format!("unknown query path {path}: unknown request"))
     }
+    /// An `Unknown` status, which baseapp reports as code 6 (unknown request).
+    fn unknown(desc: impl std::fmt::Display) -> Failure {
+        Failure::sdk(
+            6,
+            format!("rpc error: code = Unknown desc = {desc}: unknown request"),
+        )
+    }
 }
 
 impl From<ModuleError> for Failure {
@@ -87,19 +111,29 @@ impl From<ModuleError> for Failure {
 }
 
 /// Answer the gRPC method `path` with protobuf request `data` from `state`, committed at
-/// `height`.
-pub(crate) fn query(
-    state: &impl State,
+/// `height`. A simulation runs in `sim` (its mode is forced to [`crate::tx::Mode::Simulate`])
+/// on a branch of `state` that is dropped: nothing it writes reaches `state`.
+pub(crate) fn query<S: State>(
+    state: &mut S,
     path: &str,
     data: &[u8],
     height: u64,
+    sim: &Context<'_>,
 ) -> abci::ResponseQuery {
     let handled = if let Some(method) = path.strip_prefix("/cosmos.auth.v1beta1.Query/") {
-        auth::query(state, method, data)
+        auth::query(&*state, method, data)
     } else if let Some(method) = path.strip_prefix("/cosmos.bank.v1beta1.Query/") {
-        bank::query(state, method, data)
+        bank::query(&*state, method, data)
     } else if let Some(method) = path.strip_prefix("/cosmos.staking.v1beta1.Query/") {
-        staking::query(state, method, data)
+        staking::query(&*state, method, data)
+    } else if let Some(method) = path.strip_prefix("/cosmos.distribution.v1beta1.Query/") {
+        distribution::query(&*state, method, data)
+    } else if let Some(method) = path.strip_prefix("/cosmos.slashing.v1beta1.Query/") {
+        slashing::query(&*state, method, data)
+    } else if let Some(method) = path.strip_prefix("/cosmos.mint.v1beta1.Query/") {
+        mint::query(&*state, method, data)
+    } else if let Some(method) = path.strip_prefix("/cosmos.tx.v1beta1.Service/") {
+        tx::query(state, method, data, sim)
     } else {
         Ok(None)
     };
@@ -136,6 +170,11 @@ fn valoper(a: &str) -> Result<Address, Failure> {
         .map_err(Failure::invalid_address)
 }
 
+fn valcons(a: &str) -> Result<Address, Failure> {
+    Address::from_bech32(a, keystone_modules::address::VALCONS_HRP)
+        .map_err(Failure::invalid_address)
+}
+
 fn coin(denom: &str, amount: Amount) -> ProtoCoin {
     ProtoCoin {
         denom: denom.into(),
@@ -156,6 +195,13 @@ fn timestamp(t: &Timestamp) -> Option<cosmos_sdk_proto::Timestamp> {
         seconds: t.seconds,
         // Below 10^9 by construction of `Timestamp`.
         nanos: i32::try_from(t.nanos).unwrap_or(0),
+    })
+}
+
+fn duration(seconds: u64) -> Option<cosmos_sdk_proto::tendermint::google::protobuf::Duration> {
+    Some(cosmos_sdk_proto::tendermint::google::protobuf::Duration {
+        seconds: i64::try_from(seconds).unwrap_or(i64::MAX),
+        nanos: 0,
     })
 }
 

@@ -5,26 +5,14 @@
 //! `delegators/{d}/withdraw_address`.
 //!
 //! Rewards are computed as a withdrawal now would compute them (the module's queries run on a
-//! branch that is dropped, so a query changes nothing).
+//! branch that is dropped, so a query changes nothing), in the block
+//! [`distribution::query_ctx`] describes. The gRPC paths (`crate::grpc`) read through the same
+//! module queries.
 
 use super::{account, json, module_error, valoper, LcdError, Result};
-use keystone_modules::distribution::{self, DecCoins};
-use keystone_modules::{staking, Address, BlockCtx, State, Timestamp};
+use keystone_modules::distribution::{self, query_ctx, DecCoins};
+use keystone_modules::{staking, Address, State};
 use serde_json::{json, Value};
-
-/// The block a reward query runs in. The SDK runs it at the latest committed height, and only
-/// two things depend on that height: slash events up to it cut a delegation's stake, and a
-/// delegation that started at it is answered with nothing at once. The state here does not
-/// say its height, so the query runs "after every block": it reads the same slash events (none
-/// lies beyond the latest height), and it computes a delegation of the latest block in full,
-/// which comes to nothing too, since a block allocates its rewards before its transactions.
-fn query_ctx() -> BlockCtx {
-    BlockCtx {
-        height: u64::MAX,
-        time: Timestamp::EPOCH,
-        chain_id: String::new(),
-    }
-}
 
 /// The validator `v` must exist: staking's error otherwise, as the SDK's query returns it.
 fn must_exist(state: &impl State, op: &Address) -> Result<()> {
@@ -47,16 +35,12 @@ pub(super) fn get(state: &impl State, parts: &[&str], path: &str) -> Result<Valu
             Ok(json!({"pool": json(&pool)?}))
         }
         ["validators", v] => {
-            // The operator's own delegation (account bytes = operator bytes).
-            let op = valoper(v)?;
-            let self_bond_rewards = distribution::delegation_rewards(state, &query_ctx(), &op, &op)
+            let info = distribution::validator_distribution_info(state, &query_ctx(), &valoper(v)?)
                 .map_err(module_error)?;
-            let commission =
-                distribution::validator_commission(state, &op).map_err(module_error)?;
             Ok(json!({
                 "operator_address": v,
-                "self_bond_rewards": json(&self_bond_rewards)?,
-                "commission": json(&commission)?,
+                "self_bond_rewards": json(&info.self_bond_rewards)?,
+                "commission": json(&info.commission)?,
             }))
         }
         ["validators", v, "commission"] => {
@@ -70,10 +54,9 @@ pub(super) fn get(state: &impl State, parts: &[&str], path: &str) -> Result<Valu
             Ok(json!({"rewards": {"rewards": json(&rewards)?}}))
         }
         ["delegators", d, "rewards"] => {
-            let mut all = distribution::delegation_total_rewards(state, &query_ctx(), &account(d)?)
-                .map_err(module_error)?;
             // By validator address bytes, as the SDK iterates a delegator's delegations.
-            all.rewards.sort_by_key(|r| r.validator_address);
+            let all = distribution::delegation_total_rewards(state, &query_ctx(), &account(d)?)
+                .map_err(module_error)?;
             Ok(json!({"rewards": json(&all.rewards)?, "total": json(&all.total)?}))
         }
         ["delegators", d, "rewards", v] => {
@@ -86,12 +69,8 @@ pub(super) fn get(state: &impl State, parts: &[&str], path: &str) -> Result<Valu
             Ok(json!({"rewards": json(&rewards)?}))
         }
         ["delegators", d, "validators"] => {
-            let mut validators: Vec<Address> = staking::delegations_of(state, &account(d)?)
-                .map_err(LcdError::internal)?
-                .iter()
-                .map(|del| del.validator)
-                .collect();
-            validators.sort();
+            let validators = distribution::delegator_validators(state, &account(d)?)
+                .map_err(LcdError::internal)?;
             let list: Vec<String> = validators.iter().map(Address::to_valoper).collect();
             Ok(json!({"validators": list}))
         }

@@ -19,6 +19,13 @@
 //! and its module's events, all tagged `msg_index`, and they are dropped with its writes.
 //!    `CheckTx` stops before this step, as the SDK's does: the mempool admits on the ante
 //!    chain alone, and a message that fails does so in the block.
+//!
+//! [`Mode::Simulate`] is the SDK's simulation (`/cosmos.tx.v1beta1.Service/Simulate`, what
+//! cosmjs's `fee: "auto"` asks): an unlimited meter (its limit, `u64::MAX`, is the gas wanted
+//! the SDK reports), no signature check, and the SDK ante handler's allowances for a
+//! transaction not signed yet: an empty signature is charged as the size of a real one
+//! ([`SIMULATED_SIGNATURE_BYTES`]), a key that does not match is not refused, and an account
+//! with no key anywhere gets the SDK's placeholder key — all on a branch the caller drops.
 
 mod error;
 pub mod gas;
@@ -46,6 +53,22 @@ use std::collections::BTreeSet;
 /// Largest transaction accepted (CometBFT's default `mempool.max_tx_bytes`).
 pub const MAX_TX_BYTES: usize = 1024 * 1024;
 
+/// The bytes a simulation charges (× `tx_size_cost_per_byte`) for each signature left empty,
+/// as the SDK's `ConsumeTxSizeGasDecorator` does: the amino encoding of a `StdSignature` with
+/// a secp256k1 key and a 64-byte signature — the key as field 1 (2 bytes of framing around the
+/// 4-byte type prefix, a length byte and 33 bytes: 40), the signature as field 2 (2 + 64: 66)
+/// — plus 6. Every secp256k1 key is 33 bytes, so the stored key or the placeholder cost the
+/// same.
+pub const SIMULATED_SIGNATURE_BYTES: u64 = 40 + 66 + 6;
+
+/// The SDK's placeholder key for a simulated signer with no key in the transaction or its
+/// account (`simSecp256k1Pubkey` of `x/auth/ante/sigverify.go`).
+const SIMULATED_SECP256K1_KEY: [u8; 33] = [
+    0x03, 0x5A, 0xD6, 0x81, 0x0A, 0x47, 0xF0, 0x73, 0x55, 0x3F, 0xF3, 0x0D, 0x2F, 0xCC, 0x7E, 0x0D,
+    0x3B, 0x1C, 0x0B, 0x74, 0xB6, 0x1A, 0x1A, 0xAA, 0x25, 0x82, 0x34, 0x40, 0x37, 0x15, 0x1E, 0x14,
+    0x3A,
+];
+
 /// Which ABCI call runs the transaction.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Mode {
@@ -53,7 +76,7 @@ pub enum Mode {
     Check,
     /// `FinalizeBlock`: execution in a block.
     Deliver,
-    /// `Simulate`: gas estimation; no signature check, no gas limit.
+    /// `Simulate`: gas estimation; no signature check, no gas limit (see the module doc).
     Simulate,
 }
 
@@ -137,12 +160,27 @@ impl Context<'_> {
 pub struct TxOutcome {
     /// `Ok` or why it failed.
     pub result: Result<(), TxError>,
-    /// The gas limit the transaction asked for.
+    /// The gas limit the transaction asked for (in `Simulate`, the unlimited meter's
+    /// `u64::MAX`, which the SDK reports as the gas wanted).
     pub gas_wanted: u64,
     /// Gas it used.
     pub gas_used: u64,
     /// What it emitted: the ante chain's events, then (if the messages succeeded) theirs.
     pub events: Vec<Event>,
+    /// Each message's response (type URL `<Msg>Response`, protobuf value), when they all
+    /// succeeded: the SDK's `TxMsgData.msg_responses`.
+    pub msg_responses: Vec<cosmos_sdk_proto::Any>,
+    /// The index of the message that failed, if one did: the SDK wraps that error as
+    /// `failed to execute message; message index: N: …`.
+    pub failed_msg: Option<usize>,
+}
+
+/// What `run` learns on the way, kept whatever it returns.
+#[derive(Default)]
+struct Progress {
+    wanted: u64,
+    failed_msg: Option<usize>,
+    msg_responses: Vec<cosmos_sdk_proto::Any>,
 }
 
 /// A decoded message.
@@ -282,38 +320,73 @@ impl Msg {
         }
     }
 
+    /// Execute; the message's response as the SDK packs it (`<Msg>Response`).
     fn execute<S: State>(
         &self,
         state: &mut S,
         blocked: &BTreeSet<Address>,
         ctx: &Context<'_>,
-    ) -> Result<(), TxError> {
+    ) -> Result<cosmos_sdk_proto::Any, TxError> {
         let block = ctx.block();
         let hooks = crate::hooks::AppHooks::new(&block);
         let s: &mut dyn State = state;
-        match self {
-            Msg::Send(m) => m.execute(s, blocked)?,
-            Msg::MultiSend(m) => m.execute(s, blocked)?,
-            Msg::CreateValidator(m) => m.execute(s, &block, &hooks)?,
-            Msg::EditValidator(m) => m.execute(s, &block, &hooks)?,
-            Msg::Delegate(m) => m.execute(s, &block, &hooks)?,
+        // Most responses are empty messages.
+        let value = match self {
+            Msg::Send(m) => m.execute(s, blocked).map(|_| Vec::new())?,
+            Msg::MultiSend(m) => m.execute(s, blocked).map(|_| Vec::new())?,
+            Msg::CreateValidator(m) => m.execute(s, &block, &hooks).map(|_| Vec::new())?,
+            Msg::EditValidator(m) => m.execute(s, &block, &hooks).map(|_| Vec::new())?,
+            Msg::Delegate(m) => m.execute(s, &block, &hooks).map(|_| Vec::new())?,
             Msg::Undelegate(m) => {
-                m.execute(s, &block, &hooks)?;
+                let r = m.execute(s, &block, &hooks)?;
+                stakingpb::MsgUndelegateResponse {
+                    completion_time: Some(proto_time(&r.completion_time)),
+                    amount: Some(proto_coin(&r.amount)),
+                }
+                .encode_to_vec()
             }
             Msg::Redelegate(m) => {
-                m.execute(s, &block, &hooks)?;
+                let r = m.execute(s, &block, &hooks)?;
+                stakingpb::MsgBeginRedelegateResponse {
+                    completion_time: Some(proto_time(&r.completion_time)),
+                }
+                .encode_to_vec()
             }
-            Msg::CancelUnbond(m) => m.execute(s, &block, &hooks)?,
-            Msg::Unjail(m) => m.execute(s, &block, &hooks)?,
-            Msg::WithdrawReward(m) => {
-                m.execute(s, &block)?;
+            Msg::CancelUnbond(m) => m.execute(s, &block, &hooks).map(|_| Vec::new())?,
+            Msg::Unjail(m) => m.execute(s, &block, &hooks).map(|_| Vec::new())?,
+            Msg::WithdrawReward(m) => distrpb::MsgWithdrawDelegatorRewardResponse {
+                amount: m
+                    .execute(s, &block)?
+                    .iter()
+                    .map(|c| proto_coin(&c))
+                    .collect(),
             }
-            Msg::WithdrawCommission(m) => {
-                m.execute(s)?;
+            .encode_to_vec(),
+            Msg::WithdrawCommission(m) => distrpb::MsgWithdrawValidatorCommissionResponse {
+                amount: m.execute(s)?.iter().map(|c| proto_coin(&c)).collect(),
             }
-            Msg::SetWithdrawAddress(m) => m.execute(s, blocked)?,
-        }
-        Ok(())
+            .encode_to_vec(),
+            Msg::SetWithdrawAddress(m) => m.execute(s, blocked).map(|_| Vec::new())?,
+        };
+        Ok(cosmos_sdk_proto::Any {
+            type_url: format!("{}Response", self.action().0),
+            value,
+        })
+    }
+}
+
+fn proto_coin(c: &Coin) -> ProtoCoin {
+    ProtoCoin {
+        denom: c.denom.clone(),
+        amount: c.amount.to_string(),
+    }
+}
+
+fn proto_time(t: &Timestamp) -> cosmos_sdk_proto::Timestamp {
+    cosmos_sdk_proto::Timestamp {
+        seconds: t.seconds,
+        // Below 10^9 by construction of `Timestamp`.
+        nanos: i32::try_from(t.nanos).unwrap_or(0),
     }
 }
 
@@ -515,20 +588,28 @@ pub fn blocked_addresses() -> BTreeSet<Address> {
 
 /// Run one transaction against `state` (see the module doc for the order of checks).
 pub fn run_tx<S: State>(state: &mut S, tx: &[u8], ctx: &Context<'_>) -> TxOutcome {
-    let mut wanted = 0;
+    let mut progress = Progress::default();
     let meter_cell = std::cell::OnceCell::new();
     // One branch for the whole tx, so its events can be taken out before its writes go down
     // to `state`; a tx refused before its ante chain passed leaves no write and no event.
     let mut top = Branch::new(state);
-    let result = run(&mut top, tx, ctx, &mut wanted, &meter_cell);
+    let result = run(&mut top, tx, ctx, &mut progress, &meter_cell);
     // A failed ante chain's branch was dropped, so `top` then holds nothing.
     let events = top.take_events();
     top.commit();
+    // The responses of messages whose writes were dropped are not the transaction's.
+    let msg_responses = if result.is_ok() {
+        progress.msg_responses
+    } else {
+        Vec::new()
+    };
     TxOutcome {
         result,
-        gas_wanted: wanted,
+        gas_wanted: progress.wanted,
         gas_used: meter_cell.get().map_or(0, GasMeter::used),
         events,
+        msg_responses,
+        failed_msg: progress.failed_msg,
     }
 }
 
@@ -547,7 +628,7 @@ fn run<S: State>(
     state: &mut S,
     tx: &[u8],
     ctx: &Context<'_>,
-    wanted: &mut u64,
+    progress: &mut Progress,
     meter_cell: &std::cell::OnceCell<GasMeter>,
 ) -> Result<(), TxError> {
     if tx.len() > MAX_TX_BYTES {
@@ -579,16 +660,13 @@ fn run<S: State>(
         }
     }
     let fee = auth_info.fee.clone().unwrap_or_default();
-    *wanted = fee.gas_limit;
+    let simulate = ctx.mode == Mode::Simulate;
+    // The SDK's simulation meters with no limit, and reports that meter's limit as wanted.
+    let limit = if simulate { u64::MAX } else { fee.gas_limit };
+    progress.wanted = limit;
     let fee_coins = Coins::from_list(coins(&fee.amount)?)?;
     let params = auth::params(state)?;
-    let meter = meter_cell.get_or_init(|| {
-        GasMeter::new(if ctx.mode == Mode::Simulate {
-            u64::MAX
-        } else {
-            fee.gas_limit
-        })
-    });
+    let meter = meter_cell.get_or_init(|| GasMeter::new(limit));
 
     if raw.signatures.is_empty() {
         return Err(TxError::NoSignatures);
@@ -628,6 +706,20 @@ fn run<S: State>(
     {
         let mut g = GasState::new(&mut ante, meter);
         meter.consume(params.tx_size_cost_per_byte * tx.len() as u64, "txSize");
+        if simulate {
+            // A signature not made yet is charged as if it were there, so the estimate
+            // covers the signed transaction. The SDK reads the account here (for a key to
+            // size the placeholder with); the read is charged like any other.
+            for (signer, sig) in signers.iter().zip(&raw.signatures) {
+                if sig.is_empty() {
+                    auth::account(&g, signer)?;
+                    meter.consume(
+                        params.tx_size_cost_per_byte * SIMULATED_SIGNATURE_BYTES,
+                        "txSize",
+                    );
+                }
+            }
+        }
         for (i, signer) in signers.iter().enumerate() {
             let info = &auth_info.signer_infos[i];
             let mut account = auth::account(&g, signer)?
@@ -651,21 +743,29 @@ fn run<S: State>(
                 .as_ref()
                 .map(|k| decode_b64(k))
                 .transpose()?;
+            // A simulation checks no key against the signer (the SDK's `SetPubKeyDecorator`
+            // skips that check when simulating): nothing is signed yet.
             let key = match (stored, offered) {
-                (Some(s), Some(o)) if s != o => {
+                (Some(s), Some(o)) if s != o && !simulate => {
                     return Err(TxError::InvalidPubKey(format!(
                         "pubKey does not match signer address {signer} with signer index: {i}"
                     )))
                 }
                 (Some(s), _) => s,
                 (None, Some(o)) => {
-                    if secp256k1_address(&o) != *signer {
+                    if !simulate && secp256k1_address(&o) != *signer {
                         return Err(TxError::InvalidPubKey(format!(
                             "pubKey does not match signer address {signer} with signer index: {i}"
                         )));
                     }
                     account.pub_key = Some(encode_b64(&o));
                     o
+                }
+                // The SDK stores its placeholder key then, so the account write weighs what
+                // the signed transaction's will.
+                (None, None) if simulate => {
+                    account.pub_key = Some(encode_b64(&SIMULATED_SECP256K1_KEY));
+                    SIMULATED_SECP256K1_KEY.to_vec()
                 }
                 (None, None) => {
                     return Err(TxError::InvalidPubKey(format!(
@@ -687,7 +787,7 @@ fn run<S: State>(
                 params.sig_verify_cost_secp256k1,
                 "secp256k1 signature verification",
             );
-            if ctx.mode != Mode::Simulate {
+            if !simulate {
                 let doc = SignDoc {
                     body_bytes: raw.body_bytes.clone(),
                     auth_info_bytes: raw.auth_info_bytes.clone(),
@@ -752,7 +852,10 @@ fn run<S: State>(
         for (i, m) in msgs.iter().enumerate() {
             let (action, module) = m.action();
             let mut events = Branch::new(&mut g);
-            m.execute(&mut events, &blocked, ctx)?;
+            let response = m.execute(&mut events, &blocked, ctx).inspect_err(|_| {
+                progress.failed_msg = Some(i);
+            })?;
+            progress.msg_responses.push(response);
             let emitted = events.take_events();
             events.commit();
             let sender = signers_of(m);

@@ -216,7 +216,7 @@ pub(crate) fn set_slash_event(
 }
 
 /// The slash events of `val` at heights `from..=to`, in (height, period) order.
-fn slash_events_between(
+pub(crate) fn slash_events_between(
     state: &(impl State + ?Sized),
     val: &Address,
     from: u64,

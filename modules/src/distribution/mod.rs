@@ -52,8 +52,10 @@ pub use keeper::{
 };
 pub use msgs::{MsgSetWithdrawAddress, MsgWithdrawDelegatorReward, MsgWithdrawValidatorCommission};
 pub use query::{
-    delegation_rewards, delegation_total_rewards, validator_commission,
-    validator_outstanding_rewards, DelegationDelegatorReward, DelegationTotalRewards,
+    delegation_rewards, delegation_total_rewards, delegator_validators, query_ctx,
+    validator_commission, validator_distribution_info, validator_outstanding_rewards,
+    validator_slashes, DelegationDelegatorReward, DelegationTotalRewards,
+    ValidatorDistributionInfo,
 };
 pub use types::{
     DelegatorStartingInfo, FeePool, Params, ValidatorAccumulatedCommission,

@@ -4,12 +4,13 @@
 
 use super::keeper::{
     accumulated_commission, calculate_delegation_rewards, increment_validator_period, outstanding,
+    slash_events_between,
 };
-use super::DecCoins;
+use super::{DecCoins, ValidatorSlashEvent};
 use crate::serde_util::valoper;
 use crate::staking::{self, StakingError};
 use crate::state::Branch;
-use crate::{Address, BlockCtx, Event, Result, State};
+use crate::{Address, BlockCtx, Event, Result, State, Timestamp};
 use serde::{Deserialize, Serialize};
 
 /// A read-only state to put a [`Branch`] on: reads go to the state below, writes are
@@ -28,6 +29,20 @@ impl State for ReadOnly<'_> {
     fn emit(&mut self, _event: Event) {}
 }
 
+/// The block a reward query runs in. The SDK runs it at the latest committed height, and only
+/// two things depend on that height: slash events up to it cut a delegation's stake, and a
+/// delegation that started at it is answered with nothing at once. A state does not say its
+/// height, so the query runs "after every block": it reads the same slash events (none lies
+/// beyond the latest height), and it computes a delegation of the latest block in full, which
+/// comes to nothing too, since a block allocates its rewards before its transactions.
+pub fn query_ctx() -> BlockCtx {
+    BlockCtx {
+        height: u64::MAX,
+        time: Timestamp::EPOCH,
+        chain_id: String::new(),
+    }
+}
+
 /// One delegation's rewards, in `QueryDelegationTotalRewardsResponse`'s shape.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DelegationDelegatorReward {
@@ -41,7 +56,8 @@ pub struct DelegationDelegatorReward {
 /// Every delegation's rewards of a delegator and their sum.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DelegationTotalRewards {
-    /// Per delegation, in the order of the delegator's delegations.
+    /// Per delegation, by validator address bytes (the order the SDK iterates a delegator's
+    /// delegations in).
     pub rewards: Vec<DelegationDelegatorReward>,
     /// The sum.
     pub total: DecCoins,
@@ -72,7 +88,8 @@ fn rewards_on(
     calculate_delegation_rewards(&*state, ctx.height, &v, &d, ending_period)
 }
 
-/// The rewards of every delegation of `del` (`DelegationTotalRewards`).
+/// The rewards of every delegation of `del` (`DelegationTotalRewards`), by validator address
+/// bytes.
 pub fn delegation_total_rewards(
     state: &dyn State,
     ctx: &BlockCtx,
@@ -81,7 +98,10 @@ pub fn delegation_total_rewards(
     let mut base = ReadOnly(state);
     let mut scratch = Branch::new(&mut base);
     let mut out = DelegationTotalRewards::default();
-    for d in staking::delegations_of(&scratch, del)? {
+    let mut delegations = staking::delegations_of(&scratch, del)?;
+    // The store orders them by the validator's bech32 text; the SDK by its bytes.
+    delegations.sort_by_key(|d| d.validator);
+    for d in delegations {
         let reward = rewards_on(&mut scratch, ctx, del, &d.validator)?;
         out.total = out.total.checked_add(&reward)?;
         out.rewards.push(DelegationDelegatorReward {
@@ -106,4 +126,49 @@ pub fn validator_outstanding_rewards(
 ) -> Result<DecCoins> {
     staking::validator(state, val)?.ok_or(StakingError::NoValidatorFound)?;
     outstanding(state, val)
+}
+
+/// The validators `del` delegates to (`DelegatorValidators`), by address bytes as the SDK
+/// iterates a delegator's delegations.
+pub fn delegator_validators(state: &(impl State + ?Sized), del: &Address) -> Result<Vec<Address>> {
+    let mut validators: Vec<Address> = staking::delegations_of(state, del)?
+        .iter()
+        .map(|d| d.validator)
+        .collect();
+    validators.sort();
+    Ok(validators)
+}
+
+/// A validator's commission and its operator's own delegation rewards
+/// (`ValidatorDistributionInfo`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ValidatorDistributionInfo {
+    /// The rewards of the operator's delegation to its own validator.
+    pub self_bond_rewards: DecCoins,
+    /// The commission not yet withdrawn.
+    pub commission: DecCoins,
+}
+
+/// `val`'s commission and self-bond rewards, in the SDK's order of checks: the validator
+/// (staking's `NoValidatorFound`), then the operator's delegation to it (`NoDelegation`).
+pub fn validator_distribution_info(
+    state: &dyn State,
+    ctx: &BlockCtx,
+    val: &Address,
+) -> Result<ValidatorDistributionInfo> {
+    // The operator's account has the operator's bytes.
+    let self_bond_rewards = delegation_rewards(state, ctx, val, val)?;
+    Ok(ValidatorDistributionInfo {
+        self_bond_rewards,
+        commission: accumulated_commission(state, val)?,
+    })
+}
+
+/// Every slash event of `val`, in (height, period) order (`ValidatorSlashes` before its
+/// filter); none for an unknown validator, as the SDK answers.
+pub fn validator_slashes(
+    state: &(impl State + ?Sized),
+    val: &Address,
+) -> Result<Vec<ValidatorSlashEvent>> {
+    slash_events_between(state, val, 0, u64::MAX)
 }

@@ -30,6 +30,15 @@ fn rewards_across_a_slash_use_the_reduced_stake() {
         std::str::from_utf8(&raw).expect("utf8"),
         r#"{"validator_period":"3","fraction":"0.500000000000000000"}"#
     );
+    // The query lists it (and nothing for a validator never slashed).
+    assert_eq!(
+        validator_slashes(&s, &addr(1)).expect("query"),
+        vec![ValidatorSlashEvent {
+            validator_period: 3,
+            fraction: d("0.5"),
+        }]
+    );
+    assert_eq!(validator_slashes(&s, &addr(4)).expect("query"), vec![]);
     let h3 = super::super::keeper::historical_rewards(&s, &addr(1), 3)
         .expect("read")
         .expect("kept");
