@@ -15,6 +15,7 @@ pub mod client;
 pub mod genutil;
 pub mod home;
 pub mod keys;
+pub mod light;
 pub mod node;
 pub mod events;
 pub mod rest;

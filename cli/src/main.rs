@@ -78,6 +78,11 @@ enum Command {
         #[command(subcommand)]
         command: QueryCommand,
     },
+    /// Verify headers with the validators' signatures, from a trusted header.
+    Light {
+        #[command(subcommand)]
+        command: LightCommand,
+    },
     /// Manage keys.
     Keys {
         /// Where keys are kept.
@@ -248,7 +253,8 @@ enum QueryCommand {
         #[arg(long, default_value = "tcp://127.0.0.1:26657")]
         node: String,
     },
-    /// A state key's value, with `--prove` checked against the next block's app hash.
+    /// A state key's value; with `--prove`, its ICS23 proof checked against the app hash of
+    /// the next header, which the light client verifies from the trust root first.
     State {
         /// The key, e.g. bank/balances/<address>/stake.
         key: String,
@@ -258,6 +264,63 @@ enum QueryCommand {
         /// Fetch and check the ICS23 proof.
         #[arg(long)]
         prove: bool,
+        #[command(flatten)]
+        trust: TrustArgs,
+        /// The node's RPC address.
+        #[arg(long, default_value = "tcp://127.0.0.1:26657")]
+        node: String,
+    },
+}
+
+/// Where the light client's trust starts (default: the validators in the home's genesis).
+#[derive(clap::Args)]
+struct TrustArgs {
+    /// Height of a header you trust.
+    #[arg(long)]
+    trusted_height: Option<u64>,
+    /// Its hash (hex).
+    #[arg(long)]
+    trusted_hash: Option<String>,
+    /// How old the trusted header may be (below the unbonding period).
+    #[arg(long, default_value = "336h")]
+    trusting_period: String,
+}
+
+impl TrustArgs {
+    fn root(&self, cli: &Cli) -> Result<keystone::light::TrustRoot> {
+        keystone::light::root(self.trusted_height, self.trusted_hash.clone(), &home(cli)?)
+    }
+
+    fn options(&self) -> Result<keystone_consensus_types::light::TrustOptions> {
+        let p = self.trusting_period.trim();
+        let (num, unit) = p.split_at(p.find(|c: char| !c.is_ascii_digit()).unwrap_or(p.len()));
+        let unit_ms: u64 = match unit {
+            "h" => 3_600_000,
+            "m" => 60_000,
+            "s" => 1_000,
+            _ => bail!("--trusting-period {p:?}: expected a whole number of h, m or s (e.g. 336h)"),
+        };
+        let n: u64 = num
+            .parse()
+            .with_context(|| format!("--trusting-period {p:?}: not a number"))?;
+        Ok(keystone_consensus_types::light::TrustOptions {
+            trusting_period_ms: n.saturating_mul(unit_ms),
+            ..Default::default()
+        })
+    }
+}
+
+#[derive(Subcommand)]
+enum LightCommand {
+    /// Verify the header at a height (latest by default) from the trust root: adjacent or
+    /// skipping steps, bisecting when a skip is too far; prints the steps and the verified
+    /// app hash, or which step failed.
+    Verify {
+        /// The height to verify (0: the latest).
+        #[arg(long, default_value_t = 0)]
+        height: u64,
+        #[command(flatten)]
+        trust: TrustArgs,
         /// The node's RPC address.
         #[arg(long, default_value = "tcp://127.0.0.1:26657")]
         node: String,
@@ -755,7 +818,34 @@ fn query_account(address: &str, node: &str) -> Result<()> {
     Ok(())
 }
 
-fn query_state(key: &str, height: u64, prove: bool, node: &str) -> Result<()> {
+fn light_verify(cli: &Cli, height: u64, trust: &TrustArgs, node: &str) -> Result<()> {
+    let src = keystone::light::Source::new(node)?;
+    let target = match height {
+        0 => src.latest()?,
+        h => h,
+    };
+    let (b, steps) = keystone::light::verify(&src, &trust.root(cli)?, target, &trust.options()?)?;
+    println!(
+        "{}",
+        serde_json::json!({
+            "height": b.header.height.to_string(),
+            "hash": b.header.hash().to_hex(),
+            "app_hash": hex::encode_upper(&b.header.app_hash),
+            "time": b.header.time.to_proto(),
+            "steps": steps.iter().map(|s| serde_json::json!({"from": s.from.to_string(), "to": s.to.to_string()})).collect::<Vec<_>>(),
+        })
+    );
+    Ok(())
+}
+
+fn query_state(
+    cli: &Cli,
+    key: &str,
+    height: u64,
+    prove: bool,
+    trust: &TrustArgs,
+    node: &str,
+) -> Result<()> {
     use base64::Engine as _;
     use keystone_proto::prost::Message;
     let b64 = base64::engine::general_purpose::STANDARD;
@@ -776,24 +866,22 @@ fn query_state(key: &str, height: u64, prove: bool, node: &str) -> Result<()> {
         .to_string();
     let proof = ics23::CommitmentProof::decode(b64.decode(&proof_b64)?.as_slice())
         .context("malformed proof")?;
-    // The state after block H is what the header of block H+1 commits to.
+    // The state after block H is what the header of block H+1 commits to; the light client
+    // verifies that header (and its signed commit, which the block after it carries) first.
+    let src = keystone::light::Source::new(node)?;
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-    let block = loop {
-        match client.call("block", serde_json::json!({"height": (h + 1).to_string()})) {
-            Ok(b) => break b,
-            Err(_) if std::time::Instant::now() < deadline => {
-                std::thread::sleep(std::time::Duration::from_millis(200))
-            }
-            Err(e) => {
-                return Err(e.context(format!(
-                    "block {} (whose header commits to height {h})",
-                    h + 1
-                )))
-            }
+    while src.latest()? < h + 2 {
+        if std::time::Instant::now() >= deadline {
+            bail!(
+                "block {} (whose signed header commits to height {h}) did not arrive",
+                h + 2
+            );
         }
-    };
-    let app_hash = hex::decode(block["block"]["header"]["app_hash"].as_str().unwrap_or(""))
-        .context("app hash")?;
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    let (header, steps) =
+        keystone::light::verify(&src, &trust.root(cli)?, h + 1, &trust.options()?)?;
+    let app_hash = header.header.app_hash.clone();
     let spec = keystone_store::proof_spec();
     let ok = if value.is_empty() {
         ics23::verify_non_membership::<ics23::HostFunctionsManager>(
@@ -822,7 +910,8 @@ fn query_state(key: &str, height: u64, prove: bool, node: &str) -> Result<()> {
         serde_json::json!({
             "key": key, "value": b64.encode(&value), "height": h.to_string(),
             "app_hash": hex::encode_upper(&app_hash), "header_height": (h + 1).to_string(),
-            "proof": proof_b64, "verified": if value.is_empty() { "absent" } else { "present" }
+            "proof": proof_b64, "verified": if value.is_empty() { "absent" } else { "present" },
+            "light_client_steps": steps.len().to_string()
         })
     );
     Ok(())
@@ -925,6 +1014,14 @@ fn main() -> ExitCode {
         Command::Tx {
             command: TxCommand::Distribution { command },
         } => commands::tx::distribution(&cli, command),
+        Command::Light {
+            command:
+                LightCommand::Verify {
+                    height,
+                    trust,
+                    node,
+                },
+        } => light_verify(&cli, *height, trust, node),
         Command::Query { command } => match command {
             QueryCommand::Bank {
                 command: BankQuery::Balances { address, node },
@@ -933,8 +1030,9 @@ fn main() -> ExitCode {
                 key,
                 height,
                 prove,
+                trust,
                 node,
-            } => query_state(key, *height, *prove, node),
+            } => query_state(&cli, key, *height, *prove, trust, node),
             QueryCommand::Auth {
                 command: AuthQuery::Account { address, node },
             } => query_account(address, node),

@@ -24,6 +24,7 @@ mod crypto;
 mod error;
 mod evidence;
 mod hash;
+pub mod light;
 mod header;
 pub mod merkle;
 mod params;

@@ -50,12 +50,7 @@ fn tm_time(t: Time) -> tendermint::Time {
 }
 
 /// A chain made by our code: header, commit, validators and next validators per height.
-struct LightBlock {
-    header: Header,
-    commit: Commit,
-    validators: ValidatorSet,
-    next_validators: ValidatorSet,
-}
+use keystone_consensus_types::light::{self, LightBlock, LightError, TrustOptions};
 
 struct TestChain {
     keys: BTreeMap<Address, PrivateKey>,
@@ -401,6 +396,127 @@ fn light_client_refuses_commits_with_too_little_power() {
         .validators
         .verify_commit(CHAIN_ID, &good.commit.block_id, good.header.height, &commit)
         .is_err());
+}
+
+/// Our light client's verdict, at the time tendermint-rs is asked at.
+fn ours(trusted: &LightBlock, untrusted: &LightBlock) -> Result<(), LightError> {
+    let opts = TrustOptions {
+        trusting_period_ms: 3600 * 1000,
+        ..TrustOptions::default()
+    };
+    light::verify(
+        trusted,
+        untrusted,
+        &opts,
+        untrusted.header.time.plus_millis(10_000),
+    )
+}
+
+#[test]
+fn our_light_client_agrees_with_tendermint_rs_on_every_pair_of_heights() {
+    let chain = build_chain();
+    let mut skips = 0;
+    for i in 0..chain.blocks.len() {
+        for j in i + 1..chain.blocks.len() {
+            let (a, b) = (&chain.blocks[i], &chain.blocks[j]);
+            let theirs = verify_block(a, b);
+            let mine = ours(a, b);
+            match (&theirs, &mine) {
+                (Verdict::Success, Ok(())) => skips += usize::from(j > i + 1),
+                (Verdict::NotEnoughTrust(_), Err(LightError::NotEnoughTrust { .. })) => {}
+                _ => panic!(
+                    "{} -> {}: tendermint-rs {theirs:?}, ours {mine:?}",
+                    a.header.height, b.header.height
+                ),
+            }
+        }
+    }
+    assert!(skips > 0, "some skips verify");
+}
+
+#[test]
+fn our_light_client_names_the_step_that_fails() {
+    let chain = build_chain();
+    let (trusted, good) = (&chain.blocks[3], &chain.blocks[4]);
+    assert!(ours(trusted, good).is_ok());
+    let mut bad = good.clone();
+    bad.commit.signatures[0]
+        .signature
+        .as_mut()
+        .expect("signed")
+        .0[5] ^= 1;
+    assert!(matches!(
+        ours(trusted, &bad),
+        Err(LightError::Commit { .. })
+    ));
+    let mut bad = good.clone();
+    bad.header.app_hash[0] ^= 1;
+    assert!(matches!(
+        ours(trusted, &bad),
+        Err(LightError::CommitMismatch { .. })
+    ));
+    let mut bad = good.clone();
+    bad.validators = chain.blocks[9].validators.clone();
+    assert!(matches!(
+        ours(trusted, &bad),
+        Err(LightError::ValidatorsHash { .. })
+    ));
+    let mut bad = good.clone();
+    bad.header.chain_id = "other".into();
+    assert!(matches!(
+        ours(trusted, &bad),
+        Err(LightError::ChainId { .. })
+    ));
+    assert!(matches!(
+        ours(good, trusted),
+        Err(LightError::NotNewer { .. })
+    ));
+    let late = light::verify(
+        trusted,
+        good,
+        &TrustOptions::default(),
+        trusted
+            .header
+            .time
+            .plus_millis(TrustOptions::default().trusting_period_ms),
+    );
+    assert!(matches!(late, Err(LightError::Expired { .. })), "{late:?}");
+}
+
+#[test]
+fn bisection_reaches_the_last_height_with_steps_tendermint_rs_accepts() {
+    let chain = build_chain();
+    let fetch = |h: u64| -> Result<LightBlock, std::io::Error> {
+        chain
+            .blocks
+            .iter()
+            .find(|b| b.header.height == h)
+            .cloned()
+            .ok_or_else(|| std::io::Error::other("no such height"))
+    };
+    let first = chain.blocks[0].clone();
+    let last = chain.blocks.last().expect("blocks");
+    let (verified, steps) = light::bisect(
+        first,
+        last.header.height,
+        fetch,
+        &TrustOptions {
+            trusting_period_ms: 3600 * 1000,
+            ..TrustOptions::default()
+        },
+        last.header.time.plus_millis(10_000),
+    )
+    .expect("bisection");
+    assert_eq!(verified.header.hash(), last.header.hash());
+    assert_eq!(steps.last().map(|s| s.to), Some(last.header.height));
+    for s in &steps {
+        let at = |h: u64| &chain.blocks[(h - 1) as usize];
+        assert_eq!(
+            verify_block(at(s.from), at(s.to)),
+            Verdict::Success,
+            "{s:?}"
+        );
+    }
 }
 
 // ---- Real CometBFT v0.38 data -------------------------------------------------------------
