@@ -209,6 +209,88 @@ fn tendermint_rpc_http_client_reads_every_endpoint() {
             .expect("broadcast_tx_async");
         assert!(async_.code.is_ok(), "async answers before CheckTx");
 
+        // The round in progress, in CometBFT's summary form.
+        let cs = client.consensus_state().await.expect("consensus_state");
+        assert!(
+            cs.round_state.height_round_step.height >= h,
+            "{:?} at tx height {h}",
+            cs.round_state
+        );
+        assert_eq!(
+            cs.round_state.proposer.address,
+            status.validator_info.address
+        );
+
+        // Evidence of this validator signing two blocks at height h: pooled, then committed.
+        let key = keystone_consensus_driver::privval::read_key_file(
+            &home.join("config").join("priv_validator_key.json"),
+        )
+        .expect("validator key");
+        let header_time = keystone_consensus_types::Time::from_proto(
+            &keystone_proto::types::Header::from(block.block.header.clone())
+                .time
+                .expect("time"),
+        )
+        .expect("time");
+        let vote = |byte: u8| {
+            let mut v = keystone_consensus_types::Vote {
+                vote_type: keystone_consensus_types::VoteType::Prevote,
+                height: h.value(),
+                round: 0,
+                block_id: Some(keystone_consensus_types::BlockId {
+                    hash: keystone_consensus_types::Hash([byte; 32]),
+                    part_set_header: keystone_consensus_types::PartSetHeader {
+                        total: 1,
+                        hash: keystone_consensus_types::Hash([byte; 32]),
+                    },
+                }),
+                timestamp: header_time,
+                validator_address: key.public_key().address(),
+                validator_index: 0,
+                signature: None,
+            };
+            v.sign(CHAIN, &key);
+            v
+        };
+        let power = vals.validators[0].power.value() as i64;
+        let set = keystone_consensus_types::ValidatorSet::new(vec![
+            keystone_consensus_types::Validator::new(key.public_key(), power),
+        ])
+        .expect("set");
+        let ev = keystone_consensus_types::DuplicateVoteEvidence::new(
+            vote(1),
+            vote(2),
+            header_time,
+            &set,
+        )
+        .expect("conflicting votes");
+        let raw = keystone_proto::types::Evidence {
+            sum: Some(keystone_proto::types::evidence::Sum::DuplicateVoteEvidence(
+                ev.to_proto(),
+            )),
+        };
+        let tm_ev = tendermint::evidence::Evidence::try_from(raw).expect("tendermint-rs reads it");
+        let answer = client
+            .broadcast_evidence(tm_ev.clone())
+            .await
+            .expect("broadcast_evidence");
+        assert_eq!(answer.hash.to_string(), ev.hash().to_hex());
+        let again = client.broadcast_evidence(tm_ev).await;
+        assert!(again.is_err(), "the same evidence twice is refused");
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let mut next = h.value() + 1;
+        loop {
+            assert!(
+                Instant::now() < deadline,
+                "the evidence was never committed"
+            );
+            match client.block(next as u32).await {
+                Ok(b) if b.block.evidence.iter().next().is_some() => break,
+                Ok(_) => next += 1,
+                Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
+            }
+        }
+
         // Misuse: the client sees CometBFT's errors and the node keeps serving.
         let too_high = client.block(h.value() as u32 + 1_000_000).await;
         let e = too_high.expect_err("a future height").to_string();

@@ -121,6 +121,14 @@ fn headers_and_proofs_verify_across_a_validator_set_change() {
         }
         v
     });
+    // Peers as `net_info` reports them, parsed by tendermint-rpc: the other three validators.
+    let net_info = rt.block_on(client.net_info()).expect("net_info");
+    assert_eq!(net_info.n_peers, 3);
+    assert!(net_info.listening);
+    for p in &net_info.peers {
+        assert_eq!(p.node_info.network.as_str(), CHAIN);
+        assert!(p.connection_status.recv_monitor.bytes > 0, "votes came in");
+    }
     let first = &chain[0];
     let last = &chain[target as usize - 1];
     assert_ne!(

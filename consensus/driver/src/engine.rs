@@ -148,6 +148,8 @@ pub struct Engine<A: Application> {
     privval: FilePrivVal,
     mempool: Mempool,
     core: Option<Consensus>,
+    /// When the height in progress started here (RPC `consensus_state`).
+    height_started: Option<Time>,
     /// Blocks built or received for the current height, by id.
     proposals: BTreeMap<BlockId, Block>,
     /// Replaying the WAL: values are not rebuilt (the log says which one was built).
@@ -296,6 +298,7 @@ impl<A: Application> Engine<A> {
             privval,
             mempool,
             core: None,
+            height_started: None,
             proposals: BTreeMap::new(),
             replaying: false,
             pending_value: None,
@@ -325,6 +328,25 @@ impl<A: Application> Engine<A> {
     /// The chain's genesis (for RPC: chain id, initial height, consensus params).
     pub fn genesis(&self) -> &Genesis {
         &self.genesis
+    }
+
+    /// The core of the height in progress and when that height started here (RPC
+    /// `consensus_state`).
+    pub fn round_state(&self) -> Option<(&Consensus, Time)> {
+        Some((self.core.as_ref()?, self.height_started?))
+    }
+
+    /// Evidence a client submitted (RPC `broadcast_evidence`): checked and pooled as a
+    /// peer's would be; the caller gossips it.
+    pub fn submit_evidence(
+        &mut self,
+        ev: DuplicateVoteEvidence,
+    ) -> std::result::Result<(), crate::evidence::EvidenceError> {
+        let view = View {
+            blocks: &self.blocks,
+            genesis: &self.genesis,
+        };
+        self.evidence.add(ev, &view)
     }
 
     /// The mempool (for RPC's `unconfirmed_txs`).
@@ -555,6 +577,7 @@ impl<A: Application> Engine<A> {
         let me = set.get_by_address(&me).map(|v| v.address);
         self.absorb_late_precommits();
         self.core = Some(Consensus::new(height, set, me));
+        self.height_started = Some(now);
         self.proposals.clear();
         self.pending_value = None;
         self.gossip_log.clear();

@@ -18,6 +18,7 @@
 //!   past the last is an error).
 
 mod chain;
+mod consensus;
 mod info;
 mod params;
 pub mod shape;
@@ -131,6 +132,8 @@ pub const METHODS: &[(&str, &[&str])] = &[
     ("block_search", &["query", "page", "per_page", "order_by"]),
     ("validators", &["height", "page", "per_page"]),
     ("consensus_params", &["height"]),
+    ("consensus_state", &[]),
+    ("broadcast_evidence", &["evidence"]),
     ("unconfirmed_txs", &["limit"]),
     ("num_unconfirmed_txs", &[]),
     ("abci_query", &["path", "data", "height", "prove"]),
@@ -182,6 +185,8 @@ pub fn call<A: Application>(
         "unconfirmed_txs" => txs::unconfirmed_txs(engine, p),
         "num_unconfirmed_txs" => Ok(txs::num_unconfirmed_txs(engine)),
         "check_tx" => txs::check_tx(engine, p),
+        "consensus_state" => consensus::consensus_state(engine),
+        "broadcast_evidence" => consensus::broadcast_evidence(engine, p),
         other => Err(RpcError::method_not_found(other)),
     }
 }

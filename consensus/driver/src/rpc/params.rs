@@ -79,6 +79,11 @@ impl Params {
         }
     }
 
+    /// A parameter's JSON as sent (URI values are strings).
+    pub fn value(&self, key: &str) -> Option<&Value> {
+        self.raw(key)
+    }
+
     /// A string parameter (URI values may be quoted).
     pub fn string(&self, key: &str) -> Result<Option<String>, RpcError> {
         match self.raw(key) {
