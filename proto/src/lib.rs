@@ -11,9 +11,13 @@
 //! It also holds [`Application`], the ABCI 2.0 contract the engine drives: the built-in app
 //! and the socket client both implement it.
 //!
-//! What does not live here (yet): the ABCI socket framing and Keystone's own p2p envelopes;
-//! they arrive with the network (#4) and the ABCI socket (#7). Domain types with behaviour (headers, votes,
-//! validator sets) live in `keystone-consensus-types`; this crate holds bytes, not rules.
+//! [`socket`] is the ABCI socket framing (CometBFT v0.38: a protobuf `Request`/`Response`
+//! behind an unsigned-varint length): a streaming decoder with a size limit and typed errors,
+//! and the encoder. The client and server that use it live with the engine
+//! (`keystone-consensus-driver`'s `abci` module).
+//!
+//! Domain types with behaviour (headers, votes, validator sets) live in
+//! `keystone-consensus-types`; this crate holds bytes, not rules.
 
 pub use prost;
 pub use tendermint_proto as tm;
@@ -34,6 +38,7 @@ pub use tendermint_proto::google::protobuf::Timestamp;
 pub use tendermint_proto::v0_38::abci;
 
 mod application;
+pub mod socket;
 pub mod tx_json;
 pub mod wrappers;
 

@@ -9,6 +9,9 @@
 //!   signature leaves it, refusing regressions and conflicting re-signs), [`node_key`] (the
 //!   p2p identity) and [`wal`] (the consensus write-ahead log, replayed on restart, torn
 //!   tails cut off);
+//! - [`abci`]: the ABCI 2.0 socket, both ends: `SocketApp`, an `Application` that forwards
+//!   every call to an app in another process over CometBFT's four connections, and `serve`,
+//!   which puts any `Application` behind the same protocol for any CometBFT-compatible engine;
 //! - [`rpc`]: CometBFT's JSON-RPC methods answered from the engine's stores (the HTTP
 //!   server around them is the binary's);
 //! - [`block_store`] (blocks, ids, commits, results, the tx index by hash and by event that
@@ -22,6 +25,7 @@
 //! cryptography (`keystone-p2p`), the wall clock and the event loop (the `keystone` binary
 //! passes time in and schedules what the engine asks for), and anything of the application.
 
+pub mod abci;
 pub mod block_store;
 pub mod block_sync;
 pub mod engine;
