@@ -507,7 +507,14 @@ impl<A: Application> Engine<A> {
         let info = self.app.info(abci::RequestInfo::default())?;
         let app_height = info.last_block_height.max(0) as Height;
         let store_height = self.blocks.height()?;
-        if store_height == 0 && app_height == 0 {
+        if app_height > store_height {
+            return Err(EngineError::Inconsistent(format!(
+                "the application is at height {app_height}, ahead of the block store at {store_height}"
+            )));
+        }
+        // An application with no state starts from genesis, also when blocks are stored (an
+        // external app restarted without its data): InitChain, then every stored block.
+        if app_height == 0 {
             let res = self.app.init_chain(abci::RequestInitChain {
                 time: Some(self.genesis.time.to_proto()),
                 chain_id: self.genesis.chain_id.clone(),
@@ -539,23 +546,21 @@ impl<A: Application> Engine<A> {
                     "no validators: the genesis has none and InitChain returned none".into(),
                 ));
             }
-            self.blocks
-                .save_validator_set(self.genesis.initial_height, &set)?;
-        } else if app_height > store_height {
-            return Err(EngineError::Inconsistent(format!(
-                "the application is at height {app_height}, ahead of the block store at {store_height}"
-            )));
-        } else {
-            // Blocks the app has not applied (a crash between storing a block and Commit).
-            for h in (app_height + 1).max(self.genesis.initial_height)..=store_height {
-                let raw = self
-                    .blocks
-                    .block_proto(h)?
-                    .ok_or_else(|| EngineError::Inconsistent(format!("block {h} missing")))?;
-                let block = block_from_proto(&raw)?;
-                tracing::info!(height = h, "replaying a stored block to the application");
-                self.finalize_and_commit(&block)?;
+            if store_height == 0 {
+                self.blocks
+                    .save_validator_set(self.genesis.initial_height, &set)?;
             }
+        }
+        // Blocks the app has not applied (a crash between storing a block and Commit, or an
+        // app that lost its state).
+        for h in (app_height + 1).max(self.genesis.initial_height)..=store_height {
+            let raw = self
+                .blocks
+                .block_proto(h)?
+                .ok_or_else(|| EngineError::Inconsistent(format!("block {h} missing")))?;
+            let block = block_from_proto(&raw)?;
+            tracing::info!(height = h, "replaying a stored block to the application");
+            self.finalize_and_commit(&block)?;
         }
         self.begin_height(now, true)
     }

@@ -435,6 +435,39 @@ fn the_handshake_replays_a_block_the_app_did_not_commit() {
     check_chain(&e, 6);
 }
 
+/// An external application restarted without its data: the handshake runs InitChain, then
+/// hands it every stored block, and it reaches the same app hashes.
+#[test]
+fn an_app_that_lost_its_state_is_rebuilt_from_genesis_and_the_stored_blocks() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let mut clock = Clock::new();
+    let mut e = open(dir.path());
+    clock.push(e.start(clock.now()).expect("start"));
+    e.check_tx(b"hello".to_vec()).expect("mempool");
+    clock.run_until(&mut e, 4, 1000);
+    let top = e.last_height().expect("h");
+    let results = e.blocks().results(top).expect("read").expect("results");
+    drop(e);
+    std::fs::remove_file(dir.path().join("app.json")).expect("the app loses everything");
+    let mut e = open(dir.path());
+    clock.queue.clear();
+    clock.push(e.start(clock.now()).expect("restart from genesis"));
+    assert!(
+        e.app()
+            .info(abci::RequestInfo::default())
+            .expect("info")
+            .last_block_height
+            >= top as i64
+    );
+    assert_eq!(
+        e.blocks().results(top).expect("read").expect("results"),
+        results,
+        "the replayed blocks give the results they gave the first time"
+    );
+    clock.run_until(&mut e, top + 2, 1000);
+    check_chain(&e, top + 2);
+}
+
 /// An application ahead of the block store is refused: continuing could fork.
 #[test]
 fn an_app_ahead_of_the_block_store_stops_the_node() {
