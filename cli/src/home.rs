@@ -2,8 +2,10 @@
 //!
 //! ```text
 //! <home>/config/genesis.json              the genesis document
-//! <home>/config/config.toml               consensus timeouts ([consensus] timeout_*), laddrs
-//! <home>/config/app.toml                  minimum-gas-prices, pruning-keep-recent
+//! <home>/config/config.toml               consensus timeouts ([consensus] timeout_*), laddrs,
+//!                                         the RPC's CORS and limits ([rpc])
+//! <home>/config/app.toml                  minimum-gas-prices, pruning-keep-recent, the REST
+//!                                         server's address, CORS and limits ([api])
 //! <home>/config/node_key.json             the node's p2p key
 //! <home>/config/priv_validator_key.json   the consensus key
 //! <home>/data/priv_validator_state.json   last signed height/round/step
@@ -52,6 +54,20 @@ moniker = "MONIKER"
 
 [rpc]
 laddr = "tcp://127.0.0.1:26657"
+# Origins a browser may call the RPC from (CometBFT's keys): [] turns CORS off, ["*"] allows
+# any origin; with the methods and request headers such calls may use.
+cors_allowed_origins = []
+cors_allowed_methods = ["HEAD", "GET", "POST"]
+cors_allowed_headers = ["Origin", "Accept", "Content-Type", "X-Requested-With", "X-Server-Time"]
+# Largest request body, in bytes.
+max_body_bytes = 1000000
+# Keystone's misuse protection: requests per second per client IP (a token bucket holding
+# rate_limit_burst; 0 turns it off; loopback clients only with rate_limit_loopback) and the
+# longest a request may take (never less than broadcast_tx_commit's wait + 1s).
+rate_limit_per_second = 100
+rate_limit_burst = 200
+rate_limit_loopback = false
+request_timeout = "10s"
 
 [p2p]
 laddr = "tcp://127.0.0.1:26656"
@@ -77,6 +93,17 @@ pruning-keep-recent = "0"
 
 [api]
 address = "tcp://127.0.0.1:1317"
+# Allow any origin to call the REST server from a browser (the SDK's key).
+enabled-unsafe-cors = false
+# Largest request body, in bytes.
+rpc-max-body-bytes = 1000000
+# Keystone's misuse protection: requests per second per client IP (a token bucket holding
+# rate-limit-burst; 0 turns it off; loopback clients only with rate-limit-loopback) and the
+# longest a request may take.
+rate-limit-per-second = 100
+rate-limit-burst = 200
+rate-limit-loopback = false
+request-timeout = "10s"
 "#;
 
 /// `keystone init <moniker> --chain-id <id>`: keys, config and a genesis with this node as
@@ -234,9 +261,62 @@ struct ConsensusToml {
     timeout_commit: String,
 }
 
+/// A number in a config file: TOML integer, or a string of digits (`set_config` writes
+/// strings).
+#[derive(Deserialize, Clone)]
+#[serde(untagged)]
+enum TomlNum {
+    Int(i64),
+    Text(String),
+}
+
+impl TomlNum {
+    fn get(&self, what: &str) -> Result<u64> {
+        match self {
+            TomlNum::Int(n) => {
+                u64::try_from(*n).with_context(|| format!("{what} must not be negative"))
+            }
+            TomlNum::Text(t) => t
+                .trim()
+                .parse()
+                .with_context(|| format!("{what}: {t:?} is not a number")),
+        }
+    }
+}
+
+/// A boolean in a config file: TOML boolean, or `"true"`/`"false"`.
+#[derive(Deserialize, Clone)]
+#[serde(untagged)]
+enum TomlBool {
+    Bool(bool),
+    Text(String),
+}
+
+impl TomlBool {
+    fn get(&self, what: &str) -> Result<bool> {
+        match self {
+            TomlBool::Bool(b) => Ok(*b),
+            TomlBool::Text(t) => match t.trim() {
+                "true" => Ok(true),
+                "false" => Ok(false),
+                other => bail!("{what}: {other:?} is not true or false"),
+            },
+        }
+    }
+}
+
 #[derive(Deserialize)]
 struct RpcToml {
     laddr: String,
+    #[serde(default)]
+    cors_allowed_origins: Vec<String>,
+    cors_allowed_methods: Option<Vec<String>>,
+    cors_allowed_headers: Option<Vec<String>>,
+    max_body_bytes: Option<TomlNum>,
+    rate_limit_per_second: Option<TomlNum>,
+    rate_limit_burst: Option<TomlNum>,
+    rate_limit_loopback: Option<TomlBool>,
+    request_timeout: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -382,6 +462,146 @@ pub fn read_timeouts(path: &Path) -> Result<keystone_consensus_core::TimeoutConf
 #[derive(Deserialize)]
 struct ApiToml {
     address: String,
+    #[serde(rename = "enabled-unsafe-cors")]
+    enabled_unsafe_cors: Option<TomlBool>,
+    #[serde(rename = "rpc-max-body-bytes")]
+    max_body_bytes: Option<TomlNum>,
+    #[serde(rename = "rate-limit-per-second")]
+    rate_limit_per_second: Option<TomlNum>,
+    #[serde(rename = "rate-limit-burst")]
+    rate_limit_burst: Option<TomlNum>,
+    #[serde(rename = "rate-limit-loopback")]
+    rate_limit_loopback: Option<TomlBool>,
+    #[serde(rename = "request-timeout")]
+    request_timeout: Option<String>,
+}
+
+/// The limit keys of one server's section, as read.
+struct LimitsToml<'a> {
+    /// The keys' names, for errors: body, rate, burst, loopback, timeout.
+    names: [&'static str; 5],
+    body: Option<&'a TomlNum>,
+    rate: Option<&'a TomlNum>,
+    burst: Option<&'a TomlNum>,
+    loopback: Option<&'a TomlBool>,
+    timeout: Option<&'a str>,
+}
+
+/// The limits shared by both servers, from their keys (absent keys: the defaults).
+fn http_limits(
+    path: &Path,
+    t: LimitsToml<'_>,
+    cors: crate::guard::Cors,
+) -> Result<crate::guard::HttpLimits> {
+    use crate::guard::HttpLimits;
+    let d = HttpLimits::default();
+    let at = |key: &str| format!("{}: {key}", path.display());
+    let num = |v: Option<&TomlNum>, key: &str, default: u64| -> Result<u64> {
+        v.map(|n| n.get(&at(key)))
+            .transpose()
+            .map(|n| n.unwrap_or(default))
+    };
+    let [body, rate, burst, loopback, timeout] = t.names;
+    let too_large = |key: &str| format!("{} is too large", at(key));
+    let rate_per_second = u32::try_from(num(t.rate, rate, d.rate_per_second.into())?)
+        .with_context(|| too_large(rate))?;
+    let rate_burst = u32::try_from(num(t.burst, burst, d.rate_burst.into())?)
+        .with_context(|| too_large(burst))?;
+    if rate_per_second > 0 && rate_burst == 0 {
+        bail!("{} must be at least 1 when {rate} is set", at(burst));
+    }
+    Ok(HttpLimits {
+        max_body_bytes: usize::try_from(num(t.body, body, d.max_body_bytes as u64)?)
+            .with_context(|| too_large(body))?,
+        rate_per_second,
+        rate_burst,
+        rate_limit_loopback: t
+            .loopback
+            .map(|b| b.get(&at(loopback)))
+            .transpose()?
+            .unwrap_or(d.rate_limit_loopback),
+        request_timeout: t
+            .timeout
+            .map(parse_duration)
+            .transpose()
+            .with_context(|| at(timeout))?
+            .unwrap_or(d.request_timeout),
+        cors,
+    })
+}
+
+/// The RPC server's limits from `config/config.toml` `[rpc]`: CometBFT's
+/// `cors_allowed_origins|methods|headers` and `max_body_bytes`, and Keystone's
+/// `rate_limit_per_second`, `rate_limit_burst`, `rate_limit_loopback` and `request_timeout`.
+pub fn read_rpc_limits(path: &Path) -> Result<crate::guard::HttpLimits> {
+    use crate::guard::Cors;
+    let c: ConfigToml = read_toml(path, "config")?;
+    let r = c.rpc;
+    let cors = Cors {
+        allowed_origins: r.cors_allowed_origins,
+        allowed_methods: r
+            .cors_allowed_methods
+            .unwrap_or_else(Cors::cometbft_methods),
+        allowed_headers: r
+            .cors_allowed_headers
+            .unwrap_or_else(Cors::cometbft_headers),
+    };
+    http_limits(
+        path,
+        LimitsToml {
+            names: [
+                "rpc.max_body_bytes",
+                "rpc.rate_limit_per_second",
+                "rpc.rate_limit_burst",
+                "rpc.rate_limit_loopback",
+                "rpc.request_timeout",
+            ],
+            body: r.max_body_bytes.as_ref(),
+            rate: r.rate_limit_per_second.as_ref(),
+            burst: r.rate_limit_burst.as_ref(),
+            loopback: r.rate_limit_loopback.as_ref(),
+            timeout: r.request_timeout.as_deref(),
+        },
+        cors,
+    )
+}
+
+/// The REST server's limits from `config/app.toml` `[api]`: the SDK's `enabled-unsafe-cors`
+/// and `rpc-max-body-bytes`, and Keystone's `rate-limit-per-second`, `rate-limit-burst`,
+/// `rate-limit-loopback` and `request-timeout`.
+pub fn read_api_limits(path: &Path) -> Result<crate::guard::HttpLimits> {
+    use crate::guard::{Cors, HttpLimits};
+    let a: AppToml = read_toml(path, "app config")?;
+    let Some(api) = a.api else {
+        return Ok(HttpLimits::default());
+    };
+    let unsafe_cors = api
+        .enabled_unsafe_cors
+        .map(|b| b.get(&format!("{}: api.enabled-unsafe-cors", path.display())))
+        .transpose()?
+        .unwrap_or(false);
+    http_limits(
+        path,
+        LimitsToml {
+            names: [
+                "api.rpc-max-body-bytes",
+                "api.rate-limit-per-second",
+                "api.rate-limit-burst",
+                "api.rate-limit-loopback",
+                "api.request-timeout",
+            ],
+            body: api.max_body_bytes.as_ref(),
+            rate: api.rate_limit_per_second.as_ref(),
+            burst: api.rate_limit_burst.as_ref(),
+            loopback: api.rate_limit_loopback.as_ref(),
+            timeout: api.request_timeout.as_deref(),
+        },
+        if unsafe_cors {
+            Cors::sdk_unsafe()
+        } else {
+            Cors::default()
+        },
+    )
 }
 
 #[derive(Deserialize)]
@@ -432,4 +652,75 @@ pub fn read_app_toml(path: &Path) -> Result<(Vec<keystone_app::tx::GasPrice>, u6
         .parse()
         .with_context(|| format!("{}: pruning-keep-recent", path.display()))?;
     Ok((prices, keep))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::guard::{Cors, HttpLimits};
+
+    #[test]
+    fn http_limits_come_from_the_config_files_with_defaults() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let config = dir.path().join("config.toml");
+        let app = dir.path().join("app.toml");
+        // The templates `init` writes: the defaults, CORS off.
+        std::fs::write(&config, DEFAULT_CONFIG_TOML).expect("write");
+        std::fs::write(&app, DEFAULT_APP_TOML).expect("write");
+        let rpc = read_rpc_limits(&config).expect("rpc limits");
+        assert_eq!(
+            rpc,
+            HttpLimits {
+                cors: Cors {
+                    allowed_origins: vec![],
+                    allowed_methods: Cors::cometbft_methods(),
+                    allowed_headers: Cors::cometbft_headers(),
+                },
+                ..HttpLimits::default()
+            }
+        );
+        assert_eq!(
+            read_api_limits(&app).expect("api limits"),
+            HttpLimits::default()
+        );
+        // Homes written before these keys existed read as the defaults too.
+        std::fs::write(
+            &config,
+            "[rpc]\nladdr = \"tcp://127.0.0.1:1\"\n[consensus]\ntimeout_propose = \"1s\"\ntimeout_propose_delta = \"1s\"\ntimeout_prevote = \"1s\"\ntimeout_prevote_delta = \"1s\"\ntimeout_precommit = \"1s\"\ntimeout_precommit_delta = \"1s\"\ntimeout_commit = \"1s\"\n",
+        )
+        .expect("write");
+        assert_eq!(read_rpc_limits(&config).expect("old").rate_burst, 200);
+        std::fs::write(&app, "[api]\naddress = \"tcp://127.0.0.1:2\"\n").expect("write");
+        assert_eq!(read_api_limits(&app).expect("old"), HttpLimits::default());
+        // Set, also as the strings `set_config` writes.
+        set_config(
+            &app,
+            &[
+                ("api", "enabled-unsafe-cors", "true"),
+                ("api", "rate-limit-per-second", "0"),
+                ("api", "request-timeout", "250ms"),
+                ("api", "rpc-max-body-bytes", "2048"),
+                ("api", "rate-limit-loopback", "true"),
+            ],
+        )
+        .expect("set");
+        let api = read_api_limits(&app).expect("api limits");
+        assert_eq!(api.cors, Cors::sdk_unsafe());
+        assert_eq!(api.rate_per_second, 0);
+        assert_eq!(api.request_timeout, Duration::from_millis(250));
+        assert_eq!(api.max_body_bytes, 2048);
+        assert!(api.rate_limit_loopback);
+        // A burst of 0 with a rate is refused rather than refusing every request.
+        set_config(
+            &app,
+            &[
+                ("api", "rate-limit-per-second", "5"),
+                ("api", "rate-limit-burst", "0"),
+            ],
+        )
+        .expect("set");
+        assert!(read_api_limits(&app).is_err());
+        set_config(&app, &[("api", "enabled-unsafe-cors", "sometimes")]).expect("set");
+        assert!(read_api_limits(&app).is_err());
+    }
 }

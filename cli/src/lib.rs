@@ -4,20 +4,22 @@
 //! (so a mnemonic gives the same address as in gaiad or Keplr) and the `test` and `file`
 //! keyrings; [`home`] (the home directory's files, `init`, config parsing); [`testnet`]
 //! (`testnet init-files`); [`node`] (`start`: the engine over the built-in application, on
-//! the wall clock, with the JSON-RPC ([`rpc`]) and REST ([`rest`]) servers); [`client`] and
-//! [`tx`] (the command line's RPC client and transaction signing); [`genutil`] (`genesis
-//! gentx` and `collect-gentxs`).
+//! the wall clock, with the JSON-RPC ([`rpc`], subscriptions in [`events`]) and REST
+//! ([`rest`]) servers, both behind [`guard`]'s limits); [`client`] and [`tx`] (the command
+//! line's RPC client and transaction signing); [`light`] (the light client of `light verify`
+//! and `query state --prove`); [`genutil`] (`genesis gentx` and `collect-gentxs`).
 //!
 //! What does not live here: consensus, storage and the network's transport (the engine and
 //! `keystone-p2p`), and the application's rules (`keystone-app`).
 
 pub mod client;
+pub mod events;
 pub mod genutil;
+pub mod guard;
 pub mod home;
 pub mod keys;
 pub mod light;
 pub mod node;
-pub mod events;
 pub mod rest;
 pub mod rpc;
 pub mod testnet;

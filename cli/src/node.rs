@@ -109,10 +109,11 @@ pub fn start(home: &Home, stop_at: Option<u64>, double_sign: bool) -> Result<()>
     let bus = Bus::default();
     if let Some(api) = read_api_address(&home.config("app.toml"))? {
         let rest_tx = req_tx.clone();
+        let limits = crate::home::read_api_limits(&home.config("app.toml"))?;
         std::thread::Builder::new()
             .name("rest".into())
             .spawn(move || {
-                if let Err(e) = crate::rest::serve(api, rest_tx) {
+                if let Err(e) = crate::rest::serve(api, rest_tx, &limits) {
                     tracing::error!(error = %e, "REST server stopped");
                 }
             })?;
@@ -124,13 +125,19 @@ pub fn start(home: &Home, stop_at: Option<u64>, double_sign: bool) -> Result<()>
             // CometBFT's `timeout_broadcast_tx_commit` default.
             commit_timeout: Duration::from_secs(10),
         };
+        let mut limits = crate::home::read_rpc_limits(&home.config("config.toml"))?;
+        // As CometBFT keeps its write timeout above `timeout_broadcast_tx_commit`.
+        if !limits.request_timeout.is_zero() {
+            limits.request_timeout = limits
+                .request_timeout
+                .max(shared.commit_timeout + Duration::from_secs(1));
+        }
         std::thread::Builder::new()
             .name("rpc".into())
             .spawn(move || {
                 let router = crate::rpc::router(shared);
-                if let Err(e) =
-                    crate::rpc::serve_router(rpc_addr, router, "RPC", crate::rpc::MAX_BODY_BYTES)
-                {
+                let style = crate::guard::ErrorStyle::JsonRpc;
+                if let Err(e) = crate::rpc::serve_router(rpc_addr, router, "RPC", &limits, style) {
                     tracing::error!(error = %e, "RPC server stopped");
                 }
             })?;
@@ -595,12 +602,22 @@ impl Node {
                     .engine
                     .last_height()
                     .is_ok_and(|last| self.sync.target() > last + 1);
-                let _ = reply.send(keystone_consensus_driver::rpc::call(
+                let result = keystone_consensus_driver::rpc::call(
                     &mut self.engine,
                     &self.rpc,
                     &method,
                     &params,
-                ));
+                );
+                // Evidence a client submitted goes to the peers, as a peer's would.
+                if let (Ok(r), "broadcast_evidence") = (&result, method.as_str()) {
+                    let hash = r["hash"].as_str().unwrap_or_default();
+                    for ev in self.engine.pending_evidence() {
+                        if keystone_consensus_driver::rpc::shape::b64(&ev.hash().0) == hash {
+                            self.broadcast(&Wire::Gossip(Gossip::Evidence(Box::new(ev))), None);
+                        }
+                    }
+                }
+                let _ = reply.send(result);
             }
         }
     }

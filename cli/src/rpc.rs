@@ -259,22 +259,26 @@ pub fn router(s: Shared) -> Router {
         .with_state(s)
 }
 
-/// Run `router` on `addr` on a single-threaded runtime of its own, with a body limit
+/// Run `router` on `addr` on a single-threaded runtime of its own, behind `limits` (body
+/// limit, per-IP rate limit, timeout, CORS: `crate::guard`), its errors in `style`
 /// (shared by the RPC and REST servers).
 pub(crate) fn serve_router(
     addr: std::net::SocketAddr,
     router: Router,
     what: &'static str,
-    max_body_bytes: usize,
+    limits: &crate::guard::HttpLimits,
+    style: crate::guard::ErrorStyle,
 ) -> anyhow::Result<()> {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
     rt.block_on(async move {
-        let app = router.layer(axum::extract::DefaultBodyLimit::max(max_body_bytes));
+        let app = crate::guard::protect(router, limits, style);
         let listener = tokio::net::TcpListener::bind(addr).await?;
         tracing::info!(%addr, "{what} listening");
-        axum::serve(listener, app).await?;
+        // The peer address is what the rate limit counts by.
+        let service = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
+        axum::serve(listener, service).await?;
         Ok(())
     })
 }

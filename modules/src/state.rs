@@ -7,6 +7,12 @@ use crate::{Event, ModuleError, Result};
 use std::collections::BTreeMap;
 
 /// Key-value state.
+/// The value of entries whose presence is all they say (secondary indexes, flags such as a
+/// missed-block bit): one byte, because a value must not be empty — ICS23 cannot prove an
+/// empty leaf present, nor a neighbouring key absent, and the store refuses one.
+pub const PRESENT: &[u8] = &[1];
+
+/// A key-value state the modules read and write.
 pub trait State {
     /// The value at `key`.
     fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>>;

@@ -23,6 +23,10 @@ pub enum Error {
     /// Stored bytes that do not decode: the database is corrupt.
     #[error("corrupt store: {0}")]
     Corrupt(String),
+    /// An empty value: ICS23 cannot prove an empty leaf (nor a key absent next to one), so
+    /// the store refuses it rather than hold state it cannot prove.
+    #[error("empty value for key {0:?}: a value must have at least one byte")]
+    EmptyValue(String),
     /// The tree itself failed (a missing node means corruption or a pruned version).
     #[error("merkle tree: {0}")]
     Tree(String),

@@ -229,6 +229,9 @@ impl Store {
         // One entry per key, the last change wins; ordered, so the batch is deterministic.
         let mut set: BTreeMap<KeyHash, (Vec<u8>, Option<Vec<u8>>)> = BTreeMap::new();
         for (k, v) in changes {
+            if v.as_ref().is_some_and(|v| v.is_empty()) {
+                return Err(Error::EmptyValue(String::from_utf8_lossy(&k).into_owned()));
+            }
             set.insert(KeyHash::with::<Sha256>(&k), (k, v));
         }
         let tree = JellyfishMerkleTree::<_, Sha256>::new(&snap);

@@ -345,3 +345,25 @@ fn overwrites_across_many_blocks_stay_provable() {
         );
     }
 }
+
+/// An empty value could not be proved (ICS23 refuses an empty leaf, and with it the absence
+/// of its neighbours): the store refuses it, and the write changes nothing.
+#[test]
+fn an_empty_value_is_refused() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let store = open(&dir);
+    let root = store
+        .commit(store.prepare(1, [kv("a", "1")]).expect("prepare"))
+        .expect("commit");
+    let err = store
+        .prepare(2, [kv("b", "2"), (b"c".to_vec(), Some(Vec::new()))])
+        .map(|_| ())
+        .expect_err("refused");
+    assert!(
+        matches!(err, keystone_store::Error::EmptyValue(ref k) if k == "c"),
+        "{err}"
+    );
+    assert_eq!(store.latest_version().expect("latest"), Some(1));
+    assert!(proves_present(&store, "a", "1", 1));
+    assert_eq!(root.len(), 32);
+}

@@ -71,7 +71,7 @@ pub(crate) fn set_missed_block(
 ) -> Result<()> {
     let k = bit(cons, index)?;
     if missed {
-        state.put(k.into_bytes(), Vec::new());
+        state.put(k.into_bytes(), crate::state::PRESENT.to_vec());
     } else {
         state.delete(k.as_bytes());
     }

@@ -23,7 +23,7 @@ pub fn missed_blocks(cons: &Address) -> String {
     format!("{MISSED}{}/", cons.to_valcons())
 }
 
-/// `slashing/missed/<cosmosvalcons…>/<index, 20 digits>`: present (empty value) when the
+/// `slashing/missed/<cosmosvalcons…>/<index, 20 digits>`: present (value `[1]`) when the
 /// validator missed the block at that index of its signing window, absent when it signed.
 /// Zero-padding makes key order index order.
 pub fn missed_block(cons: &Address, index: u64) -> String {

@@ -377,7 +377,7 @@ pub(crate) fn set_delegation(state: &mut dyn State, d: &Delegation) -> Result<()
     put_json(state, &key::delegation(&d.delegator, &d.validator), d)?;
     state.put(
         key::delegation_by_validator(&d.validator, &d.delegator).into_bytes(),
-        Vec::new(),
+        crate::state::PRESENT.to_vec(),
     );
     Ok(())
 }
@@ -448,7 +448,7 @@ pub(crate) fn set_unbonding_delegation(
     put_json(state, &key::unbonding(&u.delegator, &u.validator), u)?;
     state.put(
         key::unbonding_by_validator(&u.validator, &u.delegator).into_bytes(),
-        Vec::new(),
+        crate::state::PRESENT.to_vec(),
     );
     Ok(())
 }
@@ -554,11 +554,11 @@ pub(crate) fn set_redelegation(state: &mut dyn State, r: &Redelegation) -> Resul
     put_json(state, &key::redelegation(&r.delegator, &r.src, &r.dst), r)?;
     state.put(
         key::redelegation_by_src(&r.src, &r.delegator, &r.dst).into_bytes(),
-        Vec::new(),
+        crate::state::PRESENT.to_vec(),
     );
     state.put(
         key::redelegation_by_dst(&r.dst, &r.delegator, &r.src).into_bytes(),
-        Vec::new(),
+        crate::state::PRESENT.to_vec(),
     );
     Ok(())
 }

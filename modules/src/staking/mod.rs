@@ -21,13 +21,13 @@
 //! - `staking/last_total_power` → decimal
 //! - `staking/unbonding_id` → the last unbonding id handed out (decimal)
 //! - `staking/delegations/<cosmos…>/<cosmosvaloper…>` → [`Delegation`]
-//! - `staking/delegations_by_validator/<cosmosvaloper…>/<cosmos…>` → empty (index)
+//! - `staking/delegations_by_validator/<cosmosvaloper…>/<cosmos…>` → `[1]` (index)
 //! - `staking/unbonding/<cosmos…>/<cosmosvaloper…>` → [`UnbondingDelegation`]
-//! - `staking/unbonding_by_validator/<cosmosvaloper…>/<cosmos…>` → empty (index)
+//! - `staking/unbonding_by_validator/<cosmosvaloper…>/<cosmos…>` → `[1]` (index)
 //! - `staking/redelegations/<cosmos…>/<src cosmosvaloper…>/<dst cosmosvaloper…>` →
 //!   [`Redelegation`]
-//! - `staking/redelegations_by_src/<src>/<cosmos…>/<dst>` → empty (index, for slashing)
-//! - `staking/redelegations_by_dst/<dst>/<cosmos…>/<src>` → empty (index, for the
+//! - `staking/redelegations_by_src/<src>/<cosmos…>/<dst>` → `[1]` (index, for slashing)
+//! - `staking/redelegations_by_dst/<dst>/<cosmos…>/<src>` → `[1]` (index, for the
 //!   transitive-redelegation check)
 //! - `staking/validator_queue/<time>/<height, 20 digits>` → JSON list of operators whose
 //!   unbonding ends then

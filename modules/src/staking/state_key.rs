@@ -69,7 +69,7 @@ pub fn delegations_by_validator(validator: &Address) -> String {
     )
 }
 
-/// `staking/delegations_by_validator/<cosmosvaloper…>/<delegator>`: index entry (empty).
+/// `staking/delegations_by_validator/<cosmosvaloper…>/<delegator>`: index entry (value `[1]`).
 pub fn delegation_by_validator(validator: &Address, delegator: &Address) -> String {
     format!("{}{delegator}", delegations_by_validator(validator))
 }
@@ -93,7 +93,7 @@ pub fn unbondings_by_validator(validator: &Address) -> String {
     format!("staking/unbonding_by_validator/{}/", validator.to_valoper())
 }
 
-/// `staking/unbonding_by_validator/<cosmosvaloper…>/<delegator>`: index entry (empty).
+/// `staking/unbonding_by_validator/<cosmosvaloper…>/<delegator>`: index entry (value `[1]`).
 pub fn unbonding_by_validator(validator: &Address, delegator: &Address) -> String {
     format!("{}{delegator}", unbondings_by_validator(validator))
 }
@@ -122,7 +122,7 @@ pub fn redelegations_by_src(src: &Address) -> String {
     format!("staking/redelegations_by_src/{}/", src.to_valoper())
 }
 
-/// `staking/redelegations_by_src/<src>/<delegator>/<dst>`: index entry (empty).
+/// `staking/redelegations_by_src/<src>/<delegator>/<dst>`: index entry (value `[1]`).
 pub fn redelegation_by_src(src: &Address, delegator: &Address, dst: &Address) -> String {
     format!(
         "{}{delegator}/{}",
@@ -140,7 +140,7 @@ pub fn redelegations_by_dst(dst: &Address, delegator: &Address) -> String {
     )
 }
 
-/// `staking/redelegations_by_dst/<dst>/<delegator>/<src>`: index entry (empty).
+/// `staking/redelegations_by_dst/<dst>/<delegator>/<src>`: index entry (value `[1]`).
 pub fn redelegation_by_dst(dst: &Address, delegator: &Address, src: &Address) -> String {
     format!(
         "{}{}",

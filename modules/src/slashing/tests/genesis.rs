@@ -43,7 +43,7 @@ fn params_and_signing_info_have_the_lcd_json_shape() {
                 "slashing/missed/{}/00000000000000000000",
                 cons(1).to_valcons()
             ),
-            Vec::new()
+            crate::state::PRESENT.to_vec()
         )]
     );
 }
