@@ -6,7 +6,8 @@
 //! weighted-round-robin proposer selection and validator-set updates) and
 //! [`DuplicateVoteEvidence`] — together with the exact hashes and sign bytes CometBFT computes
 //! for them (RFC-6962 Merkle roots, length-delimited canonical votes and proposals) and BFT time
-//! ([`median_time`]). Compatibility is the contract: the `tendermint` and
+//! ([`median_time`]), and the light client's verification rules ([`light`]: adjacent,
+//! skipping, bisection). Compatibility is the contract: the `tendermint` and
 //! `tendermint-light-client-verifier` crates accept what this crate produces (see `tests/`).
 //!
 //! What does not live here: any rule of the consensus algorithm (that is
@@ -24,8 +25,8 @@ mod crypto;
 mod error;
 mod evidence;
 mod hash;
-pub mod light;
 mod header;
+pub mod light;
 pub mod merkle;
 mod params;
 mod part_set;
