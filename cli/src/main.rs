@@ -62,6 +62,17 @@ enum Command {
         /// honest nodes must catch it and the chain must slash it).
         #[arg(long, hide = true)]
         byzantine_double_sign: bool,
+        /// Replicate an external ABCI application at this address (`tcp://127.0.0.1:26658`
+        /// or `unix:///path/app.sock`) instead of the built-in one.
+        #[arg(long)]
+        proxy_app: Option<String>,
+    },
+    /// Serve the built-in application over the ABCI socket, for any CometBFT-compatible
+    /// engine to drive.
+    AbciServer {
+        /// Where to listen: `tcp://host:port` or `unix:///path`.
+        #[arg(long, default_value = "tcp://127.0.0.1:26658")]
+        address: String,
     },
     /// Edit and check the genesis file.
     Genesis {
@@ -919,7 +930,10 @@ fn query_state(
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    if matches!(cli.command, Command::Start { .. }) {
+    if matches!(
+        cli.command,
+        Command::Start { .. } | Command::AbciServer { .. }
+    ) {
         tracing_subscriber::fmt()
             .with_writer(std::io::stderr)
             .with_ansi(std::io::stderr().is_terminal())
@@ -962,8 +976,20 @@ fn main() -> ExitCode {
         Command::Start {
             halt_height,
             byzantine_double_sign,
-        } => home(&cli)
-            .and_then(|h| keystone::node::start(&Home(h), *halt_height, *byzantine_double_sign)),
+            proxy_app,
+        } => home(&cli).and_then(|h| {
+            keystone::node::start(
+                &Home(h),
+                &keystone::node::StartOptions {
+                    stop_at: *halt_height,
+                    double_sign: *byzantine_double_sign,
+                    proxy_app: proxy_app.clone(),
+                },
+            )
+        }),
+        Command::AbciServer { address } => {
+            home(&cli).and_then(|h| keystone::node::abci_server(&Home(h), address))
+        }
         Command::Genesis { command } => match command {
             GenesisCommand::AddGenesisAccount {
                 address_or_key,

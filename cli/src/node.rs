@@ -43,18 +43,66 @@ fn now() -> Time {
     Time::new(d.as_secs() as i64, d.subsec_nanos()).unwrap_or(Time::UNIX_EPOCH)
 }
 
-/// Run the node until the process is stopped (or, with `stop_at`, until that height). With
-/// `double_sign`, the validator misbehaves on purpose (test-only; see
-/// [`Engine::misbehave_double_sign`]).
-pub fn start(home: &Home, stop_at: Option<u64>, double_sign: bool) -> Result<()> {
+/// How `start` runs.
+#[derive(Clone, Debug, Default)]
+pub struct StartOptions {
+    /// Stop after committing this height (scripts and tests).
+    pub stop_at: Option<u64>,
+    /// Test-only misbehaviour: double-sign every vote (see [`Engine::misbehave_double_sign`]).
+    pub double_sign: bool,
+    /// Replicate the external ABCI application at this address (`tcp://host:port` or
+    /// `unix:///path`) instead of the built-in one.
+    pub proxy_app: Option<String>,
+}
+
+/// Run the node until the process is stopped (or, with `stop_at`, until that height), over
+/// the built-in application or, with `proxy_app`, an external one over the ABCI socket.
+pub fn start(home: &Home, opts: &StartOptions) -> Result<()> {
     let doc = read_genesis(home)?;
-    let timeouts = read_timeouts(&home.config("config.toml"))?;
+    match &opts.proxy_app {
+        None => run(home, doc, built_in(home)?, opts),
+        Some(addr) => {
+            tracing::info!(%addr, "connecting to the ABCI application");
+            let app = keystone_consensus_driver::abci::SocketApp::connect(
+                addr,
+                keystone_consensus_driver::abci::SocketAppConfig::default(),
+            )
+            .with_context(|| format!("--proxy-app {addr}"))?;
+            run(home, doc, app, opts)
+        }
+    }
+}
+
+/// The built-in application over the home's state.
+fn built_in(home: &Home) -> Result<App> {
+    let doc = read_genesis(home)?;
     let (prices, keep) = read_app_toml(&home.config("app.toml"))?;
     let mut store = Store::open(home.data("application.redb")).context("opening the state")?;
     if keep > 0 {
         store = store.with_pruning(keep);
     }
-    let app = App::new(store, &doc.chain_id, prices);
+    Ok(App::new(store, &doc.chain_id, prices))
+}
+
+/// `keystone abci-server`: the built-in application served on the ABCI socket at `address`,
+/// for any CometBFT-compatible engine to drive, until the process is stopped.
+pub fn abci_server(home: &Home, address: &str) -> Result<()> {
+    let app = built_in(home)?;
+    let server = keystone_consensus_driver::abci::Server::bind(app, address)
+        .with_context(|| format!("--address {address}"))?;
+    tracing::info!(address = %server.address(), "serving the built-in application over ABCI");
+    server.run().context("ABCI server")?;
+    Ok(())
+}
+
+fn run<A: Application>(
+    home: &Home,
+    doc: keystone_genesis::GenesisDoc,
+    app: A,
+    opts: &StartOptions,
+) -> Result<()> {
+    let (stop_at, double_sign) = (opts.stop_at, opts.double_sign);
+    let timeouts = read_timeouts(&home.config("config.toml"))?;
     let app_state = doc
         .app_state
         .clone()
@@ -317,13 +365,13 @@ fn forward<T: Send + 'static>(
 }
 
 /// The stored height (0 when unreadable: nothing is published then).
-fn node_height(engine: &Engine<App>) -> u64 {
+fn node_height<A: Application>(engine: &Engine<A>) -> u64 {
     engine.blocks().height().unwrap_or(0)
 }
 
 /// The running node: the engine, its peers, block sync, and what is scheduled.
-struct Node {
-    engine: Engine<App>,
+struct Node<A: Application> {
+    engine: Engine<A>,
     /// What RPC answers take from the node (peers and sync state refreshed per call).
     rpc: NodeContext,
     /// Committed heights, for subscribers.
@@ -351,7 +399,7 @@ fn message_key(channel: u8, bytes: &[u8]) -> [u8; 32] {
     keystone_consensus_types::sha256(&v).0
 }
 
-impl Node {
+impl<A: Application> Node<A> {
     fn at(&mut self, after: Duration, t: Timer) {
         self.seq += 1;
         self.schedule.insert((Instant::now() + after, self.seq), t);
@@ -644,7 +692,7 @@ impl Node {
 }
 
 /// A stored height as subscribers receive it.
-fn committed(engine: &Engine<App>, h: u64) -> Result<Committed> {
+fn committed<A: Application>(engine: &Engine<A>, h: u64) -> Result<Committed> {
     let blocks = engine.blocks();
     let block = blocks.block_proto(h)?.context("block missing")?;
     let id = blocks.block_id(h)?.context("block id missing")?;

@@ -3,10 +3,7 @@
 //! then checked against what the chain holds. Misuse gets CometBFT's error shapes and leaves
 //! the node serving.
 
-use cosmrs::bank::MsgSend;
-use cosmrs::crypto::secp256k1::SigningKey;
-use cosmrs::tx::{self, Fee, Msg, SignDoc, SignerInfo};
-use cosmrs::{AccountId, Coin};
+use cosmrs::AccountId;
 use std::time::{Duration, Instant};
 use tendermint_rpc::query::{EventType, Query};
 use tendermint_rpc::{Client, HttpClient, Order, Paging};
@@ -16,33 +13,9 @@ use common::{funded_home, http, start_quiet};
 
 const CHAIN: &str = "keystone-tmrpc";
 
-/// alice (genesis account 0) sends `amount` stake to `to`, signed with `cosmrs`.
+/// alice (genesis account 0) sends `amount` stake to `to` on this test's chain.
 fn send(home: &std::path::Path, to: &AccountId, amount: u128, sequence: u64) -> Vec<u8> {
-    let stored: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(home.join("keyring-test").join("alice.json")).expect("key file"),
-    )
-    .expect("json");
-    let secret = hex::decode(stored["secret_hex"].as_str().expect("hex")).expect("hex");
-    let key = SigningKey::from_slice(&secret).expect("key");
-    let alice = key.public_key().account_id("cosmos").expect("id");
-    let coin = |amount| Coin {
-        denom: "stake".parse().expect("denom"),
-        amount,
-    };
-    let msg = MsgSend {
-        from_address: alice,
-        to_address: to.clone(),
-        amount: vec![coin(amount)],
-    };
-    let body = tx::Body::new(vec![msg.to_any().expect("any")], "", 0u32);
-    let auth = SignerInfo::single_direct(Some(key.public_key()), sequence)
-        .auth_info(Fee::from_amount_and_gas(coin(500), 200_000u64));
-    SignDoc::new(&body, &auth, &CHAIN.parse().expect("chain"), 0)
-        .expect("doc")
-        .sign(&key)
-        .expect("sign")
-        .to_bytes()
-        .expect("bytes")
+    common::alice_send(home, CHAIN, to, amount, sequence)
 }
 
 #[test]

@@ -181,3 +181,40 @@ pub(crate) fn http(
         serde_json::from_str(body).unwrap_or(serde_json::Value::Null),
     ))
 }
+
+/// alice (genesis account 0 of a [`funded_home`]) sends `amount` stake to `to` on `chain`,
+/// signed with `cosmrs` (fee 500stake, gas 200000).
+pub(crate) fn alice_send(
+    home: &Path,
+    chain: &str,
+    to: &cosmrs::AccountId,
+    amount: u128,
+    sequence: u64,
+) -> Vec<u8> {
+    use cosmrs::tx::{self, Fee, Msg, SignDoc, SignerInfo};
+    let stored: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(home.join("keyring-test").join("alice.json")).expect("key file"),
+    )
+    .expect("json");
+    let secret = hex::decode(stored["secret_hex"].as_str().expect("hex")).expect("hex");
+    let key = cosmrs::crypto::secp256k1::SigningKey::from_slice(&secret).expect("key");
+    let alice = key.public_key().account_id("cosmos").expect("id");
+    let coin = |amount| cosmrs::Coin {
+        denom: "stake".parse().expect("denom"),
+        amount,
+    };
+    let msg = cosmrs::bank::MsgSend {
+        from_address: alice,
+        to_address: to.clone(),
+        amount: vec![coin(amount)],
+    };
+    let body = tx::Body::new(vec![msg.to_any().expect("any")], "", 0u32);
+    let auth = SignerInfo::single_direct(Some(key.public_key()), sequence)
+        .auth_info(Fee::from_amount_and_gas(coin(500), 200_000u64));
+    SignDoc::new(&body, &auth, &chain.parse().expect("chain"), 0)
+        .expect("doc")
+        .sign(&key)
+        .expect("sign")
+        .to_bytes()
+        .expect("bytes")
+}

@@ -4,6 +4,8 @@
 
 #![allow(dead_code)] // each test file uses its own subset
 
+pub(crate) mod apps;
+
 use keystone_localnet::Localnet;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
