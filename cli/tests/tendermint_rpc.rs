@@ -56,6 +56,27 @@ fn tendermint_rpc_http_client_reads_every_endpoint() {
 
         let info = client.abci_info().await.expect("abci_info");
         assert!(info.last_block_height >= h);
+        let key = format!("bank/balances/{bob}/stake");
+        let q = client
+            .abci_query(Some("/store/key".to_string()), key.as_bytes(), None, true)
+            .await
+            .expect("abci_query");
+        assert_eq!(q.value, b"100");
+        assert!(q.proof.is_some(), "a proof was asked for");
+        let q = client
+            .abci_query(
+                Some("/cosmos.bank.v1beta1.Query/Balance".to_string()),
+                vec![0xff],
+                None,
+                false,
+            )
+            .await
+            .expect("abci_query answers an error in the response");
+        assert_ne!(
+            q.code,
+            tendermint::abci::Code::Ok,
+            "undecodable request: {q:?}"
+        );
 
         let block = client.block(h).await.expect("block");
         assert_eq!(block.block.header.height, h);

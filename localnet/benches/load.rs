@@ -9,6 +9,10 @@
 //! cargo build --release -p keystone
 //! KEYSTONE_LOAD_RATE=400 KEYSTONE_LOAD_SECS=20 cargo bench -p keystone-localnet --bench load
 //! ```
+//!
+//! With `KEYSTONE_LOAD_APP=kvstore-py` the four nodes replicate the Python example app
+//! (`examples/kvstore-py`, one process beside each node, `keystone start --proxy-app`) and the
+//! load is its `key=value` transactions instead of signed sends.
 
 use base64::Engine as _;
 use keystone::client::Client;
@@ -62,6 +66,64 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted[i.min(sorted.len() - 1)]
 }
 
+/// One kvstore-py process per node (killed when the returned children drop), and a genesis
+/// naming the nodes' keys as validators with an empty app state; returns each app's address.
+fn start_kvstore(net: &Localnet, dir: &std::path::Path) -> Vec<(KillOnDrop, String)> {
+    use std::io::BufRead;
+    let keys: Vec<serde_json::Value> = net
+        .nodes
+        .iter()
+        .map(|n| {
+            let text = std::fs::read_to_string(n.home.join("config/priv_validator_key.json"))
+                .expect("key file");
+            serde_json::from_str(&text).expect("key JSON")
+        })
+        .collect();
+    net.edit_genesis(|g| {
+        g["validators"] = serde_json::Value::Array(
+            keys.iter()
+                .map(|k| serde_json::json!({"address": k["address"], "pub_key": k["pub_key"], "power": "10", "name": ""}))
+                .collect(),
+        );
+        g["app_state"] = serde_json::json!({});
+    })
+    .expect("genesis");
+    let script =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/kvstore-py/kvstore.py");
+    (0..net.nodes.len())
+        .map(|i| {
+            let mut child = std::process::Command::new("python3")
+                .arg(&script)
+                .args(["--address", "tcp://127.0.0.1:0", "--home"])
+                .arg(dir.join(format!("app{i}")))
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::null())
+                .spawn()
+                .expect("python3 runs the example app");
+            let out = child.stdout.take().expect("piped");
+            let mut line = String::new();
+            std::io::BufReader::new(out)
+                .read_line(&mut line)
+                .expect("the app reports its address");
+            let addr = line
+                .split_once(" listening on ")
+                .map(|(_, a)| a.trim().to_string())
+                .expect("listening line");
+            (KillOnDrop(child), addr)
+        })
+        .collect()
+}
+
+/// A child process killed when dropped.
+struct KillOnDrop(std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 fn main() {
     let rate = env_num("KEYSTONE_LOAD_RATE", 300).max(1);
     let secs = env_num("KEYSTONE_LOAD_SECS", 20).max(1);
@@ -76,7 +138,19 @@ fn main() {
     let base = 42_000 + (std::process::id() % 1000) as u16 * 10;
     let mut net = Localnet::init(&bin, dir.path(), 4, "load-1", base, &FAST_TIMEOUTS)
         .expect("testnet init-files");
-    net.start_all().expect("start");
+    let kvstore = std::env::var("KEYSTONE_LOAD_APP").is_ok_and(|a| a == "kvstore-py");
+    let apps = if kvstore {
+        start_kvstore(&net, dir.path())
+    } else {
+        Vec::new()
+    };
+    if kvstore {
+        for (i, (_, addr)) in apps.iter().enumerate() {
+            net.start_with(i, &["--proxy-app", addr]).expect("start");
+        }
+    } else {
+        net.start_all().expect("start");
+    }
     net.wait_height(&[0, 1, 2, 3], 2, 60)
         .expect("the localnet runs");
 
@@ -98,9 +172,17 @@ fn main() {
         let from: keystone_modules::Address = node.address.parse().expect("address");
         let to = keystone_modules::Address([0xb0 + i as u8; 20]);
         let client = Client::new(&format!("tcp://127.0.0.1:{}", node.rpc)).expect("client");
-        let (number, sequence) = keystone::tx::account_numbers(&client, &from).expect("account");
+        // The kvstore's txs are not signed: no account to look up.
+        let (number, sequence) = if kvstore {
+            (0, 0)
+        } else {
+            keystone::tx::account_numbers(&client, &from).expect("account")
+        };
         let txs: Vec<Vec<u8>> = (0..per_sender)
             .map(|k| {
+                if kvstore {
+                    return format!("s{i}k{k}=value{k}").into_bytes();
+                }
                 keystone::tx::sign(
                     &secret,
                     keystone::tx::msg_send(&from, &to, &coins),
@@ -274,8 +356,13 @@ fn main() {
     } else {
         intervals.iter().sum::<i128>() as f64 / intervals.len() as f64 / 1e6
     };
+    let what = if kvstore {
+        "kvstore-py key=value txs over the ABCI socket"
+    } else {
+        "MsgSends from 4 accounts"
+    };
     println!(
-        "load: 4 validators, target {rate} tx/s for {secs} s ({total} MsgSends from 4 accounts, one per node)"
+        "load: 4 validators, target {rate} tx/s for {secs} s ({total} {what}, one sender per node)"
     );
     println!(
         "  committed {committed} (refused at broadcast {refused}; not seen committed {}, of which {found_late} found by hash later) => {:.0} committed tx/s over {:.1} s",
