@@ -4,14 +4,9 @@
 //! query for the recipient's balance whose ICS23 proof checks against the block's app hash.
 //! Any CometBFT-compatible engine speaks to the app exactly like this.
 
-use cosmrs::bank::MsgSend;
-use cosmrs::crypto::secp256k1::SigningKey;
-use cosmrs::tx::{self, Fee, Msg, SignDoc, SignerInfo};
-use cosmrs::{AccountId, Coin};
 use ics23::HostFunctionsManager as H;
 use keystone_app::App;
 use keystone_consensus_driver::abci::Server;
-use keystone_modules::Address;
 use keystone_proto::abci;
 use keystone_proto::prost::bytes::Bytes;
 use keystone_proto::prost::Message;
@@ -19,63 +14,14 @@ use keystone_store::{proof_spec, Store};
 use std::sync::mpsc;
 use std::time::Duration;
 
+mod common;
+use common::{addr, alice_key, bob, genesis_json};
+
 const CHAIN: &str = "keystone-socket-1";
 
-fn alice_key() -> SigningKey {
-    SigningKey::from_slice(&[7; 32]).expect("key")
-}
-
-fn addr(k: &SigningKey) -> Address {
-    k.public_key()
-        .account_id("cosmos")
-        .expect("id")
-        .to_string()
-        .parse()
-        .expect("bech32")
-}
-
-fn bob() -> Address {
-    Address([0xb0; 20])
-}
-
-fn genesis_json(alice: &Address) -> Vec<u8> {
-    serde_json::json!({
-        "auth": {"params": {
-            "max_memo_characters": "256", "tx_sig_limit": "7", "tx_size_cost_per_byte": "10",
-            "sig_verify_cost_ed25519": "590", "sig_verify_cost_secp256k1": "1000"
-        }, "accounts": []},
-        "bank": {"params": {"send_enabled": [], "default_send_enabled": true},
-                 "balances": [{"address": alice.to_string(), "coins": [{"denom": "stake", "amount": "1000000"}]}],
-                 "supply": []}
-    })
-    .to_string()
-    .into_bytes()
-}
-
-/// alice sends `amount` stake to bob, signed SIGN_MODE_DIRECT by cosmrs.
+/// alice sends `amount` stake to bob on this file's chain.
 fn send(sequence: u64, amount: u128) -> Vec<u8> {
-    let k = alice_key();
-    let msg = MsgSend {
-        from_address: AccountId::new("cosmos", &addr(&k).0).expect("id"),
-        to_address: AccountId::new("cosmos", &bob().0).expect("id"),
-        amount: vec![Coin {
-            denom: "stake".parse().expect("denom"),
-            amount,
-        }],
-    };
-    let body = tx::Body::new(vec![msg.to_any().expect("any")], "", 0u32);
-    let auth_info = SignerInfo::single_direct(Some(k.public_key()), sequence).auth_info(
-        Fee::from_amount_and_gas(
-            Coin {
-                denom: "stake".parse().expect("denom"),
-                amount: 500,
-            },
-            200_000u64,
-        ),
-    );
-    // alice is the only genesis account: account number 0.
-    let doc = SignDoc::new(&body, &auth_info, &CHAIN.parse().expect("chain"), 0).expect("doc");
-    doc.sign(&k).expect("sign").to_bytes().expect("bytes")
+    common::send(CHAIN, sequence, amount)
 }
 
 #[test]

@@ -2,10 +2,6 @@
 //! CheckTx, FinalizeBlock with a cosmrs-signed transaction, Commit, Info after a restart, and
 //! `/store/key` queries whose ICS23 proofs verify against the app hash.
 
-use cosmrs::bank::MsgSend;
-use cosmrs::crypto::secp256k1::SigningKey;
-use cosmrs::tx::{self, Fee, Msg, SignDoc, SignerInfo};
-use cosmrs::{AccountId, Coin};
 use ics23::HostFunctionsManager as H;
 use keystone_app::App;
 use keystone_modules::Address;
@@ -15,62 +11,14 @@ use keystone_proto::prost::Message;
 use keystone_proto::Application;
 use keystone_store::{proof_spec, Store};
 
+mod common;
+use common::{addr, alice_key, bob, genesis_json};
+
 const CHAIN: &str = "keystone-1";
 
-fn alice_key() -> SigningKey {
-    SigningKey::from_slice(&[7; 32]).expect("key")
-}
-
-fn addr(k: &SigningKey) -> Address {
-    k.public_key()
-        .account_id("cosmos")
-        .expect("id")
-        .to_string()
-        .parse()
-        .expect("bech32")
-}
-
-fn bob() -> Address {
-    Address([0xb0; 20])
-}
-
-fn genesis_json(alice: &Address) -> Vec<u8> {
-    serde_json::json!({
-        "auth": {"params": {
-            "max_memo_characters": "256", "tx_sig_limit": "7", "tx_size_cost_per_byte": "10",
-            "sig_verify_cost_ed25519": "590", "sig_verify_cost_secp256k1": "1000"
-        }, "accounts": []},
-        "bank": {"params": {"send_enabled": [], "default_send_enabled": true},
-                 "balances": [{"address": alice.to_string(), "coins": [{"denom": "stake", "amount": "1000000"}]}],
-                 "supply": []}
-    })
-    .to_string()
-    .into_bytes()
-}
-
+/// alice sends `amount` stake to bob on this file's chain.
 fn send(sequence: u64, amount: u128) -> Vec<u8> {
-    let k = alice_key();
-    let msg = MsgSend {
-        from_address: AccountId::new("cosmos", &addr(&k).0).expect("id"),
-        to_address: AccountId::new("cosmos", &bob().0).expect("id"),
-        amount: vec![Coin {
-            denom: "stake".parse().expect("denom"),
-            amount,
-        }],
-    };
-    let body = tx::Body::new(vec![msg.to_any().expect("any")], "", 0u32);
-    let auth_info = SignerInfo::single_direct(Some(k.public_key()), sequence).auth_info(
-        Fee::from_amount_and_gas(
-            Coin {
-                denom: "stake".parse().expect("denom"),
-                amount: 500,
-            },
-            200_000u64,
-        ),
-    );
-    // alice is the first (and only) genesis account: account number 0.
-    let doc = SignDoc::new(&body, &auth_info, &CHAIN.parse().expect("chain"), 0).expect("doc");
-    doc.sign(&k).expect("sign").to_bytes().expect("bytes")
+    common::send(CHAIN, sequence, amount)
 }
 
 fn open(dir: &tempfile::TempDir) -> App {
