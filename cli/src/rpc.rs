@@ -129,8 +129,7 @@ async fn broadcast_tx_commit(s: &Shared, p: &Params) -> Result<Value, RpcError> 
         loop {
             match committed.recv().await {
                 Ok(block) => {
-                    if let Some((i, result)) = block.tx(&tx) {
-                        let _ = i;
+                    if let Some((_, result)) = block.tx(&tx) {
                         return Ok((block.height, shape::exec_tx_result(result)));
                     }
                 }
