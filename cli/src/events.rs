@@ -147,9 +147,8 @@ impl Bus {
 
 /// `GET /websocket`: upgrade, then serve JSON-RPC over the socket.
 pub async fn websocket(State(s): State<crate::rpc::Shared>, ws: WebSocketUpgrade) -> Response {
-    let clients = s.events.clients.clone();
-    if clients.fetch_add(1, Ordering::SeqCst) >= MAX_CLIENTS {
-        clients.fetch_sub(1, Ordering::SeqCst);
+    let slot = Slot(s.events.clients.clone());
+    if slot.0.fetch_add(1, Ordering::SeqCst) >= MAX_CLIENTS {
         return (
             axum::http::StatusCode::SERVICE_UNAVAILABLE,
             "too many websocket clients",
@@ -159,8 +158,18 @@ pub async fn websocket(State(s): State<crate::rpc::Shared>, ws: WebSocketUpgrade
     ws.max_message_size(1024 * 1024)
         .on_upgrade(move |socket| async move {
             serve(s, socket).await;
-            clients.fetch_sub(1, Ordering::SeqCst);
+            drop(slot);
         })
+}
+
+/// One counted WebSocket client: released when dropped, also when the upgrade never
+/// completes (the callback holding it is dropped unrun).
+struct Slot(Arc<AtomicUsize>);
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 fn reply(id: &Value, result: Result<Value, RpcError>) -> Message {
