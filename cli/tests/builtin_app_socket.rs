@@ -14,6 +14,10 @@ use keystone_store::{proof_spec, Store};
 use std::sync::mpsc;
 use std::time::Duration;
 
+// The application tests' fixtures (alice, bob, a genesis, cosmrs sends), shared rather than
+// copied; this test lives here because only the binary's crate depends on both the app and
+// the engine's socket server.
+#[path = "../../app/tests/common/mod.rs"]
 mod common;
 use common::{addr, alice_key, bob, genesis_json};
 
