@@ -1,5 +1,6 @@
-//! What the modules' tests share: test addresses and decimals, and running an operation on a
-//! branch of a `MemState` the way the app does (kept only if it succeeds).
+//! What the modules' tests share: test addresses and decimals, a state funded by bank's
+//! genesis, and running an operation on a branch of a `MemState` the way the app does (kept
+//! only if it succeeds).
 
 use crate::state::Branch;
 use crate::{Address, Amount, Coin, Dec, Event, MemState, ModuleError, Result, State};
@@ -20,6 +21,28 @@ pub(crate) fn stake(amount: Amount) -> Coin {
         denom: "stake".into(),
         amount,
     }
+}
+
+/// A state whose accounts `(byte, stake)` are funded by bank's genesis.
+pub(crate) fn funded(balances: &[(u8, Amount)]) -> MemState {
+    use crate::bank::genesis::{Balance, Genesis, JsonCoin};
+    let mut s = MemState::default();
+    Genesis {
+        balances: balances
+            .iter()
+            .map(|(b, amount)| Balance {
+                address: addr(*b).to_string(),
+                coins: vec![JsonCoin {
+                    denom: "stake".into(),
+                    amount: amount.to_string(),
+                }],
+            })
+            .collect(),
+        ..Genesis::default()
+    }
+    .init(&mut s)
+    .expect("bank genesis");
+    s
 }
 
 /// Run `f` on a branch of `s`, committed if it succeeds.

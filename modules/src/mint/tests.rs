@@ -2,10 +2,9 @@
 
 use super::genesis::Genesis;
 use super::*;
-use crate::bank::genesis::{Balance, Genesis as BankGenesis, JsonCoin};
 use crate::staking::{CommissionRates, Description, MsgCreateValidator, NoHooks};
 use crate::state::Branch;
-use crate::test_util::{addr, d};
+use crate::test_util::{addr, d, funded};
 use crate::{BlockCtx, MemState, Timestamp};
 
 fn ctx(height: u64) -> BlockCtx {
@@ -22,19 +21,7 @@ fn ctx(height: u64) -> BlockCtx {
 /// Account 1 holds `supply` stake and bonds `bonded` of it in a validator; mint's genesis
 /// with `params`.
 fn setup(supply: Amount, bonded: Amount, params: Params) -> MemState {
-    let mut s = MemState::default();
-    BankGenesis {
-        balances: vec![Balance {
-            address: addr(1).to_string(),
-            coins: vec![JsonCoin {
-                denom: "stake".into(),
-                amount: supply.to_string(),
-            }],
-        }],
-        ..BankGenesis::default()
-    }
-    .init(&mut s)
-    .expect("bank genesis");
+    let mut s = funded(&[(1, supply)]);
     Genesis {
         minter: Minter::default(),
         params,

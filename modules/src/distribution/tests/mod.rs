@@ -10,12 +10,11 @@ mod slash;
 
 use super::genesis::Genesis;
 use super::*;
-use crate::bank::genesis::{Balance, Genesis as BankGenesis, JsonCoin};
 use crate::staking::{
     self, CommissionRates, Description, MsgBeginRedelegate, MsgCreateValidator, MsgDelegate,
     MsgUndelegate, NoHooks, ValidatorUpdate, POWER_REDUCTION,
 };
-use crate::test_util::{addr, apply, apply_events, code, d, refused};
+use crate::test_util::{addr, apply, apply_events, code, d, funded, refused};
 use crate::{auth, bank, Address, Amount, BlockCtx, Coin, Coins, Dec, Event, MemState};
 use crate::{Result, State, Timestamp};
 
@@ -69,22 +68,7 @@ fn cons(b: u8) -> [u8; 20] {
 /// Accounts `(byte, stake)` funded by bank's genesis; distribution's genesis with `params`
 /// (nothing else), then staking's.
 fn setup_with(balances: &[(u8, Amount)], params: Params) -> MemState {
-    let mut s = MemState::default();
-    BankGenesis {
-        balances: balances
-            .iter()
-            .map(|(b, amount)| Balance {
-                address: addr(*b).to_string(),
-                coins: vec![JsonCoin {
-                    denom: "stake".into(),
-                    amount: amount.to_string(),
-                }],
-            })
-            .collect(),
-        ..BankGenesis::default()
-    }
-    .init(&mut s)
-    .expect("bank genesis");
+    let mut s = funded(balances);
     auth::ensure_module_account(&mut s, auth::FEE_COLLECTOR).expect("fee collector");
     Genesis {
         params,

@@ -9,12 +9,11 @@ mod unjail;
 
 use super::genesis::Genesis;
 use super::*;
-use crate::bank::genesis::{Balance, Genesis as BankGenesis, JsonCoin};
 use crate::staking::{
     self, CommissionRates, Description, MsgBeginRedelegate, MsgCreateValidator, MsgDelegate,
     MsgUndelegate, Validator, ValidatorUpdate,
 };
-use crate::test_util::{addr, apply, apply_events, code, d, refused, stake};
+use crate::test_util::{addr, apply, apply_events, code, d, funded, refused, stake};
 use crate::{bank, Address, Amount, BlockCtx, Dec, Event, MemState, ModuleError, Result};
 use crate::{State, Timestamp};
 
@@ -48,22 +47,7 @@ fn at_time(height: u64, seconds: i64) -> BlockCtx {
 /// Accounts `(byte, stake)` funded by bank's genesis, staking's genesis, and slashing's
 /// with `params`.
 fn setup(balances: &[(u8, Amount)], params: Params) -> MemState {
-    let mut s = MemState::default();
-    BankGenesis {
-        balances: balances
-            .iter()
-            .map(|(b, amount)| Balance {
-                address: addr(*b).to_string(),
-                coins: vec![JsonCoin {
-                    denom: "stake".into(),
-                    amount: amount.to_string(),
-                }],
-            })
-            .collect(),
-        ..BankGenesis::default()
-    }
-    .init(&mut s)
-    .expect("bank genesis");
+    let mut s = funded(balances);
     let hooks = SlashingHooks { height: 0 };
     apply(&mut s, |st| {
         staking::genesis::Genesis::default().init(st, &at(0), &hooks)

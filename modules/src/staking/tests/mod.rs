@@ -11,8 +11,7 @@ mod slash;
 
 use super::genesis::Genesis;
 use super::*;
-use crate::bank::genesis::{Balance, Genesis as BankGenesis, JsonCoin};
-use crate::test_util::{addr, apply, apply_events, code, d, refused, stake};
+use crate::test_util::{addr, apply, apply_events, code, d, funded, refused, stake};
 use crate::{bank, Address, Amount, BlockCtx, Dec, MemState, ModuleError, Result};
 use crate::{State, Timestamp};
 
@@ -35,22 +34,7 @@ fn at(height: u64, secs: i64) -> BlockCtx {
 
 /// Accounts `(byte, stake)` funded by bank's genesis; staking's genesis with `params`.
 fn setup_with(balances: &[(u8, Amount)], params: Params) -> MemState {
-    let mut s = MemState::default();
-    BankGenesis {
-        balances: balances
-            .iter()
-            .map(|(b, amount)| Balance {
-                address: addr(*b).to_string(),
-                coins: vec![JsonCoin {
-                    denom: "stake".into(),
-                    amount: amount.to_string(),
-                }],
-            })
-            .collect(),
-        ..BankGenesis::default()
-    }
-    .init(&mut s)
-    .expect("bank genesis");
+    let mut s = funded(balances);
     let g = Genesis {
         params,
         ..Genesis::default()
