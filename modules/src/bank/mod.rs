@@ -214,21 +214,11 @@ pub fn move_coins(
     to: &Address,
     coins: &Coins,
 ) -> Result<()> {
-    for c in coins.iter() {
-        sub_balance(state, from, &c)?;
-        add_balance(state, to, &c)?;
-    }
+    move_balances(state, from, to, coins)?;
     auth::ensure_account(state, to)?;
     // The SDK's bank keeper emits these four for every send, fees included.
+    emit_spent_received(state, from, to, coins);
     let (from, to, amount) = (from.to_string(), to.to_string(), coins.to_string());
-    state.emit(Event::new(
-        "coin_spent",
-        [("spender", from.as_str()), ("amount", amount.as_str())],
-    ));
-    state.emit(Event::new(
-        "coin_received",
-        [("receiver", to.as_str()), ("amount", amount.as_str())],
-    ));
     state.emit(Event::new(
         "transfer",
         [
@@ -258,10 +248,7 @@ pub fn delegate_coins(
             )));
         }
     }
-    for c in coins.iter() {
-        sub_balance(state, delegator, &c)?;
-        add_balance(state, pool, &c)?;
-    }
+    move_balances(state, delegator, pool, coins)?;
     emit_spent_received(state, delegator, pool, coins);
     Ok(())
 }
@@ -274,12 +261,23 @@ pub fn undelegate_coins(
     delegator: &Address,
     coins: &Coins,
 ) -> Result<()> {
-    for c in coins.iter() {
-        sub_balance(state, pool, &c)?;
-        add_balance(state, delegator, &c)?;
-    }
+    move_balances(state, pool, delegator, coins)?;
     auth::ensure_account(state, delegator)?;
     emit_spent_received(state, pool, delegator, coins);
+    Ok(())
+}
+
+/// Take `coins` from `from`'s balances and add them to `to`'s (no checks, no events).
+fn move_balances(
+    state: &mut (impl State + ?Sized),
+    from: &Address,
+    to: &Address,
+    coins: &Coins,
+) -> Result<()> {
+    for c in coins.iter() {
+        sub_balance(state, from, &c)?;
+        add_balance(state, to, &c)?;
+    }
     Ok(())
 }
 
