@@ -5,31 +5,12 @@
 
 use cosmrs::AccountId;
 use std::process::Stdio;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 mod common;
-use common::{alice_send, free_port, funded_home, keystone, Proc};
+use common::{alice_send, free_port, funded_home, keystone, rpc, until, Proc};
 
 const CHAIN: &str = "keystone-abci";
-
-fn until<T>(what: &str, mut f: impl FnMut() -> Option<T>) -> T {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        if let Some(v) = f() {
-            return v;
-        }
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
-
-fn rpc(port: u16, method: &str, params: serde_json::Value) -> serde_json::Value {
-    let body = serde_json::json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params})
-        .to_string();
-    common::http(port, "POST", "/", &body)
-        .map(|(_, v)| v)
-        .unwrap_or(serde_json::Value::Null)
-}
 
 #[test]
 fn start_with_proxy_app_replicates_the_built_in_app_served_by_abci_server() {
@@ -57,7 +38,7 @@ fn start_with_proxy_app_replicates_the_built_in_app_served_by_abci_server() {
             .spawn()
             .expect("abci-server"),
     );
-    until("blocks", || {
+    until("blocks", 60, || {
         rpc(port, "status", serde_json::json!({}))["result"]["sync_info"]["latest_block_height"]
             .as_str()
             .and_then(|h| h.parse::<u64>().ok())

@@ -20,7 +20,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 mod common;
-use common::{free_port, funded_home, ok, start_quiet};
+use common::{free_port, funded_home, ok, rpc, start_quiet, until};
 
 const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
 
@@ -65,24 +65,6 @@ fn post(port: u16, path: &str, body: &Value) -> (u16, Value) {
     raw(port, "POST", path, &[], &body.to_string())
         .map(|(s, _, v)| (s, v))
         .unwrap_or_else(|| panic!("no answer to POST {path}"))
-}
-
-fn rpc(port: u16, method: &str, params: Value) -> Value {
-    let body = json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params});
-    raw(port, "POST", "/", &[], &body.to_string())
-        .map(|(_, _, v)| v)
-        .unwrap_or(Value::Null)
-}
-
-fn until<T>(what: &str, secs: u64, mut f: impl FnMut() -> Option<T>) -> T {
-    let deadline = Instant::now() + Duration::from_secs(secs);
-    loop {
-        if let Some(v) = f() {
-            return v;
-        }
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
 }
 
 fn b64d(v: &Value) -> Vec<u8> {

@@ -4,14 +4,10 @@
 //! next block's header (fetched with `block`). Malformed requests get CometBFT's error shapes.
 
 use base64::Engine as _;
-use cosmrs::bank::MsgSend;
-use cosmrs::crypto::secp256k1::SigningKey;
-use cosmrs::tx::{self, Fee, Msg, SignDoc, SignerInfo};
-use cosmrs::{AccountId, Coin};
-use std::time::{Duration, Instant};
+use cosmrs::AccountId;
 
 mod common;
-use common::{funded_home, start_quiet};
+use common::{alice_key, alice_send, funded_home, start_quiet, until};
 
 fn http(port: u16, method: &str, path: &str, body: &str) -> Option<serde_json::Value> {
     common::http(port, method, path, body).map(|(_, v)| v)
@@ -23,57 +19,17 @@ fn rpc(port: u16, method: &str, params: serde_json::Value) -> serde_json::Value 
     http(port, "POST", "/", &body).expect("rpc answer")
 }
 
-fn until<T>(what: &str, mut f: impl FnMut() -> Option<T>) -> T {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        if let Some(v) = f() {
-            return v;
-        }
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
 #[test]
 fn broadcast_commit_and_prove_a_balance() {
     let dir = tempfile::tempdir().expect("tmp");
     let home = dir.path();
     let port = funded_home(home, "keystone-rpc", "50ms").rpc;
     let _node = start_quiet(home);
-    until("the RPC server", || http(port, "GET", "/health", ""));
+    until("the RPC server", 60, || http(port, "GET", "/health", ""));
 
-    // alice's key from the test keyring; she is genesis account 0.
-    let stored: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(home.join("keyring-test").join("alice.json")).expect("key file"),
-    )
-    .expect("json");
-    let secret = hex::decode(stored["secret_hex"].as_str().expect("hex")).expect("hex");
-    let key = SigningKey::from_slice(&secret).expect("key");
-    let alice = key.public_key().account_id("cosmos").expect("id");
+    // alice is genesis account 0 of the funded home.
     let bob = AccountId::new("cosmos", &[0xb0; 20]).expect("id");
-    let msg = MsgSend {
-        from_address: alice,
-        to_address: bob.clone(),
-        amount: vec![Coin {
-            denom: "stake".parse().expect("denom"),
-            amount: 100,
-        }],
-    };
-    let body = tx::Body::new(vec![msg.to_any().expect("any")], "", 0u32);
-    let auth =
-        SignerInfo::single_direct(Some(key.public_key()), 0).auth_info(Fee::from_amount_and_gas(
-            Coin {
-                denom: "stake".parse().expect("denom"),
-                amount: 500,
-            },
-            200_000u64,
-        ));
-    let raw = SignDoc::new(&body, &auth, &"keystone-rpc".parse().expect("chain"), 0)
-        .expect("doc")
-        .sign(&key)
-        .expect("sign")
-        .to_bytes()
-        .expect("bytes");
+    let raw = alice_send(home, "keystone-rpc", &bob, 100, 0);
 
     let res = rpc(
         port,
@@ -87,7 +43,7 @@ fn broadcast_commit_and_prove_a_balance() {
     );
 
     let key_path = format!("bank/balances/{bob}/stake");
-    let (height, proof_b64) = until("the send to be committed", || {
+    let (height, proof_b64) = until("the send to be committed", 60, || {
         let q = rpc(
             port,
             "abci_query",
@@ -112,7 +68,7 @@ fn broadcast_commit_and_prove_a_balance() {
         })
     });
     // The state after block H is committed to by the header of block H+1.
-    let next = until("the next block", || {
+    let next = until("the next block", 60, || {
         let b = rpc(
             port,
             "block",
@@ -226,29 +182,7 @@ fn broadcast_commit_and_prove_a_balance() {
             .expect("tendermint parses our signed header");
     assert_eq!(sh.header.height.value(), tx_height);
     // broadcast_tx_commit waits for the block: the next send (sequence 1) comes back committed.
-    let msg2 = MsgSend {
-        from_address: key.public_key().account_id("cosmos").expect("id"),
-        to_address: bob.clone(),
-        amount: vec![Coin {
-            denom: "stake".parse().expect("denom"),
-            amount: 5,
-        }],
-    };
-    let body2 = tx::Body::new(vec![msg2.to_any().expect("any")], "", 0u32);
-    let auth2 =
-        SignerInfo::single_direct(Some(key.public_key()), 1).auth_info(Fee::from_amount_and_gas(
-            Coin {
-                denom: "stake".parse().expect("denom"),
-                amount: 500,
-            },
-            200_000u64,
-        ));
-    let raw2 = SignDoc::new(&body2, &auth2, &"keystone-rpc".parse().expect("chain"), 0)
-        .expect("doc")
-        .sign(&key)
-        .expect("sign")
-        .to_bytes()
-        .expect("bytes");
+    let raw2 = alice_send(home, "keystone-rpc", &bob, 5, 1);
     let b64_2 = base64::engine::general_purpose::STANDARD.encode(&raw2);
     let committed = rpc(
         port,
@@ -282,7 +216,7 @@ fn broadcast_commit_and_prove_a_balance() {
     );
 
     // Both sends found by their events, as cosmjs's searchTx and gaiad's `query txs` ask.
-    let alice_b32 = key
+    let alice_b32 = alice_key(home)
         .public_key()
         .account_id("cosmos")
         .expect("id")

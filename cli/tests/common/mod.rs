@@ -182,6 +182,16 @@ pub(crate) fn http(
     ))
 }
 
+/// alice's secp256k1 key, from the test keyring of a [`funded_home`].
+pub(crate) fn alice_key(home: &Path) -> cosmrs::crypto::secp256k1::SigningKey {
+    let stored: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(home.join("keyring-test").join("alice.json")).expect("key file"),
+    )
+    .expect("json");
+    let secret = hex::decode(stored["secret_hex"].as_str().expect("hex")).expect("hex");
+    cosmrs::crypto::secp256k1::SigningKey::from_slice(&secret).expect("key")
+}
+
 /// alice (genesis account 0 of a [`funded_home`]) sends `amount` stake to `to` on `chain`,
 /// signed with `cosmrs` (fee 500stake, gas 200000).
 pub(crate) fn alice_send(
@@ -192,12 +202,7 @@ pub(crate) fn alice_send(
     sequence: u64,
 ) -> Vec<u8> {
     use cosmrs::tx::{self, Fee, Msg, SignDoc, SignerInfo};
-    let stored: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(home.join("keyring-test").join("alice.json")).expect("key file"),
-    )
-    .expect("json");
-    let secret = hex::decode(stored["secret_hex"].as_str().expect("hex")).expect("hex");
-    let key = cosmrs::crypto::secp256k1::SigningKey::from_slice(&secret).expect("key");
+    let key = alice_key(home);
     let alice = key.public_key().account_id("cosmos").expect("id");
     let coin = |amount| cosmrs::Coin {
         denom: "stake".parse().expect("denom"),
@@ -217,4 +222,24 @@ pub(crate) fn alice_send(
         .expect("sign")
         .to_bytes()
         .expect("bytes")
+}
+
+/// A JSON-RPC call to the node on `port`: the whole response, `null` when nothing answers.
+pub(crate) fn rpc(port: u16, method: &str, params: serde_json::Value) -> serde_json::Value {
+    let body = serde_json::json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params});
+    http(port, "POST", "/", &body.to_string())
+        .map(|(_, v)| v)
+        .unwrap_or(serde_json::Value::Null)
+}
+
+/// Poll `f` every 50 ms until it yields, for at most `secs` seconds.
+pub(crate) fn until<T>(what: &str, secs: u64, mut f: impl FnMut() -> Option<T>) -> T {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    loop {
+        if let Some(v) = f() {
+            return v;
+        }
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
 }
