@@ -60,7 +60,10 @@ pub struct StartOptions {
 pub fn start(home: &Home, opts: &StartOptions) -> Result<()> {
     let doc = read_genesis(home)?;
     match &opts.proxy_app {
-        None => run(home, doc, built_in(home)?, opts),
+        None => {
+            let app = built_in(home, &doc.chain_id)?;
+            run(home, doc, app, opts)
+        }
         Some(addr) => {
             tracing::info!(%addr, "connecting to the ABCI application");
             let app = keystone_consensus_driver::abci::SocketApp::connect(
@@ -73,21 +76,20 @@ pub fn start(home: &Home, opts: &StartOptions) -> Result<()> {
     }
 }
 
-/// The built-in application over the home's state.
-fn built_in(home: &Home) -> Result<App> {
-    let doc = read_genesis(home)?;
+/// The built-in application of `chain_id` over the home's state.
+fn built_in(home: &Home, chain_id: &str) -> Result<App> {
     let (prices, keep) = read_app_toml(&home.config("app.toml"))?;
     let mut store = Store::open(home.data("application.redb")).context("opening the state")?;
     if keep > 0 {
         store = store.with_pruning(keep);
     }
-    Ok(App::new(store, &doc.chain_id, prices))
+    Ok(App::new(store, chain_id, prices))
 }
 
 /// `keystone abci-server`: the built-in application served on the ABCI socket at `address`,
 /// for any CometBFT-compatible engine to drive, until the process is stopped.
 pub fn abci_server(home: &Home, address: &str) -> Result<()> {
-    let app = built_in(home)?;
+    let app = built_in(home, &read_genesis(home)?.chain_id)?;
     let server = keystone_consensus_driver::abci::Server::bind(app, address)
         .with_context(|| format!("--address {address}"))?;
     tracing::info!(address = %server.address(), "serving the built-in application over ABCI");
