@@ -70,24 +70,7 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
 /// naming the nodes' keys as validators with an empty app state; returns each app's address.
 fn start_kvstore(net: &Localnet, dir: &std::path::Path) -> Vec<(KillOnDrop, String)> {
     use std::io::BufRead;
-    let keys: Vec<serde_json::Value> = net
-        .nodes
-        .iter()
-        .map(|n| {
-            let text = std::fs::read_to_string(n.home.join("config/priv_validator_key.json"))
-                .expect("key file");
-            serde_json::from_str(&text).expect("key JSON")
-        })
-        .collect();
-    net.edit_genesis(|g| {
-        g["validators"] = serde_json::Value::Array(
-            keys.iter()
-                .map(|k| serde_json::json!({"address": k["address"], "pub_key": k["pub_key"], "power": "10", "name": ""}))
-                .collect(),
-        );
-        g["app_state"] = serde_json::json!({});
-    })
-    .expect("genesis");
+    net.genesis_validators_from_keys(10).expect("genesis");
     let script =
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/kvstore-py/kvstore.py");
     (0..net.nodes.len())

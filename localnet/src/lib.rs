@@ -169,6 +169,33 @@ impl Localnet {
         Ok(())
     }
 
+    /// For an application that keeps no stake (an external ABCI app): genesis.json names each
+    /// node's consensus key as a validator with `power`, and the app state is empty.
+    pub fn genesis_validators_from_keys(&self, power: i64) -> Result<()> {
+        let keys = self
+            .nodes
+            .iter()
+            .map(|n| {
+                let path = n.home.join("config/priv_validator_key.json");
+                let text = std::fs::read_to_string(&path)?;
+                serde_json::from_str::<Value>(&text)
+                    .map_err(|e| LocalnetError::Parse(format!("{}: {e}", path.display())))
+            })
+            .collect::<Result<Vec<Value>>>()?;
+        self.edit_genesis(|g| {
+            g["validators"] = Value::Array(
+                keys.iter()
+                    .zip(&self.nodes)
+                    .map(|(k, n)| {
+                        json!({"address": k["address"], "pub_key": k["pub_key"],
+                               "power": power.to_string(), "name": n.name})
+                    })
+                    .collect(),
+            );
+            g["app_state"] = json!({});
+        })
+    }
+
     /// Add a non-validator node: its own `init`, the network's genesis, the first node as
     /// its persistent peer, and ports from `base_port`.
     pub fn add_full_node(&mut self, base_port: u16, timeouts: &[(&str, &str)]) -> Result<usize> {

@@ -49,27 +49,7 @@ fn replicate(example: Example) {
     .expect("testnet init-files");
     // The apps keep no stake: the first validators are the ones genesis.json names, each
     // node's consensus key with power 10, and the app starts empty.
-    let keys: Vec<Value> = net
-        .nodes
-        .iter()
-        .map(|n| {
-            let text = std::fs::read_to_string(n.home.join("config/priv_validator_key.json"))
-                .expect("key file");
-            serde_json::from_str(&text).expect("key JSON")
-        })
-        .collect();
-    net.edit_genesis(|g| {
-        g["validators"] = Value::Array(
-            keys.iter()
-                .enumerate()
-                .map(|(i, k)| {
-                    json!({"address": k["address"], "pub_key": k["pub_key"], "power": "10", "name": format!("node{i}")})
-                })
-                .collect(),
-        );
-        g["app_state"] = json!({});
-    })
-    .expect("genesis");
+    net.genesis_validators_from_keys(10).expect("genesis");
     let mut apps: Vec<AppProcess> = (0..4)
         .map(|i| {
             AppProcess::start(
@@ -114,8 +94,13 @@ fn replicate(example: Example) {
     }
 
     // A validator update: node 3's power from 10 to 25, in the engine's set two heights on.
+    let key3: Value = serde_json::from_str(
+        &std::fs::read_to_string(net.nodes[3].home.join("config/priv_validator_key.json"))
+            .expect("key file"),
+    )
+    .expect("key JSON");
     let pubkey: [u8; 32] = base64::engine::general_purpose::STANDARD
-        .decode(keys[3]["pub_key"]["value"].as_str().expect("key"))
+        .decode(key3["pub_key"]["value"].as_str().expect("key"))
         .expect("b64")
         .try_into()
         .expect("32 bytes");
@@ -134,7 +119,7 @@ fn replicate(example: Example) {
             .as_array()
             .expect("list")
             .iter()
-            .find(|v| v["address"] == keys[3]["address"])
+            .find(|v| v["address"] == key3["address"])
             .and_then(|v| v["voting_power"].as_str()?.parse().ok())
             .expect("node 3 in the set")
     };
