@@ -147,6 +147,12 @@ pub fn trusted(src: &Source, root: &TrustRoot) -> Result<LightBlock> {
             (b, format!("trusted header {height}"))
         }
         TrustRoot::Genesis(path) => {
+            if !path.exists() {
+                bail!(
+                    "no trust root: {} does not exist; give --home with the chain's genesis.json, or --trusted-height and --trusted-hash",
+                    path.display()
+                );
+            }
             let doc = keystone_genesis::GenesisDoc::load(path)
                 .with_context(|| format!("reading {}", path.display()))?;
             let set = doc.validator_set()?;
