@@ -342,9 +342,31 @@ impl Localnet {
     }
 
     /// Wait until every node in `nodes` has committed height `h`.
+    /// When it times out, the error carries the end of the log of each node that fell short,
+    /// so a failure on a CI machine says why.
     pub fn wait_height(&self, nodes: &[usize], h: u64, secs: u64) -> Result<()> {
         self.wait(&format!("nodes {nodes:?} at height {h}"), secs, |n| {
             nodes.iter().all(|&i| n.height(i).is_some_and(|x| x >= h))
+        })
+        .map_err(|e| match e {
+            LocalnetError::Timeout { mut what, secs } => {
+                for &i in nodes {
+                    let at = self.height(i);
+                    if at.is_some_and(|x| x >= h) {
+                        continue;
+                    }
+                    let name = &self.nodes[i].name;
+                    let log = std::fs::read_to_string(self.dir.join(format!("{name}.log")))
+                        .unwrap_or_default();
+                    let lines: Vec<&str> = log.lines().collect();
+                    let tail = lines[lines.len().saturating_sub(30)..].join("\n");
+                    what.push_str(&format!(
+                        "\n--- {name} (at {at:?}): the end of {name}.log ---\n{tail}"
+                    ));
+                }
+                LocalnetError::Timeout { what, secs }
+            }
+            other => other,
         })
     }
 
