@@ -20,7 +20,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 mod common;
-use common::{free_port, funded_home, ok, rpc, start_quiet, until};
+use common::{funded_home, ok, rpc, start_quiet, until};
 
 const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
 
@@ -170,15 +170,6 @@ fn verify_proof(answer: &Value, rpc_port: u16) -> Vec<Value> {
 }
 
 /// Three consecutive free loopback ports (p2p, RPC, REST of `testnet init-files`).
-fn free_base_port() -> u16 {
-    loop {
-        let p = free_port();
-        if p < 60000 && (1..3).all(|i| std::net::TcpListener::bind(("127.0.0.1", p + i)).is_ok()) {
-            return p;
-        }
-    }
-}
-
 fn signed(
     key: &SigningKey,
     chain: &str,
@@ -249,7 +240,7 @@ fn pos_node(
     common::Proc,
 ) {
     let dir = tempfile::tempdir().expect("tmp");
-    let base = free_base_port();
+    let base = keystone_localnet::free_base(3).expect("free ports");
     let out = dir.path().join("net");
     ok(
         dir.path(),

@@ -118,7 +118,7 @@ fn main() {
     };
     let ceiling = verifications_per_second();
     let dir = tempfile::tempdir().expect("tmp");
-    let base = 42_000 + (std::process::id() % 1000) as u16 * 10;
+    let base = keystone_localnet::free_base(40).expect("a free port range on 127.0.0.1");
     let mut net = Localnet::init(&bin, dir.path(), 4, "load-1", base, &FAST_TIMEOUTS)
         .expect("testnet init-files");
     let kvstore = std::env::var("KEYSTONE_LOAD_APP").is_ok_and(|a| a == "kvstore-py");

@@ -419,19 +419,30 @@ fn set_consensus(path: &Path, values: &[(&str, &str)]) -> Result<()> {
 /// A base port on 127.0.0.1 with `count` free ports after it (a node takes three of every
 /// ten). Every call in this process gets a different range, even before the first is bound;
 /// the process id spreads concurrent test binaries apart. `None` when 400 tries found none.
+///
+/// The range lies below the kernel's ephemeral ports (`ip_local_port_range`, 32768 by
+/// default): a port picked there can be taken, between the pick and a node's bind or while a
+/// node is down for a restart, as the source port of any outbound connection on the machine —
+/// seen on CI as "p2p: cannot listen …: Address already in use".
 pub fn free_base(count: u16) -> Option<u16> {
     static NEXT: std::sync::atomic::AtomicU16 = std::sync::atomic::AtomicU16::new(0);
+    const LOW: u16 = 10_000;
+    let ephemeral = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .ok()
+        .and_then(|r| r.split_whitespace().next()?.parse::<u16>().ok())
+        .unwrap_or(32_768);
+    let span = ephemeral.checked_sub(LOW + count)?.max(1);
     let seed = std::process::id() as u16;
     loop {
         let attempt = NEXT.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         if attempt >= 400 {
             return None;
         }
-        let base = 20_000
+        let base = LOW
             + (seed
                 .wrapping_mul(131)
                 .wrapping_add(attempt.wrapping_mul(997)))
-                % 40_000;
+                % span;
         if (0..count).all(|p| std::net::TcpListener::bind(("127.0.0.1", base + p)).is_ok()) {
             return Some(base);
         }

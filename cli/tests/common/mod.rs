@@ -80,11 +80,9 @@ pub(crate) fn ok(home: &Path, args: &[&str]) -> String {
 
 /// A loopback port nothing listens on right now.
 pub(crate) fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .expect("bind")
-        .local_addr()
-        .expect("addr")
-        .port()
+    // Not port 0: the kernel would pick an ephemeral port, which any outbound connection can
+    // take before (or while restarting) the node binds it.
+    keystone_localnet::free_base(1).expect("a free port on 127.0.0.1")
 }
 
 /// The node's listen ports.
