@@ -1389,6 +1389,46 @@ fn simulate_accepts_cosmjs_shape_for_an_account_with_no_key_yet() {
     assert_eq!(stake_of(&c.app, &dave), coin(5_000));
 }
 
+/// cosmjs simulates with an empty fee and then pays one: the estimate must hold the fee's
+/// deduction (two balance reads and writes), or `fee: "auto"` runs out of gas on an account's
+/// second transaction, whose key is already stored (issue #13).
+#[test]
+fn an_estimate_without_a_fee_covers_the_fee_the_signed_transaction_pays() {
+    let mut c = chain();
+    block_with(&mut c.app, 3, vec![], &[], vec![]);
+    let ka = key(7);
+    let bob = addr(&key(11));
+    assert!(
+        account(&c.app, &c.alice).pub_key.is_some(),
+        "alice has signed before"
+    );
+    let pubkey = any(
+        "/cosmos.crypto.secp256k1.PubKey",
+        &cosmos_sdk_proto::cosmos::crypto::secp256k1::PubKey {
+            key: ka.public_key().to_bytes(),
+        },
+    );
+    let sequence = account(&c.app, &c.alice).sequence;
+    let msg = send_msg(&c.alice, &bob, 1_000);
+    let shape = cosmjs_shape(Some(pubkey), sequence, vec![msg.clone()]);
+    let estimate = simulated(&c.app, shape.encode_to_vec())
+        .gas_info
+        .expect("gas info")
+        .gas_used;
+    let before = (stake_of(&c.app, &c.alice), account(&c.app, &c.alice));
+    // The simulation's placeholder fee moved nothing.
+    assert_eq!(account(&c.app, &c.alice), before.1);
+
+    let tx = signed(&c.app, &ka, vec![msg]);
+    let fin = block_with(&mut c.app, 4, vec![tx], &[], vec![]);
+    let used = u64::try_from(fin.tx_results[0].gas_used).expect("gas");
+    assert_eq!(fin.tx_results[0].code, 0, "{}", fin.tx_results[0].log);
+    // The estimate is the signed run plus the empty signature's allowance (a few thousand),
+    // not short of it by the fee's deduction.
+    assert!(estimate >= used, "estimate {estimate} < used {used}");
+    assert!(estimate - used < 3_000, "estimate {estimate}, used {used}");
+}
+
 #[test]
 fn a_failing_simulation_answers_the_sdk_error() {
     let c = chain();

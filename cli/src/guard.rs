@@ -30,7 +30,7 @@ use axum::{Json, Router};
 use keystone_consensus_driver::rpc::RpcError;
 use serde_json::json;
 use std::collections::HashMap;
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -272,8 +272,8 @@ async fn rate_limit(State(g): State<Arc<Guard>>, req: Request, next: Next) -> Re
     // has no peer address and is not limited.
     let Some(ip) = req
         .extensions()
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|c| c.0.ip())
+        .get::<ConnectInfo<crate::lenient::ClientAddr>>()
+        .map(|c| c.0 .0.ip())
     else {
         return next.run(req).await;
     };
@@ -465,8 +465,8 @@ mod tests {
                 let listener = tokio::net::TcpListener::from_std(listener).expect("listener");
                 let app = protect(router, &limits, style);
                 let _ = axum::serve(
-                    listener,
-                    app.into_make_service_with_connect_info::<SocketAddr>(),
+                    crate::lenient::LenientListener(listener),
+                    app.into_make_service_with_connect_info::<crate::lenient::ClientAddr>(),
                 )
                 .await;
             });

@@ -5,9 +5,10 @@
 //! keyrings; [`home`] (the home directory's files, `init`, config parsing); [`testnet`]
 //! (`testnet init-files`); [`node`] (`start`: the engine over the built-in application, on
 //! the wall clock, with the JSON-RPC ([`rpc`], subscriptions in [`events`]) and REST
-//! ([`rest`]) servers, both behind [`guard`]'s limits); [`client`] and [`tx`] (the command
-//! line's RPC client and transaction signing); [`light`] (the light client of `light verify`
-//! and `query state --prove`); [`genutil`] (`genesis gentx` and `collect-gentxs`).
+//! ([`rest`]) servers, both behind [`guard`]'s limits and reading request lines as
+//! CometBFT's Go server does ([`lenient`])); [`client`] and [`tx`] (the command line's RPC
+//! client and transaction signing); [`light`] (the light client of `light verify` and `query
+//! state --prove`); [`genutil`] (`genesis gentx` and `collect-gentxs`).
 //!
 //! What does not live here: consensus, storage and the network's transport (the engine and
 //! `keystone-p2p`), and the application's rules (`keystone-app`).
@@ -18,6 +19,7 @@ pub mod genutil;
 pub mod guard;
 pub mod home;
 pub mod keys;
+pub mod lenient;
 pub mod light;
 pub mod node;
 pub mod rest;

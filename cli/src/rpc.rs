@@ -276,8 +276,8 @@ pub(crate) fn serve_router(
         let listener = tokio::net::TcpListener::bind(addr).await?;
         tracing::info!(%addr, "{what} listening");
         // The peer address is what the rate limit counts by.
-        let service = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
-        axum::serve(listener, service).await?;
+        let service = app.into_make_service_with_connect_info::<crate::lenient::ClientAddr>();
+        axum::serve(crate::lenient::LenientListener(listener), service).await?;
         Ok(())
     })
 }

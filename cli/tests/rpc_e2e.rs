@@ -130,6 +130,32 @@ fn broadcast_commit_and_prove_a_balance() {
         "the absence proof does not stretch to a present key"
     );
 
+    // URI-form requests as CometBFT's documentation types them: raw quotes in the request
+    // line (curl sends them as they are), which the Go server accepts.
+    let (status, q) = common::http(
+        port,
+        "GET",
+        &format!("/abci_query?path=\"/store/key\"&data=\"{key_path}\"&height={height}"),
+        "",
+    )
+    .expect("an answer");
+    assert_eq!(status, 200, "{q}");
+    assert_eq!(
+        q["result"]["response"]["value"],
+        base64::engine::general_purpose::STANDARD.encode("100"),
+        "{q}"
+    );
+    // Not a Cosmos transaction: CheckTx refuses it, in an answer, not an HTTP error.
+    let (status, r) = common::http(port, "GET", "/broadcast_tx_commit?tx=\"name=satoshi\"", "")
+        .expect("an answer");
+    assert_eq!(status, 200, "{r}");
+    assert_eq!(r["result"]["check_tx"]["codespace"], "sdk", "{r}");
+    assert_ne!(r["result"]["check_tx"]["code"], 0, "{r}");
+    let (status, found) =
+        common::http(port, "GET", "/tx_search?query=\"tx.height>0\"", "").expect("an answer");
+    assert_eq!(status, 200, "{found}");
+    assert_eq!(found["result"]["total_count"], "1", "{found}");
+
     // The transaction by hash and by search, and the other read methods.
     let hash_hex = hex::encode_upper(keystone_consensus_types::sha256(&raw).0);
     let t = rpc(

@@ -507,6 +507,13 @@ pub fn http_post(port: u16, body: &str) -> Option<Value> {
 
 /// A minimal HTTP/1.1 request to `127.0.0.1:port`; the JSON body of the answer.
 pub fn http(port: u16, method: &str, path: &str, body: &str) -> Option<Value> {
+    http_status(port, method, path, body).map(|(_, v)| v)
+}
+
+/// A minimal HTTP/1.1 request to `127.0.0.1:port`, `path` written into the request line byte
+/// for byte (as curl sends `'localhost:26657/abci_query?data="name"'`): the status and the
+/// JSON body (`Null` when the body is not JSON).
+pub fn http_status(port: u16, method: &str, path: &str, body: &str) -> Option<(u16, Value)> {
     let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
     let mut s = TcpStream::connect_timeout(&addr, Duration::from_secs(2)).ok()?;
     s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
@@ -519,8 +526,9 @@ pub fn http(port: u16, method: &str, path: &str, body: &str) -> Option<Value> {
     let mut resp = Vec::new();
     s.read_to_end(&mut resp).ok()?;
     let text = String::from_utf8_lossy(&resp);
-    let (_, body) = text.split_once("\r\n\r\n")?;
-    serde_json::from_str(body).ok()
+    let (head, body) = text.split_once("\r\n\r\n")?;
+    let status = head.split_whitespace().nth(1)?.parse().ok()?;
+    Some((status, serde_json::from_str(body).unwrap_or(Value::Null)))
 }
 
 /// The `keystone` binary next to the running executable (`target/<profile>/keystone` for a

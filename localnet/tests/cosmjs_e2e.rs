@@ -1,12 +1,17 @@
-//! The published cosmjs clients (`@cosmjs/stargate`, `@cosmjs/proto-signing`, pinned in
-//! `tests/cosmjs/package-lock.json`) against a 4-validator localnet, unchanged: Node.js runs
-//! `tests/cosmjs/e2e.mjs`, which connects `StargateClient` and `SigningStargateClient` to node
-//! 0's RPC, reads chain id, height, blocks, accounts and balances, then sends, delegates and
-//! undelegates with `fee: "auto"` (simulate, sign SIGN_MODE_DIRECT, `broadcast_tx_sync`, poll
-//! `tx_search` for the hash) and checks each result through the clients' own queries.
+//! The published cosmjs clients (`@cosmjs/stargate`, `@cosmjs/proto-signing`) against a
+//! 4-validator localnet, unchanged, in two versions: the one pinned in
+//! `tests/cosmjs/package-lock.json` and the newest published one when
+//! `tests/cosmjs-latest/package-lock.json` was last moved. Node.js runs `tests/cosmjs/e2e.mjs`
+//! once per version (loading the clients from that version's folder), from two accounts: it
+//! connects `StargateClient` and `SigningStargateClient` to node 0's RPC, reads chain id,
+//! height, blocks, accounts and balances, sends, delegates and undelegates with `fee: "auto"`
+//! (simulate, sign SIGN_MODE_DIRECT, `broadcast_tx_sync`, poll `tx_search` for the hash) and
+//! checks each result through the clients' own queries; then it sends five each of send,
+//! delegate, undelegate, redelegate and withdraw-rewards with `fee: "auto"` and a gas price
+//! (every one must commit) and prints gas used / gas wanted per type.
 //!
-//! Needs `node` (>= 18) on the PATH; `.ci/run` installs it and runs `npm ci` in
-//! `tests/cosmjs/`, and this test runs `npm ci` itself when `node_modules` is missing.
+//! Needs `node` (>= 18) on the PATH; `.ci/run` installs it and runs `npm ci` in both folders,
+//! and this test runs `npm ci` itself where `node_modules` is missing.
 //! The node processes and the script are killed when the test ends, also when it fails.
 
 mod common;
@@ -23,7 +28,7 @@ use std::time::{Duration, Instant};
 const CHAIN: &str = "e2e-cosmjs";
 /// How long `npm ci` and the script may take before they are killed.
 const NPM_TIMEOUT: Duration = Duration::from_secs(300);
-const SCRIPT_TIMEOUT: Duration = Duration::from_secs(300);
+const SCRIPT_TIMEOUT: Duration = Duration::from_secs(360);
 
 /// A child process killed (and reaped) when dropped.
 struct Killed(Child);
@@ -143,9 +148,17 @@ fn secret_hex(net: &Localnet, i: usize, key: &str) -> String {
 #[test]
 fn cosmjs_stargate_clients_send_delegate_and_undelegate() {
     let started = Instant::now();
-    let js: PathBuf = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/cosmjs");
+    let tests = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests");
+    let script: PathBuf = tests.join("cosmjs");
+    // (folder of the clients, node whose operator key signs, validator, other validator)
+    let runs = [
+        (tests.join("cosmjs"), 0, 1, 2),
+        (tests.join("cosmjs-latest"), 1, 2, 3),
+    ];
     require_node();
-    require_node_modules(&js);
+    for (js, ..) in &runs {
+        require_node_modules(js);
+    }
 
     let dir = tempfile::tempdir().expect("tmp");
     let bin = keystone_bin().expect("the keystone binary is built next to the tests");
@@ -162,30 +175,41 @@ fn cosmjs_stargate_clients_send_delegate_and_undelegate() {
     net.wait_height(&[0, 1, 2, 3], 2, 90)
         .expect("four validators from gentxs make blocks");
 
-    let mut cmd = Command::new("node");
-    cmd.arg("e2e.mjs")
-        .current_dir(&js)
-        .env(
-            "KEYSTONE_RPC",
-            format!("http://127.0.0.1:{}", net.nodes[0].rpc),
-        )
-        .env("KEYSTONE_CHAIN_ID", chain_id(&net))
-        .env("KEYSTONE_KEY_HEX", secret_hex(&net, 0, "node0"))
-        .env("KEYSTONE_ADDRESS", &net.nodes[0].address)
-        .env("KEYSTONE_VALOPER", valoper(&net, 1, "node1"))
-        .env("KEYSTONE_OTHER_VALOPER", valoper(&net, 2, "node2"))
-        .env("KEYSTONE_DENOM", "stake");
-    let (status, output) = run_with_timeout(cmd, SCRIPT_TIMEOUT);
-    eprintln!(
-        "--- node e2e.mjs ({:.1} s since the test began) ---\n{output}--- end ---",
-        started.elapsed().as_secs_f64()
-    );
-    match status {
-        Some(true) => {}
-        Some(false) => panic!("the cosmjs end-to-end script failed (its output is above)"),
-        None => panic!(
-            "the cosmjs end-to-end script did not finish in {} s and was killed",
-            SCRIPT_TIMEOUT.as_secs()
-        ),
+    for (js, from, to, other) in runs {
+        let key = format!("node{from}");
+        let mut cmd = Command::new("node");
+        cmd.arg("e2e.mjs")
+            .current_dir(&script)
+            .env("KEYSTONE_COSMJS_DIR", &js)
+            .env(
+                "KEYSTONE_RPC",
+                format!("http://127.0.0.1:{}", net.nodes[0].rpc),
+            )
+            .env("KEYSTONE_CHAIN_ID", chain_id(&net))
+            .env("KEYSTONE_KEY_HEX", secret_hex(&net, from, &key))
+            .env("KEYSTONE_ADDRESS", &net.nodes[from].address)
+            .env("KEYSTONE_VALOPER", valoper(&net, to, &format!("node{to}")))
+            .env(
+                "KEYSTONE_OTHER_VALOPER",
+                valoper(&net, other, &format!("node{other}")),
+            )
+            .env("KEYSTONE_DENOM", "stake");
+        let (status, output) = run_with_timeout(cmd, SCRIPT_TIMEOUT);
+        eprintln!(
+            "--- node e2e.mjs with {} ({:.1} s since the test began) ---\n{output}--- end ---",
+            js.display(),
+            started.elapsed().as_secs_f64()
+        );
+        match status {
+            Some(true) => {}
+            Some(false) => panic!(
+                "the cosmjs end-to-end script failed with {} (its output is above)",
+                js.display()
+            ),
+            None => panic!(
+                "the cosmjs end-to-end script did not finish in {} s and was killed",
+                SCRIPT_TIMEOUT.as_secs()
+            ),
+        }
     }
 }

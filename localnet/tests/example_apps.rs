@@ -29,6 +29,7 @@ const CALL_LIMIT: Duration = Duration::from_secs(20);
 
 mod common;
 use common::apps::{count_tx, val_tx, AppProcess, Example, Transport};
+use common::requests;
 
 fn connect(address: &str) -> SocketApp {
     SocketApp::connect(
@@ -255,9 +256,9 @@ fn plan(example: Example) -> Plan {
 fn init_chain(app: &mut SocketApp, plan: &Plan) {
     let res = app
         .init_chain(abci::RequestInitChain {
-            time: None,
+            time: requests::time(0),
             chain_id: "example-apps".into(),
-            consensus_params: None,
+            consensus_params: requests::consensus_params(),
             validators: GENESIS
                 .iter()
                 .map(|(pk, power)| abci::ValidatorUpdate {
@@ -287,11 +288,7 @@ fn init_chain(app: &mut SocketApp, plan: &Plan) {
 /// returns the app hash (already checked against the documented rule).
 fn finalize(app: &mut SocketApp, height: i64, block: &BlockPlan) -> [u8; 32] {
     let res = app
-        .finalize_block(abci::RequestFinalizeBlock {
-            txs: txs(&block.txs),
-            height,
-            ..Default::default()
-        })
+        .finalize_block(requests::finalize(height, txs(&block.txs)))
         .unwrap_or_else(|e| panic!("FinalizeBlock {height}: {e}"));
     let codes: Vec<u32> = res.tx_results.iter().map(|r| r.code).collect();
     assert_eq!(codes, block.codes, "tx codes at height {height}");
@@ -334,7 +331,7 @@ fn finalize(app: &mut SocketApp, height: i64, block: &BlockPlan) -> [u8; 32] {
 }
 
 fn info(app: &SocketApp) -> abci::ResponseInfo {
-    app.info(abci::RequestInfo::default()).expect("Info")
+    app.info(requests::info()).expect("Info")
 }
 
 fn query(app: &SocketApp, path: &str, data: &[u8], height: i64) -> abci::ResponseQuery {
@@ -367,10 +364,7 @@ fn run_fresh(example: Example, home: &Path, listen: &str, plan: &Plan) -> Vec<[u
     }
     // A FinalizeBlock for a height that does not follow is an error, not a silent fork.
     let err = app
-        .finalize_block(abci::RequestFinalizeBlock {
-            height: 9,
-            ..Default::default()
-        })
+        .finalize_block(requests::finalize(9, vec![]))
         .expect_err("a height gap is refused");
     assert!(
         err.0.contains("exception") && err.0.contains("expected 4"),
@@ -432,21 +426,11 @@ fn exercise(example: Example, transport: Transport) {
     let [good_a, good_b] = &plan.good;
     let mempool = txs(&[good_a.clone(), plan.malformed[0].clone(), good_b.clone()]);
     let prepared = app
-        .prepare_proposal(abci::RequestPrepareProposal {
-            max_tx_bytes: 1 << 20,
-            txs: mempool.clone(),
-            height: 1,
-            ..Default::default()
-        })
+        .prepare_proposal(requests::prepare(1, 1 << 20, mempool.clone()))
         .expect("PrepareProposal");
     assert_eq!(prepared.txs, txs(&[good_a.clone(), good_b.clone()]));
     let prepared = app
-        .prepare_proposal(abci::RequestPrepareProposal {
-            max_tx_bytes: good_a.len() as i64,
-            txs: mempool.clone(),
-            height: 1,
-            ..Default::default()
-        })
+        .prepare_proposal(requests::prepare(1, good_a.len() as i64, mempool.clone()))
         .expect("PrepareProposal");
     assert_eq!(
         prepared.txs,
@@ -454,13 +438,9 @@ fn exercise(example: Example, transport: Transport) {
         "max_tx_bytes"
     );
     let mut status = |txs| {
-        app.process_proposal(abci::RequestProcessProposal {
-            txs,
-            height: 1,
-            ..Default::default()
-        })
-        .expect("ProcessProposal")
-        .status
+        app.process_proposal(requests::process(1, txs))
+            .expect("ProcessProposal")
+            .status
     };
     use abci::response_process_proposal::ProposalStatus;
     assert_eq!(
@@ -471,12 +451,12 @@ fn exercise(example: Example, transport: Transport) {
 
     // Vote extensions and snapshots: none.
     assert!(app
-        .extend_vote(abci::RequestExtendVote::default())
+        .extend_vote(requests::extend_vote(1))
         .expect("ExtendVote")
         .vote_extension
         .is_empty());
     assert_eq!(
-        app.verify_vote_extension(abci::RequestVerifyVoteExtension::default())
+        app.verify_vote_extension(requests::verify_vote_extension(1))
             .expect("VerifyVoteExtension")
             .status,
         abci::response_verify_vote_extension::VerifyStatus::Accept as i32
@@ -487,18 +467,18 @@ fn exercise(example: Example, transport: Transport) {
         .snapshots
         .is_empty());
     assert_eq!(
-        app.offer_snapshot(abci::RequestOfferSnapshot::default())
+        app.offer_snapshot(requests::offer_snapshot(1))
             .expect("OfferSnapshot")
             .result,
         abci::response_offer_snapshot::Result::Reject as i32
     );
     assert!(app
-        .load_snapshot_chunk(abci::RequestLoadSnapshotChunk::default())
+        .load_snapshot_chunk(requests::load_snapshot_chunk(1))
         .expect("LoadSnapshotChunk")
         .chunk
         .is_empty());
     assert_eq!(
-        app.apply_snapshot_chunk(abci::RequestApplySnapshotChunk::default())
+        app.apply_snapshot_chunk(requests::apply_snapshot_chunk())
             .expect("ApplySnapshotChunk")
             .result,
         abci::response_apply_snapshot_chunk::Result::Abort as i32
@@ -506,11 +486,7 @@ fn exercise(example: Example, transport: Transport) {
 
     // Block 1: a state change and a validator joining.
     let res = app
-        .finalize_block(abci::RequestFinalizeBlock {
-            txs: txs(&plan.blocks[0].txs),
-            height: 1,
-            ..Default::default()
-        })
+        .finalize_block(requests::finalize(1, txs(&plan.blocks[0].txs)))
         .expect("FinalizeBlock 1");
     let (kind, attr, value) = plan.first_event;
     let e = &res.tx_results[0].events[0];
@@ -560,10 +536,7 @@ fn exercise(example: Example, transport: Transport) {
     // Block 3 is finalized, then the app dies before Commit.
     let block_3 = finalize(&mut app, 3, &plan.blocks[2]);
     drop(process);
-    assert!(
-        app.info(abci::RequestInfo::default()).is_err(),
-        "the app is gone"
-    );
+    assert!(app.info(requests::info()).is_err(), "the app is gone");
     drop(app);
 
     // Restarted on the same home: it reports height 2, so the handshake replays block 3 only.
@@ -662,7 +635,7 @@ fn protocol_edges(example: Example) {
             &mut wire,
         );
     }
-    socket::encode(&req(request::Value::Info(Default::default())), &mut wire);
+    socket::encode(&req(request::Value::Info(requests::info())), &mut wire);
     s.write_all(&wire).expect("write");
     let codes: Vec<u32> = (0..2)
         .map(|_| match read(&mut s) {
@@ -672,6 +645,17 @@ fn protocol_edges(example: Example) {
         .collect();
     assert_eq!(codes, [1, 0]);
     assert!(matches!(read(&mut s), response::Value::Info(_)));
+
+    // kvstore-py runs with --strict: an Info without the versions CometBFT sends is refused.
+    if example == Example::KvstorePy {
+        let mut wire = Vec::new();
+        socket::encode(&req(request::Value::Info(Default::default())), &mut wire);
+        s.write_all(&wire).expect("write");
+        match read(&mut s) {
+            response::Value::Exception(e) => assert!(e.error.contains("version"), "{}", e.error),
+            other => panic!("expected an exception for a bare Info, got {other:?}"),
+        }
+    }
 }
 
 /// A well-formed tx for `example`.

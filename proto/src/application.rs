@@ -11,6 +11,9 @@
 
 use crate::abci;
 
+/// The ABCI protocol version CometBFT v0.38 announces in `RequestInfo.abci_version`.
+pub const ABCI_VERSION: &str = "2.0.0";
+
 /// Why an application call failed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AppError(pub String);

@@ -120,6 +120,18 @@ pub enum Action {
     Broadcast(Gossip),
 }
 
+/// `RequestInfo` as CometBFT v0.38 fills it (`proxy.RequestInfo`), for the handshake and the
+/// RPC's `abci_info`: the software version the node announces, the block and p2p protocols
+/// and the ABCI version. Applications may refuse an engine that leaves them empty.
+pub fn info_request() -> abci::RequestInfo {
+    abci::RequestInfo {
+        version: keystone_p2p::DEFAULT_VERSION.to_owned(),
+        block_version: BLOCK_PROTOCOL,
+        p2p_version: keystone_p2p::ProtocolVersion::default().p2p,
+        abci_version: keystone_proto::ABCI_VERSION.to_owned(),
+    }
+}
+
 /// CometBFT's `last_results_hash`: Merkle root of the deterministic part of each tx result.
 pub fn results_hash(res: &[abci::ExecTxResult]) -> Hash {
     let leaves: Vec<Vec<u8>> = res
@@ -439,7 +451,12 @@ impl<A: Application> Engine<A> {
     /// set order, with its power and whether its precommit was for the block, nil or absent.
     /// Empty at the chain's first height, as in CometBFT.
     fn last_commit_info(&self, block: &Block) -> abci::CommitInfo {
-        let Some(c) = &block.last_commit else {
+        self.commit_info(block.last_commit.as_ref())
+    }
+
+    /// `commit` as the app is told of it (see [`Self::last_commit_info`]).
+    fn commit_info(&self, commit: Option<&Commit>) -> abci::CommitInfo {
+        let Some(c) = commit else {
             return abci::CommitInfo::default();
         };
         let Ok(Some(vals)) = self.validators_at(c.height) else {
@@ -504,7 +521,7 @@ impl<A: Application> Engine<A> {
 
     /// Handshake with the application, then start (or resume) the current height.
     pub fn start(&mut self, now: Time) -> Result<Vec<Action>> {
-        let info = self.app.info(abci::RequestInfo::default())?;
+        let info = self.app.info(info_request())?;
         let app_height = info.last_block_height.max(0) as Height;
         let store_height = self.blocks.height()?;
         if app_height > store_height {
@@ -869,10 +886,26 @@ impl<A: Application> Engine<A> {
         let evidence = self
             .evidence
             .reap(self.cfg.max_evidence_bytes.max(0) as usize);
+        // The commit this block will carry, with no vote extensions (none are enabled): what
+        // CometBFT's `buildExtendedCommitInfoFromStore` gives, empty at the first height.
+        let info = self.commit_info(last_commit.as_ref());
+        let local_last_commit = abci::ExtendedCommitInfo {
+            round: info.round,
+            votes: info
+                .votes
+                .into_iter()
+                .map(|v| abci::ExtendedVoteInfo {
+                    validator: v.validator,
+                    vote_extension: Bytes::new(),
+                    extension_signature: Bytes::new(),
+                    block_id_flag: v.block_id_flag,
+                })
+                .collect(),
+        };
         let prepared = self.app.prepare_proposal(abci::RequestPrepareProposal {
             max_tx_bytes: self.cfg.max_block_tx_bytes,
             txs: reaped.into_iter().map(Bytes::from).collect(),
-            local_last_commit: None,
+            local_last_commit: Some(local_last_commit),
             misbehavior: misbehavior(&evidence),
             height: height as i64,
             time: Some(time.to_proto()),
@@ -915,11 +948,7 @@ impl<A: Application> Engine<A> {
 
     fn genesis_app_hash(&self) -> Result<Vec<u8>> {
         // The app hash InitChain produced is what the app reports before the first block.
-        Ok(self
-            .app
-            .info(abci::RequestInfo::default())?
-            .last_block_app_hash
-            .to_vec())
+        Ok(self.app.info(info_request())?.last_block_app_hash.to_vec())
     }
 
     fn decide(&mut self, height: Height, round: Round, value: BlockId) -> Result<()> {

@@ -101,6 +101,62 @@ PROPOSAL_REJECT = 2
 VERIFY_ACCEPT = 1  # ResponseVerifyVoteExtension.VerifyStatus.ACCEPT
 
 
+# What CometBFT v0.38 always sets in each request, checked with --strict: (field number, what
+# it is, the check). Message fields CometBFT declares non-nullable are sent even when empty, so
+# their presence is checked; scalars must be non-zero; hashes and addresses have their sizes.
+def _present(v):
+    return v is not None
+
+
+def _nonzero(v):
+    return isinstance(v, int) and v != 0
+
+
+def _nonempty(v):
+    return isinstance(v, bytes) and len(v) > 0
+
+
+def _size(n):
+    return lambda v: isinstance(v, bytes) and len(v) == n
+
+
+REQUEST_NAMES = {
+    REQ_INFO: "Info", REQ_INIT_CHAIN: "InitChain", REQ_PREPARE_PROPOSAL: "PrepareProposal",
+    REQ_PROCESS_PROPOSAL: "ProcessProposal", REQ_FINALIZE_BLOCK: "FinalizeBlock",
+    REQ_EXTEND_VOTE: "ExtendVote", REQ_VERIFY_VOTE_EXTENSION: "VerifyVoteExtension",
+    REQ_OFFER_SNAPSHOT: "OfferSnapshot", REQ_LOAD_SNAPSHOT_CHUNK: "LoadSnapshotChunk",
+    REQ_APPLY_SNAPSHOT_CHUNK: "ApplySnapshotChunk",
+}
+
+REQUIRED = {
+    REQ_INFO: [(1, "version", _nonempty), (2, "block_version", _nonzero),
+               (3, "p2p_version", _nonzero), (4, "abci_version", _nonempty)],
+    REQ_INIT_CHAIN: [(1, "time", _present), (2, "chain_id", _nonempty),
+                     (3, "consensus_params", _present), (6, "initial_height", _nonzero)],
+    REQ_PREPARE_PROPOSAL: [(1, "max_tx_bytes", _nonzero), (3, "local_last_commit", _present),
+                           (5, "height", _nonzero), (6, "time", _present),
+                           (7, "next_validators_hash", _size(32)),
+                           (8, "proposer_address", _size(20))],
+    REQ_PROCESS_PROPOSAL: [(2, "proposed_last_commit", _present), (4, "hash", _size(32)),
+                           (5, "height", _nonzero), (6, "time", _present),
+                           (7, "next_validators_hash", _size(32)),
+                           (8, "proposer_address", _size(20))],
+    REQ_FINALIZE_BLOCK: [(2, "decided_last_commit", _present), (4, "hash", _size(32)),
+                         (5, "height", _nonzero), (6, "time", _present),
+                         (7, "next_validators_hash", _size(32)),
+                         (8, "proposer_address", _size(20))],
+    REQ_EXTEND_VOTE: [(1, "hash", _size(32)), (2, "height", _nonzero), (3, "time", _present),
+                      (5, "proposed_last_commit", _present),
+                      (7, "next_validators_hash", _size(32)),
+                      (8, "proposer_address", _size(20))],
+    REQ_VERIFY_VOTE_EXTENSION: [(1, "hash", _size(32)), (2, "validator_address", _size(20)),
+                                (3, "height", _nonzero)],
+    REQ_OFFER_SNAPSHOT: [(1, "snapshot", _present), (2, "app_hash", _nonempty)],
+    REQ_LOAD_SNAPSHOT_CHUNK: [(1, "height", _nonzero)],
+    REQ_APPLY_SNAPSHOT_CHUNK: [(3, "sender", _nonempty)],
+}
+
+
 class DecodeError(Exception):
     """Bytes that are not the protobuf expected."""
 
@@ -568,6 +624,16 @@ class KVStore:
         REQ_FINALIZE_BLOCK: finalize_block,
     }
 
+    strict = False  # --strict: refuse requests missing what CometBFT v0.38 always sets
+
+    def check_required(self, num, req):
+        for field, name, ok in REQUIRED.get(num, []):
+            values = req.get(field)
+            if not ok(values[-1] if values else None):
+                raise AppError(
+                    f"{REQUEST_NAMES.get(num, num)} lacks {name} (field {field}), which CometBFT sets"
+                )
+
     def handle(self, body):
         """One Request's bytes -> (Response bytes, is it a Flush)."""
         try:
@@ -582,6 +648,8 @@ class KVStore:
             if handler is None or not isinstance(value, bytes):
                 raise AppError(f"unexpected Request field {num}")
             req = parse(value)
+            if self.strict:
+                self.check_required(num, req)
             with self.lock:
                 resp_num, resp = handler(self, req)
             return f_len(resp_num, resp), False
@@ -669,10 +737,16 @@ def main():
         help="tcp://HOST:PORT (port 0: any free port) or unix://PATH",
     )
     ap.add_argument("--home", default=os.path.expanduser("~/.kvstore-py"), help="state directory")
+    ap.add_argument(
+        "--strict",
+        action="store_true",
+        help="answer with an Exception any request that lacks a field CometBFT v0.38 always sets",
+    )
     args = ap.parse_args()
 
     os.makedirs(args.home, exist_ok=True)
     app = KVStore(args.home)
+    app.strict = args.strict
     proto, sep, rest = args.address.partition("://")
     if not sep:
         proto, rest = "tcp", args.address

@@ -1,7 +1,9 @@
 // The published cosmjs clients against a running Keystone node, unchanged: connect, read
 // chain id, height, balances and blocks, then send, delegate and undelegate with `fee: "auto"`
 // (simulate → sign SIGN_MODE_DIRECT → broadcast_tx_sync → poll `tx_search tx.hash='…'`) and
-// check every result through the clients' own queries.
+// check every result through the clients' own queries; then five each of send, delegate,
+// undelegate, redelegate and withdraw-rewards from the same account, all with `fee: "auto"`
+// and a gas price, printing gas used / gas wanted per type.
 //
 // Run by localnet/tests/cosmjs_e2e.rs, which starts a 4-validator localnet and passes:
 //   KEYSTONE_RPC            http://127.0.0.1:<port> of node 0
@@ -9,23 +11,29 @@
 //   KEYSTONE_KEY_HEX        hex of a funded account's secp256k1 secret key
 //   KEYSTONE_ADDRESS        that account's cosmos1… address (checked against the key)
 //   KEYSTONE_VALOPER        a validator's cosmosvaloper… address to delegate to
-//   KEYSTONE_OTHER_VALOPER  (optional) a validator the account has no delegation with
+//   KEYSTONE_OTHER_VALOPER  a validator the account has no delegation with (redelegations go there)
+//   KEYSTONE_COSMJS_DIR     (optional) the folder whose node_modules hold the cosmjs to test
 //   KEYSTONE_DENOM          the staking / fee denom
 // KEYSTONE_E2E_TRACE=1 prints every JSON-RPC exchange; the last ones are printed on failure
 // anyway. Exit status 0 on success, 1 with a message naming the failed step otherwise.
 
-import { DirectSecp256k1Wallet } from "@cosmjs/proto-signing";
-import {
-  GasPrice,
-  QueryClient,
-  SigningStargateClient,
-  StargateClient,
-  setupStakingExtension,
-} from "@cosmjs/stargate";
-import { Comet38Client, connectComet } from "@cosmjs/tendermint-rpc";
-import { fromHex, toBech32 } from "@cosmjs/encoding";
-import { Ripemd160, Secp256k1, sha256 } from "@cosmjs/crypto";
 import { randomBytes } from "node:crypto";
+import { createRequire } from "node:module";
+import { join, resolve } from "node:path";
+
+// The clients come from the folder KEYSTONE_COSMJS_DIR names (its node_modules): this folder
+// holds the pinned cosmjs, ../cosmjs-latest the newest published one. Default: this folder.
+const cosmjsDir = resolve(process.env.KEYSTONE_COSMJS_DIR || new URL(".", import.meta.url).pathname);
+const load = createRequire(join(cosmjsDir, "package.json"));
+const { DirectSecp256k1Wallet } = load("@cosmjs/proto-signing");
+const { GasPrice, QueryClient, SigningStargateClient, StargateClient, setupStakingExtension } =
+  load("@cosmjs/stargate");
+const { Comet38Client, connectComet } = load("@cosmjs/tendermint-rpc");
+const { fromHex, toBech32 } = load("@cosmjs/encoding");
+const { Ripemd160, Secp256k1, sha256 } = load("@cosmjs/crypto");
+const cosmjsVersion = JSON.parse(
+  (await import("node:fs")).readFileSync(join(cosmjsDir, "node_modules/@cosmjs/stargate/package.json"), "utf8"),
+).version;
 
 const started = Date.now();
 const elapsed = () => `${((Date.now() - started) / 1000).toFixed(1)}s`;
@@ -102,7 +110,7 @@ const chainId = env("KEYSTONE_CHAIN_ID");
 const keyHex = env("KEYSTONE_KEY_HEX");
 const expectAddress = env("KEYSTONE_ADDRESS", false);
 const valoper = env("KEYSTONE_VALOPER");
-const otherValoper = env("KEYSTONE_OTHER_VALOPER", false);
+const otherValoper = env("KEYSTONE_OTHER_VALOPER");
 const denom = env("KEYSTONE_DENOM");
 
 // The `fee` attribute of the ante handler's `tx` event (what the fee payer was charged).
@@ -118,8 +126,8 @@ function feePaid(result) {
 }
 
 // The Simulate estimate for `msg` (what fee "auto" multiplies by 1.4), to print beside the gas
-// the committed tx used. They differ by what the ante chain does only when a fee is set
-// (deducting it): cosmjs simulates with an empty fee, as baseapp clients do.
+// the committed tx used. cosmjs simulates with an empty fee, as baseapp clients do; Keystone's
+// Simulate charges the deduction of a placeholder fee so the estimate covers paying one.
 async function simulated(signer, sender, msg, memo = "") {
   return signer.simulate(sender, [msg], memo);
 }
@@ -220,10 +228,8 @@ async function main() {
 
   const cometClient = await connectComet(rpc);
   const qc = QueryClient.withExtensions(cometClient, setupStakingExtension);
-  if (otherValoper) {
-    step(`getDelegation with a validator never delegated to (${otherValoper})`);
-    eq(await signer.getDelegation(sender, otherValoper), null, "getDelegation (NotFound → null)");
-  }
+  step(`getDelegation with a validator never delegated to (${otherValoper})`);
+  eq(await signer.getDelegation(sender, otherValoper), null, "getDelegation (NotFound → null)");
 
   step(`delegateTokens 5000000${denom} → ${valoper} (fee "auto")`);
   const stake = 5_000_000n;
@@ -278,8 +284,53 @@ async function main() {
   check(entries.length >= 1, `staking extension unbondingDelegation has ${entries.length} entry`);
   eq(entries[entries.length - 1]?.balance, unstake.toString(), "unbonding entry balance");
 
+  // Every transaction of an account with fee "auto" and a gas price, five of each type: the
+  // Simulate estimate times cosmjs's multiplier must cover the gas the signed tx then uses
+  // (which pays a fee the simulation did not carry).
+  const ratios = new Map();
+  let autoTxs = 0;
+  async function feeAuto(type, run) {
+    for (let i = 1; i <= 5; i++) {
+      step(`${type} ${i}/5 (fee "auto", gas price 0.025${denom})`);
+      let r;
+      try {
+        r = await run();
+      } catch (err) {
+        fail(`${type} ${i} was refused: ${err?.message ?? err}`);
+        continue;
+      }
+      autoTxs += 1;
+      eq(r.code, 0, `${type} ${i} code (rawLog: ${r.rawLog})`);
+      check(r.gasUsed <= r.gasWanted, `${type} ${i}: used ${r.gasUsed} ≤ wanted ${r.gasWanted}`);
+      if (!ratios.has(type)) ratios.set(type, []);
+      ratios.get(type).push(Number(r.gasUsed) / Number(r.gasWanted));
+    }
+  }
+  const coin = (n) => ({ denom, amount: n.toString() });
+  await feeAuto("send", () => signer.sendTokens(sender, recipient, [coin(1000)], "auto"));
+  await feeAuto("delegate", () => signer.delegateTokens(sender, valoper, coin(1_000_000), "auto"));
+  await feeAuto("undelegate", () => signer.undelegateTokens(sender, valoper, coin(100_000), "auto"));
+  await feeAuto("redelegate", () =>
+    signer.signAndBroadcast(
+      sender,
+      [
+        {
+          typeUrl: "/cosmos.staking.v1beta1.MsgBeginRedelegate",
+          value: { delegatorAddress: sender, validatorSrcAddress: valoper, validatorDstAddress: otherValoper, amount: coin(100_000) },
+        },
+      ],
+      "auto",
+    ),
+  );
+  await feeAuto("withdraw-rewards", () => signer.withdrawRewards(sender, valoper, "auto"));
+  console.log(`gas used / gas wanted with cosmjs ${cosmjsVersion} (fee "auto", multiplier 1.4):`);
+  for (const [type, rs] of ratios) {
+    const fmt = (x) => x.toFixed(3);
+    console.log(`    ${type.padEnd(17)} min ${fmt(Math.min(...rs))}  max ${fmt(Math.max(...rs))}  (${rs.length} txs)`);
+  }
+
   step("sequence and height moved on");
-  eq((await client.getSequence(sender)).sequence, seq0 + 3, "the sender's sequence after three txs");
+  eq((await client.getSequence(sender)).sequence, seq0 + 3 + autoTxs, "the sender's sequence after every committed tx");
   const h1 = await client.getHeight();
   check(h1 >= und.height, `getHeight ${h1} >= ${und.height}`);
 
@@ -290,15 +341,15 @@ async function main() {
     console.error(`\nFAIL: ${failures.length} check(s) failed:\n  ${failures.join("\n  ")}`);
     return false;
   }
-  console.log(`[${elapsed()}] PASS: cosmjs StargateClient/SigningStargateClient against Keystone`);
+  console.log(`[${elapsed()}] PASS: cosmjs ${cosmjsVersion} StargateClient/SigningStargateClient against Keystone`);
   return true;
 }
 
 const watchdog = setTimeout(() => {
-  console.error(`FAIL: still in step "${currentStep}" after 240 s`);
+  console.error(`FAIL: still in step "${currentStep}" after 300 s`);
   dumpExchanges();
   process.exit(1);
-}, 240_000);
+}, 300_000);
 
 main().then(
   (passed) => {

@@ -122,7 +122,7 @@ pub(super) fn net_info(node: &NodeContext) -> Value {
 pub(super) fn abci_info<A: Application>(engine: &Engine<A>) -> Result<Value, RpcError> {
     let i = engine
         .app()
-        .info(abci::RequestInfo::default())
+        .info(crate::engine::info_request())
         .map_err(internal)?;
     Ok(json!({"response": {
         "data": i.data, "version": i.version, "app_version": i.app_version.to_string(),
