@@ -119,9 +119,9 @@ pub fn init(home: &Home, moniker: &str, chain_id: &str, genesis_time: &str) -> R
     std::fs::create_dir_all(home.0.join("data"))?;
     let pv = random_key();
     write_key_file(&home.config("priv_validator_key.json"), &pv)?;
-    std::fs::write(
-        home.data("priv_validator_state.json"),
-        "{\n  \"height\": \"0\",\n  \"round\": 0,\n  \"step\": 0\n}\n",
+    keystone_consensus_driver::privval::write_atomic(
+        &home.data("priv_validator_state.json"),
+        b"{\n  \"height\": \"0\",\n  \"round\": 0,\n  \"step\": 0\n}\n",
     )?;
     keystone_consensus_driver::node_key::NodeKey(random_key())
         .save(&home.config("node_key.json"))?;

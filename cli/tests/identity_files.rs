@@ -49,3 +49,47 @@ fn init_writes_key_files_tendermint_rs_reads() {
         "{genesis}"
     );
 }
+
+/// The secrets are the owner's alone from the moment they exist, as CometBFT writes them
+/// (0600): the validator key, the node key, and the sign state; also in every home of
+/// `testnet init-files`.
+#[cfg(unix)]
+#[test]
+fn key_files_are_private_from_the_start() {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = |p: &std::path::Path| {
+        std::fs::metadata(p)
+            .unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+            .permissions()
+            .mode()
+            & 0o777
+    };
+    let dir = tempfile::tempdir().expect("tmp");
+    let home = dir.path().join("one");
+    ok(&home, &["init", "node0", "--chain-id", "modes-1"]);
+    let net = dir.path().join("net");
+    ok(
+        &home,
+        &[
+            "testnet",
+            "init-files",
+            "--v",
+            "2",
+            "--output-dir",
+            net.to_str().expect("utf-8 path"),
+            "--chain-id",
+            "modes-2",
+            "--keyring-backend",
+            "test",
+        ],
+    );
+    for h in [home.clone(), net.join("node0"), net.join("node1")] {
+        for f in ["config/priv_validator_key.json", "config/node_key.json"] {
+            assert_eq!(mode(&h.join(f)), 0o600, "{}", h.join(f).display());
+        }
+        let state = h.join("data/priv_validator_state.json");
+        if state.exists() {
+            assert_eq!(mode(&state), 0o600, "{}", state.display());
+        }
+    }
+}

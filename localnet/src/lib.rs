@@ -250,6 +250,11 @@ impl Localnet {
 
     /// Start node `i` with extra `keystone start` flags.
     pub fn start_with(&mut self, i: usize, extra: &[&str]) -> Result<()> {
+        self.start_env(i, extra, &[])
+    }
+
+    /// Start node `i` with extra `keystone start` flags and environment variables.
+    pub fn start_env(&mut self, i: usize, extra: &[&str], env: &[(&str, &str)]) -> Result<()> {
         let log = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
@@ -259,6 +264,7 @@ impl Localnet {
             .arg(&self.nodes[i].home)
             .args(extra)
             .env("RUST_LOG", "info")
+            .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(log.try_clone()?)
             .stderr(log)

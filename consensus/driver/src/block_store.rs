@@ -252,7 +252,8 @@ impl BlockStore {
         Ok(Some((h, i)))
     }
 
-    /// Keep a block this node built (durably) until its height commits.
+    /// Keep a block proposed for the current height — built here, or received whole from
+    /// its proposer — durably until its height commits.
     pub fn save_built(&self, block: &Block) -> Result<()> {
         let txn = self.db.begin_write()?;
         txn.open_table(BUILT)?.insert(
@@ -260,6 +261,7 @@ impl BlockStore {
             block.to_proto().encode_to_vec().as_slice(),
         )?;
         txn.commit()?;
+        crate::failpoint::hit("block-store-built");
         Ok(())
     }
 

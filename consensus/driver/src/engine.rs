@@ -168,6 +168,10 @@ pub struct Engine<A: Application> {
     replaying: bool,
     /// A value the core asked for during replay that the log never supplied.
     pending_value: Option<Round>,
+    /// Proposals and votes the core asked this node to sign during replay that the log does
+    /// not hold (yet): the log's own records follow the input that led to them, and each one
+    /// replayed settles its entry. What is left when the log ends is signed then.
+    owed: Vec<Owed>,
     /// Every consensus message of the current height sent or accepted (for peers that join).
     gossip_log: Vec<Gossip>,
     /// Signatures of the votes of the current height already taken.
@@ -190,6 +194,21 @@ pub struct Engine<A: Application> {
     /// Test-only misbehaviour: sign a second, conflicting vote for every vote (see
     /// [`Engine::misbehave_double_sign`]).
     double_sign: Option<PrivateKey>,
+}
+
+/// Something the core asked this node to sign during WAL replay (see `Engine::owed`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Owed {
+    Proposal {
+        round: Round,
+        value: BlockId,
+        pol_round: Option<Round>,
+    },
+    Vote {
+        vote_type: VoteType,
+        round: Round,
+        value: Option<BlockId>,
+    },
 }
 
 /// What the evidence pool sees of the chain: the block store and the validator sets.
@@ -314,6 +333,7 @@ impl<A: Application> Engine<A> {
             proposals: BTreeMap::new(),
             replaying: false,
             pending_value: None,
+            owed: Vec::new(),
             gossip_log: Vec::new(),
             seen_votes: BTreeSet::new(),
             incoming: BTreeMap::new(),
@@ -515,7 +535,9 @@ impl<A: Application> Engine<A> {
             &res,
             new_set.as_ref().map(|s| (height + 2, s)),
         )?;
+        crate::failpoint::hit("block-store-results");
         self.app.commit()?;
+        crate::failpoint::hit("state-commit");
         Ok(())
     }
 
@@ -602,6 +624,7 @@ impl<A: Application> Engine<A> {
         self.height_started = Some(now);
         self.proposals.clear();
         self.pending_value = None;
+        self.owed.clear();
         self.gossip_log.clear();
         self.seen_votes.clear();
         self.incoming.clear();
@@ -634,9 +657,13 @@ impl<A: Application> Engine<A> {
                         self.pending_value = None;
                     }
                 }
+                self.settle_owed(&input, &mut actions);
                 self.apply(input, now, &mut actions, false)?;
             }
             self.replaying = false;
+            for owed in std::mem::take(&mut self.owed) {
+                self.sign_owed(height, owed, now, &mut actions)?;
+            }
         }
         if !replayed {
             self.apply(Input::Start, now, &mut actions, true)?;
@@ -688,6 +715,7 @@ impl<A: Application> Engine<A> {
             if log {
                 let own = matches!(input, Input::Vote(_) | Input::Proposal { .. });
                 self.wal.append(height, &input, own)?;
+                crate::failpoint::hit("wal-append");
             }
             let outputs = match core.apply(input) {
                 Ok(o) => o,
@@ -709,6 +737,24 @@ impl<A: Application> Engine<A> {
                             work.push_back((Input::ValueReady { round, value: id }, true));
                         }
                     }
+                    Output::Propose {
+                        round,
+                        value,
+                        pol_round,
+                    } if self.replaying => self.owed.push(Owed::Proposal {
+                        round,
+                        value,
+                        pol_round,
+                    }),
+                    Output::Vote {
+                        vote_type,
+                        round,
+                        value,
+                    } if self.replaying => self.owed.push(Owed::Vote {
+                        vote_type,
+                        round,
+                        value,
+                    }),
                     Output::Propose {
                         round,
                         value,
@@ -779,10 +825,11 @@ impl<A: Application> Engine<A> {
                         timeout: t,
                     }),
                     Output::Decide { round, value } => {
-                        self.decide(height, round, value)?;
-                        actions.push(Action::NextHeight {
-                            after: self.cfg.timeouts.commit,
-                        });
+                        if self.decide(height, round, value)? {
+                            actions.push(Action::NextHeight {
+                                after: self.cfg.timeouts.commit,
+                            });
+                        }
                         return Ok(());
                     }
                     Output::Equivocation { first, second } => {
@@ -793,6 +840,121 @@ impl<A: Application> Engine<A> {
             }
         }
         Ok(())
+    }
+
+    /// During replay: an input of the log that is this node's own proposal or vote settles
+    /// what the core asked to sign for it, and goes to peers again (they may have missed it
+    /// when this node stopped).
+    fn settle_owed(&mut self, input: &Input, actions: &mut Vec<Action>) {
+        let me = self.privval.address();
+        match input {
+            Input::Vote(v) if v.validator_address == me => {
+                self.owed.retain(|o| {
+                    !matches!(o, Owed::Vote { vote_type, round, .. }
+                        if *vote_type == v.vote_type && *round == v.round)
+                });
+                self.broadcast_vote(v, actions);
+            }
+            Input::Proposal { proposal: p, .. }
+                if self
+                    .core
+                    .as_ref()
+                    .and_then(|c| c.proposer(p.round))
+                    .is_some_and(|v| v.address == me) =>
+            {
+                self.owed
+                    .retain(|o| !matches!(o, Owed::Proposal { round, .. } if *round == p.round));
+                self.broadcast_proposal(p, actions);
+            }
+            _ => {}
+        }
+    }
+
+    /// After replay: sign what the core asked for and the log does not hold. The privval
+    /// gives back its stored signature for the step it signed last (a crash between its
+    /// write and the WAL's), signs a step it never signed, and refuses anything else — which
+    /// is then left unsigned rather than stopping the node.
+    fn sign_owed(
+        &mut self,
+        height: Height,
+        owed: Owed,
+        now: Time,
+        actions: &mut Vec<Action>,
+    ) -> Result<()> {
+        let refused = |e: &EngineError| {
+            matches!(
+                e,
+                EngineError::PrivVal(
+                    PrivValError::Regression { .. } | PrivValError::Conflict { .. }
+                )
+            )
+        };
+        match owed {
+            Owed::Vote {
+                vote_type,
+                round,
+                value,
+            } => {
+                let me = self.privval.address();
+                if self
+                    .core
+                    .as_ref()
+                    .is_none_or(|c| c.validators().index_of(&me).is_none())
+                {
+                    return Ok(());
+                }
+                let vote = match self.sign_vote(height, round, vote_type, value, now) {
+                    Ok(v) => v,
+                    Err(e) if refused(&e) => {
+                        tracing::warn!(height, round, ?vote_type, error = %e, "not signing a vote owed from before the restart");
+                        return Ok(());
+                    }
+                    Err(e) => return Err(e),
+                };
+                self.broadcast_vote(&vote, actions);
+                self.apply(Input::Vote(vote), now, actions, true)
+            }
+            Owed::Proposal {
+                round,
+                value,
+                pol_round,
+            } => {
+                if !self.proposals.contains_key(&value) {
+                    tracing::warn!(
+                        height,
+                        round,
+                        "the block to propose is not held; not proposing"
+                    );
+                    return Ok(());
+                }
+                let mut p = Proposal {
+                    height,
+                    round,
+                    pol_round,
+                    block_id: value,
+                    timestamp: now,
+                    signature: None,
+                };
+                match self.privval.sign_proposal(&self.genesis.chain_id, &mut p) {
+                    Ok(()) => {}
+                    Err(e @ (PrivValError::Regression { .. } | PrivValError::Conflict { .. })) => {
+                        tracing::warn!(height, round, error = %e, "not signing a proposal owed from before the restart");
+                        return Ok(());
+                    }
+                    Err(e) => return Err(e.into()),
+                }
+                self.broadcast_proposal(&p, actions);
+                self.apply(
+                    Input::Proposal {
+                        proposal: p,
+                        valid: true,
+                    },
+                    now,
+                    actions,
+                    true,
+                )
+            }
+        }
     }
 
     fn sign_vote(
@@ -951,14 +1113,19 @@ impl<A: Application> Engine<A> {
         Ok(self.app.info(info_request())?.last_block_app_hash.to_vec())
     }
 
-    fn decide(&mut self, height: Height, round: Round, value: BlockId) -> Result<()> {
+    /// Commit the decided block; `false` when it is not held (see below).
+    fn decide(&mut self, height: Height, round: Round, value: BlockId) -> Result<bool> {
         let core = self
             .core
             .as_ref()
             .ok_or(EngineError::Inconsistent("no core".into()))?;
-        let block = self.proposals.get(&value).cloned().ok_or_else(|| {
-            EngineError::Inconsistent(format!("decided block {} is not held", value.hash))
-        })?;
+        // +2/3 precommitted a block this node does not have (it restarted from files that
+        // lack it): the others hold and commit it, so block sync fetches it with its commit
+        // and `apply_committed` moves the node on. Until then the height stays decided here.
+        let Some(block) = self.proposals.get(&value).cloned() else {
+            tracing::warn!(height, round, block = %value.hash, "decided a block this node does not hold; fetching it from peers");
+            return Ok(false);
+        };
         let commit = Commit::from_precommits(
             core.validators(),
             height,
@@ -966,16 +1133,19 @@ impl<A: Application> Engine<A> {
             value,
             &core.precommits_for(round, value),
         );
-        self.commit_block(&block, &value, &commit)
+        self.commit_block(&block, &value, &commit)?;
+        Ok(true)
     }
 
     /// Store, execute and commit a decided block, then mark its height done in the WAL.
     fn commit_block(&mut self, block: &Block, id: &BlockId, commit: &Commit) -> Result<()> {
         let height = block.header.height;
         self.blocks.save(block, id, commit)?;
+        crate::failpoint::hit("block-store-block");
         self.last_commit = Some(commit.clone());
         self.finalize_and_commit(block)?;
         self.wal.end_height(height)?;
+        crate::failpoint::hit("wal-end-height");
         self.blocks.clear_built()?;
         self.mempool.update(&mut self.app, &block.data.txs)?;
         let view = View {

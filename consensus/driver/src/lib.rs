@@ -9,6 +9,7 @@
 //!   signature leaves it, refusing regressions and conflicting re-signs), [`node_key`] (the
 //!   p2p identity) and [`wal`] (the consensus write-ahead log, replayed on restart, torn
 //!   tails cut off);
+//! - [`failpoint`]: the test-only crash points after each durable write;
 //! - [`abci`]: the ABCI 2.0 socket, both ends: `SocketApp`, an `Application` that forwards
 //!   every call to an app in another process over CometBFT's four connections, and `serve`,
 //!   which puts any `Application` behind the same protocol for any CometBFT-compatible engine;
@@ -31,6 +32,7 @@ pub mod block_sync;
 pub mod engine;
 pub mod event_query;
 pub mod evidence;
+pub mod failpoint;
 pub mod mempool;
 pub mod node_key;
 pub mod privval;

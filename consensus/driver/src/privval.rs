@@ -211,15 +211,24 @@ pub fn read_key_file(path: &Path) -> Result<PrivateKey> {
     Ok(key)
 }
 
-/// Write `bytes` to `path` so that a crash leaves either the old or the new file whole.
-pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+/// Write `bytes` to `path` so that a crash leaves either the old or the new file whole,
+/// readable by its owner alone (mode 0600, as CometBFT writes its keys and sign state).
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     let io = |source| PrivValError::Io {
         path: path.into(),
         source,
     };
     let tmp = path.with_extension("json.tmp");
     {
-        let mut f = fs::File::create(&tmp).map_err(io)?;
+        let mut options = fs::OpenOptions::new();
+        options.write(true).create(true).truncate(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        let mut f = options.open(&tmp).map_err(io)?;
+        // A leftover temporary file from a crash keeps its old mode: set it.
+        #[cfg(unix)]
+        f.set_permissions(std::os::unix::fs::PermissionsExt::from_mode(0o600))
+            .map_err(io)?;
         f.write_all(bytes).map_err(io)?;
         f.sync_all().map_err(io)?;
     }
@@ -340,6 +349,7 @@ impl FilePrivVal {
         })?;
         // On disk before the signature leaves this function.
         write_atomic(&self.state_path, &json)?;
+        crate::failpoint::hit("privval-state");
         self.state = next;
         Ok(sig)
     }

@@ -396,6 +396,9 @@ impl<A: Application> Engine<A> {
                 .and_then(|b| block_from_proto(&b));
             match block {
                 Ok(block) if block.block_id() == inc.proposal.block_id => {
+                    // On disk before the core hears of it, as a block built here: after a
+                    // restart the WAL's proposal (and any decision on it) finds it again.
+                    self.blocks.save_built(&block).map_err(|e| Err(e.into()))?;
                     self.proposals.insert(block.block_id(), block);
                     self.proposal_complete(inc.proposal, now, &mut actions)
                         .map_err(Err)?;
