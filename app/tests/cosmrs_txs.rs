@@ -595,3 +595,38 @@ fn events_are_the_sdks_and_a_failed_message_keeps_only_the_ante_events() {
     assert_eq!(code(&out), ("sdk", 32));
     assert!(out.events.is_empty());
 }
+
+/// A gas limit past int64 is refused before anything runs (the SDK's `Tx.ValidateBasic`):
+/// CometBFT sums gas wanted as int64 against the block's `max_gas`, where it would wrap.
+#[test]
+fn a_gas_limit_past_int64_is_refused_in_check_tx() {
+    let mut fx = fixture();
+    let bob = fx.bob;
+    let before = fx.state.clone();
+    for gas in [i64::MAX as u64 + 1, u64::MAX] {
+        let tx = send_tx(
+            &fx,
+            &bob,
+            vec![coin(1, "stake")],
+            TxOpts {
+                gas,
+                ..TxOpts::default()
+            },
+        );
+        let out = run_tx(
+            &mut fx.state,
+            &tx,
+            &Context {
+                chain_id: CHAIN,
+                height: 1,
+                mode: Mode::Check,
+                min_gas_prices: &[],
+                time: keystone_modules::Timestamp::EPOCH,
+            },
+        );
+        assert_eq!(code(&out), ("sdk", 18), "gas {gas}");
+        let log = out.result.expect_err("refused").to_string();
+        assert!(log.contains("invalid gas supplied"), "{log}");
+    }
+    assert!(fx.state == before, "nothing written");
+}

@@ -17,9 +17,12 @@ use anyhow::{Context, Result};
 use keystone_app::App;
 use keystone_consensus_driver::block_store::BlockStore;
 use keystone_consensus_driver::block_sync::BlockSync;
-use keystone_consensus_driver::engine::{Action, Engine, EngineConfig, Genesis, Gossip, Refused};
+use keystone_consensus_driver::engine::{
+    gossip_size, Action, Engine, EngineConfig, Genesis, Gossip, Refused,
+};
 use keystone_consensus_driver::mempool::{Mempool, MempoolConfig};
 use keystone_consensus_driver::node_key::NodeKey;
+use keystone_consensus_driver::peer_budget::{PeerBudgets, Verdict};
 use keystone_consensus_driver::privval::FilePrivVal;
 use keystone_consensus_driver::reactor::{self, Wire};
 use keystone_consensus_driver::rpc::NodeContext;
@@ -264,6 +267,7 @@ fn run<A: Application>(
         last_tick: Instant::now(),
         stuck: (0, Instant::now()),
         known: (0, BTreeMap::new()),
+        budgets: PeerBudgets::default(),
     };
     let actions = node.engine.start(now())?;
     node.dispatch(actions);
@@ -391,6 +395,8 @@ struct Node<A: Application> {
     /// Per peer, the consensus messages of this height it is known to have (keyed by
     /// [`message_key`]), so none is sent to it twice; cleared when the height moves on.
     known: (u64, BTreeMap<String, BTreeSet<[u8; 32]>>),
+    /// What each peer may make this node do.
+    budgets: PeerBudgets,
 }
 
 /// Identifies a message for the "peer has it" bookkeeping.
@@ -539,12 +545,15 @@ impl<A: Application> Node<A> {
             }
             NetEvent::PeerDown(peer) => {
                 self.known.1.remove(&peer);
+                self.budgets.remove(&peer);
                 self.sync.on_peer_down(&peer);
             }
             NetEvent::Message {
                 peer,
                 channel,
                 bytes,
+                // Held until the message is processed: then the peer may send more.
+                ticket: _ticket,
             } => match reactor::decode(channel, &bytes) {
                 Ok(w) => self.on_wire(&peer, channel, &bytes, w)?,
                 Err(e) => {
@@ -567,8 +576,34 @@ impl<A: Application> Node<A> {
         self.disconnect(peer);
     }
 
+    /// Within `peer`'s budget (`Take`); otherwise the message is dropped, and a peer far over
+    /// it is disconnected.
+    fn within_budget(&self, peer: &str, verdict: Verdict, what: &str) -> bool {
+        match verdict {
+            Verdict::Take => true,
+            Verdict::Drop => false,
+            Verdict::Disconnect => {
+                self.punish(peer, &format!("far over its budget of {what}"));
+                false
+            }
+        }
+    }
+
     fn on_wire(&mut self, peer: &str, channel: u8, bytes: &[u8], w: Wire) -> Result<()> {
         match w {
+            Wire::Gossip(g)
+                if g.height().is_some()
+                    && g.height() == self.engine.current_height().map(|h| h + 1) =>
+            {
+                let h = g.height().unwrap_or_default();
+                let v = self
+                    .budgets
+                    .future(peer, h, gossip_size(&g), Instant::now());
+                if self.within_budget(peer, v, "messages for the next height") {
+                    // Kept by the engine until that height starts.
+                    let _ = self.engine.on_gossip(g, now());
+                }
+            }
             Wire::Gossip(g) => match self.engine.on_gossip(g, now()) {
                 Ok(actions) => {
                     // New to us: pass it on, so peers not connected to its author get it.
@@ -584,7 +619,10 @@ impl<A: Application> Node<A> {
                 Err(Err(e)) => return Err(e.into()),
             },
             Wire::Txs(txs) => {
-                for tx in txs {
+                let sizes: Vec<usize> = txs.iter().map(Vec::len).collect();
+                let (take, v) = self.budgets.txs(peer, &sizes, Instant::now());
+                self.within_budget(peer, v, "transactions to check");
+                for tx in txs.into_iter().take(take) {
                     if matches!(self.engine.check_tx(tx.clone()), Ok(r) if r.code == 0) {
                         self.broadcast(&Wire::Txs(vec![tx]), Some(peer));
                     }
@@ -597,6 +635,11 @@ impl<A: Application> Node<A> {
                     self.request_blocks()?;
                 }
             }
+            Wire::BlockRequest(h)
+                if !{
+                    let v = self.budgets.block_request(peer, h, Instant::now());
+                    self.within_budget(peer, v, "block requests")
+                } => {}
             Wire::BlockRequest(h) => match self.engine.committed_block(h)? {
                 Some((raw, commit)) => match Block::from_proto(&raw) {
                     Ok(b) => self.send(peer, &Wire::BlockResponse(Box::new(b), commit)),

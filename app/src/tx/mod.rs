@@ -664,6 +664,15 @@ fn run<S: State>(
         }
     }
     let fee = auth_info.fee.clone().unwrap_or_default();
+    // The SDK's `Tx.ValidateBasic`: the gas limit fits an int64 (CometBFT sums gas wanted as
+    // int64 against `max_gas`; a larger one would wrap past the block limit).
+    if fee.gas_limit > i64::MAX as u64 {
+        return Err(TxError::Module(ModuleError::InvalidRequest(format!(
+            "invalid gas supplied; {} > {}",
+            fee.gas_limit,
+            i64::MAX
+        ))));
+    }
     let simulate = ctx.mode == Mode::Simulate;
     // The SDK's simulation meters with no limit, and reports that meter's limit as wanted.
     let limit = if simulate { u64::MAX } else { fee.gas_limit };

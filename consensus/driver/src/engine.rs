@@ -37,7 +37,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 mod net;
-pub use net::{Gossip, Refused};
+pub use net::{gossip_size, Gossip, Refused};
 
 /// What the engine failed at. Any of these stops the node: continuing could fork or skip.
 #[derive(Debug, thiserror::Error)]
@@ -180,6 +180,8 @@ pub struct Engine<A: Application> {
     incoming: BTreeMap<(Round, BlockId), net::Incoming>,
     /// Messages for the next height, received before it started.
     future: Vec<Gossip>,
+    /// Their size ([`net::gossip_size`]), bounded by `net::MAX_FUTURE_BYTES`.
+    future_bytes: usize,
     /// The commit of the last height as this node knows it now: the seen commit, grown by
     /// the precommits that arrived after +2/3 did (during `timeout_commit` and while the
     /// next height runs). The next block's `last_commit` is taken from it, as CometBFT
@@ -338,6 +340,7 @@ impl<A: Application> Engine<A> {
             seen_votes: BTreeSet::new(),
             incoming: BTreeMap::new(),
             future: Vec::new(),
+            future_bytes: 0,
             last_commit: None,
             evidence: EvidencePool::new(&genesis.chain_id, cfg.evidence_max_age_blocks),
             announce: Vec::new(),

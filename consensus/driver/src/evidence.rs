@@ -42,7 +42,19 @@ pub enum EvidenceError {
     /// It does not verify against its height's validators, or its time is not that block's.
     #[error("invalid evidence: {0}")]
     Invalid(String),
+    /// The pool holds [`MAX_PENDING`] pieces or [`MAX_PENDING_BYTES`] already.
+    #[error("the evidence pool is full")]
+    Full,
 }
+
+/// Most pieces of evidence pending at once.
+pub const MAX_PENDING: usize = 1_000;
+
+/// Most bytes (protobuf) of evidence pending at once.
+pub const MAX_PENDING_BYTES: usize = 1024 * 1024;
+
+/// Most vote conflicts waiting for their height to be committed.
+pub const MAX_CONFLICTS: usize = 1_000;
 
 /// Pending evidence and vote conflicts.
 pub struct EvidencePool {
@@ -52,6 +64,8 @@ pub struct EvidencePool {
     conflicts: Vec<(Vote, Vote)>,
     /// Verified evidence not yet in a block, by hash.
     pending: BTreeMap<Hash, DuplicateVoteEvidence>,
+    /// Their protobuf size.
+    pending_bytes: usize,
 }
 
 impl EvidencePool {
@@ -62,6 +76,7 @@ impl EvidencePool {
             max_age,
             conflicts: Vec::new(),
             pending: BTreeMap::new(),
+            pending_bytes: 0,
         }
     }
 
@@ -71,7 +86,7 @@ impl EvidencePool {
             (x.signature == a.signature && y.signature == b.signature)
                 || (x.signature == b.signature && y.signature == a.signature)
         });
-        if !dup {
+        if !dup && self.conflicts.len() < MAX_CONFLICTS {
             self.conflicts.push((a, b));
         }
     }
@@ -119,7 +134,12 @@ impl EvidencePool {
         if self.pending.contains_key(&ev.hash()) {
             return Err(EvidenceError::Known);
         }
+        let n = ev.bytes().len();
+        if self.pending.len() >= MAX_PENDING || self.pending_bytes + n > MAX_PENDING_BYTES {
+            return Err(EvidenceError::Full);
+        }
         self.check(&ev, chain)?;
+        self.pending_bytes += n;
         self.pending.insert(ev.hash(), ev);
         Ok(())
     }
@@ -132,7 +152,9 @@ impl EvidencePool {
         chain: &impl ChainView,
     ) -> Vec<DuplicateVoteEvidence> {
         for ev in committed {
-            self.pending.remove(&ev.hash());
+            if let Some(gone) = self.pending.remove(&ev.hash()) {
+                self.pending_bytes -= gone.bytes().len();
+            }
         }
         let last = chain.last_height();
         let (ready, waiting): (Vec<_>, Vec<_>) = std::mem::take(&mut self.conflicts)
@@ -156,6 +178,7 @@ impl EvidencePool {
         let max_age = self.max_age;
         self.pending
             .retain(|_, ev| last.saturating_sub(ev.vote_a.height) <= max_age);
+        self.pending_bytes = self.pending.values().map(|e| e.bytes().len()).sum();
         new
     }
 

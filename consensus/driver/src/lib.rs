@@ -20,7 +20,8 @@
 //!   dedup, reaping, recheck);
 //! - the network: [`switch`] (connections to peers over `keystone-p2p`), [`reactor`] (CometBFT's
 //!   channel messages), [`block_sync`] (who has which heights, what to ask whom) and
-//!   [`evidence`] (duplicate votes on their way into a block).
+//!   [`evidence`] (duplicate votes on their way into a block), and [`peer_budget`] (what
+//!   each peer may make the node do).
 //!
 //! What does not live here: the algorithm (`keystone-consensus-core`, pure), the transport's
 //! cryptography (`keystone-p2p`), the wall clock and the event loop (the `keystone` binary
@@ -35,6 +36,7 @@ pub mod evidence;
 pub mod failpoint;
 pub mod mempool;
 pub mod node_key;
+pub mod peer_budget;
 pub mod privval;
 pub mod reactor;
 pub mod rpc;

@@ -31,6 +31,9 @@ pub const EVIDENCE_CHANNEL: u8 = 0x38;
 /// Block sync.
 pub const BLOCKSYNC_CHANNEL: u8 = 0x40;
 
+/// Most transactions one mempool message may carry.
+pub const MAX_TXS_PER_MESSAGE: usize = 64;
+
 /// The channels this node speaks, with the largest message each accepts (CometBFT's
 /// `RecvMessageCapacity`s: a block part plus overhead; a vote; a batch of txs; a block).
 pub fn channels(max_block_bytes: usize) -> Vec<(u8, usize)> {
@@ -228,6 +231,12 @@ pub fn decode(channel: u8, bytes: &[u8]) -> Result<Wire, String> {
             }
         }
         MEMPOOL_CHANNEL => match mp::Message::decode(bytes).map_err(|e| e.to_string())?.sum {
+            // CometBFT sends one transaction per message; a peer packing hundreds into one
+            // is not relaying.
+            Some(mp::message::Sum::Txs(t)) if t.txs.len() > MAX_TXS_PER_MESSAGE => Err(format!(
+                "{} transactions in one mempool message (at most {MAX_TXS_PER_MESSAGE})",
+                t.txs.len()
+            )),
             Some(mp::message::Sum::Txs(t)) => Ok(Wire::Txs(t.txs)),
             None => Err("empty mempool message".into()),
         },
@@ -254,6 +263,44 @@ pub fn decode(channel: u8, bytes: &[u8]) -> Result<Wire, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A block part over 64 KiB and a mempool message packing too many transactions are
+    /// refused as they are decoded, before anything is kept.
+    #[test]
+    fn oversized_parts_and_packed_mempool_messages_are_refused_at_decode() {
+        let part = |n: usize| {
+            cs::Message {
+                sum: Some(cs::message::Sum::BlockPart(cs::BlockPart {
+                    height: 5,
+                    round: 0,
+                    part: Some(pb::Part {
+                        index: 0,
+                        bytes: vec![7; n].into(),
+                        proof: Some(keystone_proto::crypto::Proof {
+                            total: 1,
+                            index: 0,
+                            leaf_hash: vec![0; 32].into(),
+                            aunts: vec![],
+                        }),
+                    }),
+                })),
+            }
+            .encode_to_vec()
+        };
+        assert!(decode(DATA_CHANNEL, &part(65_536)).is_ok());
+        let err = decode(DATA_CHANNEL, &part(65_537)).expect_err("too large");
+        assert!(err.contains("64 KiB"), "{err}");
+        let txs = |n: usize| {
+            mp::Message {
+                sum: Some(mp::message::Sum::Txs(mp::Txs {
+                    txs: vec![b"junk!!".to_vec(); n],
+                })),
+            }
+            .encode_to_vec()
+        };
+        assert!(decode(MEMPOOL_CHANNEL, &txs(MAX_TXS_PER_MESSAGE)).is_ok());
+        assert!(decode(MEMPOOL_CHANNEL, &txs(MAX_TXS_PER_MESSAGE + 1)).is_err());
+    }
 
     /// CometBFT's own vectors (shared/vectors/wire-message-vectors.md, from
     /// cometbft v0.38.25 blocksync/msgs_test.go and mempool/reactor_test.go): our encoding of

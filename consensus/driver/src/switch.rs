@@ -8,6 +8,13 @@
 //! queue is full (it cannot keep up) or whose connection fails is dropped; a persistent peer
 //! is dialled again.
 //!
+//! Every queue is bounded in bytes. What a peer sent and the node has not yet processed
+//! counts against that peer's [`PEER_INBOUND_BYTES`]: its reader stops reading while the
+//! budget is spent (TCP then slows the peer down), and a peer that stays over it for
+//! [`SLOW_FOR`] is dropped. What is queued to a peer counts against [`PEER_OUTBOUND_BYTES`]
+//! (and [`QUEUE`] messages); past either, the peer cannot keep up and is dropped. At most
+//! [`MAX_HANDSHAKES`] inbound handshakes run at once.
+//!
 //! Two nodes that dial each other at once end up with two connections; both keep the one
 //! dialled by the node with the smaller id, so they agree on which survives.
 
@@ -17,8 +24,8 @@ use std::collections::BTreeMap;
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::{self, Receiver, Sender, SyncSender, TrySendError};
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::{Duration, Instant};
 
 /// Something that happened on the network.
 #[derive(Debug)]
@@ -35,7 +42,75 @@ pub enum NetEvent {
         channel: u8,
         /// The bytes.
         bytes: Vec<u8>,
+        /// The message's share of the peer's inbound budget, given back when this is
+        /// dropped: keep it until the message is processed.
+        ticket: Ticket,
     },
+}
+
+/// Bytes a peer may have sent that the node has not processed yet.
+pub const PEER_INBOUND_BYTES: u64 = 8 * 1024 * 1024;
+
+/// Bytes queued to one peer before it counts as too slow.
+pub const PEER_OUTBOUND_BYTES: u64 = 32 * 1024 * 1024;
+
+/// How long a peer's reader waits for the node to process what the peer sent before the
+/// peer is dropped as sending faster than this node can go.
+pub const SLOW_FOR: Duration = Duration::from_secs(10);
+
+/// Inbound handshakes in progress at once; connections beyond are closed at once.
+pub const MAX_HANDSHAKES: usize = 8;
+
+/// One message's share of a peer's inbound budget (see [`NetEvent::Message`]).
+pub struct Ticket {
+    budget: Arc<Budget>,
+    bytes: u64,
+}
+
+impl std::fmt::Debug for Ticket {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Ticket({} bytes)", self.bytes)
+    }
+}
+
+impl Drop for Ticket {
+    fn drop(&mut self) {
+        let mut used = lock(&self.budget.used);
+        *used = used.saturating_sub(self.bytes);
+        self.budget.freed.notify_all();
+    }
+}
+
+/// A peer's inbound bytes in flight.
+#[derive(Default)]
+struct Budget {
+    used: Mutex<u64>,
+    freed: Condvar,
+}
+
+impl Budget {
+    /// Take `n` bytes, waiting up to `wait` while the peer is over `limit` (one message
+    /// larger than the limit still passes when nothing else is in flight). `None`: the
+    /// node did not catch up in time.
+    fn take(self: &Arc<Self>, n: u64, limit: u64, wait: Duration) -> Option<Ticket> {
+        let deadline = Instant::now() + wait;
+        let mut used = lock(&self.used);
+        while *used > 0 && used.saturating_add(n) > limit {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return None;
+            }
+            used = match self.freed.wait_timeout(used, left) {
+                Ok((g, _)) => g,
+                Err(e) => e.into_inner().0,
+            };
+        }
+        *used += n;
+        Some(Ticket {
+            budget: self.clone(),
+            bytes: n,
+        })
+    }
 }
 
 /// A peer to keep connected.
@@ -74,6 +149,8 @@ enum Out {
 
 struct Conn {
     queue: SyncSender<Out>,
+    /// Bytes in `queue` not yet written.
+    queued: Arc<AtomicU64>,
     stream: TcpStream,
     /// The id of the node that dialled this connection.
     dialer: String,
@@ -116,6 +193,7 @@ struct Shared {
     peers: Mutex<BTreeMap<String, Conn>>,
     events: Mutex<Sender<NetEvent>>,
     stop: AtomicBool,
+    handshakes: std::sync::atomic::AtomicUsize,
     serial: AtomicU64,
 }
 
@@ -139,6 +217,7 @@ impl Switch {
             peers: Mutex::new(BTreeMap::new()),
             events: Mutex::new(tx),
             stop: AtomicBool::new(false),
+            handshakes: std::sync::atomic::AtomicUsize::new(0),
             serial: AtomicU64::new(0),
         });
         {
@@ -189,11 +268,19 @@ impl Switch {
     /// Queue `bytes` on `channel` to `peer`.
     pub fn send(&self, peer: &str, channel: u8, bytes: Vec<u8>) {
         let mut peers = lock(&self.shared.peers);
+        let n = bytes.len() as u64;
         let full = match peers.get(peer) {
-            Some(c) => matches!(
-                c.queue.try_send(Out::Msg(channel, bytes)),
-                Err(TrySendError::Full(_))
-            ),
+            Some(c) if c.queued.load(Ordering::SeqCst).saturating_add(n) > PEER_OUTBOUND_BYTES => {
+                true
+            }
+            Some(c) => {
+                c.queued.fetch_add(n, Ordering::SeqCst);
+                match c.queue.try_send(Out::Msg(channel, bytes)) {
+                    Err(TrySendError::Full(_)) => true,
+                    Err(TrySendError::Disconnected(_)) => false,
+                    Ok(()) => false,
+                }
+            }
             None => false,
         };
         if full {
@@ -253,12 +340,19 @@ fn listen(s: Arc<Shared>, listener: TcpListener) {
             let _ = stream.shutdown(Shutdown::Both);
             continue;
         }
+        // Handshakes cost a key exchange and a thread each; a flood of half-open ones must
+        // not hold them all.
+        let Some(slot) = HandshakeSlot::take(&s) else {
+            tracing::debug!("too many inbound handshakes in progress; closing a connection");
+            let _ = stream.shutdown(Shutdown::Both);
+            continue;
+        };
         let s = s.clone();
         let _ = std::thread::Builder::new()
             .name("p2p-inbound".into())
             .spawn(move || {
                 let remote = stream.peer_addr().ok();
-                match handshake(&s, stream, None) {
+                match handshake(&s, stream, None, Some(slot)) {
                     Ok(()) => {}
                     Err(e) => tracing::debug!(?remote, error = %e, "inbound peer refused"),
                 }
@@ -278,7 +372,7 @@ fn dial_loop(s: Arc<Shared>, peer: PersistentPeer) {
             None => Err(format!("cannot resolve {}", peer.addr)),
             Some(addr) => TcpStream::connect_timeout(&addr, Duration::from_secs(3))
                 .map_err(|e| e.to_string())
-                .and_then(|stream| handshake(&s, stream, Some(&peer.id))),
+                .and_then(|stream| handshake(&s, stream, Some(&peer.id), None)),
         };
         match result {
             // The connection ran and ended: try again soon.
@@ -292,13 +386,37 @@ fn dial_loop(s: Arc<Shared>, peer: PersistentPeer) {
     }
 }
 
+/// One of the [`MAX_HANDSHAKES`] inbound handshakes in progress, given back when dropped.
+struct HandshakeSlot(Arc<Shared>);
+
+impl HandshakeSlot {
+    fn take(s: &Arc<Shared>) -> Option<HandshakeSlot> {
+        let before = s.handshakes.fetch_add(1, Ordering::SeqCst);
+        let slot = HandshakeSlot(s.clone());
+        (before < MAX_HANDSHAKES).then_some(slot)
+    }
+}
+
+impl Drop for HandshakeSlot {
+    fn drop(&mut self) {
+        self.0.handshakes.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
 /// Authenticate a connection, register it, and read from it until it ends. `expect` is the
-/// id a dialled peer must have.
-fn handshake(s: &Arc<Shared>, stream: TcpStream, expect: Option<&str>) -> Result<(), String> {
+/// id a dialled peer must have; `slot`, an inbound handshake's place, is given back once the
+/// handshake is over.
+fn handshake(
+    s: &Arc<Shared>,
+    stream: TcpStream,
+    expect: Option<&str>,
+    slot: Option<HandshakeSlot>,
+) -> Result<(), String> {
     let control = stream.try_clone().map_err(|e| e.to_string())?;
     let remote = stream.peer_addr().ok();
     let peer = keystone_p2p::connect(stream, &s.cfg.key, &s.cfg.info, &s.cfg.connect)
         .map_err(|e| e.to_string())?;
+    drop(slot);
     let id = peer.info.node_id.to_string();
     if id == s.my_id {
         return Err("connected to myself".into());
@@ -314,6 +432,7 @@ fn handshake(s: &Arc<Shared>, stream: TcpStream, expect: Option<&str>) -> Result
         id.clone()
     };
     let (queue, outbox) = mpsc::sync_channel(QUEUE);
+    let queued = Arc::new(AtomicU64::new(0));
     let serial = s.serial.fetch_add(1, Ordering::SeqCst);
     let traffic = Arc::new(Traffic::default());
     {
@@ -333,6 +452,7 @@ fn handshake(s: &Arc<Shared>, stream: TcpStream, expect: Option<&str>) -> Result
             id.clone(),
             Conn {
                 queue: queue.clone(),
+                queued: queued.clone(),
                 stream: control.try_clone().map_err(|e| e.to_string())?,
                 dialer,
                 serial,
@@ -363,7 +483,9 @@ fn handshake(s: &Arc<Shared>, stream: TcpStream, expect: Option<&str>) -> Result
                     Out::Ping => writer.send_ping(),
                     Out::Msg(ch, b) => {
                         sent.sent.fetch_add(b.len() as u64, Ordering::Relaxed);
-                        writer.send(ch, &b)
+                        let r = writer.send(ch, &b);
+                        queued.fetch_sub(b.len() as u64, Ordering::SeqCst);
+                        r
                     }
                     Out::Pong => writer.send_pong(),
                 };
@@ -374,18 +496,28 @@ fn handshake(s: &Arc<Shared>, stream: TcpStream, expect: Option<&str>) -> Result
         })
         .map_err(|e| e.to_string())?;
     let mut reader = peer.reader;
+    let budget = Arc::new(Budget::default());
     let result = loop {
         match reader.read() {
             Ok(Incoming::Msg { channel, bytes }) => {
                 traffic
                     .received
                     .fetch_add(bytes.len() as u64, Ordering::Relaxed);
+                // Not another byte read from this peer until the node has room for it.
+                let Some(ticket) = budget.take(bytes.len() as u64, PEER_INBOUND_BYTES, SLOW_FOR)
+                else {
+                    tracing::warn!(peer = %id, "peer sends faster than this node processes; disconnecting");
+                    break keystone_p2p::P2pError::Io(std::io::Error::other(
+                        "the peer sent faster than this node processes",
+                    ));
+                };
                 emit(
                     s,
                     NetEvent::Message {
                         peer: id.clone(),
                         channel,
                         bytes,
+                        ticket,
                     },
                 )
             }

@@ -653,3 +653,39 @@ fn a_double_signer_is_caught_and_its_evidence_committed_once() {
         assert_eq!(theirs, ours, "node {i}");
     }
 }
+
+/// A vote signed again with a new timestamp for the same (height, round, type, block) — a
+/// second signature saying nothing new — is refused as CometBFT refuses a non-deterministic
+/// signature: not kept, not relayed (a duplicate is never relayed), the height's messages
+/// unchanged.
+#[test]
+fn a_vote_signed_again_with_a_new_timestamp_is_refused_and_not_kept() {
+    let mut net = Net::new();
+    for i in 0..N {
+        net.start(i);
+    }
+    net.run_until(2);
+    let me = key(0).public_key().address();
+    let vote = net.engines[0]
+        .height_messages()
+        .iter()
+        .find_map(|g| match g {
+            Gossip::Vote(v) if v.validator_address != me => Some(v.clone()),
+            _ => None,
+        })
+        .expect("another validator's vote of the current height");
+    let signer = (0..N)
+        .find(|&i| key(i).public_key().address() == vote.validator_address)
+        .expect("a validator's vote");
+    let mut again = vote.clone();
+    again.timestamp = again.timestamp.plus_millis(1_000);
+    again.sign(CHAIN, &key(signer));
+    assert_ne!(again.signature, vote.signature);
+    let before = net.engines[0].height_messages().len();
+    let now = net.now();
+    assert!(matches!(
+        net.engines[0].on_gossip(Gossip::Vote(again), now),
+        Err(Ok(Refused::Duplicate))
+    ));
+    assert_eq!(net.engines[0].height_messages().len(), before, "not kept");
+}

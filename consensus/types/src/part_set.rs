@@ -43,6 +43,10 @@ impl Part {
         if proof.total < 0 || proof.index < 0 || proof.aunts.len() > 64 {
             return Err(bad("malformed proof"));
         }
+        // CometBFT's `Part.ValidateBasic`: no part is larger than the part size.
+        if p.bytes.len() > BLOCK_PART_SIZE {
+            return Err(bad("larger than 64 KiB"));
+        }
         Ok(Part {
             index: p.index,
             bytes: p.bytes.clone(),

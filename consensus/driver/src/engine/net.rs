@@ -81,6 +81,21 @@ const MAX_ROUND_AHEAD: Round = 10;
 /// height of a large network, with room to spare.
 pub(super) const MAX_FUTURE: usize = 20_000;
 
+/// Bytes of messages for the next height kept until it starts (block parts are up to 64 KiB
+/// each: 20,000 of them would be 1.3 GB). Past it they are dropped; peers send a height's
+/// messages again when it does not move.
+pub(super) const MAX_FUTURE_BYTES: usize = 64 * 1024 * 1024;
+
+/// Roughly what a message holds in memory (its variable part), for the byte bounds.
+pub fn gossip_size(g: &Gossip) -> usize {
+    const FIXED: usize = 256;
+    match g {
+        Gossip::BlockPart { part, .. } => FIXED + part.bytes.len() + 32 * part.proof.aunts.len(),
+        Gossip::Evidence(_) => 2 * FIXED,
+        Gossip::Vote(_) | Gossip::Proposal(_) => FIXED,
+    }
+}
+
 /// A proposal waiting for its block's parts.
 pub(super) struct Incoming {
     proposal: Proposal,
@@ -116,6 +131,7 @@ impl<A: Application> Engine<A> {
         let Some(height) = self.current_height() else {
             return Ok(());
         };
+        self.future_bytes = 0;
         for msg in std::mem::take(&mut self.future) {
             if msg.height() != Some(height) {
                 continue;
@@ -171,7 +187,9 @@ impl<A: Application> Engine<A> {
         // height without the 2f+1 messages that start its timeouts.
         if let (Some(h), Some(core)) = (msg.height(), &self.core) {
             if h == core.height() + 1 {
-                if self.future.len() < MAX_FUTURE {
+                let size = gossip_size(&msg);
+                if self.future.len() < MAX_FUTURE && self.future_bytes + size <= MAX_FUTURE_BYTES {
+                    self.future_bytes += size;
                     self.future.push(msg);
                 }
                 return Err(Ok(Refused::Stale));
@@ -204,6 +222,8 @@ impl<A: Application> Engine<A> {
                     Err(EvidenceError::Known) => Err(Ok(Refused::Duplicate)),
                     // Another node may be ahead of us, or we of it: not an offence.
                     Err(EvidenceError::OutOfRange { .. }) => Err(Ok(Refused::Stale)),
+                    // Bounded: what does not fit is dropped, and comes again once it does.
+                    Err(EvidenceError::Full) => Err(Ok(Refused::Stale)),
                     Err(EvidenceError::Invalid(e)) => Err(Ok(Refused::Invalid(e))),
                 }
             }
@@ -223,6 +243,12 @@ impl<A: Application> Engine<A> {
             return Err(Ok(Refused::Duplicate));
         }
         let core = self.core.as_ref().ok_or(Ok(Refused::Stale))?;
+        // The same (height, round, type, block) from the same validator under another
+        // signature — signed again with a new timestamp: it changes nothing, and CometBFT
+        // refuses it (`ErrVoteNonDeterministicSignature`). Not stored, not relayed.
+        if core.keeper().contains(&v) {
+            return Err(Ok(Refused::Duplicate));
+        }
         let val = core
             .validators()
             .get_by_index(v.validator_index as usize)
