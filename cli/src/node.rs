@@ -600,8 +600,12 @@ impl<A: Application> Node<A> {
                     .budgets
                     .future(peer, h, gossip_size(&g), Instant::now());
                 if self.within_budget(peer, v, "messages for the next height") {
-                    // Kept by the engine until that height starts.
-                    let _ = self.engine.on_gossip(g, now());
+                    // Checked as far as it can be, then kept until that height starts.
+                    match self.engine.on_gossip(g, now()) {
+                        Ok(_) | Err(Ok(Refused::Stale | Refused::Duplicate)) => {}
+                        Err(Ok(r)) => self.punish(peer, &r),
+                        Err(Err(e)) => return Err(e.into()),
+                    }
                 }
             }
             Wire::Gossip(g) => match self.engine.on_gossip(g, now()) {

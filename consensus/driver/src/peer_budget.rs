@@ -25,6 +25,9 @@ pub const BLOCK_REQUESTS_PER_S: u64 = 200;
 pub const REPEAT_AFTER: Duration = Duration::from_secs(2);
 /// How far past a budget (in multiples of it) a peer goes before it is disconnected.
 pub const OVERRUN: u64 = 4;
+/// The same for messages for the next height: one block's parts and a round's votes fit in
+/// the budget, so twice it is no relay.
+pub const FUTURE_OVERRUN: u64 = 2;
 
 /// A token bucket: `rate` a second, up to `2 × rate` saved.
 #[derive(Clone, Debug)]
@@ -68,11 +71,14 @@ pub enum Verdict {
 struct Peer {
     txs: Bucket,
     tx_bytes: Bucket,
-    /// Transactions dropped since the bucket was last full.
+    /// Transactions dropped in the current one-second window.
     txs_dropped: u64,
+    /// When the window began.
+    window: Instant,
     /// (height, messages, bytes) kept for the next height.
     future: (Height, u64, u64),
     requests: Bucket,
+    /// Block requests dropped in the current window.
     requests_dropped: u64,
     /// When each recent height was answered.
     answered: BTreeMap<Height, Instant>,
@@ -86,15 +92,22 @@ pub struct PeerBudgets {
 
 impl PeerBudgets {
     fn peer(&mut self, id: &str, now: Instant) -> &mut Peer {
-        self.peers.entry(id.to_owned()).or_insert_with(|| Peer {
+        let p = self.peers.entry(id.to_owned()).or_insert_with(|| Peer {
             txs: Bucket::new(TXS_PER_S, now),
             tx_bytes: Bucket::new(TX_BYTES_PER_S, now),
             txs_dropped: 0,
+            window: now,
             future: (0, 0, 0),
             requests: Bucket::new(BLOCK_REQUESTS_PER_S, now),
             requests_dropped: 0,
             answered: BTreeMap::new(),
-        })
+        });
+        if now.saturating_duration_since(p.window) >= Duration::from_secs(1) {
+            p.window = now;
+            p.txs_dropped = 0;
+            p.requests_dropped = 0;
+        }
+        p
     }
 
     /// A peer left: forget it.
@@ -108,9 +121,6 @@ impl PeerBudgets {
         let p = self.peer(id, now);
         p.txs.refill(now);
         p.tx_bytes.refill(now);
-        if p.txs.tokens == 2 * p.txs.rate {
-            p.txs_dropped = 0;
-        }
         let mut take = 0;
         for &n in sizes {
             let n = n as u64;
@@ -141,7 +151,7 @@ impl PeerBudgets {
         p.future.1 += 1;
         p.future.2 += bytes as u64;
         let (n, b) = (p.future.1, p.future.2);
-        if n > OVERRUN * FUTURE_MESSAGES || b > OVERRUN * FUTURE_BYTES {
+        if n > FUTURE_OVERRUN * FUTURE_MESSAGES || b > FUTURE_OVERRUN * FUTURE_BYTES {
             Verdict::Disconnect
         } else if n > FUTURE_MESSAGES || b > FUTURE_BYTES {
             Verdict::Drop
@@ -154,9 +164,6 @@ impl PeerBudgets {
     pub fn block_request(&mut self, id: &str, height: Height, now: Instant) -> Verdict {
         let p = self.peer(id, now);
         p.requests.refill(now);
-        if p.requests.tokens == 2 * p.requests.rate {
-            p.requests_dropped = 0;
-        }
         let repeated = p
             .answered
             .get(&height)
@@ -227,7 +234,7 @@ mod tests {
         assert_eq!(b.future("p", 6, 100, t), Verdict::Take);
         // 64 KiB parts: the byte bound comes first, then the disconnect.
         let mut verdicts = Vec::new();
-        for _ in 0..(OVERRUN * FUTURE_BYTES / 65_536 + 2) {
+        for _ in 0..(FUTURE_OVERRUN * FUTURE_BYTES / 65_536 + 2) {
             verdicts.push(b.future("z", 9, 65_536, t));
         }
         let first_drop = verdicts.iter().position(|v| *v != Verdict::Take);

@@ -275,11 +275,11 @@ mod tests {
                     round: 0,
                     part: Some(pb::Part {
                         index: 0,
-                        bytes: vec![7; n].into(),
+                        bytes: vec![7; n],
                         proof: Some(keystone_proto::crypto::Proof {
                             total: 1,
                             index: 0,
-                            leaf_hash: vec![0; 32].into(),
+                            leaf_hash: vec![0; 32],
                             aunts: vec![],
                         }),
                     }),

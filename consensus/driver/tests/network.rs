@@ -491,8 +491,10 @@ fn forged_messages_are_refused_with_the_reason() {
     let target = (0..N)
         .find(|&i| i != vote.validator_index as usize)
         .expect("another node");
-    // A flipped signature bit.
+    // A flipped signature bit, on a vote the target does not hold yet (one it holds under
+    // another signature is refused before any check, as CometBFT does).
     let mut bad = vote.clone();
+    bad.round += 1;
     if let Some(s) = bad.signature.as_mut() {
         s.0[0] ^= 1;
     }

@@ -68,6 +68,15 @@ impl Proof {
         compute_from_aunts(self.index, self.total, self.leaf_hash, &self.aunts).as_ref()
             == Some(root)
     }
+
+    /// The root this proof puts `item` under, if the proof holds together (its leaf is
+    /// `item`'s hash, its index in range, its aunts as many as the tree is deep).
+    pub fn root_for(&self, item: &[u8]) -> Option<Hash> {
+        if leaf_hash(item) != self.leaf_hash {
+            return None;
+        }
+        compute_from_aunts(self.index, self.total, self.leaf_hash, &self.aunts)
+    }
 }
 
 fn compute_from_aunts(index: u64, total: u64, leaf: Hash, aunts: &[Hash]) -> Option<Hash> {

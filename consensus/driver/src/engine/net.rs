@@ -126,6 +126,57 @@ impl<A: Application> Engine<A> {
             .collect()
     }
 
+    /// What can be checked of a message for the next height before it starts: a vote's
+    /// signature (that height's validators are known), a proposal's signer, a part's proof
+    /// holding together (its leaf is its bytes, its index within a block's parts). What fails
+    /// is a peer's lie, not an early arrival.
+    fn check_early(&self, msg: &Gossip) -> std::result::Result<(), Refused> {
+        let Some(h) = msg.height() else {
+            return Ok(());
+        };
+        let set = self
+            .validators(h)
+            .map_err(|e| Refused::Invalid(format!("validators of {h}: {e}")))?;
+        match msg {
+            Gossip::Vote(v) => {
+                let val = set
+                    .get_by_index(v.validator_index as usize)
+                    .filter(|val| val.address == v.validator_address)
+                    .ok_or_else(|| {
+                        Refused::BadSignature(format!(
+                            "{} is not validator {} of height {h}",
+                            v.validator_address, v.validator_index
+                        ))
+                    })?;
+                v.verify(&self.genesis.chain_id, &val.pub_key)
+                    .map_err(|e| Refused::BadSignature(e.to_string()))
+            }
+            Gossip::Proposal(p) => {
+                let proposer = set
+                    .proposer_for_round(p.round)
+                    .ok_or_else(|| Refused::Invalid("no proposer".into()))?;
+                p.verify(&self.genesis.chain_id, &proposer.pub_key)
+                    .map_err(|e| Refused::BadSignature(e.to_string()))
+            }
+            Gossip::BlockPart { part, .. } => {
+                let max_parts =
+                    (self.cfg.max_block_tx_bytes.max(0) as usize / BLOCK_PART_SIZE + 2) as u64;
+                let ok = part.proof.index == u64::from(part.index)
+                    && part.proof.total <= max_parts
+                    && part.proof.root_for(&part.bytes).is_some();
+                if ok {
+                    Ok(())
+                } else {
+                    Err(Refused::Invalid(format!(
+                        "block part {} for height {h} has a proof that does not hold together",
+                        part.index
+                    )))
+                }
+            }
+            Gossip::Evidence(_) => Ok(()),
+        }
+    }
+
     /// Feed what arrived early for the height that just started.
     pub(super) fn replay_future(&mut self, now: Time, actions: &mut Vec<Action>) -> Result<()> {
         let Some(height) = self.current_height() else {
@@ -187,6 +238,7 @@ impl<A: Application> Engine<A> {
         // height without the 2f+1 messages that start its timeouts.
         if let (Some(h), Some(core)) = (msg.height(), &self.core) {
             if h == core.height() + 1 {
+                self.check_early(&msg).map_err(Ok)?;
                 let size = gossip_size(&msg);
                 if self.future.len() < MAX_FUTURE && self.future_bytes + size <= MAX_FUTURE_BYTES {
                     self.future_bytes += size;
