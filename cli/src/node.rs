@@ -82,7 +82,14 @@ pub fn start(home: &Home, opts: &StartOptions) -> Result<()> {
 /// The built-in application of `chain_id` over the home's state.
 fn built_in(home: &Home, chain_id: &str) -> Result<App> {
     let (prices, keep) = read_app_toml(&home.config("app.toml"))?;
-    let mut store = Store::open(home.data("application.redb")).context("opening the state")?;
+    let path = home.data("application.redb");
+    let mut store = Store::open(&path).with_context(|| {
+        format!(
+            "opening the state store {p}. If it is damaged, move it aside and start again: the \
+             node rebuilds the state from its block store (`mv {p} {p}.damaged`)",
+            p = path.display()
+        )
+    })?;
     if keep > 0 {
         store = store.with_pruning(keep);
     }
@@ -133,9 +140,27 @@ fn run<A: Application>(
         evidence_max_age_blocks: doc.consensus_params.evidence.max_age_num_blocks.max(0) as u64,
         max_evidence_bytes: doc.consensus_params.evidence.max_bytes,
     };
-    let blocks =
-        BlockStore::open(&home.data("blockstore.redb")).context("opening the block store")?;
-    let (wal, recovery) = Wal::open(&home.data("cs.wal").join("wal")).context("opening the WAL")?;
+    let data = home.data("");
+    let block_path = home.data("blockstore.redb");
+    let blocks = BlockStore::open(&block_path).with_context(|| {
+        format!(
+            "opening the block store {p}. If it is damaged, move it, the state and the WAL aside \
+             (never priv_validator_state.json) and start again to sync from peers: `cd {d} && \
+             mkdir -p damaged && mv blockstore.redb application.redb cs.wal damaged/`",
+            p = block_path.display(),
+            d = data.display()
+        )
+    })?;
+    let wal_path = home.data("cs.wal").join("wal");
+    let (wal, recovery) = Wal::open(&wal_path).with_context(|| {
+        format!(
+            "opening the consensus WAL {p}. If it is damaged, move it aside and start again \
+             (priv_validator_state.json still keeps this validator from signing twice): \
+             `mv {w} {w}.damaged`",
+            p = wal_path.display(),
+            w = home.data("cs.wal").display()
+        )
+    })?;
     if recovery.truncated_bytes > 0 {
         tracing::warn!(
             bytes = recovery.truncated_bytes,

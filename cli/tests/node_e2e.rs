@@ -175,3 +175,55 @@ fn a_corrupt_config_is_a_clear_error() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("genesis"), "{err}");
 }
+
+/// A damaged store stops the node with the file and the command that repairs it; for the
+/// state store, that command (moving it aside) works: the node rebuilds the state from its
+/// block store and goes on from where it was.
+#[test]
+fn a_damaged_store_names_its_file_and_the_repair_that_works() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let home = dir.path();
+    ok(home, &["init", "node0", "--chain-id", "keystone-damaged"]);
+    let (node, rx) = start(home, &[]);
+    wait_for_height(&rx, 3);
+    drop(node);
+    let stored = ids(home, 3);
+
+    let state = home.join("data/application.redb");
+    std::fs::write(&state, b"not a redb file at all").expect("damage the state");
+    let out = keystone(home)
+        .arg("start")
+        .stdin(Stdio::null())
+        .output()
+        .expect("run");
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    let repair = format!("mv {p} {p}.damaged", p = state.display());
+    assert!(
+        err.contains(&state.display().to_string()) && err.contains(&repair),
+        "the error names the file and the repair: {err}"
+    );
+    std::fs::rename(&state, home.join("data/application.redb.damaged")).expect("repair as told");
+    let (node, rx) = start(home, &[]);
+    wait_for_height(&rx, 5);
+    drop(node);
+    assert_eq!(
+        ids(home, 3),
+        stored,
+        "the same chain, rebuilt and continued"
+    );
+
+    let blocks = home.join("data/blockstore.redb");
+    std::fs::write(&blocks, b"garbage").expect("damage the block store");
+    let out = keystone(home)
+        .arg("start")
+        .stdin(Stdio::null())
+        .output()
+        .expect("run");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains(&blocks.display().to_string())
+            && err.contains("never priv_validator_state.json"),
+        "{err}"
+    );
+}
