@@ -66,6 +66,8 @@ pub struct EvidencePool {
     pending: BTreeMap<Hash, DuplicateVoteEvidence>,
     /// Their protobuf size.
     pending_bytes: usize,
+    /// At most this many pending ([`MAX_PENDING`]) and this many bytes ([`MAX_PENDING_BYTES`]).
+    limits: (usize, usize),
 }
 
 impl EvidencePool {
@@ -77,7 +79,14 @@ impl EvidencePool {
             conflicts: Vec::new(),
             pending: BTreeMap::new(),
             pending_bytes: 0,
+            limits: (MAX_PENDING, MAX_PENDING_BYTES),
         }
+    }
+
+    /// The same pool with other bounds on what is pending (pieces, bytes).
+    pub fn with_limits(mut self, pieces: usize, bytes: usize) -> Self {
+        self.limits = (pieces, bytes);
+        self
     }
 
     /// Two conflicting votes this node saw (from its own vote keeper).
@@ -135,7 +144,7 @@ impl EvidencePool {
             return Err(EvidenceError::Known);
         }
         let n = ev.bytes().len();
-        if self.pending.len() >= MAX_PENDING || self.pending_bytes + n > MAX_PENDING_BYTES {
+        if self.pending.len() >= self.limits.0 || self.pending_bytes + n > self.limits.1 {
             return Err(EvidenceError::Full);
         }
         self.check(&ev, chain)?;
@@ -202,5 +211,101 @@ impl EvidencePool {
     /// Every pending piece (for peers that connect).
     pub fn pending(&self) -> Vec<DuplicateVoteEvidence> {
         self.pending.values().cloned().collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use keystone_consensus_types::{BlockId, PartSetHeader, PrivateKey, Validator, VoteType};
+
+    struct Chain(ValidatorSet);
+
+    impl ChainView for Chain {
+        fn last_height(&self) -> Height {
+            10
+        }
+        fn block_time(&self, _: Height) -> Option<Time> {
+            Some(Time::from_unix_millis(1_700_000_000_000))
+        }
+        fn validators(&self, _: Height) -> Option<ValidatorSet> {
+            Some(self.0.clone())
+        }
+        fn is_committed(&self, _: &Hash) -> bool {
+            false
+        }
+    }
+
+    /// Real duplicate-vote evidence from validator `k` at `height`.
+    fn evidence(
+        keys: &[PrivateKey],
+        set: &ValidatorSet,
+        k: usize,
+        height: Height,
+    ) -> DuplicateVoteEvidence {
+        let key = &keys[k];
+        let index = set.index_of(&key.public_key().address()).expect("member") as u32;
+        let vote = |tag: &[u8]| {
+            let mut v = Vote {
+                vote_type: VoteType::Prevote,
+                height,
+                round: 0,
+                block_id: Some(BlockId {
+                    hash: keystone_consensus_types::sha256(tag),
+                    part_set_header: PartSetHeader {
+                        total: 1,
+                        hash: keystone_consensus_types::sha256(b"parts"),
+                    },
+                }),
+                timestamp: Time::from_unix_millis(1_700_000_000_000),
+                validator_address: key.public_key().address(),
+                validator_index: index,
+                signature: None,
+            };
+            v.sign("ev-1", key);
+            v
+        };
+        DuplicateVoteEvidence::new(
+            vote(b"a"),
+            vote(b"b"),
+            Time::from_unix_millis(1_700_000_000_000),
+            set,
+        )
+        .expect("conflicting votes")
+    }
+
+    #[test]
+    fn the_pool_is_bounded_in_pieces_and_bytes() {
+        let keys: Vec<PrivateKey> = (0..4).map(|i| PrivateKey::from_seed([i + 1; 32])).collect();
+        let set = ValidatorSet::new(
+            keys.iter()
+                .map(|k| Validator::new(k.public_key(), 10))
+                .collect(),
+        )
+        .expect("set");
+        let chain = Chain(set.clone());
+        let mut pool = EvidencePool::new("ev-1", 100).with_limits(2, MAX_PENDING_BYTES);
+        pool.add(evidence(&keys, &set, 0, 5), &chain)
+            .expect("first");
+        pool.add(evidence(&keys, &set, 1, 5), &chain)
+            .expect("second");
+        assert_eq!(
+            pool.add(evidence(&keys, &set, 2, 5), &chain),
+            Err(EvidenceError::Full)
+        );
+        assert_eq!(pool.pending().len(), 2);
+        // Committing one makes room again.
+        let done = pool.pending()[0].clone();
+        pool.update(&[done], &chain);
+        pool.add(evidence(&keys, &set, 2, 5), &chain)
+            .expect("room again");
+
+        let one = evidence(&keys, &set, 3, 6).bytes().len();
+        let mut pool = EvidencePool::new("ev-1", 100).with_limits(100, one + one / 2);
+        pool.add(evidence(&keys, &set, 3, 6), &chain).expect("fits");
+        assert_eq!(
+            pool.add(evidence(&keys, &set, 0, 6), &chain),
+            Err(EvidenceError::Full)
+        );
     }
 }

@@ -544,3 +544,40 @@ fn handshake(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A peer's reader takes budget for each message; the node gives it back as it processes
+    /// them. Over the limit the reader waits — and gives up (the peer is dropped) if the node
+    /// does not catch up in time.
+    #[test]
+    fn the_inbound_budget_holds_a_reader_back_until_the_node_catches_up() {
+        let b = Arc::new(Budget::default());
+        let wait = Duration::from_millis(50);
+        let first = b.take(600, 1000, wait).expect("within the budget");
+        let second = b.take(400, 1000, wait).expect("exactly the budget");
+        // Full: the next message waits, and the wait runs out.
+        let t = Instant::now();
+        assert!(b.take(1, 1000, wait).is_none(), "over the budget");
+        assert!(t.elapsed() >= wait);
+        // The node processes one message meanwhile: the reader goes on.
+        let freeing = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(20));
+            drop(first);
+        });
+        let third = b
+            .take(500, 1000, Duration::from_secs(5))
+            .expect("room was made");
+        freeing.join().expect("thread");
+        drop((second, third));
+        assert_eq!(*lock(&b.used), 0, "every ticket gave its bytes back");
+        // One message larger than the whole budget still passes when nothing is in flight.
+        let big = b
+            .take(5000, 1000, wait)
+            .expect("alone, a large message passes");
+        assert!(b.take(1, 1000, wait).is_none());
+        drop(big);
+    }
+}

@@ -691,3 +691,70 @@ fn a_vote_signed_again_with_a_new_timestamp_is_refused_and_not_kept() {
     ));
     assert_eq!(net.engines[0].height_messages().len(), before, "not kept");
 }
+
+/// A validator that restarts holding a proposal but not its block (its copy lost) and then
+/// sees +2/3 precommit it decides a block it does not have: it waits for the block from
+/// its peers (block sync) instead of stopping, then goes on.
+#[test]
+fn a_decided_block_the_node_does_not_hold_is_fetched_not_fatal() {
+    let mut net = Net::new();
+    for i in 0..N {
+        net.start(i);
+    }
+    net.run_until(2);
+    // Step until node 3 holds the block of its height in progress (its WAL has the proposal).
+    let target = loop {
+        assert!(net.run_step(), "nothing scheduled");
+        let e = &net.engines[3];
+        let next = e.last_height().expect("height") + 1;
+        if !e.held_blocks().is_empty() && e.current_height() == Some(next) {
+            break next;
+        }
+    };
+    // It stops there; the others commit that height and go on.
+    net.up[3] = false;
+    net.run_until(target + 2);
+    // Restarted from its files, with its copy of the block gone.
+    let dir = net._dirs[3].path().to_path_buf();
+    drop(net.engines.remove(3));
+    BlockStore::open(&dir.join("blockstore.redb"))
+        .expect("blocks")
+        .clear_built()
+        .expect("clear");
+    net.engines.insert(3, open(&dir, 3));
+    net.up[3] = true;
+    let now = net.now();
+    let out = net.engines[3].start(now).expect("start");
+    net.handle(3, out);
+    assert_eq!(net.height(3), target - 1);
+    // The precommits that decided `target`, as peers would send them.
+    let (_, commit) = net.engines[0]
+        .committed_block(target)
+        .expect("read")
+        .expect("held");
+    for (i, sig) in commit.signatures.iter().enumerate() {
+        if sig.signature.is_none() {
+            continue;
+        }
+        let vote = keystone_consensus_types::Vote {
+            vote_type: keystone_consensus_types::VoteType::Precommit,
+            height: target,
+            round: commit.round,
+            block_id: Some(commit.block_id),
+            timestamp: sig.timestamp,
+            validator_address: sig.validator_address,
+            validator_index: i as u32,
+            signature: sig.signature,
+        };
+        match net.engines[3].on_gossip(Gossip::Vote(vote), now) {
+            Ok(out) => net.handle(3, out),
+            Err(Ok(_)) => {}
+            Err(Err(e)) => panic!("the node stopped on a decision it cannot hold: {e}"),
+        }
+    }
+    assert_eq!(net.height(3), target - 1, "not committed without the block");
+    // Block sync brings the block and its commit; the node goes on and votes again.
+    assert!(net.block_sync(3, 0) >= 2);
+    net.run_until(net.height(0) + 2);
+    assert_same_chain(&net, &[0, 1, 2, 3], net.height(3));
+}
