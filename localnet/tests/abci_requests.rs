@@ -125,25 +125,7 @@ fn decode_frames(buf: &mut Vec<u8>, seen: &Seen, errors: &Arc<Mutex<Vec<String>>
 }
 
 fn kind(v: &request::Value) -> &'static str {
-    use request::Value as V;
-    match v {
-        V::Echo(_) => "Echo",
-        V::Flush(_) => "Flush",
-        V::Info(_) => "Info",
-        V::InitChain(_) => "InitChain",
-        V::Query(_) => "Query",
-        V::CheckTx(_) => "CheckTx",
-        V::Commit(_) => "Commit",
-        V::ListSnapshots(_) => "ListSnapshots",
-        V::OfferSnapshot(_) => "OfferSnapshot",
-        V::LoadSnapshotChunk(_) => "LoadSnapshotChunk",
-        V::ApplySnapshotChunk(_) => "ApplySnapshotChunk",
-        V::PrepareProposal(_) => "PrepareProposal",
-        V::ProcessProposal(_) => "ProcessProposal",
-        V::ExtendVote(_) => "ExtendVote",
-        V::VerifyVoteExtension(_) => "VerifyVoteExtension",
-        V::FinalizeBlock(_) => "FinalizeBlock",
-    }
+    keystone_consensus_driver::abci::request_name(v)
 }
 
 fn b64(s: &str) -> String {

@@ -796,12 +796,7 @@ impl<A: Application> Engine<A> {
                     } => {
                         // A full node runs the algorithm to follow the rounds, but has no
                         // vote to cast.
-                        let me = self.privval.address();
-                        if self
-                            .core
-                            .as_ref()
-                            .is_none_or(|c| c.validators().index_of(&me).is_none())
-                        {
+                        if !self.votes_this_height() {
                             continue;
                         }
                         let vote = self.sign_vote(height, round, vote_type, value, now)?;
@@ -843,6 +838,14 @@ impl<A: Application> Engine<A> {
             }
         }
         Ok(())
+    }
+
+    /// Whether this node is a validator of the height in progress.
+    fn votes_this_height(&self) -> bool {
+        let me = self.privval.address();
+        self.core
+            .as_ref()
+            .is_some_and(|c| c.validators().index_of(&me).is_some())
     }
 
     /// During replay: an input of the log that is this node's own proposal or vote settles
@@ -898,12 +901,7 @@ impl<A: Application> Engine<A> {
                 round,
                 value,
             } => {
-                let me = self.privval.address();
-                if self
-                    .core
-                    .as_ref()
-                    .is_none_or(|c| c.validators().index_of(&me).is_none())
-                {
+                if !self.votes_this_height() {
                     return Ok(());
                 }
                 let vote = match self.sign_vote(height, round, vote_type, value, now) {

@@ -178,7 +178,7 @@ impl Write for Stream {
 }
 
 /// The name of a request's message type, as CometBFT's docs write it.
-pub(crate) fn request_name(v: &keystone_proto::abci::request::Value) -> &'static str {
+pub fn request_name(v: &keystone_proto::abci::request::Value) -> &'static str {
     use keystone_proto::abci::request::Value as V;
     match v {
         V::Echo(_) => "Echo",
