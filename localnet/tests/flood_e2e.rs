@@ -1,7 +1,7 @@
 //! A single validator under a hostile peer that completes the real handshake (SecretConnection
 //! and node info, `keystone-p2p`) and then floods: mempool messages packed with 6-byte junk
-//! transactions, 60 KB block parts for the next height with made-up proofs, the same
-//! block-sync request over and over, and a crowd of half-open connections. Through each, the
+//! transactions, 60 KB block parts for the next height with made-up proofs, block parts over
+//! 64 KiB, the same block-sync request over and over, and a crowd of half-open connections. Through each, the
 //! node's memory stays under 200 MB, the chain keeps committing, the RPC keeps answering, and
 //! the peer is slowed (its writes block) or dropped. Each attack prints what it pushed, how
 //! long and the node's peak RSS; `KEYSTONE_FLOOD_SECS` makes them longer (default 4 s), and
@@ -75,6 +75,8 @@ fn attack(
     stream
         .set_write_timeout(Some(Duration::from_secs(2)))
         .expect("timeout");
+    // To end a write the node's back-pressure holds (the handshake resets the timeouts).
+    let control = stream.try_clone().expect("clone");
     let peer = connect(stream, &key, &info, &ConnectConfig::new(channels))
         .expect("the node accepts a well-formed peer");
     let sent_bytes = Arc::new(AtomicU64::new(0));
@@ -139,6 +141,7 @@ fn attack(
     }
     stop.store(true, Ordering::SeqCst);
     // A writer blocked by the node's back-pressure: close the socket under it.
+    let _ = control.shutdown(std::net::Shutdown::Both);
     let writer = writing.join().expect("writer");
     drop(writer);
     let h1 = net.height(0).unwrap_or(0);
@@ -256,6 +259,31 @@ fn a_flooding_peer_is_slowed_or_dropped_and_the_node_goes_on() {
         }))
     });
     report("next-height block parts", &o, limit);
+
+    // 2b. Block parts over 64 KiB: refused as they are decoded.
+    let big = {
+        use keystone_proto::prost::Message as _;
+        use keystone_proto::tm::v0_38::consensus as cs;
+        let part = cs::Message {
+            sum: Some(cs::message::Sum::BlockPart(cs::BlockPart {
+                height: 1_000_000,
+                round: 0,
+                part: Some(keystone_proto::types::Part {
+                    index: 0,
+                    bytes: vec![1; 70_000].into(),
+                    proof: Some(keystone_proto::crypto::Proof {
+                        total: 1,
+                        index: 0,
+                        leaf_hash: vec![0; 32].into(),
+                        aunts: vec![],
+                    }),
+                }),
+            })),
+        };
+        (reactor::DATA_CHANNEL, part.encode_to_vec())
+    };
+    let o = attack(&net, 0x45, limit, move |_| big.clone());
+    report("block parts over 64 KiB", &o, limit);
 
     // 3. The same block over and over.
     let request = reactor::encode(&Wire::BlockRequest(1));
