@@ -270,11 +270,11 @@ fn a_flooding_peer_is_slowed_or_dropped_and_the_node_goes_on() {
                 round: 0,
                 part: Some(keystone_proto::types::Part {
                     index: 0,
-                    bytes: vec![1; 70_000].into(),
+                    bytes: vec![1; 70_000],
                     proof: Some(keystone_proto::crypto::Proof {
                         total: 1,
                         index: 0,
-                        leaf_hash: vec![0; 32].into(),
+                        leaf_hash: vec![0; 32],
                         aunts: vec![],
                     }),
                 }),
