@@ -134,9 +134,8 @@ impl<A: Application> Engine<A> {
         let Some(h) = msg.height() else {
             return Ok(());
         };
-        let set = self
-            .validators(h)
-            .map_err(|e| Refused::Invalid(format!("validators of {h}: {e}")))?;
+        // A store that cannot be read says nothing about the peer: not taken, not punished.
+        let set = self.validators(h).map_err(|_| Refused::Stale)?;
         match msg {
             Gossip::Vote(v) => {
                 let val = set
