@@ -7,7 +7,8 @@
 //! blocks from block sync — is in [`net`]):
 //! 1. `start`: the app handshake (`Info`; `InitChain` on an empty chain; `FinalizeBlock` +
 //!    `Commit` of stored blocks the app has not applied), then the WAL of the current height is
-//!    replayed into a fresh core, or the core is started.
+//!    replayed into a fresh core (signing only what the log lacks: `replay`), or the core is
+//!    started.
 //! 2. The core asks for a value: the proposer reaps the mempool, runs `PrepareProposal`, builds
 //!    the block (BFT time, last commit, every header hash) and proposes its id.
 //! 3. Every input goes to the WAL before the core; the node's own proposals and votes are
@@ -37,7 +38,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 mod net;
+mod replay;
 pub use net::{gossip_size, Gossip, Refused};
+use replay::Owed;
 
 /// What the engine failed at. Any of these stops the node: continuing could fork or skip.
 #[derive(Debug, thiserror::Error)]
@@ -196,21 +199,6 @@ pub struct Engine<A: Application> {
     /// Test-only misbehaviour: sign a second, conflicting vote for every vote (see
     /// [`Engine::misbehave_double_sign`]).
     double_sign: Option<PrivateKey>,
-}
-
-/// Something the core asked this node to sign during WAL replay (see `Engine::owed`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Owed {
-    Proposal {
-        round: Round,
-        value: BlockId,
-        pol_round: Option<Round>,
-    },
-    Vote {
-        vote_type: VoteType,
-        round: Round,
-        value: Option<BlockId>,
-    },
 }
 
 /// What the evidence pool sees of the chain: the block store and the validator sets.
@@ -763,23 +751,10 @@ impl<A: Application> Engine<A> {
                         value,
                         pol_round,
                     } => {
-                        if !self.proposals.contains_key(&value) {
-                            tracing::warn!(
-                                height,
-                                round,
-                                "the block to propose is not held; not proposing"
-                            );
+                        let Some(p) = self.sign_proposal(height, round, value, pol_round, now)?
+                        else {
                             continue;
-                        }
-                        let mut p = Proposal {
-                            height,
-                            round,
-                            pol_round,
-                            block_id: value,
-                            timestamp: now,
-                            signature: None,
                         };
-                        self.privval.sign_proposal(&self.genesis.chain_id, &mut p)?;
                         self.broadcast_proposal(&p, actions);
                         work.push_back((
                             Input::Proposal {
@@ -848,114 +823,33 @@ impl<A: Application> Engine<A> {
             .is_some_and(|c| c.validators().index_of(&me).is_some())
     }
 
-    /// During replay: an input of the log that is this node's own proposal or vote settles
-    /// what the core asked to sign for it, and goes to peers again (they may have missed it
-    /// when this node stopped).
-    fn settle_owed(&mut self, input: &Input, actions: &mut Vec<Action>) {
-        let me = self.privval.address();
-        match input {
-            Input::Vote(v) if v.validator_address == me => {
-                self.owed.retain(|o| {
-                    !matches!(o, Owed::Vote { vote_type, round, .. }
-                        if *vote_type == v.vote_type && *round == v.round)
-                });
-                self.broadcast_vote(v, actions);
-            }
-            Input::Proposal { proposal: p, .. }
-                if self
-                    .core
-                    .as_ref()
-                    .and_then(|c| c.proposer(p.round))
-                    .is_some_and(|v| v.address == me) =>
-            {
-                self.owed
-                    .retain(|o| !matches!(o, Owed::Proposal { round, .. } if *round == p.round));
-                self.broadcast_proposal(p, actions);
-            }
-            _ => {}
-        }
-    }
-
-    /// After replay: sign what the core asked for and the log does not hold. The privval
-    /// gives back its stored signature for the step it signed last (a crash between its
-    /// write and the WAL's), signs a step it never signed, and refuses anything else — which
-    /// is then left unsigned rather than stopping the node.
-    fn sign_owed(
+    /// Our proposal of `value` for `round`, signed; `None` if the block is not held.
+    fn sign_proposal(
         &mut self,
         height: Height,
-        owed: Owed,
+        round: Round,
+        value: BlockId,
+        pol_round: Option<Round>,
         now: Time,
-        actions: &mut Vec<Action>,
-    ) -> Result<()> {
-        let refused = |e: &EngineError| {
-            matches!(
-                e,
-                EngineError::PrivVal(
-                    PrivValError::Regression { .. } | PrivValError::Conflict { .. }
-                )
-            )
-        };
-        match owed {
-            Owed::Vote {
-                vote_type,
+    ) -> Result<Option<Proposal>> {
+        if !self.proposals.contains_key(&value) {
+            tracing::warn!(
+                height,
                 round,
-                value,
-            } => {
-                if !self.votes_this_height() {
-                    return Ok(());
-                }
-                let vote = match self.sign_vote(height, round, vote_type, value, now) {
-                    Ok(v) => v,
-                    Err(e) if refused(&e) => {
-                        tracing::warn!(height, round, ?vote_type, error = %e, "not signing a vote owed from before the restart");
-                        return Ok(());
-                    }
-                    Err(e) => return Err(e),
-                };
-                self.broadcast_vote(&vote, actions);
-                self.apply(Input::Vote(vote), now, actions, true)
-            }
-            Owed::Proposal {
-                round,
-                value,
-                pol_round,
-            } => {
-                if !self.proposals.contains_key(&value) {
-                    tracing::warn!(
-                        height,
-                        round,
-                        "the block to propose is not held; not proposing"
-                    );
-                    return Ok(());
-                }
-                let mut p = Proposal {
-                    height,
-                    round,
-                    pol_round,
-                    block_id: value,
-                    timestamp: now,
-                    signature: None,
-                };
-                match self.privval.sign_proposal(&self.genesis.chain_id, &mut p) {
-                    Ok(()) => {}
-                    Err(e @ (PrivValError::Regression { .. } | PrivValError::Conflict { .. })) => {
-                        tracing::warn!(height, round, error = %e, "not signing a proposal owed from before the restart");
-                        return Ok(());
-                    }
-                    Err(e) => return Err(e.into()),
-                }
-                self.broadcast_proposal(&p, actions);
-                self.apply(
-                    Input::Proposal {
-                        proposal: p,
-                        valid: true,
-                    },
-                    now,
-                    actions,
-                    true,
-                )
-            }
+                "the block to propose is not held; not proposing"
+            );
+            return Ok(None);
         }
+        let mut p = Proposal {
+            height,
+            round,
+            pol_round,
+            block_id: value,
+            timestamp: now,
+            signature: None,
+        };
+        self.privval.sign_proposal(&self.genesis.chain_id, &mut p)?;
+        Ok(Some(p))
     }
 
     fn sign_vote(
