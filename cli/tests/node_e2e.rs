@@ -145,6 +145,17 @@ fn kill_9_during_block_production_then_restart() {
     assert!(signed >= target, "privval at {signed}");
 }
 
+/// `keystone start` on `home`, which must fail: what it printed on stderr.
+fn start_error(home: &Path) -> String {
+    let out = keystone(home)
+        .arg("start")
+        .stdin(Stdio::null())
+        .output()
+        .expect("run");
+    assert!(!out.status.success(), "start must fail");
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
 #[test]
 fn a_corrupt_config_is_a_clear_error() {
     let dir = tempfile::tempdir().expect("tmp");
@@ -152,13 +163,7 @@ fn a_corrupt_config_is_a_clear_error() {
     ok(home, &["init", "node0", "--chain-id", "keystone-bad"]);
     let cfg = home.join("config").join("config.toml");
     std::fs::write(&cfg, "[consensus]\ntimeout_commit = \"soon\"\n").expect("write");
-    let out = keystone(home)
-        .arg("start")
-        .stdin(Stdio::null())
-        .output()
-        .expect("run");
-    assert!(!out.status.success());
-    let err = String::from_utf8_lossy(&out.stderr);
+    let err = start_error(home);
     assert!(
         err.contains("config.toml"),
         "the error names the file: {err}"
@@ -166,13 +171,7 @@ fn a_corrupt_config_is_a_clear_error() {
     let genesis = home.join("config").join("genesis.json");
     std::fs::write(&cfg, keystone::home::DEFAULT_CONFIG_TOML).expect("restore config");
     std::fs::write(&genesis, "{\"chain_id\": \"\"}").expect("break genesis");
-    let out = keystone(home)
-        .arg("start")
-        .stdin(Stdio::null())
-        .output()
-        .expect("run");
-    assert!(!out.status.success());
-    let err = String::from_utf8_lossy(&out.stderr);
+    let err = start_error(home);
     assert!(err.contains("genesis"), "{err}");
 }
 
@@ -191,13 +190,7 @@ fn a_damaged_store_names_its_file_and_the_repair_that_works() {
 
     let state = home.join("data/application.redb");
     std::fs::write(&state, b"not a redb file at all").expect("damage the state");
-    let out = keystone(home)
-        .arg("start")
-        .stdin(Stdio::null())
-        .output()
-        .expect("run");
-    assert!(!out.status.success());
-    let err = String::from_utf8_lossy(&out.stderr);
+    let err = start_error(home);
     let repair = format!("mv {p} {p}.damaged", p = state.display());
     assert!(
         err.contains(&state.display().to_string()) && err.contains(&repair),
@@ -215,12 +208,7 @@ fn a_damaged_store_names_its_file_and_the_repair_that_works() {
 
     let blocks = home.join("data/blockstore.redb");
     std::fs::write(&blocks, b"garbage").expect("damage the block store");
-    let out = keystone(home)
-        .arg("start")
-        .stdin(Stdio::null())
-        .output()
-        .expect("run");
-    let err = String::from_utf8_lossy(&out.stderr);
+    let err = start_error(home);
     assert!(
         err.contains(&blocks.display().to_string())
             && err.contains("never priv_validator_state.json"),

@@ -261,7 +261,6 @@ fn main() {
     let upto = (0..N).filter_map(|i| net.height(i)).min().unwrap_or(0);
     println!("chaos: {kills} kills, {freezes} freezes; checking heights 1..={upto}");
 
-    let mut precommits: BTreeMap<(String, u64, i64), String> = BTreeMap::new();
     let mut in_blocks: BTreeMap<[u8; 32], u32> = BTreeMap::new();
     for h in 1..=upto {
         let mut first: Option<(String, String)> = None;
@@ -301,26 +300,10 @@ fn main() {
                     }
                 }
             }
-            let Some(c) = net.rpc(i, "commit", json!({"height": h.to_string()})) else {
-                continue;
-            };
-            let commit = &c["signed_header"]["commit"];
-            let round = commit["round"].as_i64().unwrap_or(0);
-            for sig in commit["signatures"].as_array().into_iter().flatten() {
-                let what = match sig["block_id_flag"].as_i64() {
-                    Some(2) => commit["block_id"]["hash"].to_string(),
-                    Some(3) => "nil".into(),
-                    _ => continue,
-                };
-                let who = sig["validator_address"].as_str().unwrap_or("").to_string();
-                if let Some(before) = precommits.insert((who.clone(), h, round), what.clone()) {
-                    if before != what {
-                        failures.push(format!("{who} signed two precommits at {h}/{round}"));
-                    }
-                }
-            }
         }
     }
+    let (precommits, conflicts) = net.double_signs(&[0, 1, 2, 3], upto, &[]);
+    failures.extend(conflicts);
     for i in 0..N {
         let log =
             std::fs::read_to_string(net.dir().join(format!("node{i}.log"))).unwrap_or_default();
@@ -346,7 +329,7 @@ fn main() {
         accepted.len(),
         senders_seen.len(),
         in_blocks.len(),
-        precommits.len()
+        precommits
     );
     if failures.is_empty() {
         println!("chaos: PASS");

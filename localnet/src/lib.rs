@@ -332,6 +332,54 @@ impl Localnet {
             .map(str::to_string)
     }
 
+    /// Precommits signed twice: every validator (but those in `skip`, by address) whose
+    /// precommits for one (height, round), in the commits `nodes` hold for heights
+    /// `1..=upto`, are for two different things (a block hash, or nil) — one line each — and
+    /// how many distinct (validator, height, round) precommits were read.
+    pub fn double_signs(
+        &self,
+        nodes: &[usize],
+        upto: u64,
+        skip: &[String],
+    ) -> (usize, Vec<String>) {
+        let mut seen: std::collections::BTreeMap<(String, u64, i64), String> =
+            std::collections::BTreeMap::new();
+        let mut conflicts = Vec::new();
+        for &i in nodes {
+            for h in 1..=upto {
+                let Some(c) = self.rpc(i, "commit", json!({"height": h.to_string()})) else {
+                    continue;
+                };
+                let commit = &c["signed_header"]["commit"];
+                let round = commit["round"].as_i64().unwrap_or(0);
+                let block = commit["block_id"]["hash"]
+                    .as_str()
+                    .unwrap_or("")
+                    .to_string();
+                for sig in commit["signatures"].as_array().into_iter().flatten() {
+                    // CometBFT's JSON: 2 = for the block, 3 = nil, 1 = absent.
+                    let what = match sig["block_id_flag"].as_i64() {
+                        Some(2) => block.clone(),
+                        Some(3) => "nil".to_string(),
+                        _ => continue,
+                    };
+                    let who = sig["validator_address"].as_str().unwrap_or("").to_string();
+                    if skip.contains(&who) {
+                        continue;
+                    }
+                    if let Some(before) = seen.insert((who.clone(), h, round), what.clone()) {
+                        if before != what {
+                            conflicts.push(format!(
+                                "{who} signed two precommits at {h}/{round}: {before} and {what}"
+                            ));
+                        }
+                    }
+                }
+            }
+        }
+        (seen.len(), conflicts)
+    }
+
     /// Wait until `f` holds, polling every 100 ms, for at most `secs` seconds.
     pub fn wait(&self, what: &str, secs: u64, mut f: impl FnMut(&Self) -> bool) -> Result<()> {
         let deadline = Instant::now() + Duration::from_secs(secs);

@@ -24,6 +24,17 @@ pub(crate) fn missing(req: &request::Value) -> Vec<&'static str> {
     };
     let hash = |b: &Bytes| b.len() == 32;
     let addr = |b: &Bytes| b.len() == 20;
+    // What every block-shaped request (a proposal, a decision, a vote on one) carries.
+    let block = |need: &mut dyn FnMut(bool, &'static str),
+                 height: i64,
+                 time: &Option<keystone_proto::Timestamp>,
+                 next_validators_hash: &Bytes,
+                 proposer: &Bytes| {
+        need(height > 0, "height");
+        need(time.is_some(), "time");
+        need(hash(next_validators_hash), "next_validators_hash");
+        need(addr(proposer), "proposer_address");
+    };
     match req {
         V::Info(r) => {
             need(!r.version.is_empty(), "version");
@@ -59,34 +70,46 @@ pub(crate) fn missing(req: &request::Value) -> Vec<&'static str> {
         V::PrepareProposal(r) => {
             need(r.max_tx_bytes > 0, "max_tx_bytes");
             need(r.local_last_commit.is_some(), "local_last_commit");
-            need(r.height > 0, "height");
-            need(r.time.is_some(), "time");
-            need(hash(&r.next_validators_hash), "next_validators_hash");
-            need(addr(&r.proposer_address), "proposer_address");
+            block(
+                &mut need,
+                r.height,
+                &r.time,
+                &r.next_validators_hash,
+                &r.proposer_address,
+            );
         }
         V::ProcessProposal(r) => {
             need(r.proposed_last_commit.is_some(), "proposed_last_commit");
             need(hash(&r.hash), "hash");
-            need(r.height > 0, "height");
-            need(r.time.is_some(), "time");
-            need(hash(&r.next_validators_hash), "next_validators_hash");
-            need(addr(&r.proposer_address), "proposer_address");
+            block(
+                &mut need,
+                r.height,
+                &r.time,
+                &r.next_validators_hash,
+                &r.proposer_address,
+            );
         }
         V::FinalizeBlock(r) => {
             need(r.decided_last_commit.is_some(), "decided_last_commit");
             need(hash(&r.hash), "hash");
-            need(r.height > 0, "height");
-            need(r.time.is_some(), "time");
-            need(hash(&r.next_validators_hash), "next_validators_hash");
-            need(addr(&r.proposer_address), "proposer_address");
+            block(
+                &mut need,
+                r.height,
+                &r.time,
+                &r.next_validators_hash,
+                &r.proposer_address,
+            );
         }
         V::ExtendVote(r) => {
-            need(hash(&r.hash), "hash");
-            need(r.height > 0, "height");
-            need(r.time.is_some(), "time");
             need(r.proposed_last_commit.is_some(), "proposed_last_commit");
-            need(hash(&r.next_validators_hash), "next_validators_hash");
-            need(addr(&r.proposer_address), "proposer_address");
+            need(hash(&r.hash), "hash");
+            block(
+                &mut need,
+                r.height,
+                &r.time,
+                &r.next_validators_hash,
+                &r.proposer_address,
+            );
         }
         V::VerifyVoteExtension(r) => {
             need(hash(&r.hash), "hash");
