@@ -18,6 +18,7 @@
 // anyway. Exit status 0 on success, 1 with a message naming the failed step otherwise.
 
 import { randomBytes } from "node:crypto";
+import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { join, resolve } from "node:path";
 
@@ -32,7 +33,7 @@ const { Comet38Client, connectComet } = load("@cosmjs/tendermint-rpc");
 const { fromHex, toBech32 } = load("@cosmjs/encoding");
 const { Ripemd160, Secp256k1, sha256 } = load("@cosmjs/crypto");
 const cosmjsVersion = JSON.parse(
-  (await import("node:fs")).readFileSync(join(cosmjsDir, "node_modules/@cosmjs/stargate/package.json"), "utf8"),
+  readFileSync(join(cosmjsDir, "node_modules/@cosmjs/stargate/package.json"), "utf8"),
 ).version;
 
 const started = Date.now();
