@@ -59,7 +59,9 @@ enum Command {
         #[arg(long, hide = true)]
         halt_height: Option<u64>,
         /// Test-only misbehaviour: double-sign every vote (for the Byzantine end-to-end test;
-        /// honest nodes must catch it and the chain must slash it).
+        /// honest nodes must catch it and the chain must slash it). Only in a build with the
+        /// `fault-injection` feature.
+        #[cfg(feature = "fault-injection")]
         #[arg(long, hide = true)]
         byzantine_double_sign: bool,
         /// Replicate an external ABCI application at this address (`tcp://127.0.0.1:26658`
@@ -975,6 +977,7 @@ fn main() -> ExitCode {
         ),
         Command::Start {
             halt_height,
+            #[cfg(feature = "fault-injection")]
             byzantine_double_sign,
             proxy_app,
         } => home(&cli).and_then(|h| {
@@ -982,6 +985,7 @@ fn main() -> ExitCode {
                 &Home(h),
                 &keystone::node::StartOptions {
                     stop_at: *halt_height,
+                    #[cfg(feature = "fault-injection")]
                     double_sign: *byzantine_double_sign,
                     proxy_app: proxy_app.clone(),
                 },

@@ -14,26 +14,11 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use keystone_consensus_driver::rpc::{arguments, shape, Params, RpcError, METHODS};
-use keystone_proto::abci;
 use serde_json::{json, Value};
 use std::sync::mpsc;
 use tokio::sync::oneshot;
 
-/// A question for the engine thread.
-pub enum Request {
-    /// `CheckTx` into the mempool (and, when admitted, gossip).
-    CheckTx(
-        Vec<u8>,
-        oneshot::Sender<Result<abci::ResponseCheckTx, String>>,
-    ),
-    /// An ABCI query (REST).
-    Query(
-        abci::RequestQuery,
-        oneshot::Sender<Result<abci::ResponseQuery, String>>,
-    ),
-    /// A JSON-RPC method answered from the engine's state.
-    Call(String, Params, oneshot::Sender<Result<Value, RpcError>>),
-}
+pub use keystone_consensus_driver::node::Request;
 
 /// Where requests go.
 pub type Engine = mpsc::Sender<Request>;
@@ -49,13 +34,16 @@ pub struct Shared {
     pub commit_timeout: std::time::Duration,
 }
 
-pub(crate) async fn ask<T>(
+pub(crate) async fn ask<T: Send + 'static>(
     engine: &Engine,
-    make: impl FnOnce(oneshot::Sender<T>) -> Request,
+    make: impl FnOnce(keystone_consensus_driver::node::Reply<T>) -> Request,
 ) -> Result<T, String> {
     let (tx, rx) = oneshot::channel();
     engine
-        .send(make(tx))
+        .send(make(Box::new(move |v| {
+            // The asker may have given up (a client that hung up): nothing to tell.
+            let _ = tx.send(v);
+        })))
         .map_err(|_| "the node is shutting down".to_string())?;
     rx.await
         .map_err(|_| "the node is shutting down".to_string())
@@ -97,9 +85,8 @@ pub(crate) async fn dispatch(s: &Shared, method: &str, p: Params) -> Result<Valu
         "broadcast_tx_async" => {
             let (tx, hash) = tx_param(&p)?;
             // Answered before CheckTx has run, as CometBFT does.
-            let (reply, _ignored) = oneshot::channel();
             s.engine
-                .send(Request::CheckTx(tx, reply))
+                .send(Request::CheckTx(tx, Box::new(|_| {})))
                 .map_err(|_| RpcError::internal("the node is shutting down"))?;
             Ok(json!({"code": 0, "data": "", "log": "", "codespace": "", "hash": hash}))
         }

@@ -118,9 +118,26 @@ pub struct BlockStore {
 }
 
 impl BlockStore {
-    /// Open (or create) the store at `path`.
+    /// Open (or create) the store at `path` on the real file system.
     pub fn open(path: &Path) -> Result<BlockStore> {
-        let db = Database::create(path)?;
+        Self::tables(Database::create(path)?)
+    }
+
+    /// Open (or create) the store at `path` on `storage` (on a virtual disk, through its
+    /// stand-in for the file).
+    pub fn open_on(storage: &dyn crate::storage::Storage, path: &Path) -> Result<BlockStore> {
+        match storage.database(path) {
+            None => Self::open(path),
+            Some(backend) => Self::tables(
+                Database::builder()
+                    // A small cache: the simulator runs hundreds of stores in one process.
+                    .set_cache_size(1 << 20)
+                    .create_with_backend(crate::storage::Backend(backend))?,
+            ),
+        }
+    }
+
+    fn tables(db: Database) -> Result<BlockStore> {
         let txn = db.begin_write()?;
         {
             txn.open_table(BLOCKS)?;

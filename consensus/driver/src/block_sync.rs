@@ -16,6 +16,10 @@ use std::time::{Duration, Instant};
 pub const WINDOW: u64 = 32;
 /// How long a peer has to answer a request.
 pub const TIMEOUT: Duration = Duration::from_secs(5);
+/// How long a peer that let a request time out is asked nothing while another peer has the
+/// height: a peer that claims heights it never serves (or lost the request) must not hold
+/// the node back.
+pub const AVOID_FOR: Duration = Duration::from_secs(30);
 
 /// A block that arrived, waiting for its turn.
 pub struct Arrived {
@@ -38,6 +42,8 @@ pub struct BlockSync {
     arrived: BTreeMap<Height, Arrived>,
     /// Round-robin cursor over peers.
     next_peer: usize,
+    /// Peers that let a request time out, and when.
+    avoid: BTreeMap<String, Instant>,
 }
 
 impl BlockSync {
@@ -49,6 +55,7 @@ impl BlockSync {
     /// A peer went away: forget it and what it was asked.
     pub fn on_peer_down(&mut self, peer: &str) {
         self.peers.remove(peer);
+        self.avoid.remove(peer);
         self.requested.retain(|_, (p, _)| p != peer);
     }
 
@@ -60,19 +67,32 @@ impl BlockSync {
     /// What to ask whom, given that `last` is our last committed height.
     pub fn requests(&mut self, last: Height, now: Instant) -> Vec<(String, Height)> {
         self.arrived.retain(|h, _| *h > last);
-        self.requested
-            .retain(|h, (_, at)| *h > last && now.duration_since(*at) < TIMEOUT);
+        let avoid = &mut self.avoid;
+        self.requested.retain(|h, (peer, at)| {
+            let late = now.saturating_duration_since(*at) >= TIMEOUT;
+            if late && *h > last {
+                avoid.insert(peer.clone(), now);
+            }
+            *h > last && !late
+        });
+        avoid.retain(|_, at| now.saturating_duration_since(*at) < AVOID_FOR);
         let mut out = Vec::new();
         for h in last + 1..=last + WINDOW {
             if self.requested.contains_key(&h) || self.arrived.contains_key(&h) {
                 continue;
             }
-            let holders: Vec<&String> = self
+            let all: Vec<&String> = self
                 .peers
                 .iter()
                 .filter(|(_, (base, top))| *base <= h && h <= *top)
                 .map(|(p, _)| p)
                 .collect();
+            let trusted: Vec<&String> = all
+                .iter()
+                .copied()
+                .filter(|p| !self.avoid.contains_key(*p))
+                .collect();
+            let holders = if trusted.is_empty() { all } else { trusted };
             if holders.is_empty() {
                 break;
             }
@@ -215,5 +235,28 @@ mod tests {
         assert_eq!(s.requests(0, later).len(), 3);
         s.on_no_block("b", 1);
         assert_eq!(s.requests(0, later).len(), 1);
+    }
+
+    #[test]
+    fn a_peer_that_claims_heights_it_never_serves_is_passed_over() {
+        let mut s = BlockSync::default();
+        let t0 = Instant::now();
+        // The liar claims everything; the honest peer has height 1 only.
+        s.on_status("a-liar", 1, 1_000_000);
+        s.on_status("b-honest", 1, 1);
+        let mut now = t0;
+        let mut asked_honest = false;
+        for _ in 0..4 {
+            for (p, h) in s.requests(0, now) {
+                if h == 1 && p == "b-honest" {
+                    asked_honest = true;
+                }
+            }
+            if asked_honest {
+                break;
+            }
+            now += TIMEOUT + Duration::from_millis(1);
+        }
+        assert!(asked_honest, "height 1 asked of the peer that has it");
     }
 }

@@ -27,8 +27,8 @@ use crate::wal::{Wal, WalError};
 use keystone_consensus_core::{Consensus, Input, Output, Timeout, TimeoutConfig};
 use keystone_consensus_types::{
     median_time, merkle, Block, BlockId, Commit, Data, DuplicateVoteEvidence, Hash, HashedParams,
-    Header, Height, PrivateKey, Proposal, Round, Time, Validator, ValidatorSet, Version, Vote,
-    VoteType, BLOCK_PROTOCOL,
+    Header, Height, Proposal, Round, Time, Validator, ValidatorSet, Version, Vote, VoteType,
+    BLOCK_PROTOCOL,
 };
 use keystone_proto::abci;
 use keystone_proto::prost::bytes::Bytes;
@@ -39,7 +39,7 @@ use std::time::Duration;
 
 mod net;
 mod replay;
-pub use net::{gossip_size, Gossip, Refused};
+pub use net::{gossip_size, Gossip, GossipError, Refused, MAX_FUTURE_BYTES};
 use replay::Owed;
 
 /// What the engine failed at. Any of these stops the node: continuing could fork or skip.
@@ -198,7 +198,10 @@ pub struct Engine<A: Application> {
     announce: Vec<DuplicateVoteEvidence>,
     /// Test-only misbehaviour: sign a second, conflicting vote for every vote (see
     /// [`Engine::misbehave_double_sign`]).
-    double_sign: Option<PrivateKey>,
+    #[cfg(feature = "fault-injection")]
+    double_sign: Option<keystone_consensus_types::PrivateKey>,
+    /// Times the signer refused what the core asked (see [`refused`]).
+    signer_refusals: u64,
 }
 
 /// What the evidence pool sees of the chain: the block store and the validator sets.
@@ -332,7 +335,9 @@ impl<A: Application> Engine<A> {
             last_commit: None,
             evidence: EvidencePool::new(&genesis.chain_id, cfg.evidence_max_age_blocks),
             announce: Vec::new(),
+            #[cfg(feature = "fault-injection")]
             double_sign: None,
+            signer_refusals: 0,
             genesis,
             cfg,
         }
@@ -417,13 +422,22 @@ impl<A: Application> Engine<A> {
         validators_of(&self.blocks, &self.genesis, height)
     }
 
-    /// Test-only misbehaviour, for the Byzantine end-to-end test: from now on, every vote this
+    /// Test-only misbehaviour (feature `fault-injection`), for the Byzantine end-to-end test: from now on, every vote this
     /// node casts is followed by a second one for a different block, signed with `key`
     /// directly (the privval would rightly refuse). Honest nodes must turn the pair into
     /// evidence; nothing else in the node changes.
-    pub fn misbehave_double_sign(&mut self, key: PrivateKey) {
+    #[cfg(feature = "fault-injection")]
+    pub fn misbehave_double_sign(&mut self, key: keystone_consensus_types::PrivateKey) {
         tracing::warn!("test-only misbehaviour on: this validator will double-sign every vote");
         self.double_sign = Some(key);
+    }
+
+    /// Times the signer refused to sign what this node's core asked for: a step it signed
+    /// before with other content, or one below its last. The WAL is synced before every
+    /// signature, so a restart replays to what was signed; a refusal means the node's own
+    /// logic went back on itself (the simulator holds it as a violation).
+    pub fn signer_refusals(&self) -> u64 {
+        self.signer_refusals
     }
 
     /// Evidence waiting for a block (for peers that connect).
@@ -634,8 +648,8 @@ impl<A: Application> Engine<A> {
             }
             self.replaying = true;
             let (wal, recovery) = {
-                let path = self.wal_path();
-                Wal::open(&path)?
+                let path = self.wal.path().to_path_buf();
+                Wal::open_on(self.wal.storage().clone(), &path)?
             };
             self.wal = wal;
             for (h, input) in recovery.inputs {
@@ -643,6 +657,7 @@ impl<A: Application> Engine<A> {
                     continue;
                 }
                 replayed = true;
+                tracing::trace!(height, ?input, "replaying from the WAL");
                 if let Input::ValueReady { round, .. } = &input {
                     if self.pending_value == Some(*round) {
                         self.pending_value = None;
@@ -671,10 +686,6 @@ impl<A: Application> Engine<A> {
         Ok(actions)
     }
 
-    fn wal_path(&self) -> std::path::PathBuf {
-        self.wal.path().to_path_buf()
-    }
-
     /// A timeout fired.
     pub fn on_timeout(
         &mut self,
@@ -699,15 +710,16 @@ impl<A: Application> Engine<A> {
     ) -> Result<()> {
         let mut work = std::collections::VecDeque::from([(input, log)]);
         while let Some((input, log)) = work.pop_front() {
+            let Some(height) = self.current_height() else {
+                return Ok(());
+            };
+            if log {
+                let sync = matches!(input, Input::Vote(_) | Input::Proposal { .. });
+                self.log(height, &input, sync)?;
+            }
             let Some(core) = self.core.as_mut() else {
                 return Ok(());
             };
-            let height = core.height();
-            if log {
-                let own = matches!(input, Input::Vote(_) | Input::Proposal { .. });
-                self.wal.append(height, &input, own)?;
-                crate::failpoint::hit("wal-append");
-            }
             let outputs = match core.apply(input) {
                 Ok(o) => o,
                 Err(e) => {
@@ -751,18 +763,21 @@ impl<A: Application> Engine<A> {
                         value,
                         pol_round,
                     } => {
+                        // What led here is on disk before the signer writes: see `sign_vote`.
+                        self.wal.sync()?;
                         let Some(p) = self.sign_proposal(height, round, value, pol_round, now)?
                         else {
                             continue;
                         };
                         self.broadcast_proposal(&p, actions);
-                        work.push_back((
-                            Input::Proposal {
-                                proposal: p,
-                                valid: true,
-                            },
-                            true,
-                        ));
+                        let input = Input::Proposal {
+                            proposal: p,
+                            valid: true,
+                        };
+                        // In the log right after the signer's record, before anything else
+                        // is signed: see below.
+                        self.log(height, &input, true)?;
+                        work.push_back((input, false));
                     }
                     Output::Vote {
                         vote_type,
@@ -774,8 +789,17 @@ impl<A: Application> Engine<A> {
                         if !self.votes_this_height() {
                             continue;
                         }
-                        let vote = self.sign_vote(height, round, vote_type, value, now)?;
+                        // Every input that led to this vote is on disk before the signer
+                        // records it: a crash between the two then replays the same inputs
+                        // to the same vote, which the signer gives back, instead of a prefix
+                        // of them to another vote, which it would refuse.
+                        self.wal.sync()?;
+                        let Some(vote) = self.sign_vote(height, round, vote_type, value, now)?
+                        else {
+                            continue;
+                        };
                         self.broadcast_vote(&vote, actions);
+                        #[cfg(feature = "fault-injection")]
                         if let Some(key) = &self.double_sign {
                             let mut evil = vote.clone();
                             evil.block_id = Some(BlockId {
@@ -790,7 +814,13 @@ impl<A: Application> Engine<A> {
                             evil.sign(&self.genesis.chain_id, key);
                             self.broadcast_vote(&evil, actions);
                         }
-                        work.push_back((Input::Vote(vote), true));
+                        // In the log right after the signer's record, before the next output
+                        // (the core may ask for a prevote and a precommit at once): a crash
+                        // after signing the precommit must not leave a log without the
+                        // prevote, whose signature the signer no longer holds.
+                        let input = Input::Vote(vote);
+                        self.log(height, &input, true)?;
+                        work.push_back((input, false));
                     }
                     Output::ScheduleTimeout(t) => actions.push(Action::Timeout {
                         after: self.cfg.timeouts.duration(t),
@@ -812,6 +842,14 @@ impl<A: Application> Engine<A> {
                 }
             }
         }
+        Ok(())
+    }
+
+    /// Append `input` of `height` to the WAL (`sync`: on disk when this returns).
+    fn log(&mut self, height: Height, input: &Input, sync: bool) -> Result<()> {
+        tracing::trace!(height, ?input, "WAL append");
+        self.wal.append(height, input, sync)?;
+        crate::failpoint::hit("wal-append");
         Ok(())
     }
 
@@ -848,8 +886,15 @@ impl<A: Application> Engine<A> {
             timestamp: now,
             signature: None,
         };
-        self.privval.sign_proposal(&self.genesis.chain_id, &mut p)?;
-        Ok(Some(p))
+        match self.privval.sign_proposal(&self.genesis.chain_id, &mut p) {
+            Ok(()) => Ok(Some(p)),
+            Err(e) if refused(&e) => {
+                self.signer_refusals += 1;
+                tracing::warn!(height, round, error = %e, "the signer refused the proposal; not proposing");
+                Ok(None)
+            }
+            Err(e) => Err(e.into()),
+        }
     }
 
     fn sign_vote(
@@ -859,7 +904,7 @@ impl<A: Application> Engine<A> {
         t: VoteType,
         value: Option<BlockId>,
         now: Time,
-    ) -> Result<Vote> {
+    ) -> Result<Option<Vote>> {
         let core = self
             .core
             .as_ref()
@@ -884,8 +929,15 @@ impl<A: Application> Engine<A> {
             validator_index: index as u32,
             signature: None,
         };
-        self.privval.sign_vote(&self.genesis.chain_id, &mut vote)?;
-        Ok(vote)
+        match self.privval.sign_vote(&self.genesis.chain_id, &mut vote) {
+            Ok(()) => Ok(Some(vote)),
+            Err(e) if refused(&e) => {
+                self.signer_refusals += 1;
+                tracing::warn!(height, round, ?t, error = %e, "the signer refused the vote; not voting");
+                Ok(None)
+            }
+            Err(e) => Err(e.into()),
+        }
     }
 
     /// Time of the last committed block (genesis time before the first).
@@ -1089,6 +1141,17 @@ impl<A: Application> Engine<A> {
             }
         }
     }
+}
+
+/// The signer refused to sign a step it signed before with other content, or one below its
+/// last (a crash lost the WAL's record of what it signed, and the core, replayed from what
+/// was left, chose differently): as CometBFT, the node then does not sign, rather than
+/// stopping. Never signing twice is the privval's guarantee; going on is the round's.
+fn refused(e: &PrivValError) -> bool {
+    matches!(
+        e,
+        PrivValError::Regression { .. } | PrivValError::Conflict { .. }
+    )
 }
 
 /// Committed evidence as the application hears of it (`Misbehavior`, type duplicate vote).

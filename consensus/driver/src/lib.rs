@@ -9,6 +9,12 @@
 //!   signature leaves it, refusing regressions and conflicting re-signs), [`node_key`] (the
 //!   p2p identity) and [`wal`] (the consensus write-ahead log, replayed on restart, torn
 //!   tails cut off);
+//! - [`node`]: the node loop — the engine with its peers, block sync, peer budgets, timers
+//!   and clients' requests — written against a [`node::Network`] and time passed in, so
+//!   that `keystone start` ([`node::run`], the wall clock and the switch) and the simulator
+//!   (`keystone-consensus-sim`, virtual time and network) run the same code;
+//! - [`storage`]: the disk as the WAL, the signer and the block store see it (the real file
+//!   system, or the simulator's virtual disk that loses what was not synced);
 //! - [`failpoint`]: the test-only crash points after each durable write;
 //! - [`abci`]: the ABCI 2.0 socket, both ends: `SocketApp`, an `Application` that forwards
 //!   every call to an app in another process over CometBFT's four connections, and `serve`,
@@ -24,8 +30,11 @@
 //!   each peer may make the node do).
 //!
 //! What does not live here: the algorithm (`keystone-consensus-core`, pure), the transport's
-//! cryptography (`keystone-p2p`), the wall clock and the event loop (the `keystone` binary
-//! passes time in and schedules what the engine asks for), and anything of the application.
+//! cryptography (`keystone-p2p`), reading a home directory and the HTTP servers (the
+//! `keystone` binary), and anything of the application.
+//!
+//! Test-only behaviour sits behind features the binary never enables: `failpoints` (crash
+//! points) and `fault-injection` (a validator that double-signs).
 
 pub mod abci;
 pub mod block_store;
@@ -35,10 +44,12 @@ pub mod event_query;
 pub mod evidence;
 pub mod failpoint;
 pub mod mempool;
+pub mod node;
 pub mod node_key;
 pub mod peer_budget;
 pub mod privval;
 pub mod reactor;
 pub mod rpc;
+pub mod storage;
 pub mod switch;
 pub mod wal;

@@ -16,6 +16,7 @@
 //! timestamp is used — a restarted node re-creates the vote with a new clock reading);
 //! anything else is refused as conflicting.
 
+use crate::storage::{OsStorage, SharedStorage, Storage};
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
 use keystone_consensus_types::{
@@ -25,7 +26,6 @@ use keystone_proto::types as pb;
 use prost::Message;
 use serde::{Deserialize, Serialize};
 use std::fs;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 /// What the signer refused, or failed at.
@@ -170,6 +170,11 @@ mod height_string {
 
 /// Write `key` as a CometBFT `priv_validator_key.json`.
 pub fn write_key_file(path: &Path, key: &PrivateKey) -> Result<()> {
+    write_atomic(path, &key_file_bytes(path, key)?)
+}
+
+/// `key` as the content of a CometBFT `priv_validator_key.json` at `path`.
+pub fn key_file_bytes(path: &Path, key: &PrivateKey) -> Result<Vec<u8>> {
     let pk = key.public_key();
     let file = KeyFile {
         address: pk.address().to_string(),
@@ -179,24 +184,28 @@ pub fn write_key_file(path: &Path, key: &PrivateKey) -> Result<()> {
         },
         priv_key: KeyJson::encode_private(key),
     };
-    let json = serde_json::to_vec_pretty(&file).map_err(|e| PrivValError::Malformed {
+    serde_json::to_vec_pretty(&file).map_err(|e| PrivValError::Malformed {
         path: path.into(),
         reason: e.to_string(),
-    })?;
-    write_atomic(path, &json)
+    })
 }
 
 /// Read a CometBFT `priv_validator_key.json`, checking that its three fields agree.
 pub fn read_key_file(path: &Path) -> Result<PrivateKey> {
-    let bad = |reason: String| PrivValError::Malformed {
-        path: path.into(),
-        reason,
-    };
     let text = fs::read(path).map_err(|source| PrivValError::Io {
         path: path.into(),
         source,
     })?;
-    let file: KeyFile = serde_json::from_slice(&text).map_err(|e| bad(e.to_string()))?;
+    parse_key_file(path, &text)
+}
+
+/// The key in `text`, the content of the key file at `path`.
+fn parse_key_file(path: &Path, text: &[u8]) -> Result<PrivateKey> {
+    let bad = |reason: String| PrivValError::Malformed {
+        path: path.into(),
+        reason,
+    };
+    let file: KeyFile = serde_json::from_slice(text).map_err(|e| bad(e.to_string()))?;
     let key = file.priv_key.decode_private().map_err(bad)?;
     let pk = key.public_key();
     let declared = B64
@@ -214,32 +223,12 @@ pub fn read_key_file(path: &Path) -> Result<PrivateKey> {
 /// Write `bytes` to `path` so that a crash leaves either the old or the new file whole,
 /// readable by its owner alone (mode 0600, as CometBFT writes its keys and sign state).
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    let io = |source| PrivValError::Io {
-        path: path.into(),
-        source,
-    };
-    let tmp = path.with_extension("json.tmp");
-    {
-        let mut options = fs::OpenOptions::new();
-        options.write(true).create(true).truncate(true);
-        #[cfg(unix)]
-        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-        let mut f = options.open(&tmp).map_err(io)?;
-        // A leftover temporary file from a crash keeps its old mode: set it.
-        #[cfg(unix)]
-        f.set_permissions(std::os::unix::fs::PermissionsExt::from_mode(0o600))
-            .map_err(io)?;
-        f.write_all(bytes).map_err(io)?;
-        f.sync_all().map_err(io)?;
-    }
-    fs::rename(&tmp, path).map_err(io)?;
-    if let Some(dir) = path.parent() {
-        // The rename is durable only once the directory entry is.
-        if let Ok(d) = fs::File::open(dir) {
-            let _ = d.sync_all();
-        }
-    }
-    Ok(())
+    OsStorage::default()
+        .replace(path, bytes, true)
+        .map_err(|source| PrivValError::Io {
+            path: path.into(),
+            source,
+        })
 }
 
 /// The signer: a key and the last-sign state on disk.
@@ -247,28 +236,45 @@ pub struct FilePrivVal {
     key: PrivateKey,
     state_path: PathBuf,
     state: LastSignState,
+    storage: SharedStorage,
 }
 
 impl FilePrivVal {
-    /// Load the key, and the state file if it exists (else start from height 0).
+    /// Load the key, and the state file if it exists (else start from height 0), from the
+    /// real file system.
     pub fn load(key_path: &Path, state_path: &Path) -> Result<FilePrivVal> {
-        let key = read_key_file(key_path)?;
-        let state = if state_path.exists() {
-            let text = fs::read(state_path).map_err(|source| PrivValError::Io {
-                path: state_path.into(),
+        FilePrivVal::load_on(OsStorage::shared(), key_path, state_path)
+    }
+
+    /// Load the key and the state file from `storage`, where the state is kept from now on.
+    pub fn load_on(
+        storage: SharedStorage,
+        key_path: &Path,
+        state_path: &Path,
+    ) -> Result<FilePrivVal> {
+        let read = |path: &Path| {
+            storage.read(path).map_err(|source| PrivValError::Io {
+                path: path.into(),
                 source,
-            })?;
-            serde_json::from_slice(&text).map_err(|e| PrivValError::Malformed {
+            })
+        };
+        let key_bytes = read(key_path)?.ok_or_else(|| PrivValError::Io {
+            path: key_path.into(),
+            source: std::io::Error::from(std::io::ErrorKind::NotFound),
+        })?;
+        let key = parse_key_file(key_path, &key_bytes)?;
+        let state = match read(state_path)? {
+            Some(text) => serde_json::from_slice(&text).map_err(|e| PrivValError::Malformed {
                 path: state_path.into(),
                 reason: e.to_string(),
-            })?
-        } else {
-            LastSignState::default()
+            })?,
+            None => LastSignState::default(),
         };
         Ok(FilePrivVal {
             key,
             state_path: state_path.into(),
             state,
+            storage,
         })
     }
 
@@ -348,7 +354,12 @@ impl FilePrivVal {
             reason: e.to_string(),
         })?;
         // On disk before the signature leaves this function.
-        write_atomic(&self.state_path, &json)?;
+        self.storage
+            .replace(&self.state_path, &json, true)
+            .map_err(|source| PrivValError::Io {
+                path: self.state_path.clone(),
+                source,
+            })?;
         crate::failpoint::hit("privval-state");
         self.state = next;
         Ok(sig)

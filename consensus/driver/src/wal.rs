@@ -11,12 +11,11 @@
 //! records are read until the first torn or corrupt one; the file is truncated there (a crash
 //! mid-write leaves such a tail) and the node starts from what was whole.
 
+use crate::storage::{OsStorage, SharedStorage};
 use keystone_consensus_core::{Input, Timeout, TimeoutKind};
 use keystone_consensus_types::{BlockId, Height, Proposal, Vote};
 use keystone_proto::types as pb;
 use prost::Message;
-use std::fs::{self, File, OpenOptions};
-use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
 /// Largest record accepted (CometBFT's WAL bound is 1 MB as well).
@@ -152,28 +151,23 @@ pub struct Recovery {
 /// An open write-ahead log.
 pub struct Wal {
     path: PathBuf,
-    file: File,
+    storage: SharedStorage,
 }
 
 impl Wal {
-    /// Open (or create) the WAL at `path`, read what it holds and cut a bad tail.
+    /// Open (or create) the WAL at `path` on the real file system.
     pub fn open(path: &Path) -> Result<(Wal, Recovery)> {
+        Wal::open_on(OsStorage::shared(), path)
+    }
+
+    /// Open (or create) the WAL at `path` on `storage`, read what it holds and cut a bad
+    /// tail.
+    pub fn open_on(storage: SharedStorage, path: &Path) -> Result<(Wal, Recovery)> {
         let io = |source| WalError::Io {
             path: path.into(),
             source,
         };
-        if let Some(dir) = path.parent() {
-            fs::create_dir_all(dir).map_err(io)?;
-        }
-        let mut file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(path)
-            .map_err(io)?;
-        let mut bytes = Vec::new();
-        file.read_to_end(&mut bytes).map_err(io)?;
+        let bytes = storage.read(path).map_err(io)?.unwrap_or_default();
         let mut recovery = Recovery::default();
         let mut good = 0usize;
         while let Some(header) = bytes.get(good..good + 8) {
@@ -208,14 +202,12 @@ impl Wal {
                 cut = recovery.truncated_bytes,
                 "WAL has a torn or corrupt tail; truncating it"
             );
-            file.set_len(good as u64).map_err(io)?;
-            file.sync_all().map_err(io)?;
+            storage.truncate(path, good as u64).map_err(io)?;
         }
-        file.seek(SeekFrom::End(0)).map_err(io)?;
         Ok((
             Wal {
                 path: path.into(),
-                file,
+                storage,
             },
             recovery,
         ))
@@ -224,6 +216,11 @@ impl Wal {
     /// The file.
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// The storage it writes to.
+    pub fn storage(&self) -> &SharedStorage {
+        &self.storage
     }
 
     fn io(&self, source: std::io::Error) -> WalError {
@@ -249,7 +246,9 @@ impl Wal {
     /// before the node sends a vote or proposal of its own).
     pub fn append(&mut self, height: Height, input: &Input, sync: bool) -> Result<()> {
         let rec = Self::record(&Entry::Input(height, input.clone()))?;
-        self.file.write_all(&rec).map_err(|e| self.io(e))?;
+        self.storage
+            .append(&self.path, &rec)
+            .map_err(|e| self.io(e))?;
         if sync {
             self.sync()?;
         }
@@ -258,7 +257,7 @@ impl Wal {
 
     /// Force what was appended to disk.
     pub fn sync(&mut self) -> Result<()> {
-        self.file.sync_data().map_err(|e| self.io(e))
+        self.storage.sync(&self.path).map_err(|e| self.io(e))
     }
 
     /// Mark `height` finished (its block is stored) and start the log afresh from the
@@ -266,27 +265,12 @@ impl Wal {
     /// log or alone in the new one.
     pub fn end_height(&mut self, height: Height) -> Result<()> {
         let rec = Self::record(&Entry::EndHeight(height))?;
-        self.file.write_all(&rec).map_err(|e| self.io(e))?;
-        self.sync()?;
-        let tmp = self.path.with_extension("tmp");
-        {
-            let mut f = File::create(&tmp).map_err(|e| self.io(e))?;
-            f.write_all(&rec).map_err(|e| self.io(e))?;
-            f.sync_all().map_err(|e| self.io(e))?;
-        }
-        fs::rename(&tmp, &self.path).map_err(|e| self.io(e))?;
-        if let Some(dir) = self.path.parent() {
-            if let Ok(d) = File::open(dir) {
-                let _ = d.sync_all();
-            }
-        }
-        let mut file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .open(&self.path)
+        self.storage
+            .append(&self.path, &rec)
             .map_err(|e| self.io(e))?;
-        file.seek(SeekFrom::End(0)).map_err(|e| self.io(e))?;
-        self.file = file;
-        Ok(())
+        self.sync()?;
+        self.storage
+            .replace(&self.path, &rec, false)
+            .map_err(|e| self.io(e))
     }
 }

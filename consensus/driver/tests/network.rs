@@ -5,7 +5,9 @@
 
 use keystone_consensus_core::TimeoutConfig;
 use keystone_consensus_driver::block_store::BlockStore;
-use keystone_consensus_driver::engine::{Action, Engine, EngineConfig, Genesis, Gossip, Refused};
+use keystone_consensus_driver::engine::{
+    Action, Engine, EngineConfig, Genesis, Gossip, GossipError, Refused,
+};
 use keystone_consensus_driver::mempool::{Mempool, MempoolConfig};
 use keystone_consensus_driver::privval::{write_key_file, FilePrivVal};
 use keystone_consensus_driver::wal::Wal;
@@ -386,7 +388,7 @@ fn a_precommit_for_the_last_height_is_taken_once_and_checked() {
     }
     assert!(matches!(
         net.engines[0].on_gossip(Gossip::Vote(forged), now),
-        Err(Ok(Refused::BadSignature(_)))
+        Err(GossipError::Refused(Refused::BadSignature(_)))
     ));
     let mut other = vote.clone();
     other.block_id = Some(keystone_consensus_types::BlockId {
@@ -396,7 +398,7 @@ fn a_precommit_for_the_last_height_is_taken_once_and_checked() {
     other.sign(CHAIN, &key(3));
     assert!(matches!(
         net.engines[0].on_gossip(Gossip::Vote(other), now),
-        Err(Ok(Refused::Stale))
+        Err(GossipError::Refused(Refused::Stale))
     ));
     assert!(
         matches!(
@@ -407,7 +409,7 @@ fn a_precommit_for_the_last_height_is_taken_once_and_checked() {
     );
     assert!(matches!(
         net.engines[0].on_gossip(Gossip::Vote(vote), now),
-        Err(Ok(Refused::Duplicate))
+        Err(GossipError::Refused(Refused::Duplicate))
     ));
 }
 
@@ -500,7 +502,7 @@ fn forged_messages_are_refused_with_the_reason() {
     }
     assert!(matches!(
         net.engines[target].on_gossip(Gossip::Vote(bad), now),
-        Err(Ok(Refused::BadSignature(_)))
+        Err(GossipError::Refused(Refused::BadSignature(_)))
     ));
     // Someone else's index.
     let mut wrong = vote.clone();
@@ -512,14 +514,14 @@ fn forged_messages_are_refused_with_the_reason() {
     wrong.validator_index = (wrong.validator_index + 1) % N as u32;
     assert!(matches!(
         net.engines[target].on_gossip(Gossip::Vote(wrong), now),
-        Err(Ok(Refused::BadSignature(_)))
+        Err(GossipError::Refused(Refused::BadSignature(_)))
     ));
     // A vote for a far-future height is not an offence, just not taken.
     let mut future = vote.clone();
     future.height += 100;
     assert!(matches!(
         net.engines[target].on_gossip(Gossip::Vote(future), now),
-        Err(Ok(Refused::Stale))
+        Err(GossipError::Refused(Refused::Stale))
     ));
     // A proposal signed by someone who is not the round's proposer.
     if let Some(p) = msgs.iter().find_map(|g| match g {
@@ -537,7 +539,7 @@ fn forged_messages_are_refused_with_the_reason() {
         if !proposer_is_0 {
             assert!(matches!(
                 net.engines[1].on_gossip(Gossip::Proposal(forged), now),
-                Err(Ok(Refused::BadSignature(_)))
+                Err(GossipError::Refused(Refused::BadSignature(_)))
             ));
         }
     }
@@ -557,12 +559,12 @@ fn forged_messages_are_refused_with_the_reason() {
     if h == 1 {
         assert!(matches!(
             fresh.apply_committed(block, commit, now),
-            Err(Ok(Refused::BadSignature(_)))
+            Err(GossipError::Refused(Refused::BadSignature(_)))
         ));
     } else {
         assert!(matches!(
             fresh.apply_committed(block, commit, now),
-            Err(Ok(Refused::Stale))
+            Err(GossipError::Refused(Refused::Stale))
         ));
     }
 }
@@ -589,9 +591,9 @@ impl Net {
             }
             Event::Deliver(i, g) if self.up[i] => match self.engines[i].on_gossip(g, now) {
                 Ok(out) => self.handle(i, out),
-                Err(Ok(Refused::Stale | Refused::Duplicate)) => {}
-                Err(Ok(r)) => panic!("an honest message refused: {r}"),
-                Err(Err(e)) => panic!("node {i} failed: {e}"),
+                Err(GossipError::Refused(Refused::Stale | Refused::Duplicate)) => {}
+                Err(GossipError::Refused(r)) => panic!("an honest message refused: {r}"),
+                Err(GossipError::Engine(e)) => panic!("node {i} failed: {e}"),
             },
             _ => {}
         }
@@ -687,7 +689,7 @@ fn a_vote_signed_again_with_a_new_timestamp_is_refused_and_not_kept() {
     let now = net.now();
     assert!(matches!(
         net.engines[0].on_gossip(Gossip::Vote(again), now),
-        Err(Ok(Refused::Duplicate))
+        Err(GossipError::Refused(Refused::Duplicate))
     ));
     assert_eq!(net.engines[0].height_messages().len(), before, "not kept");
 }
@@ -748,8 +750,10 @@ fn a_decided_block_the_node_does_not_hold_is_fetched_not_fatal() {
         };
         match net.engines[3].on_gossip(Gossip::Vote(vote), now) {
             Ok(out) => net.handle(3, out),
-            Err(Ok(_)) => {}
-            Err(Err(e)) => panic!("the node stopped on a decision it cannot hold: {e}"),
+            Err(GossipError::Refused(_)) => {}
+            Err(GossipError::Engine(e)) => {
+                panic!("the node stopped on a decision it cannot hold: {e}")
+            }
         }
     }
     assert_eq!(net.height(3), target - 1, "not committed without the block");

@@ -1,26 +1,28 @@
-//! A deterministic simulator for the consensus core.
+//! A deterministic simulator, at two levels.
 //!
-//! What lives here: a whole network of validators in one process and one thread — each an
-//! honest driver around `keystone_consensus_core::Consensus` (real ed25519 signatures, a WAL
-//! replayed after crashes, a privval that refuses conflicting signatures, gossip that
-//! re-sends until the network heals, catch-up by commits), or a Byzantine member
-//! ([`Behaviour`]: equivocating, lock-ignoring, silent) — over a simulated network whose
-//! delays, drops, duplicates, reorderings and partitions come from one seeded RNG, in virtual
-//! time. After every event the [`Checker`] enforces agreement, validity and "no honest double
-//! sign"; at the end it checks liveness (every honest node decided every target height once
-//! the network healed).
+//! [`real`]: the production node — the driver's `Node` with its engine, WAL, signer, block
+//! store, mempool, peer budgets and block sync, the code `keystone start` runs — many of them
+//! in one thread, each on a virtual disk, over a virtual network, on virtual time. Crashes
+//! strike between any two durable writes, hostile peers flood and lie, disks and
+//! applications are slow; after every event the invariants are checked. `keystone-sim sweep`
+//! runs it.
 //!
-//! What does not live here: the production driver (tokio timers, disk WAL, real sockets). The
-//! simulator drives the same core, with the same rules, through its own small driver.
+//! The core level ([`run`], [`Scenario`]): the consensus core alone under a small driver of
+//! its own (real ed25519 signatures, a WAL replayed after crashes, a privval that refuses
+//! conflicting signatures, catch-up by commits), with Byzantine members ([`Behaviour`]:
+//! equivocating, lock-ignoring, silent) and deliberately broken rules (`Faults`), fast
+//! enough for large sweeps of the algorithm; the [`Checker`] enforces agreement, validity
+//! and "no honest double sign", then liveness.
 //!
-//! A run is a pure function of its [`Scenario`] (and so of a seed, through
-//! [`Scenario::random`]): the same seed gives the same events, decisions and trace hash,
-//! which is how a failing seed replays exactly:
-//! `cargo run --release -p keystone-consensus-sim --bin keystone-sim -- --replay <n> <seed>`.
+//! A run at either level is a pure function of its scenario (and so of a seed): the same seed
+//! gives the same events and trace hash, which is how a failing seed replays exactly:
+//! `cargo run --release -p keystone-consensus-sim --bin keystone-sim -- replay <n> <seed>`
+//! (the real node) or `-- core-replay <n> <seed>` (the core).
 
 mod checker;
 mod network;
 mod node;
+pub mod real;
 mod scenario;
 mod sim;
 

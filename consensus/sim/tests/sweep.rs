@@ -42,7 +42,7 @@ fn sweep(n: usize, seeds: std::ops::Range<u64>) -> Totals {
                 t.multi_round += u64::from(max_round > 0);
             }
             Err((v, _)) => failures.push(format!(
-                "validators={n} seed={seed}: {v}\n  replay: cargo run --release -p keystone-consensus-sim --bin keystone-sim -- replay {n} {seed}"
+                "validators={n} seed={seed}: {v}\n  replay: cargo run --release -p keystone-consensus-sim --bin keystone-sim -- core-replay {n} {seed}"
             )),
         }
     }

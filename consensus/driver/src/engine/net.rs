@@ -73,6 +73,18 @@ pub enum Refused {
     Invalid(String),
 }
 
+/// Why a peer's message was not taken: the peer's doing ([`Refused`]), or a failure of this
+/// node (storage, application) that must stop it.
+#[derive(Debug, thiserror::Error)]
+pub enum GossipError {
+    /// Not taken; see [`Refused`].
+    #[error(transparent)]
+    Refused(#[from] Refused),
+    /// This node failed.
+    #[error(transparent)]
+    Engine(#[from] EngineError),
+}
+
 /// How far ahead of our round a peer's proposal or vote may be: honest nodes are never far
 /// apart, and this bounds what a Byzantine validator can make us store.
 const MAX_ROUND_AHEAD: Round = 10;
@@ -84,7 +96,7 @@ pub(super) const MAX_FUTURE: usize = 20_000;
 /// Bytes of messages for the next height kept until it starts (block parts are up to 64 KiB
 /// each: 20,000 of them would be 1.3 GB). Past it they are dropped; peers send a height's
 /// messages again when it does not move.
-pub(super) const MAX_FUTURE_BYTES: usize = 64 * 1024 * 1024;
+pub const MAX_FUTURE_BYTES: usize = 64 * 1024 * 1024;
 
 /// Roughly what a message holds in memory (its variable part), for the byte bounds.
 pub fn gossip_size(g: &Gossip) -> usize {
@@ -103,6 +115,12 @@ pub(super) struct Incoming {
 }
 
 impl<A: Application> Engine<A> {
+    /// Bytes of next-height messages held until that height starts (bounded by
+    /// [`MAX_FUTURE_BYTES`]).
+    pub fn future_bytes(&self) -> usize {
+        self.future_bytes
+    }
+
     /// The height being decided.
     pub fn current_height(&self) -> Option<Height> {
         self.core.as_ref().map(|c| c.height())
@@ -188,8 +206,8 @@ impl<A: Application> Engine<A> {
             }
             match self.on_gossip(msg, now) {
                 Ok(more) => actions.extend(more),
-                Err(Err(e)) => return Err(e),
-                Err(Ok(_)) => {}
+                Err(GossipError::Engine(e)) => return Err(e),
+                Err(GossipError::Refused(_)) => {}
             }
         }
         Ok(())
@@ -224,26 +242,26 @@ impl<A: Application> Engine<A> {
     }
 
     /// A message from a peer. `Ok` holds what to schedule; the message was new and is worth
-    /// relaying. `Err(Ok(refused))` says why it was not taken; `Err(Err(e))` is a failure of
+    /// relaying. `Err(GossipError::Refused(refused))` says why it was not taken; `Err(GossipError::Engine(e))` is a failure of
     /// this node (storage, application) that must stop it.
     pub fn on_gossip(
         &mut self,
         msg: Gossip,
         now: Time,
-    ) -> std::result::Result<Vec<Action>, std::result::Result<Refused, EngineError>> {
+    ) -> std::result::Result<Vec<Action>, GossipError> {
         // A peer that finished the height before us is already voting on the next one; what
         // it sends now it will not send again. Keep it (bounded, unverified — it is checked
         // when that height starts) instead of losing it: losing a few such votes can leave a
         // height without the 2f+1 messages that start its timeouts.
         if let (Some(h), Some(core)) = (msg.height(), &self.core) {
             if h == core.height() + 1 {
-                self.check_early(&msg).map_err(Ok)?;
+                self.check_early(&msg).map_err(GossipError::Refused)?;
                 let size = gossip_size(&msg);
                 if self.future.len() < MAX_FUTURE && self.future_bytes + size <= MAX_FUTURE_BYTES {
                     self.future_bytes += size;
                     self.future.push(msg);
                 }
-                return Err(Ok(Refused::Stale));
+                return Err(GossipError::Refused(Refused::Stale));
             }
         }
         match msg {
@@ -270,75 +288,76 @@ impl<A: Application> Engine<A> {
                 };
                 match self.evidence.add(*ev, &view) {
                     Ok(()) => Ok(Vec::new()),
-                    Err(EvidenceError::Known) => Err(Ok(Refused::Duplicate)),
+                    Err(EvidenceError::Known) => Err(GossipError::Refused(Refused::Duplicate)),
                     // Another node may be ahead of us, or we of it: not an offence.
-                    Err(EvidenceError::OutOfRange { .. }) => Err(Ok(Refused::Stale)),
+                    Err(EvidenceError::OutOfRange { .. }) => {
+                        Err(GossipError::Refused(Refused::Stale))
+                    }
                     // Bounded: what does not fit is dropped, and comes again once it does.
-                    Err(EvidenceError::Full) => Err(Ok(Refused::Stale)),
-                    Err(EvidenceError::Invalid(e)) => Err(Ok(Refused::Invalid(e))),
+                    Err(EvidenceError::Full) => Err(GossipError::Refused(Refused::Stale)),
+                    Err(EvidenceError::Invalid(e)) => {
+                        Err(GossipError::Refused(Refused::Invalid(e)))
+                    }
                 }
             }
         }
     }
 
-    fn on_vote(
-        &mut self,
-        v: Vote,
-        now: Time,
-    ) -> std::result::Result<Vec<Action>, std::result::Result<Refused, EngineError>> {
-        self.round_ok(v.height, v.round).map_err(Ok)?;
+    fn on_vote(&mut self, v: Vote, now: Time) -> std::result::Result<Vec<Action>, GossipError> {
+        self.round_ok(v.height, v.round)
+            .map_err(GossipError::Refused)?;
         let sig = v
             .signature
-            .ok_or_else(|| Ok(Refused::BadSignature("unsigned vote".into())))?;
+            .ok_or_else(|| GossipError::Refused(Refused::BadSignature("unsigned vote".into())))?;
         if self.seen_votes.contains(&sig.0) {
-            return Err(Ok(Refused::Duplicate));
+            return Err(GossipError::Refused(Refused::Duplicate));
         }
-        let core = self.core.as_ref().ok_or(Ok(Refused::Stale))?;
+        let core = self
+            .core
+            .as_ref()
+            .ok_or(GossipError::Refused(Refused::Stale))?;
         // The same (height, round, type, block) from the same validator under another
         // signature — signed again with a new timestamp: it changes nothing, and CometBFT
         // refuses it (`ErrVoteNonDeterministicSignature`). Not stored, not relayed.
         if core.keeper().contains(&v) {
-            return Err(Ok(Refused::Duplicate));
+            return Err(GossipError::Refused(Refused::Duplicate));
         }
         let val = core
             .validators()
             .get_by_index(v.validator_index as usize)
             .filter(|val| val.address == v.validator_address)
             .ok_or_else(|| {
-                Ok(Refused::BadSignature(format!(
+                GossipError::Refused(Refused::BadSignature(format!(
                     "{} is not validator {} of height {}",
                     v.validator_address, v.validator_index, v.height
                 )))
             })?;
         v.verify(&self.genesis.chain_id, &val.pub_key)
-            .map_err(|e| Ok(Refused::BadSignature(e.to_string())))?;
+            .map_err(|e| GossipError::Refused(Refused::BadSignature(e.to_string())))?;
         self.seen_votes.insert(sig.0);
         self.gossip_log.push(Gossip::Vote(v.clone()));
         let mut actions = Vec::new();
         self.apply(Input::Vote(v), now, &mut actions, true)
-            .map_err(Err)?;
+            .map_err(GossipError::Engine)?;
         Ok(actions)
     }
 
     /// A precommit for the last height, after it was decided here: if it is for the
     /// committed block (or nil) in the commit's round and its slot is still absent, it joins
     /// the last commit the next block will carry (CometBFT adds such votes to `LastCommit`).
-    fn on_late_precommit(
-        &mut self,
-        v: Vote,
-    ) -> std::result::Result<Vec<Action>, std::result::Result<Refused, EngineError>> {
+    fn on_late_precommit(&mut self, v: Vote) -> std::result::Result<Vec<Action>, GossipError> {
         let Some(commit) = self.last_commit.as_ref() else {
-            return Err(Ok(Refused::Stale));
+            return Err(GossipError::Refused(Refused::Stale));
         };
         if commit.height != v.height || commit.round != v.round {
-            return Err(Ok(Refused::Stale));
+            return Err(GossipError::Refused(Refused::Stale));
         }
         let index = v.validator_index as usize;
         match commit.signatures.get(index) {
             Some(s) if s.block_id_flag == BlockIdFlag::Absent => {}
-            Some(_) => return Err(Ok(Refused::Duplicate)),
+            Some(_) => return Err(GossipError::Refused(Refused::Duplicate)),
             None => {
-                return Err(Ok(Refused::BadSignature(format!(
+                return Err(GossipError::Refused(Refused::BadSignature(format!(
                     "no validator {index} at height {}",
                     v.height
                 ))))
@@ -347,22 +366,22 @@ impl<A: Application> Engine<A> {
         if v.block_id.is_some_and(|id| id != commit.block_id) {
             // A precommit for another block in the committing round: a Byzantine signer's
             // (2/3 committed this one); not ours to record here.
-            return Err(Ok(Refused::Stale));
+            return Err(GossipError::Refused(Refused::Stale));
         }
-        let set = self.validators(v.height).map_err(Err)?;
+        let set = self.validators(v.height).map_err(GossipError::Engine)?;
         let val = set
             .get_by_index(index)
             .filter(|val| val.address == v.validator_address)
             .ok_or_else(|| {
-                Ok(Refused::BadSignature(format!(
+                GossipError::Refused(Refused::BadSignature(format!(
                     "{} is not validator {index} of height {}",
                     v.validator_address, v.height
                 )))
             })?;
         v.verify(&self.genesis.chain_id, &val.pub_key)
-            .map_err(|e| Ok(Refused::BadSignature(e.to_string())))?;
+            .map_err(|e| GossipError::Refused(Refused::BadSignature(e.to_string())))?;
         let Some(commit) = self.last_commit.as_mut() else {
-            return Err(Ok(Refused::Stale));
+            return Err(GossipError::Refused(Refused::Stale));
         };
         commit.signatures[index] = CommitSig {
             block_id_flag: if v.block_id.is_some() {
@@ -381,27 +400,31 @@ impl<A: Application> Engine<A> {
         &mut self,
         p: Proposal,
         now: Time,
-    ) -> std::result::Result<Vec<Action>, std::result::Result<Refused, EngineError>> {
-        self.round_ok(p.height, p.round).map_err(Ok)?;
-        let core = self.core.as_ref().ok_or(Ok(Refused::Stale))?;
+    ) -> std::result::Result<Vec<Action>, GossipError> {
+        self.round_ok(p.height, p.round)
+            .map_err(GossipError::Refused)?;
+        let core = self
+            .core
+            .as_ref()
+            .ok_or(GossipError::Refused(Refused::Stale))?;
         let proposer = core
             .proposer(p.round)
-            .ok_or_else(|| Ok(Refused::Invalid("no proposer".into())))?;
+            .ok_or_else(|| GossipError::Refused(Refused::Invalid("no proposer".into())))?;
         p.verify(&self.genesis.chain_id, &proposer.pub_key)
-            .map_err(|e| Ok(Refused::BadSignature(e.to_string())))?;
+            .map_err(|e| GossipError::Refused(Refused::BadSignature(e.to_string())))?;
         let key = (p.round, p.block_id);
         if self.incoming.contains_key(&key) || core.has_proposal(&p) {
-            return Err(Ok(Refused::Duplicate));
+            return Err(GossipError::Refused(Refused::Duplicate));
         }
         // An equivocating proposer may sign two; keep at most two per round.
         if self.incoming.keys().filter(|(r, _)| *r == p.round).count() >= 2 {
-            return Err(Ok(Refused::Invalid(
+            return Err(GossipError::Refused(Refused::Invalid(
                 "a third proposal for one round".into(),
             )));
         }
         let max_parts = (self.cfg.max_block_tx_bytes.max(0) as usize / BLOCK_PART_SIZE + 2) as u32;
         let parts = PartSet::from_header(p.block_id.part_set_header, max_parts)
-            .map_err(|e| Ok(Refused::Invalid(e.to_string())))?;
+            .map_err(|e| GossipError::Refused(Refused::Invalid(e.to_string())))?;
         self.gossip_log.push(Gossip::Proposal(p.clone()));
         self.incoming.insert(
             key,
@@ -414,7 +437,8 @@ impl<A: Application> Engine<A> {
         // A block we already hold (we built it, or a re-proposal of one we saw).
         if self.proposals.contains_key(&p.block_id) {
             self.incoming.remove(&key);
-            self.proposal_complete(p, now, &mut actions).map_err(Err)?;
+            self.proposal_complete(p, now, &mut actions)
+                .map_err(GossipError::Engine)?;
         }
         Ok(actions)
     }
@@ -425,8 +449,8 @@ impl<A: Application> Engine<A> {
         round: Round,
         part: Part,
         now: Time,
-    ) -> std::result::Result<Vec<Action>, std::result::Result<Refused, EngineError>> {
-        self.round_ok(height, round).map_err(Ok)?;
+    ) -> std::result::Result<Vec<Action>, GossipError> {
+        self.round_ok(height, round).map_err(GossipError::Refused)?;
         // An equivocating proposer may have two proposals in this round: the part belongs to
         // the one whose part-set hash it proves against (a failed proof changes nothing).
         let candidates: Vec<(Round, BlockId)> = self
@@ -438,7 +462,7 @@ impl<A: Application> Engine<A> {
             .map(|(k, _)| *k)
             .collect();
         if candidates.is_empty() {
-            return Err(Ok(Refused::Duplicate));
+            return Err(GossipError::Refused(Refused::Duplicate));
         }
         let mut refusal = None;
         let mut taken = None;
@@ -455,9 +479,14 @@ impl<A: Application> Engine<A> {
             }
         }
         let Some(key) = taken else {
-            return Err(Ok(Refused::Invalid(refusal.unwrap_or_default())));
+            return Err(GossipError::Refused(Refused::Invalid(
+                refusal.unwrap_or_default(),
+            )));
         };
-        let inc = self.incoming.get_mut(&key).ok_or(Ok(Refused::Duplicate))?;
+        let inc = self
+            .incoming
+            .get_mut(&key)
+            .ok_or(GossipError::Refused(Refused::Duplicate))?;
         self.gossip_log.push(Gossip::BlockPart {
             height,
             round,
@@ -475,10 +504,10 @@ impl<A: Application> Engine<A> {
                 Ok(block) if block.block_id() == inc.proposal.block_id => {
                     // On disk before the core hears of it, as a block built here: after a
                     // restart the WAL's proposal (and any decision on it) finds it again.
-                    self.blocks.save_built(&block).map_err(|e| Err(e.into()))?;
+                    self.blocks.save_built(&block).map_err(EngineError::from)?;
                     self.proposals.insert(block.block_id(), block);
                     self.proposal_complete(inc.proposal, now, &mut actions)
-                        .map_err(Err)?;
+                        .map_err(GossipError::Engine)?;
                 }
                 // Parts that prove against the header but do not make the proposed block:
                 // the proposer signed garbage. The core hears of it as an invalid proposal.
@@ -493,7 +522,7 @@ impl<A: Application> Engine<A> {
                         &mut actions,
                         true,
                     )
-                    .map_err(Err)?;
+                    .map_err(GossipError::Engine)?;
                 }
             }
         }
@@ -508,7 +537,7 @@ impl<A: Application> Engine<A> {
         actions: &mut Vec<Action>,
     ) -> Result<()> {
         let valid = match self.proposals.get(&p.block_id).cloned() {
-            Some(block) => match self.check_block(&block, Some(p.round)) {
+            Some(block) => match self.check_block(&block) {
                 Ok(()) => self.process_proposal(&block)?,
                 Err(reason) => {
                     tracing::warn!(height = p.height, round = p.round, %reason, "invalid proposed block");
@@ -539,12 +568,10 @@ impl<A: Application> Engine<A> {
     /// Whether `block` is the next block of this chain: linked to the stored last block,
     /// with this height's validators, the app hash and results of the last block, BFT time
     /// from its last commit (which must carry +2/3 of the last height's power), and correct
-    /// header hashes. With `round`, also that its proposer is that round's.
-    pub(super) fn check_block(
-        &self,
-        block: &Block,
-        round: Option<Round>,
-    ) -> std::result::Result<(), String> {
+    /// header hashes. Its proposer must be one of this height's validators — not
+    /// necessarily this round's: a proposer re-proposes a valid block of an earlier round,
+    /// which names the proposer that built it (CometBFT checks no more either).
+    pub(super) fn check_block(&self, block: &Block) -> std::result::Result<(), String> {
         let h = &block.header;
         let height = self.last_height().map_err(|e| e.to_string())? + 1;
         let want = |what: &str, ok: bool| {
@@ -585,10 +612,10 @@ impl<A: Application> Engine<A> {
             "evidence size",
             bytes <= self.cfg.max_evidence_bytes.max(0) as usize,
         )?;
-        if let Some(r) = round {
-            let proposer = set.proposer_for_round(r).ok_or("empty validator set")?;
-            want("proposer", h.proposer_address == proposer.address)?;
-        }
+        want(
+            "proposer",
+            set.get_by_address(&h.proposer_address).is_some(),
+        )?;
         if height == self.genesis.initial_height {
             want("last block id", h.last_block_id.is_none())?;
             want("last commit", block.last_commit.is_none())?;
@@ -632,21 +659,22 @@ impl<A: Application> Engine<A> {
         block: Block,
         commit: Commit,
         now: Time,
-    ) -> std::result::Result<Vec<Action>, std::result::Result<Refused, EngineError>> {
-        let height = self.last_height().map_err(Err)? + 1;
+    ) -> std::result::Result<Vec<Action>, GossipError> {
+        let height = self.last_height().map_err(GossipError::Engine)? + 1;
         if block.header.height != height {
-            return Err(Ok(Refused::Stale));
+            return Err(GossipError::Refused(Refused::Stale));
         }
         let id = block.block_id();
         self.validators(height)
-            .map_err(Err)?
+            .map_err(GossipError::Engine)?
             .verify_commit(&self.genesis.chain_id, &id, height, &commit)
-            .map_err(|e| Ok(Refused::BadSignature(format!("commit: {e}"))))?;
-        self.check_block(&block, None)
-            .map_err(|e| Ok(Refused::Invalid(e)))?;
-        self.commit_block(&block, &id, &commit).map_err(Err)?;
+            .map_err(|e| GossipError::Refused(Refused::BadSignature(format!("commit: {e}"))))?;
+        self.check_block(&block)
+            .map_err(|e| GossipError::Refused(Refused::Invalid(e)))?;
+        self.commit_block(&block, &id, &commit)
+            .map_err(GossipError::Engine)?;
         let mut actions = Vec::new();
-        actions.extend(self.begin_height(now, false).map_err(Err)?);
+        actions.extend(self.begin_height(now, false).map_err(GossipError::Engine)?);
         Ok(actions)
     }
 

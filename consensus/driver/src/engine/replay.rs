@@ -4,8 +4,7 @@
 //! giving back its stored signature for the step it signed last, signing a step never signed,
 //! and refusing anything else, which is then left unsigned rather than stopping the node.
 
-use super::{Action, Engine, EngineError, Input, Result};
-use crate::privval::PrivValError;
+use super::{Action, Engine, Input, Result};
 use keystone_consensus_types::{BlockId, Height, Round, Time, VoteType};
 use keystone_proto::Application;
 
@@ -64,14 +63,6 @@ impl<A: Application> Engine<A> {
         now: Time,
         actions: &mut Vec<Action>,
     ) -> Result<()> {
-        let refused = |e: &EngineError| {
-            matches!(
-                e,
-                EngineError::PrivVal(
-                    PrivValError::Regression { .. } | PrivValError::Conflict { .. }
-                )
-            )
-        };
         match owed {
             Owed::Vote {
                 vote_type,
@@ -81,13 +72,8 @@ impl<A: Application> Engine<A> {
                 if !self.votes_this_height() {
                     return Ok(());
                 }
-                let vote = match self.sign_vote(height, round, vote_type, value, now) {
-                    Ok(v) => v,
-                    Err(e) if refused(&e) => {
-                        tracing::warn!(height, round, ?vote_type, error = %e, "not signing a vote owed from before the restart");
-                        return Ok(());
-                    }
-                    Err(e) => return Err(e),
+                let Some(vote) = self.sign_vote(height, round, vote_type, value, now)? else {
+                    return Ok(());
                 };
                 self.broadcast_vote(&vote, actions);
                 self.apply(Input::Vote(vote), now, actions, true)
@@ -97,14 +83,8 @@ impl<A: Application> Engine<A> {
                 value,
                 pol_round,
             } => {
-                let p = match self.sign_proposal(height, round, value, pol_round, now) {
-                    Ok(Some(p)) => p,
-                    Ok(None) => return Ok(()),
-                    Err(e) if refused(&e) => {
-                        tracing::warn!(height, round, error = %e, "not signing a proposal owed from before the restart");
-                        return Ok(());
-                    }
-                    Err(e) => return Err(e),
+                let Some(p) = self.sign_proposal(height, round, value, pol_round, now)? else {
+                    return Ok(());
                 };
                 self.broadcast_proposal(&p, actions);
                 self.apply(

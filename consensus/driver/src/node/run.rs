@@ -1,0 +1,108 @@
+//! The node on the wall clock: one thread runs the [`Node`]; requests and peers reach it as
+//! [`Event`]s on one channel, so it never runs two things at once and needs no locks.
+
+use super::{Inbound, Network, Node, NodeError, Now, Request};
+use crate::engine::Engine;
+use crate::switch::NetEvent;
+use keystone_consensus_types::{Height, Time};
+use keystone_proto::Application;
+use std::ops::RangeInclusive;
+use std::sync::mpsc;
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+/// What wakes the node.
+pub enum Event {
+    /// A client request (RPC, REST).
+    Rpc(Request),
+    /// Something from the network.
+    Net(NetEvent),
+}
+
+/// The wall-clock time now.
+pub fn wall_clock() -> Time {
+    let d = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default();
+    // Sub-second nanos are always below 1e9.
+    Time::new(d.as_secs() as i64, d.subsec_nanos()).unwrap_or(Time::UNIX_EPOCH)
+}
+
+fn now() -> Now {
+    Now {
+        instant: Instant::now(),
+        time: wall_clock(),
+    }
+}
+
+/// Run `node` on the wall clock until it fails or, with `stop_at`, has committed that height.
+/// `publish` hears of every height committed since it was last called (subscribers,
+/// `broadcast_tx_commit`).
+pub fn run<A: Application, N: Network>(
+    mut node: Node<A, N>,
+    events: mpsc::Receiver<Event>,
+    stop_at: Option<Height>,
+    mut publish: impl FnMut(&Engine<A>, RangeInclusive<Height>),
+) -> Result<(), NodeError> {
+    let stored = |n: &Node<A, N>| n.engine().blocks().height().unwrap_or(0);
+    let mut published = stored(&node);
+    node.start(now())?;
+    loop {
+        if stop_at.is_some_and(|h| node.engine().last_height().unwrap_or(0) >= h) {
+            return Ok(());
+        }
+        let deadline = node.next_deadline().ok_or(NodeError::Idle)?;
+        // Answer requests and peers until the next deadline. A due timer goes first: under a
+        // steady stream of requests and gossip the queue is never empty, and a timer that
+        // waited for a quiet moment would never fire — consensus would stall.
+        let wait = deadline.saturating_duration_since(Instant::now());
+        if !wait.is_zero() {
+            match events.recv_timeout(wait) {
+                Ok(Event::Rpc(req)) => {
+                    node.answer(req);
+                    continue;
+                }
+                Ok(Event::Net(ev)) => {
+                    // A message's ticket is held until it is processed: then the peer may
+                    // send more.
+                    let (inbound, _ticket) = match ev {
+                        NetEvent::PeerUp(p) => (Inbound::PeerUp(p), None),
+                        NetEvent::PeerDown(p) => (Inbound::PeerDown(p), None),
+                        NetEvent::Message {
+                            peer,
+                            channel,
+                            bytes,
+                            ticket,
+                        } => (
+                            Inbound::Message {
+                                peer,
+                                channel,
+                                bytes,
+                            },
+                            Some(ticket),
+                        ),
+                    };
+                    node.on_net(inbound, now())?;
+                    publish_new(&node, &mut published, &mut publish);
+                    continue;
+                }
+                Err(mpsc::RecvTimeoutError::Timeout) => {}
+                Err(mpsc::RecvTimeoutError::Disconnected) => std::thread::sleep(wait),
+            }
+        }
+        node.on_due(now())?;
+        publish_new(&node, &mut published, &mut publish);
+    }
+}
+
+/// Hand `publish` the heights committed since the last call.
+fn publish_new<A: Application, N: Network>(
+    node: &Node<A, N>,
+    published: &mut Height,
+    publish: &mut impl FnMut(&Engine<A>, RangeInclusive<Height>),
+) {
+    let height = node.engine().blocks().height().unwrap_or(0);
+    if height > *published {
+        publish(node.engine(), *published + 1..=height);
+        *published = height;
+    }
+}

@@ -1,0 +1,1181 @@
+//! The event loop over real nodes, and the checks after every event.
+
+use super::app::SimApp;
+use super::disk::SimDisk;
+use super::scenario::{Hostile, NodeScenario};
+use crate::network::Queue;
+use keystone_consensus_driver::block_store::BlockStore;
+use keystone_consensus_driver::engine::{Engine, EngineConfig, Genesis, Gossip};
+use keystone_consensus_driver::mempool::{Mempool, MempoolConfig};
+use keystone_consensus_driver::node::{Inbound, Network, Node, Now, Request};
+use keystone_consensus_driver::privval::{key_file_bytes, FilePrivVal};
+use keystone_consensus_driver::reactor::{self, Wire};
+use keystone_consensus_driver::rpc::NodeContext;
+use keystone_consensus_driver::storage::SharedStorage;
+use keystone_consensus_driver::wal::Wal;
+use keystone_consensus_types::{
+    sha256, BlockId, HashedParams, Height, PrivateKey, Time, Validator, ValidatorSet, VoteType,
+};
+use keystone_p2p::NodeInfo;
+use rand_chacha::rand_core::{RngCore, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use sha2::{Digest, Sha256};
+use std::cell::RefCell;
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+use std::rc::Rc;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+const CHAIN_ID: &str = "keystone-sim";
+const GENESIS_SECS: i64 = 1_700_000_000;
+/// How often a hostile peer acts.
+const HOSTILE_EVERY_MS: u64 = 100;
+/// How soon a dropped connection is dialled again.
+const REDIAL_MS: u64 = 1_000;
+
+const WAL: &str = "data/cs.wal/wal";
+const BLOCKS: &str = "data/blockstore.redb";
+const KEY: &str = "config/priv_validator_key.json";
+const SIGN_STATE: &str = "data/priv_validator_state.json";
+const APP: &str = "data/app.state";
+
+/// The simulated nodes' mempool: small, so a flood reaches its bounds.
+fn mempool_config() -> MempoolConfig {
+    MempoolConfig {
+        max_txs: 500,
+        max_bytes: 64 * 1024,
+        max_tx_bytes: super::app::MAX_TX,
+        cache_size: 10_000,
+    }
+}
+
+/// What broke.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum NodeViolation {
+    /// Two nodes committed different blocks at one height.
+    #[error("agreement: height {height}: node {node} committed {got}, others {want}")]
+    Agreement {
+        /// Height.
+        height: Height,
+        /// The node that differs.
+        node: usize,
+        /// Its block.
+        got: String,
+        /// The others'.
+        want: String,
+    },
+    /// Two nodes' applications disagree after the same block.
+    #[error("app hash: height {height}: node {node} has {got}, others {want}")]
+    AppHash {
+        /// Height.
+        height: Height,
+        /// The node that differs.
+        node: usize,
+        /// Its app hash.
+        got: String,
+        /// The others'.
+        want: String,
+    },
+    /// A committed block without +2/3 of its validators behind it.
+    #[error("validity: height {height} at node {node}: {reason}")]
+    Validity {
+        /// Height.
+        height: Height,
+        /// Node.
+        node: usize,
+        /// What is wrong.
+        reason: String,
+    },
+    /// An honest node signed two different things for one step.
+    #[error("double sign: node {node} at height {height} round {round} step {step}")]
+    DoubleSign {
+        /// Node.
+        node: usize,
+        /// Height.
+        height: Height,
+        /// Round.
+        round: u32,
+        /// 1 propose, 2 prevote, 3 precommit.
+        step: u8,
+    },
+    /// An honest node stopped on an error that was not a simulated crash.
+    #[error("node {node} stopped: {error}")]
+    NodeFailed {
+        /// Node.
+        node: usize,
+        /// The error.
+        error: String,
+    },
+    /// An honest node's signer refused what its own core asked it to sign.
+    #[error("node {node}: its signer refused {refusals} time(s) what its core asked (a replay that went back on what was signed)")]
+    SignerRefused {
+        /// Node.
+        node: usize,
+        /// How many times.
+        refusals: u64,
+    },
+    /// An honest node disconnected an honest peer as misbehaving.
+    #[error("node {node} punished honest node {peer}")]
+    PunishedHonest {
+        /// Node.
+        node: usize,
+        /// The peer.
+        peer: usize,
+    },
+    /// A peer-fed queue grew past its bound.
+    #[error("memory: node {node}: {what} holds {held}, bound {bound}")]
+    Memory {
+        /// Node.
+        node: usize,
+        /// Which queue.
+        what: &'static str,
+        /// What it holds.
+        held: usize,
+        /// Its bound.
+        bound: usize,
+    },
+    /// An honest node did not reach the target height.
+    #[error("liveness: node {node} at height {height}, target {target}")]
+    Liveness {
+        /// Node.
+        node: usize,
+        /// Its height.
+        height: Height,
+        /// The target.
+        target: Height,
+    },
+}
+
+/// What a run did.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct NodeReport {
+    /// The scenario's seed.
+    pub seed: u64,
+    /// Validators.
+    pub validators: usize,
+    /// The lowest height an honest node reached.
+    pub heights: Height,
+    /// Events processed.
+    pub events: u64,
+    /// Messages delivered.
+    pub delivered: u64,
+    /// Crashes, and restarts from disk.
+    pub crashes: u64,
+    /// Crashes that struck at a durable write.
+    pub crashes_at_write: u64,
+    /// WAL records torn by crashes.
+    pub torn: u64,
+    /// Messages hostile peers sent.
+    pub hostile_sent: u64,
+    /// Times a node disconnected a hostile peer.
+    pub hostile_disconnects: u64,
+    /// Durable writes over all nodes.
+    pub durable_writes: u64,
+    /// Committed blocks that carried evidence.
+    pub evidence_blocks: u64,
+    /// Virtual time at the end.
+    pub virtual_ms: u64,
+    /// SHA-256 over every processed event: equal for equal runs.
+    pub trace: String,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum Peer {
+    Node(usize),
+    Hostile(usize),
+}
+
+impl Peer {
+    fn id(self) -> String {
+        match self {
+            Peer::Node(i) => format!("n{i}"),
+            Peer::Hostile(i) => format!("h{i}"),
+        }
+    }
+
+    fn parse(id: &str) -> Option<Peer> {
+        let n = id.get(1..)?.parse().ok()?;
+        match id.as_bytes().first()? {
+            b'n' => Some(Peer::Node(n)),
+            b'h' => Some(Peer::Hostile(n)),
+            _ => None,
+        }
+    }
+}
+
+/// What the nodes' networks hand the simulator.
+#[derive(Default)]
+struct Wires {
+    /// Who each node is connected to.
+    links: BTreeMap<usize, BTreeSet<Peer>>,
+    /// Sent and not yet routed: (from, to, channel, bytes).
+    out: Vec<(usize, Peer, u8, Vec<u8>)>,
+    /// Disconnections a node asked for.
+    cut: Vec<(usize, Peer)>,
+}
+
+/// One node's [`Network`].
+struct SimNet {
+    me: usize,
+    wires: Rc<RefCell<Wires>>,
+}
+
+impl Network for SimNet {
+    fn peers(&self) -> Vec<String> {
+        let w = self.wires.borrow();
+        w.links
+            .get(&self.me)
+            .map(|l| l.iter().map(|p| p.id()).collect())
+            .unwrap_or_default()
+    }
+
+    fn send(&self, peer: &str, channel: u8, bytes: Vec<u8>) {
+        let Some(p) = Peer::parse(peer) else { return };
+        let mut w = self.wires.borrow_mut();
+        if w.links.get(&self.me).is_some_and(|l| l.contains(&p)) {
+            w.out.push((self.me, p, channel, bytes));
+        }
+    }
+
+    fn disconnect(&self, peer: &str) {
+        if let Some(p) = Peer::parse(peer) {
+            self.wires.borrow_mut().cut.push((self.me, p));
+        }
+    }
+}
+
+enum Event {
+    Deliver {
+        to: usize,
+        from: Peer,
+        channel: u8,
+        bytes: Vec<u8>,
+        life: u32,
+    },
+    Wake {
+        node: usize,
+        life: u32,
+    },
+    Crash {
+        node: usize,
+        at_write: Option<u64>,
+        restart_after_ms: u64,
+    },
+    Restart {
+        node: usize,
+    },
+    Connect {
+        node: usize,
+        peer: Peer,
+    },
+    Hostile {
+        h: usize,
+    },
+    ClientTx,
+}
+
+struct Slot {
+    node: Option<Node<SimApp, SimNet>>,
+    disk: SimDisk,
+    key: PrivateKey,
+    /// Bumped at every crash: messages and timers of an earlier life are dropped.
+    life: u32,
+    busy_until: u64,
+    /// The wake-up already queued.
+    wake_at: Option<u64>,
+    /// Heights checked so far.
+    checked: Height,
+}
+
+struct Sim<'a> {
+    sc: &'a NodeScenario,
+    rng: ChaCha8Rng,
+    queue: Queue<Event>,
+    now: u64,
+    base: Instant,
+    slots: Vec<Slot>,
+    wires: Rc<RefCell<Wires>>,
+    genesis: Genesis,
+    cfg: EngineConfig,
+    /// The first block id and app hash committed at each height.
+    committed: BTreeMap<Height, (BlockId, Vec<u8>)>,
+    /// Every signature an honest node sent: (node, height, round, step) → what it signed.
+    signed: BTreeMap<(usize, Height, u32, u8), Vec<u8>>,
+    /// Recent consensus messages the hostile peers heard.
+    overheard: Vec<(u8, Vec<u8>)>,
+    hostile_seq: u64,
+    tx_seq: u64,
+    trace: Sha256,
+    report: NodeReport,
+}
+
+fn hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02X}")).collect()
+}
+
+impl<'a> Sim<'a> {
+    fn new(sc: &'a NodeScenario) -> Sim<'a> {
+        let n = sc.powers.len();
+        let keys: Vec<PrivateKey> = (0..n)
+            .map(|i| PrivateKey::from_seed(sha256(format!("sim {} {i}", sc.seed).as_bytes()).0))
+            .collect();
+        let validators = ValidatorSet::new(
+            keys.iter()
+                .zip(&sc.powers)
+                .map(|(k, p)| Validator::new(k.public_key(), *p))
+                .collect(),
+        )
+        .unwrap_or_else(|e| panic!("a scenario's validator set is valid: {e}"));
+        let genesis = Genesis {
+            chain_id: CHAIN_ID.into(),
+            time: Time::new(GENESIS_SECS, 0).unwrap_or(Time::UNIX_EPOCH),
+            initial_height: 1,
+            validators,
+            params: HashedParams::default(),
+            consensus_params: None,
+            app_state: format!("{{\"seed\":{}}}", sc.seed).into_bytes(),
+        };
+        let cfg = EngineConfig {
+            timeouts: crate::sim_timeouts(),
+            max_block_tx_bytes: 64 * 1024,
+            max_block_gas: -1,
+            evidence_max_age_blocks: 100_000,
+            max_evidence_bytes: 1 << 20,
+        };
+        let slots = keys
+            .into_iter()
+            .map(|key| Slot {
+                node: None,
+                disk: SimDisk::new(sc.fsync_ms),
+                key,
+                life: 0,
+                busy_until: 0,
+                wake_at: None,
+                checked: 0,
+            })
+            .collect();
+        Sim {
+            sc,
+            rng: ChaCha8Rng::seed_from_u64(sc.seed),
+            queue: Queue::new(),
+            now: 0,
+            base: Instant::now(),
+            slots,
+            wires: Rc::new(RefCell::new(Wires::default())),
+            genesis,
+            cfg,
+            committed: BTreeMap::new(),
+            signed: BTreeMap::new(),
+            overheard: Vec::new(),
+            hostile_seq: 0,
+            tx_seq: 0,
+            trace: Sha256::new(),
+            report: NodeReport {
+                seed: sc.seed,
+                validators: n,
+                ..NodeReport::default()
+            },
+        }
+    }
+
+    fn honest(&self, i: usize) -> bool {
+        !self.sc.double_signers.contains(&i)
+    }
+
+    fn at(&self) -> Now {
+        Now {
+            instant: self.base + Duration::from_millis(self.now),
+            time: self.genesis.time.plus_millis(self.now),
+        }
+    }
+
+    /// Open node `i` from its disk (the first time: a fresh disk with its key).
+    fn open(&mut self, i: usize) -> Result<Node<SimApp, SimNet>, String> {
+        let slot = &self.slots[i];
+        let storage: SharedStorage = Arc::new(slot.disk.clone());
+        let key_path = Path::new(KEY);
+        if storage.read(key_path).map_err(|e| e.to_string())?.is_none() {
+            let bytes = key_file_bytes(key_path, &slot.key).map_err(|e| e.to_string())?;
+            storage
+                .replace(key_path, &bytes, true)
+                .map_err(|e| e.to_string())?;
+        }
+        let blocks =
+            BlockStore::open_on(&*storage, Path::new(BLOCKS)).map_err(|e| e.to_string())?;
+        let (wal, _) = Wal::open_on(storage.clone(), Path::new(WAL)).map_err(|e| e.to_string())?;
+        let privval = FilePrivVal::load_on(storage, key_path, Path::new(SIGN_STATE))
+            .map_err(|e| e.to_string())?;
+        let app = SimApp::load(slot.disk.clone(), Path::new(APP), self.sc.finalize_ms)
+            .map_err(|e| e.to_string())?;
+        let mut engine = Engine::new(
+            self.genesis.clone(),
+            self.cfg.clone(),
+            app,
+            blocks,
+            wal,
+            privval,
+            Mempool::new(if self.sc.unbounded_mempool {
+                MempoolConfig {
+                    max_txs: usize::MAX,
+                    max_bytes: usize::MAX,
+                    ..mempool_config()
+                }
+            } else {
+                mempool_config()
+            }),
+        );
+        if !self.honest(i) {
+            engine.misbehave_double_sign(slot.key.clone());
+        }
+        let channels: Vec<u8> = reactor::channels(1 << 20).iter().map(|(c, _)| *c).collect();
+        let rpc = NodeContext {
+            info: NodeInfo::new(
+                &slot.key.public_key(),
+                CHAIN_ID,
+                "",
+                &format!("n{i}"),
+                &channels,
+            ),
+            rpc_address: String::new(),
+            genesis: serde_json::Value::Null,
+            peers: Vec::new(),
+            listening: true,
+            catching_up: false,
+        };
+        let net = SimNet {
+            me: i,
+            wires: self.wires.clone(),
+        };
+        Ok(Node::new(engine, Some(net), rpc, self.at().instant))
+    }
+
+    /// Bring node `i` up (at the start, or after a crash) and connect it to the others.
+    fn boot(&mut self, i: usize) -> Result<(), NodeViolation> {
+        let _span = tracing::info_span!("node", i, t = self.now).entered();
+        tracing::info!("booting from disk");
+        let mut node = match self.open(i) {
+            Ok(n) => n,
+            Err(e) => return self.stopped(i, e),
+        };
+        let started = node.start(self.at());
+        self.slots[i].node = Some(node);
+        if let Err(e) = started {
+            return self.stopped(i, e.to_string());
+        }
+        let peers: Vec<Peer> = (0..self.slots.len())
+            .filter(|&j| j != i && self.slots[j].node.is_some())
+            .map(Peer::Node)
+            .chain((0..self.sc.hostile.len()).map(Peer::Hostile))
+            .collect();
+        self.wires.borrow_mut().links.insert(i, BTreeSet::new());
+        for p in peers {
+            self.connect(i, p)?;
+        }
+        self.settle(i)
+    }
+
+    /// Node `i` stopped on `error`: a simulated crash if its disk was gone, else a violation.
+    fn stopped(&mut self, i: usize, error: String) -> Result<(), NodeViolation> {
+        if self.slots[i].disk.crashed() {
+            let after = self.rng_restart();
+            self.crash(i, after);
+            return Ok(());
+        }
+        Err(NodeViolation::NodeFailed { node: i, error })
+    }
+
+    fn rng_restart(&mut self) -> u64 {
+        100 + self.rng.next_u64() % 1_000
+    }
+
+    /// Connect `i` and `p` both ways.
+    fn connect(&mut self, i: usize, p: Peer) -> Result<(), NodeViolation> {
+        {
+            let mut w = self.wires.borrow_mut();
+            if !w.links.contains_key(&i) {
+                return Ok(());
+            }
+            w.links.entry(i).or_default().insert(p);
+            if let Peer::Node(j) = p {
+                w.links.entry(j).or_default().insert(Peer::Node(i));
+            }
+        }
+        self.step(i, |n, now| n.on_net(Inbound::PeerUp(p.id()), now))?;
+        if let Peer::Node(j) = p {
+            self.step(j, |n, now| {
+                n.on_net(Inbound::PeerUp(Peer::Node(i).id()), now)
+            })?;
+        }
+        Ok(())
+    }
+
+    /// Cut the link between `i` and `p` both ways.
+    fn disconnect(&mut self, i: usize, p: Peer) -> Result<(), NodeViolation> {
+        let was = {
+            let mut w = self.wires.borrow_mut();
+            let was = w.links.get_mut(&i).is_some_and(|l| l.remove(&p));
+            if let Peer::Node(j) = p {
+                if let Some(l) = w.links.get_mut(&j) {
+                    l.remove(&Peer::Node(i));
+                }
+            }
+            was
+        };
+        if !was {
+            return Ok(());
+        }
+        self.step(i, |n, now| n.on_net(Inbound::PeerDown(p.id()), now))?;
+        if let Peer::Node(j) = p {
+            self.step(j, |n, now| {
+                n.on_net(Inbound::PeerDown(Peer::Node(i).id()), now)
+            })?;
+        }
+        Ok(())
+    }
+
+    /// Power off node `i` now: what it holds in memory is gone, its disk keeps what a power
+    /// cut leaves.
+    fn crash(&mut self, i: usize, restart_after_ms: u64) {
+        let slot = &mut self.slots[i];
+        // Nothing the dying node does on its way out (a database closing) reaches the disk.
+        slot.disk.fail();
+        drop(slot.node.take());
+        slot.life += 1;
+        slot.wake_at = None;
+        slot.busy_until = 0;
+        let mut rng = ChaCha8Rng::seed_from_u64(self.rng.next_u64());
+        slot.disk.power_cut(&mut rng, |p| p.ends_with("wal"));
+        self.report.crashes += 1;
+        let peers: Vec<Peer> = {
+            let mut w = self.wires.borrow_mut();
+            let peers = w.links.remove(&i).unwrap_or_default();
+            for l in w.links.values_mut() {
+                l.remove(&Peer::Node(i));
+            }
+            w.out.retain(|(from, _, _, _)| *from != i);
+            peers.into_iter().collect()
+        };
+        for p in peers {
+            if let Peer::Node(j) = p {
+                // A peer's failure here is reported when it next steps.
+                let _ = self.step(j, |n, now| {
+                    n.on_net(Inbound::PeerDown(Peer::Node(i).id()), now)
+                });
+            }
+        }
+        self.queue.push(
+            self.now + restart_after_ms.max(1),
+            Event::Restart { node: i },
+        );
+    }
+
+    /// Run `f` on node `i` (if it is up), then everything that follows from it.
+    fn step(
+        &mut self,
+        i: usize,
+        f: impl FnOnce(
+            &mut Node<SimApp, SimNet>,
+            Now,
+        ) -> Result<(), keystone_consensus_driver::node::NodeError>,
+    ) -> Result<(), NodeViolation> {
+        let now = self.at();
+        let Some(node) = self.slots[i].node.as_mut() else {
+            return Ok(());
+        };
+        let span = tracing::info_span!("node", i, t = self.now).entered();
+        let res = f(node, now);
+        drop(span);
+        if self.slots[i].disk.crashed() {
+            self.report.crashes_at_write += 1;
+            let after = self.rng_restart();
+            self.crash(i, after);
+            return Ok(());
+        }
+        if let Err(e) = res {
+            if self.honest(i) {
+                return Err(NodeViolation::NodeFailed {
+                    node: i,
+                    error: e.to_string(),
+                });
+            }
+        }
+        self.settle(i)
+    }
+
+    /// After node `i` did something: charge its time, route what it sent, queue its next
+    /// timer, check what it committed and what it holds.
+    fn settle(&mut self, i: usize) -> Result<(), NodeViolation> {
+        let busy = self.slots[i].disk.take_busy();
+        if busy > 0 {
+            self.slots[i].busy_until = self.now + busy;
+        }
+        self.route()?;
+        let life = self.slots[i].life;
+        let deadline = self.slots[i].node.as_ref().and_then(|n| n.next_deadline());
+        if let Some(d) = deadline {
+            let ms = d.saturating_duration_since(self.base).as_millis() as u64;
+            let ms = ms.max(self.now);
+            let slot = &mut self.slots[i];
+            if slot.wake_at.is_none_or(|w| ms < w || w < self.now) {
+                slot.wake_at = Some(ms);
+                self.queue.push(ms, Event::Wake { node: i, life });
+            }
+        }
+        self.check_node(i)
+    }
+
+    /// Route everything the nodes sent, and handle the disconnections they asked for.
+    fn route(&mut self) -> Result<(), NodeViolation> {
+        loop {
+            let (out, cut) = {
+                let mut w = self.wires.borrow_mut();
+                (std::mem::take(&mut w.out), std::mem::take(&mut w.cut))
+            };
+            if out.is_empty() && cut.is_empty() {
+                return Ok(());
+            }
+            for (from, to, channel, bytes) in out {
+                self.observe(from, channel, &bytes)?;
+                match to {
+                    Peer::Hostile(_) => {
+                        // A sample of what the hostile peers hear, to replay and distort.
+                        if self.overheard.len() < 512 {
+                            self.overheard.push((channel, bytes));
+                        } else {
+                            let k = (self.rng.next_u64() % 512) as usize;
+                            self.overheard[k] = (channel, bytes);
+                        }
+                    }
+                    Peer::Node(j) => self.transmit(Peer::Node(from), j, channel, bytes),
+                }
+            }
+            for (i, p) in cut {
+                match p {
+                    Peer::Node(j) if self.honest(j) && self.honest(i) => {
+                        return Err(NodeViolation::PunishedHonest { node: i, peer: j });
+                    }
+                    Peer::Hostile(_) => self.report.hostile_disconnects += 1,
+                    Peer::Node(_) => {}
+                }
+                self.disconnect(i, p)?;
+                self.queue
+                    .push(self.now + REDIAL_MS, Event::Connect { node: i, peer: p });
+            }
+        }
+    }
+
+    /// Put a message on the wire from `from` to node `to`, with the network's faults.
+    fn transmit(&mut self, from: Peer, to: usize, channel: u8, bytes: Vec<u8>) {
+        let f = &self.sc.network;
+        let healed = self.now >= self.sc.heal_at_ms;
+        if !healed {
+            if (self.rng.next_u32() % 1000) < f.drop_permille {
+                return;
+            }
+            if let Peer::Node(a) = from {
+                let cut = f.partitions.iter().any(|(s, e, group)| {
+                    (*s..*e).contains(&self.now) && (group.contains(&a) != group.contains(&to))
+                });
+                if cut {
+                    return;
+                }
+            }
+        }
+        let copies = if !healed && (self.rng.next_u32() % 1000) < f.duplicate_permille {
+            2
+        } else {
+            1
+        };
+        let life = self.slots[to].life;
+        for _ in 0..copies {
+            let delay =
+                f.min_delay_ms + self.rng.next_u64() % (f.max_delay_ms - f.min_delay_ms + 1);
+            self.queue.push(
+                self.now + delay,
+                Event::Deliver {
+                    to,
+                    from,
+                    channel,
+                    bytes: bytes.clone(),
+                    life,
+                },
+            );
+        }
+    }
+
+    /// What node `from` signed and sent: an honest node must never sign two different
+    /// things for one step, whatever crashes it went through.
+    fn observe(&mut self, from: usize, channel: u8, bytes: &[u8]) -> Result<(), NodeViolation> {
+        if !self.honest(from) {
+            return Ok(());
+        }
+        let me = self.slots[from].key.public_key().address();
+        let Ok(Wire::Gossip(g)) = reactor::decode(channel, bytes) else {
+            return Ok(());
+        };
+        let (key, what) = match g {
+            Gossip::Vote(v) if v.validator_address == me => {
+                let step = match v.vote_type {
+                    VoteType::Prevote => 2,
+                    VoteType::Precommit => 3,
+                };
+                (
+                    (from, v.height, v.round, step),
+                    format!("{:?}", v.block_id).into_bytes(),
+                )
+            }
+            // Its own proposals (it relays others' too).
+            Gossip::Proposal(p)
+                if p.verify(CHAIN_ID, &self.slots[from].key.public_key())
+                    .is_ok() =>
+            {
+                (
+                    (from, p.height, p.round, 1),
+                    format!("{:?} {:?}", p.block_id, p.pol_round).into_bytes(),
+                )
+            }
+            _ => return Ok(()),
+        };
+        match self.signed.get(&key) {
+            Some(prev) if *prev != what => Err(NodeViolation::DoubleSign {
+                node: from,
+                height: key.1,
+                round: key.2,
+                step: key.3,
+            }),
+            Some(_) => Ok(()),
+            None => {
+                self.signed.insert(key, what);
+                Ok(())
+            }
+        }
+    }
+
+    /// Agreement, app hashes, validity and memory for what node `i` holds now.
+    fn check_node(&mut self, i: usize) -> Result<(), NodeViolation> {
+        let Some(node) = self.slots[i].node.as_ref() else {
+            return Ok(());
+        };
+        let engine = node.engine();
+        if self.honest(i) && engine.signer_refusals() > 0 {
+            return Err(NodeViolation::SignerRefused {
+                node: i,
+                refusals: engine.signer_refusals(),
+            });
+        }
+        let mempool = engine.mempool();
+        let bounds = mempool_config();
+        for (what, held, bound) in [
+            ("mempool transactions", mempool.len(), bounds.max_txs),
+            ("mempool bytes", mempool.bytes(), bounds.max_bytes),
+            (
+                "next-height messages",
+                engine.future_bytes(),
+                keystone_consensus_driver::engine::MAX_FUTURE_BYTES,
+            ),
+        ] {
+            if held > bound {
+                return Err(NodeViolation::Memory {
+                    node: i,
+                    what,
+                    held,
+                    bound,
+                });
+            }
+        }
+        let blocks = engine.blocks();
+        let top = blocks.height().unwrap_or(0);
+        let mut checked = self.slots[i].checked;
+        for h in checked + 1..=top {
+            let (Ok(Some(id)), Ok(Some(res)), Ok(Some(commit))) =
+                (blocks.block_id(h), blocks.results(h), blocks.commit(h))
+            else {
+                // Stored but not yet executed (a crash between the two): checked later.
+                break;
+            };
+            let set =
+                engine
+                    .validators_at(h)
+                    .ok()
+                    .flatten()
+                    .ok_or_else(|| NodeViolation::Validity {
+                        height: h,
+                        node: i,
+                        reason: "no validator set".into(),
+                    })?;
+            set.verify_commit(CHAIN_ID, &id, h, &commit)
+                .map_err(|e| NodeViolation::Validity {
+                    height: h,
+                    node: i,
+                    reason: e.to_string(),
+                })?;
+            if blocks
+                .block_proto(h)
+                .ok()
+                .flatten()
+                .and_then(|b| b.evidence)
+                .is_some_and(|e| !e.evidence.is_empty())
+            {
+                self.report.evidence_blocks += 1;
+            }
+            let app_hash = res.app_hash.to_vec();
+            match self.committed.get(&h) {
+                None => {
+                    self.committed.insert(h, (id, app_hash));
+                }
+                Some((want, _)) if *want != id => {
+                    return Err(NodeViolation::Agreement {
+                        height: h,
+                        node: i,
+                        got: hex(&id.hash.0),
+                        want: hex(&want.hash.0),
+                    })
+                }
+                Some((_, want)) if *want != app_hash => {
+                    return Err(NodeViolation::AppHash {
+                        height: h,
+                        node: i,
+                        got: hex(&app_hash),
+                        want: hex(want),
+                    })
+                }
+                Some(_) => {}
+            }
+            checked = h;
+        }
+        self.slots[i].checked = checked;
+        Ok(())
+    }
+
+    /// One hostile peer's turn.
+    fn hostile(&mut self, h: usize) -> Result<(), NodeViolation> {
+        let kind = self.sc.hostile[h];
+        let targets: Vec<usize> = {
+            let w = self.wires.borrow();
+            w.links
+                .iter()
+                .filter(|(_, l)| l.contains(&Peer::Hostile(h)))
+                .map(|(i, _)| *i)
+                .collect()
+        };
+        for i in targets {
+            let msgs = self.hostile_messages(kind, i);
+            for (channel, bytes) in msgs {
+                self.report.hostile_sent += 1;
+                self.transmit(Peer::Hostile(h), i, channel, bytes);
+            }
+        }
+        Ok(())
+    }
+
+    fn hostile_messages(&mut self, kind: Hostile, i: usize) -> Vec<(u8, Vec<u8>)> {
+        let height = self.slots[i]
+            .node
+            .as_ref()
+            .and_then(|n| n.engine().current_height())
+            .unwrap_or(1);
+        let pick = |sim: &mut Sim| -> Option<(u8, Vec<u8>)> {
+            if sim.overheard.is_empty() {
+                return None;
+            }
+            let k = (sim.rng.next_u64() % sim.overheard.len() as u64) as usize;
+            Some(sim.overheard[k].clone())
+        };
+        let votes = |sim: &mut Sim, n: usize| -> Vec<keystone_consensus_types::Vote> {
+            (0..n)
+                .filter_map(|_| pick(sim))
+                .filter_map(|(c, b)| match reactor::decode(c, &b) {
+                    Ok(Wire::Gossip(Gossip::Vote(v))) => Some(v),
+                    _ => None,
+                })
+                .collect()
+        };
+        let vote_msg =
+            |v: keystone_consensus_types::Vote| reactor::encode(&Wire::Gossip(Gossip::Vote(v)));
+        match kind {
+            Hostile::TxFlood => {
+                let txs = (0..64)
+                    .map(|_| {
+                        self.hostile_seq += 1;
+                        let mut tx = format!("flood{}=", self.hostile_seq).into_bytes();
+                        tx.resize(200, b'x');
+                        tx
+                    })
+                    .collect();
+                vec![reactor::encode(&Wire::Txs(txs))]
+            }
+            Hostile::Replay => (0..16).filter_map(|_| pick(self)).collect(),
+            Hostile::Retimestamp => votes(self, 16)
+                .into_iter()
+                .map(|mut v| {
+                    v.timestamp = v.timestamp.plus_millis(1);
+                    vote_msg(v)
+                })
+                .collect(),
+            Hostile::FarFuture => votes(self, 16)
+                .into_iter()
+                .map(|mut v| {
+                    v.height = height + 1 + self.rng.next_u64() % 3 * 1_000;
+                    vote_msg(v)
+                })
+                .collect(),
+            Hostile::SyncLies => {
+                let mut m = vec![reactor::encode(&Wire::Status {
+                    height: 1_000_000,
+                    base: 1,
+                })];
+                for _ in 0..16 {
+                    m.push(reactor::encode(&Wire::BlockRequest(
+                        1 + self.rng.next_u64() % height.max(1),
+                    )));
+                }
+                m
+            }
+            Hostile::Garbage => {
+                let mut b = vec![0u8; 1 + (self.rng.next_u64() % 300) as usize];
+                self.rng.fill_bytes(&mut b);
+                let channels = reactor::channels(1 << 20);
+                let c = channels[(self.rng.next_u64() % channels.len() as u64) as usize].0;
+                vec![(c, b)]
+            }
+        }
+    }
+
+    fn trace(&mut self, e: &Event) {
+        let t = &mut self.trace;
+        t.update(self.now.to_be_bytes());
+        match e {
+            Event::Deliver {
+                to,
+                from,
+                channel,
+                bytes,
+                ..
+            } => {
+                t.update([0, *to as u8, *channel]);
+                t.update(from.id());
+                t.update(bytes);
+            }
+            Event::Wake { node, .. } => t.update([1, *node as u8]),
+            Event::Crash { node, .. } => t.update([2, *node as u8]),
+            Event::Restart { node } => t.update([3, *node as u8]),
+            Event::Connect { node, peer } => {
+                t.update([4, *node as u8]);
+                t.update(peer.id());
+            }
+            Event::Hostile { h } => t.update([5, *h as u8]),
+            Event::ClientTx => t.update([6]),
+        }
+    }
+
+    /// Node `i` is busy (a slow disk or application) until later: the event waits.
+    fn busy(&mut self, i: usize, e: Event) -> Option<Event> {
+        let until = self.slots[i].busy_until;
+        if until > self.now {
+            self.queue.push(until, e);
+            return None;
+        }
+        Some(e)
+    }
+
+    fn handle(&mut self, e: Event) -> Result<(), NodeViolation> {
+        match e {
+            Event::Deliver {
+                to,
+                from,
+                channel,
+                bytes,
+                life,
+            } => {
+                if life != self.slots[to].life {
+                    return Ok(());
+                }
+                let linked = self
+                    .wires
+                    .borrow()
+                    .links
+                    .get(&to)
+                    .is_some_and(|l| l.contains(&from));
+                if !linked {
+                    return Ok(());
+                }
+                let Some(Event::Deliver { bytes, .. }) = self.busy(
+                    to,
+                    Event::Deliver {
+                        to,
+                        from,
+                        channel,
+                        bytes,
+                        life,
+                    },
+                ) else {
+                    return Ok(());
+                };
+                self.report.delivered += 1;
+                let peer = from.id();
+                self.step(to, |n, now| {
+                    n.on_net(
+                        Inbound::Message {
+                            peer,
+                            channel,
+                            bytes,
+                        },
+                        now,
+                    )
+                })
+            }
+            Event::Wake { node, life } => {
+                if life != self.slots[node].life {
+                    return Ok(());
+                }
+                if self.busy(node, Event::Wake { node, life }).is_none() {
+                    return Ok(());
+                }
+                self.slots[node].wake_at = None;
+                self.step(node, |n, now| {
+                    while n.on_due(now)? {}
+                    Ok(())
+                })
+            }
+            Event::Crash {
+                node,
+                at_write,
+                restart_after_ms,
+            } => {
+                if self.slots[node].node.is_none() {
+                    return Ok(());
+                }
+                match at_write {
+                    Some(k) => self.slots[node].disk.arm_crash(k),
+                    None => self.crash(node, restart_after_ms),
+                }
+                Ok(())
+            }
+            Event::Restart { node } => {
+                if self.slots[node].node.is_some() {
+                    return Ok(());
+                }
+                self.boot(node)
+            }
+            Event::Connect { node, peer } => {
+                if self.slots[node].node.is_none() {
+                    return Ok(());
+                }
+                if let Peer::Node(j) = peer {
+                    if self.slots[j].node.is_none() {
+                        return Ok(());
+                    }
+                }
+                let linked = self
+                    .wires
+                    .borrow()
+                    .links
+                    .get(&node)
+                    .is_some_and(|l| l.contains(&peer));
+                if linked {
+                    return Ok(());
+                }
+                self.connect(node, peer)
+            }
+            Event::Hostile { h } => {
+                self.hostile(h)?;
+                self.queue
+                    .push(self.now + HOSTILE_EVERY_MS, Event::Hostile { h });
+                Ok(())
+            }
+            Event::ClientTx => {
+                let n = self.slots.len();
+                let i = (self.rng.next_u64() % n as u64) as usize;
+                self.tx_seq += 1;
+                let tx = format!("k{}=v{}", self.tx_seq % 97, self.tx_seq).into_bytes();
+                if self.slots[i].node.is_some() {
+                    self.step(i, |n, _| {
+                        n.answer(Request::CheckTx(tx, Box::new(|_| {})));
+                        Ok(())
+                    })?;
+                }
+                if self.sc.tx_every_ms > 0 {
+                    self.queue
+                        .push(self.now + self.sc.tx_every_ms, Event::ClientTx);
+                }
+                Ok(())
+            }
+        }
+    }
+
+    fn done(&self) -> bool {
+        self.now >= self.sc.heal_at_ms
+            && (0..self.slots.len())
+                .filter(|&i| self.honest(i))
+                .all(|i| self.slots[i].node.is_some() && self.slots[i].checked >= self.sc.heights)
+    }
+
+    fn run(&mut self) -> Result<(), NodeViolation> {
+        for c in &self.sc.crashes {
+            self.queue.push(
+                c.at_ms,
+                Event::Crash {
+                    node: c.node,
+                    at_write: c.at_write,
+                    restart_after_ms: c.restart_after_ms,
+                },
+            );
+        }
+        for h in 0..self.sc.hostile.len() {
+            self.queue.push(HOSTILE_EVERY_MS, Event::Hostile { h });
+        }
+        if self.sc.tx_every_ms > 0 {
+            self.queue.push(self.sc.tx_every_ms, Event::ClientTx);
+        }
+        for i in 0..self.slots.len() {
+            self.boot(i)?;
+        }
+        while let Some((t, e)) = self.queue.pop() {
+            if t > self.sc.max_time_ms {
+                break;
+            }
+            self.now = t;
+            self.report.events += 1;
+            self.trace(&e);
+            self.handle(e)?;
+            if self.done() {
+                break;
+            }
+        }
+        for i in (0..self.slots.len()).filter(|&i| self.honest(i)) {
+            if self.slots[i].checked < self.sc.heights {
+                return Err(NodeViolation::Liveness {
+                    node: i,
+                    height: self.slots[i].checked,
+                    target: self.sc.heights,
+                });
+            }
+        }
+        Ok(())
+    }
+
+    fn finish(mut self) -> NodeReport {
+        self.report.heights = (0..self.slots.len())
+            .filter(|&i| self.honest(i))
+            .map(|i| self.slots[i].checked)
+            .min()
+            .unwrap_or(0);
+        self.report.virtual_ms = self.now;
+        self.report.torn = self.slots.iter().map(|s| s.disk.torn()).sum();
+        self.report.durable_writes = self.slots.iter().map(|s| s.disk.writes()).sum();
+        self.report.trace = hex(&self.trace.clone().finalize());
+        self.report
+    }
+}
+
+/// Run `sc` over real nodes. `Err` holds the first violation and the report up to it.
+pub fn run_node_sim(sc: &NodeScenario) -> Result<NodeReport, Box<(NodeViolation, NodeReport)>> {
+    let mut sim = Sim::new(sc);
+    let res = sim.run();
+    let report = sim.finish();
+    match res {
+        Ok(()) => Ok(report),
+        Err(v) => Err(Box::new((v, report))),
+    }
+}
