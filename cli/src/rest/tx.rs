@@ -29,6 +29,7 @@ use crate::rpc::{ask, Request};
 use axum::http::StatusCode;
 use base64::Engine as _;
 use cosmos_sdk_proto::cosmos::tx::v1beta1::{SimulateRequest, SimulateResponse};
+use keystone_consensus_driver::mempool::MempoolError;
 use keystone_consensus_driver::rpc::Params;
 use keystone_proto::prost::Message;
 use serde_json::{json, Map, Value};
@@ -304,15 +305,14 @@ pub(super) async fn broadcast(engine: &Engine, call: &Call) -> Result<Reply, Rep
             &res.log,
         ))),
         Ok(Err(e)) => {
-            let lower = e.to_lowercase();
-            let code = if lower.contains("tx already exists in cache") {
-                19
-            } else if lower.contains("mempool is full") {
-                20
-            } else if lower.contains("tx too large") {
-                21
-            } else {
-                return Err(error(StatusCode::INTERNAL_SERVER_ERROR, 2, e));
+            // The SDK's codes for what its mempool refuses.
+            let code = match e {
+                MempoolError::InCache => 19,
+                MempoolError::Full { .. } => 20,
+                MempoolError::TooLarge { .. } => 21,
+                MempoolError::App(e) => {
+                    return Err(error(StatusCode::INTERNAL_SERVER_ERROR, 2, e.to_string()))
+                }
             };
             Ok(ok(broadcast_response(&hash, code, "sdk", &[], "")))
         }

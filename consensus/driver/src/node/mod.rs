@@ -15,6 +15,7 @@ pub mod run;
 
 use crate::block_sync::BlockSync;
 use crate::engine::{gossip_size, Action, Engine, EngineError, Gossip, GossipError, Refused};
+use crate::mempool::MempoolError;
 use crate::peer_budget::{PeerBudgets, Verdict};
 use crate::reactor::{self, Wire};
 use crate::rpc::{NodeContext, Params, RpcError};
@@ -105,7 +106,7 @@ pub type Reply<T> = Box<dyn FnOnce(T) + Send>;
 /// A client's question for the node.
 pub enum Request {
     /// `CheckTx` into the mempool (and, when admitted, gossip).
-    CheckTx(Vec<u8>, Reply<Result<abci::ResponseCheckTx, String>>),
+    CheckTx(Vec<u8>, Reply<Result<abci::ResponseCheckTx, MempoolError>>),
     /// An ABCI query.
     Query(
         abci::RequestQuery,
@@ -470,7 +471,7 @@ impl<A: Application, N: Network> Node<A, N> {
             Request::CheckTx(tx, reply) => {
                 let res = self.engine.check_tx(tx.clone());
                 let admitted = matches!(&res, Ok(r) if r.code == 0);
-                reply(res.map_err(|e| e.to_string()));
+                reply(res);
                 if admitted {
                     self.broadcast(&Wire::Txs(vec![tx]), None);
                 }

@@ -2,8 +2,17 @@
 
 use super::app::SimApp;
 use super::disk::SimDisk;
-use super::scenario::{Hostile, NodeScenario};
+use super::scenario::NodeScenario;
 use crate::network::Queue;
+use hostile::HOSTILE_EVERY_MS;
+use net::{topology, Peer, SimNet, Wires};
+use report::hex;
+pub use report::{NodeReport, NodeViolation};
+
+mod checks;
+mod hostile;
+mod net;
+mod report;
 use keystone_consensus_driver::block_store::BlockStore;
 use keystone_consensus_driver::engine::{Engine, EngineConfig, Genesis, Gossip};
 use keystone_consensus_driver::mempool::{Mempool, MempoolConfig};
@@ -29,8 +38,6 @@ use std::time::{Duration, Instant};
 
 const CHAIN_ID: &str = "keystone-sim";
 const GENESIS_SECS: i64 = 1_700_000_000;
-/// How often a hostile peer acts.
-const HOSTILE_EVERY_MS: u64 = 100;
 /// How soon a dropped connection is dialled again.
 const REDIAL_MS: u64 = 1_000;
 
@@ -47,201 +54,6 @@ fn mempool_config() -> MempoolConfig {
         max_bytes: 64 * 1024,
         max_tx_bytes: super::app::MAX_TX,
         cache_size: 10_000,
-    }
-}
-
-/// What broke.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-pub enum NodeViolation {
-    /// Two nodes committed different blocks at one height.
-    #[error("agreement: height {height}: node {node} committed {got}, others {want}")]
-    Agreement {
-        /// Height.
-        height: Height,
-        /// The node that differs.
-        node: usize,
-        /// Its block.
-        got: String,
-        /// The others'.
-        want: String,
-    },
-    /// Two nodes' applications disagree after the same block.
-    #[error("app hash: height {height}: node {node} has {got}, others {want}")]
-    AppHash {
-        /// Height.
-        height: Height,
-        /// The node that differs.
-        node: usize,
-        /// Its app hash.
-        got: String,
-        /// The others'.
-        want: String,
-    },
-    /// A committed block without +2/3 of its validators behind it.
-    #[error("validity: height {height} at node {node}: {reason}")]
-    Validity {
-        /// Height.
-        height: Height,
-        /// Node.
-        node: usize,
-        /// What is wrong.
-        reason: String,
-    },
-    /// An honest node signed two different things for one step.
-    #[error("double sign: node {node} at height {height} round {round} step {step}")]
-    DoubleSign {
-        /// Node.
-        node: usize,
-        /// Height.
-        height: Height,
-        /// Round.
-        round: u32,
-        /// 1 propose, 2 prevote, 3 precommit.
-        step: u8,
-    },
-    /// An honest node stopped on an error that was not a simulated crash.
-    #[error("node {node} stopped: {error}")]
-    NodeFailed {
-        /// Node.
-        node: usize,
-        /// The error.
-        error: String,
-    },
-    /// An honest node's signer refused what its own core asked it to sign.
-    #[error("node {node}: its signer refused {refusals} time(s) what its core asked (a replay that went back on what was signed)")]
-    SignerRefused {
-        /// Node.
-        node: usize,
-        /// How many times.
-        refusals: u64,
-    },
-    /// An honest node disconnected an honest peer as misbehaving.
-    #[error("node {node} punished honest node {peer}")]
-    PunishedHonest {
-        /// Node.
-        node: usize,
-        /// The peer.
-        peer: usize,
-    },
-    /// A peer-fed queue grew past its bound.
-    #[error("memory: node {node}: {what} holds {held}, bound {bound}")]
-    Memory {
-        /// Node.
-        node: usize,
-        /// Which queue.
-        what: &'static str,
-        /// What it holds.
-        held: usize,
-        /// Its bound.
-        bound: usize,
-    },
-    /// An honest node did not reach the target height.
-    #[error("liveness: node {node} at height {height}, target {target}")]
-    Liveness {
-        /// Node.
-        node: usize,
-        /// Its height.
-        height: Height,
-        /// The target.
-        target: Height,
-    },
-}
-
-/// What a run did.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct NodeReport {
-    /// The scenario's seed.
-    pub seed: u64,
-    /// Validators.
-    pub validators: usize,
-    /// The lowest height an honest node reached.
-    pub heights: Height,
-    /// Events processed.
-    pub events: u64,
-    /// Messages delivered.
-    pub delivered: u64,
-    /// Crashes, and restarts from disk.
-    pub crashes: u64,
-    /// Crashes that struck at a durable write.
-    pub crashes_at_write: u64,
-    /// WAL records torn by crashes.
-    pub torn: u64,
-    /// Messages hostile peers sent.
-    pub hostile_sent: u64,
-    /// Times a node disconnected a hostile peer.
-    pub hostile_disconnects: u64,
-    /// Durable writes over all nodes.
-    pub durable_writes: u64,
-    /// Committed blocks that carried evidence.
-    pub evidence_blocks: u64,
-    /// Virtual time at the end.
-    pub virtual_ms: u64,
-    /// SHA-256 over every processed event: equal for equal runs.
-    pub trace: String,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
-enum Peer {
-    Node(usize),
-    Hostile(usize),
-}
-
-impl Peer {
-    fn id(self) -> String {
-        match self {
-            Peer::Node(i) => format!("n{i}"),
-            Peer::Hostile(i) => format!("h{i}"),
-        }
-    }
-
-    fn parse(id: &str) -> Option<Peer> {
-        let n = id.get(1..)?.parse().ok()?;
-        match id.as_bytes().first()? {
-            b'n' => Some(Peer::Node(n)),
-            b'h' => Some(Peer::Hostile(n)),
-            _ => None,
-        }
-    }
-}
-
-/// What the nodes' networks hand the simulator.
-#[derive(Default)]
-struct Wires {
-    /// Who each node is connected to.
-    links: BTreeMap<usize, BTreeSet<Peer>>,
-    /// Sent and not yet routed: (from, to, channel, bytes).
-    out: Vec<(usize, Peer, u8, Vec<u8>)>,
-    /// Disconnections a node asked for.
-    cut: Vec<(usize, Peer)>,
-}
-
-/// One node's [`Network`].
-struct SimNet {
-    me: usize,
-    wires: Rc<RefCell<Wires>>,
-}
-
-impl Network for SimNet {
-    fn peers(&self) -> Vec<String> {
-        let w = self.wires.borrow();
-        w.links
-            .get(&self.me)
-            .map(|l| l.iter().map(|p| p.id()).collect())
-            .unwrap_or_default()
-    }
-
-    fn send(&self, peer: &str, channel: u8, bytes: Vec<u8>) {
-        let Some(p) = Peer::parse(peer) else { return };
-        let mut w = self.wires.borrow_mut();
-        if w.links.get(&self.me).is_some_and(|l| l.contains(&p)) {
-            w.out.push((self.me, p, channel, bytes));
-        }
-    }
-
-    fn disconnect(&self, peer: &str) {
-        if let Some(p) = Peer::parse(peer) {
-            self.wires.borrow_mut().cut.push((self.me, p));
-        }
     }
 }
 
@@ -295,6 +107,9 @@ struct Sim<'a> {
     now: u64,
     base: Instant,
     slots: Vec<Slot>,
+    /// Which nodes are peers: all of them up to `FULL_MESH` validators; beyond, a ring with
+    /// chords, as a network of nodes with a bounded peer count is.
+    topology: Vec<BTreeSet<usize>>,
     wires: Rc<RefCell<Wires>>,
     genesis: Genesis,
     cfg: EngineConfig,
@@ -308,10 +123,6 @@ struct Sim<'a> {
     tx_seq: u64,
     trace: Sha256,
     report: NodeReport,
-}
-
-fn hex(b: &[u8]) -> String {
-    b.iter().map(|x| format!("{x:02X}")).collect()
 }
 
 impl<'a> Sim<'a> {
@@ -355,9 +166,12 @@ impl<'a> Sim<'a> {
                 checked: 0,
             })
             .collect();
+        let mut rng = ChaCha8Rng::seed_from_u64(sc.seed);
+        let topology = topology(n, &mut rng);
         Sim {
             sc,
-            rng: ChaCha8Rng::seed_from_u64(sc.seed),
+            rng,
+            topology,
             queue: Queue::new(),
             now: 0,
             base: Instant::now(),
@@ -463,8 +277,10 @@ impl<'a> Sim<'a> {
         if let Err(e) = started {
             return self.stopped(i, e.to_string());
         }
-        let peers: Vec<Peer> = (0..self.slots.len())
-            .filter(|&j| j != i && self.slots[j].node.is_some())
+        let peers: Vec<Peer> = self.topology[i]
+            .iter()
+            .copied()
+            .filter(|&j| self.slots[j].node.is_some())
             .map(Peer::Node)
             .chain((0..self.sc.hostile.len()).map(Peer::Hostile))
             .collect();
@@ -701,244 +517,6 @@ impl<'a> Sim<'a> {
                     life,
                 },
             );
-        }
-    }
-
-    /// What node `from` signed and sent: an honest node must never sign two different
-    /// things for one step, whatever crashes it went through.
-    fn observe(&mut self, from: usize, channel: u8, bytes: &[u8]) -> Result<(), NodeViolation> {
-        if !self.honest(from) {
-            return Ok(());
-        }
-        let me = self.slots[from].key.public_key().address();
-        let Ok(Wire::Gossip(g)) = reactor::decode(channel, bytes) else {
-            return Ok(());
-        };
-        let (key, what) = match g {
-            Gossip::Vote(v) if v.validator_address == me => {
-                let step = match v.vote_type {
-                    VoteType::Prevote => 2,
-                    VoteType::Precommit => 3,
-                };
-                (
-                    (from, v.height, v.round, step),
-                    format!("{:?}", v.block_id).into_bytes(),
-                )
-            }
-            // Its own proposals (it relays others' too).
-            Gossip::Proposal(p)
-                if p.verify(CHAIN_ID, &self.slots[from].key.public_key())
-                    .is_ok() =>
-            {
-                (
-                    (from, p.height, p.round, 1),
-                    format!("{:?} {:?}", p.block_id, p.pol_round).into_bytes(),
-                )
-            }
-            _ => return Ok(()),
-        };
-        match self.signed.get(&key) {
-            Some(prev) if *prev != what => Err(NodeViolation::DoubleSign {
-                node: from,
-                height: key.1,
-                round: key.2,
-                step: key.3,
-            }),
-            Some(_) => Ok(()),
-            None => {
-                self.signed.insert(key, what);
-                Ok(())
-            }
-        }
-    }
-
-    /// Agreement, app hashes, validity and memory for what node `i` holds now.
-    fn check_node(&mut self, i: usize) -> Result<(), NodeViolation> {
-        let Some(node) = self.slots[i].node.as_ref() else {
-            return Ok(());
-        };
-        let engine = node.engine();
-        if self.honest(i) && engine.signer_refusals() > 0 {
-            return Err(NodeViolation::SignerRefused {
-                node: i,
-                refusals: engine.signer_refusals(),
-            });
-        }
-        let mempool = engine.mempool();
-        let bounds = mempool_config();
-        for (what, held, bound) in [
-            ("mempool transactions", mempool.len(), bounds.max_txs),
-            ("mempool bytes", mempool.bytes(), bounds.max_bytes),
-            (
-                "next-height messages",
-                engine.future_bytes(),
-                keystone_consensus_driver::engine::MAX_FUTURE_BYTES,
-            ),
-        ] {
-            if held > bound {
-                return Err(NodeViolation::Memory {
-                    node: i,
-                    what,
-                    held,
-                    bound,
-                });
-            }
-        }
-        let blocks = engine.blocks();
-        let top = blocks.height().unwrap_or(0);
-        let mut checked = self.slots[i].checked;
-        for h in checked + 1..=top {
-            let (Ok(Some(id)), Ok(Some(res)), Ok(Some(commit))) =
-                (blocks.block_id(h), blocks.results(h), blocks.commit(h))
-            else {
-                // Stored but not yet executed (a crash between the two): checked later.
-                break;
-            };
-            let set =
-                engine
-                    .validators_at(h)
-                    .ok()
-                    .flatten()
-                    .ok_or_else(|| NodeViolation::Validity {
-                        height: h,
-                        node: i,
-                        reason: "no validator set".into(),
-                    })?;
-            set.verify_commit(CHAIN_ID, &id, h, &commit)
-                .map_err(|e| NodeViolation::Validity {
-                    height: h,
-                    node: i,
-                    reason: e.to_string(),
-                })?;
-            if blocks
-                .block_proto(h)
-                .ok()
-                .flatten()
-                .and_then(|b| b.evidence)
-                .is_some_and(|e| !e.evidence.is_empty())
-            {
-                self.report.evidence_blocks += 1;
-            }
-            let app_hash = res.app_hash.to_vec();
-            match self.committed.get(&h) {
-                None => {
-                    self.committed.insert(h, (id, app_hash));
-                }
-                Some((want, _)) if *want != id => {
-                    return Err(NodeViolation::Agreement {
-                        height: h,
-                        node: i,
-                        got: hex(&id.hash.0),
-                        want: hex(&want.hash.0),
-                    })
-                }
-                Some((_, want)) if *want != app_hash => {
-                    return Err(NodeViolation::AppHash {
-                        height: h,
-                        node: i,
-                        got: hex(&app_hash),
-                        want: hex(want),
-                    })
-                }
-                Some(_) => {}
-            }
-            checked = h;
-        }
-        self.slots[i].checked = checked;
-        Ok(())
-    }
-
-    /// One hostile peer's turn.
-    fn hostile(&mut self, h: usize) -> Result<(), NodeViolation> {
-        let kind = self.sc.hostile[h];
-        let targets: Vec<usize> = {
-            let w = self.wires.borrow();
-            w.links
-                .iter()
-                .filter(|(_, l)| l.contains(&Peer::Hostile(h)))
-                .map(|(i, _)| *i)
-                .collect()
-        };
-        for i in targets {
-            let msgs = self.hostile_messages(kind, i);
-            for (channel, bytes) in msgs {
-                self.report.hostile_sent += 1;
-                self.transmit(Peer::Hostile(h), i, channel, bytes);
-            }
-        }
-        Ok(())
-    }
-
-    fn hostile_messages(&mut self, kind: Hostile, i: usize) -> Vec<(u8, Vec<u8>)> {
-        let height = self.slots[i]
-            .node
-            .as_ref()
-            .and_then(|n| n.engine().current_height())
-            .unwrap_or(1);
-        let pick = |sim: &mut Sim| -> Option<(u8, Vec<u8>)> {
-            if sim.overheard.is_empty() {
-                return None;
-            }
-            let k = (sim.rng.next_u64() % sim.overheard.len() as u64) as usize;
-            Some(sim.overheard[k].clone())
-        };
-        let votes = |sim: &mut Sim, n: usize| -> Vec<keystone_consensus_types::Vote> {
-            (0..n)
-                .filter_map(|_| pick(sim))
-                .filter_map(|(c, b)| match reactor::decode(c, &b) {
-                    Ok(Wire::Gossip(Gossip::Vote(v))) => Some(v),
-                    _ => None,
-                })
-                .collect()
-        };
-        let vote_msg =
-            |v: keystone_consensus_types::Vote| reactor::encode(&Wire::Gossip(Gossip::Vote(v)));
-        match kind {
-            Hostile::TxFlood => {
-                let txs = (0..64)
-                    .map(|_| {
-                        self.hostile_seq += 1;
-                        let mut tx = format!("flood{}=", self.hostile_seq).into_bytes();
-                        tx.resize(200, b'x');
-                        tx
-                    })
-                    .collect();
-                vec![reactor::encode(&Wire::Txs(txs))]
-            }
-            Hostile::Replay => (0..16).filter_map(|_| pick(self)).collect(),
-            Hostile::Retimestamp => votes(self, 16)
-                .into_iter()
-                .map(|mut v| {
-                    v.timestamp = v.timestamp.plus_millis(1);
-                    vote_msg(v)
-                })
-                .collect(),
-            Hostile::FarFuture => votes(self, 16)
-                .into_iter()
-                .map(|mut v| {
-                    v.height = height + 1 + self.rng.next_u64() % 3 * 1_000;
-                    vote_msg(v)
-                })
-                .collect(),
-            Hostile::SyncLies => {
-                let mut m = vec![reactor::encode(&Wire::Status {
-                    height: 1_000_000,
-                    base: 1,
-                })];
-                for _ in 0..16 {
-                    m.push(reactor::encode(&Wire::BlockRequest(
-                        1 + self.rng.next_u64() % height.max(1),
-                    )));
-                }
-                m
-            }
-            Hostile::Garbage => {
-                let mut b = vec![0u8; 1 + (self.rng.next_u64() % 300) as usize];
-                self.rng.fill_bytes(&mut b);
-                let channels = reactor::channels(1 << 20);
-                let c = channels[(self.rng.next_u64() % channels.len() as u64) as usize].0;
-                vec![(c, b)]
-            }
         }
     }
 

@@ -29,6 +29,9 @@ pub enum Hostile {
     Replay,
     /// Votes it heard with their timestamp moved (the signature no longer holds).
     Retimestamp,
+    /// The double-signing validator's votes it heard, signed again by that validator with a
+    /// new timestamp (valid signatures, nothing new). Without such a validator: `Replay`.
+    Resigned,
     /// Votes it heard moved to a far-future height.
     FarFuture,
     /// "I have a million blocks", then never serves one; and block requests, many.
@@ -141,10 +144,11 @@ impl NodeScenario {
                 restart_after_ms: pick(&mut rng, 50, 2_000),
             });
         }
-        const KINDS: [Hostile; 6] = [
+        const KINDS: [Hostile; 7] = [
             Hostile::TxFlood,
             Hostile::Replay,
             Hostile::Retimestamp,
+            Hostile::Resigned,
             Hostile::FarFuture,
             Hostile::SyncLies,
             Hostile::Garbage,
