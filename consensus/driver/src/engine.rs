@@ -378,6 +378,11 @@ impl<A: Application> Engine<A> {
         self.signer_refusals
     }
 
+    /// What the evidence pool holds: pending pieces, their bytes, vote conflicts.
+    pub fn evidence_held(&self) -> (usize, usize, usize) {
+        self.evidence.held()
+    }
+
     /// Evidence waiting for a block (for peers that connect).
     pub fn pending_evidence(&self) -> Vec<DuplicateVoteEvidence> {
         self.evidence.pending()

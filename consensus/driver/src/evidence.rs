@@ -89,6 +89,12 @@ impl EvidencePool {
         self
     }
 
+    /// What the pool holds: pending pieces, their bytes, and vote conflicts waiting for
+    /// their height (bounded by the pool's limits and [`MAX_CONFLICTS`]).
+    pub fn held(&self) -> (usize, usize, usize) {
+        (self.pending.len(), self.pending_bytes, self.conflicts.len())
+    }
+
     /// Two conflicting votes this node saw (from its own vote keeper).
     pub fn add_conflict(&mut self, a: Vote, b: Vote) {
         let dup = self.conflicts.iter().any(|(x, y)| {

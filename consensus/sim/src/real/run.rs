@@ -117,6 +117,8 @@ struct Sim<'a> {
     committed: BTreeMap<Height, (BlockId, Vec<u8>)>,
     /// Every signature an honest node sent: (node, height, round, step) → what it signed.
     signed: BTreeMap<(usize, Height, u32, u8), Vec<u8>>,
+    /// Whether a proposal signature a node sent is its own, by (node, signature).
+    proposal_signers: BTreeMap<(usize, [u8; 64]), bool>,
     /// Recent consensus messages the hostile peers heard.
     overheard: Vec<(u8, Vec<u8>)>,
     hostile_seq: u64,
@@ -181,6 +183,7 @@ impl<'a> Sim<'a> {
             cfg,
             committed: BTreeMap::new(),
             signed: BTreeMap::new(),
+            proposal_signers: BTreeMap::new(),
             overheard: Vec::new(),
             hostile_seq: 0,
             tx_seq: 0,

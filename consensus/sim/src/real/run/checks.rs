@@ -5,6 +5,20 @@
 use super::*;
 
 impl Sim<'_> {
+    /// Whether `p`, sent by node `from`, was signed by that node.
+    fn own_proposal(&mut self, from: usize, p: &keystone_consensus_types::Proposal) -> bool {
+        let Some(sig) = p.signature else {
+            return false;
+        };
+        *self
+            .proposal_signers
+            .entry((from, sig.0))
+            .or_insert_with(|| {
+                p.verify(CHAIN_ID, &self.slots[from].key.public_key())
+                    .is_ok()
+            })
+    }
+
     /// What node `from` signed and sent: an honest node must never sign two different
     /// things for one step, whatever crashes it went through.
     pub(super) fn observe(
@@ -32,15 +46,12 @@ impl Sim<'_> {
                 )
             }
             // Its own proposals (it relays others' too).
-            Gossip::Proposal(p)
-                if p.verify(CHAIN_ID, &self.slots[from].key.public_key())
-                    .is_ok() =>
-            {
-                (
-                    (from, p.height, p.round, 1),
-                    format!("{:?} {:?}", p.block_id, p.pol_round).into_bytes(),
-                )
-            }
+            // Its own proposals (it relays others' too); a node sends each to every peer,
+            // so which signatures are its own is remembered rather than verified again.
+            Gossip::Proposal(p) if self.own_proposal(from, &p) => (
+                (from, p.height, p.round, 1),
+                format!("{:?} {:?}", p.block_id, p.pol_round).into_bytes(),
+            ),
             _ => return Ok(()),
         };
         match self.signed.get(&key) {
@@ -79,6 +90,21 @@ impl Sim<'_> {
                 "next-height messages",
                 engine.future_bytes(),
                 keystone_consensus_driver::engine::MAX_FUTURE_BYTES,
+            ),
+            (
+                "pending evidence",
+                engine.evidence_held().0,
+                keystone_consensus_driver::evidence::MAX_PENDING,
+            ),
+            (
+                "pending evidence bytes",
+                engine.evidence_held().1,
+                keystone_consensus_driver::evidence::MAX_PENDING_BYTES,
+            ),
+            (
+                "vote conflicts",
+                engine.evidence_held().2,
+                keystone_consensus_driver::evidence::MAX_CONFLICTS,
             ),
         ] {
             if held > bound {
