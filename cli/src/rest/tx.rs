@@ -116,11 +116,11 @@ pub(super) async fn get_tx(engine: &Engine, call: &Call) -> Result<Reply, Reply>
     }
     let bytes = hex::decode(hash).map_err(|e| invalid(format!("encoding/hex: {e}")))?;
     let p = Params::default().with("hash", json!(B64.encode(&bytes)));
-    let t = comet(engine, "tx", p).await.map_err(|e| {
-        if e.contains("not found") {
+    let t = crate::rpc::call(engine, "tx", p).await.map_err(|e| {
+        if e.not_found {
             not_found(format!("tx not found: {hash}"))
         } else {
-            internal(e)
+            internal(e.data)
         }
     })?;
     let (tx, response) = tx_and_response(engine, &t, &mut BlockTimes::default()).await?;

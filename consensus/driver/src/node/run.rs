@@ -46,51 +46,78 @@ pub fn run<A: Application, N: Network>(
     let stored = |n: &Node<A, N>| n.engine().blocks().height().unwrap_or(0);
     let mut published = stored(&node);
     node.start(now())?;
+    // Events handled since the last timer ran.
+    let mut since_timer = 0usize;
     loop {
         if stop_at.is_some_and(|h| node.engine().last_height().unwrap_or(0) >= h) {
             return Ok(());
         }
         let deadline = node.next_deadline().ok_or(NodeError::Idle)?;
-        // Answer requests and peers until the next deadline. A due timer goes first: under a
-        // steady stream of requests and gossip the queue is never empty, and a timer that
-        // waited for a quiet moment would never fire — consensus would stall.
+        // Answer requests and peers until the next deadline. Once a timer is due, timers and
+        // events take turns: up to `FAIR_SHARE` events already waiting, then the timer. Under
+        // a steady stream of requests and gossip a timer that waited for a quiet moment would
+        // never fire (consensus would stall); with `timeout_commit = 0` a timer is always due,
+        // and requests that waited for no timer to be due would never be answered.
         let wait = deadline.saturating_duration_since(Instant::now());
-        if !wait.is_zero() {
+        let event = if !wait.is_zero() {
             match events.recv_timeout(wait) {
-                Ok(Event::Rpc(req)) => {
-                    node.answer(req);
-                    continue;
+                Ok(ev) => Some(ev),
+                Err(mpsc::RecvTimeoutError::Timeout) => None,
+                Err(mpsc::RecvTimeoutError::Disconnected) => {
+                    std::thread::sleep(wait);
+                    None
                 }
-                Ok(Event::Net(ev)) => {
-                    // A message's ticket is held until it is processed: then the peer may
-                    // send more.
-                    let (inbound, _ticket) = match ev {
-                        NetEvent::PeerUp(p) => (Inbound::PeerUp(p), None),
-                        NetEvent::PeerDown(p) => (Inbound::PeerDown(p), None),
-                        NetEvent::Message {
-                            peer,
-                            channel,
-                            bytes,
-                            ticket,
-                        } => (
-                            Inbound::Message {
-                                peer,
-                                channel,
-                                bytes,
-                            },
-                            Some(ticket),
-                        ),
-                    };
-                    node.on_net(inbound, now())?;
-                    publish_new(&node, &mut published, &mut publish);
-                    continue;
-                }
-                Err(mpsc::RecvTimeoutError::Timeout) => {}
-                Err(mpsc::RecvTimeoutError::Disconnected) => std::thread::sleep(wait),
+            }
+        } else if since_timer < FAIR_SHARE {
+            events.try_recv().ok()
+        } else {
+            None
+        };
+        match event {
+            Some(ev) => {
+                since_timer += 1;
+                handle(&mut node, ev)?;
+            }
+            None => {
+                since_timer = 0;
+                node.on_due(now())?;
             }
         }
-        node.on_due(now())?;
         publish_new(&node, &mut published, &mut publish);
+    }
+}
+
+/// Events handled between two due timers at most.
+const FAIR_SHARE: usize = 64;
+
+/// One request or network event.
+fn handle<A: Application, N: Network>(node: &mut Node<A, N>, ev: Event) -> Result<(), NodeError> {
+    match ev {
+        Event::Rpc(req) => {
+            node.answer(req);
+            Ok(())
+        }
+        Event::Net(ev) => {
+            // A message's ticket is held until it is processed: then the peer may send more.
+            let (inbound, _ticket) = match ev {
+                NetEvent::PeerUp(p) => (Inbound::PeerUp(p), None),
+                NetEvent::PeerDown(p) => (Inbound::PeerDown(p), None),
+                NetEvent::Message {
+                    peer,
+                    channel,
+                    bytes,
+                    ticket,
+                } => (
+                    Inbound::Message {
+                        peer,
+                        channel,
+                        bytes,
+                    },
+                    Some(ticket),
+                ),
+            };
+            node.on_net(inbound, now())
+        }
     }
 }
 

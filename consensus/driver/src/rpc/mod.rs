@@ -43,6 +43,10 @@ pub struct RpcError {
     pub message: &'static str,
     /// What went wrong, in words.
     pub data: String,
+    /// What was asked for does not exist (a transaction by hash): on the wire still
+    /// CometBFT's internal error, for callers (REST's 404) a fact they need not read from
+    /// `data`.
+    pub not_found: bool,
 }
 
 impl RpcError {
@@ -52,6 +56,7 @@ impl RpcError {
             code: -32700,
             message: "Parse error",
             data: data.into(),
+            not_found: false,
         }
     }
     /// Not a JSON-RPC request.
@@ -60,6 +65,7 @@ impl RpcError {
             code: -32600,
             message: "Invalid Request",
             data: data.into(),
+            not_found: false,
         }
     }
     /// No such method.
@@ -68,6 +74,7 @@ impl RpcError {
             code: -32601,
             message: "Method not found",
             data: format!("method {method:?} is not served here"),
+            not_found: false,
         }
     }
     /// A parameter of the wrong type or shape.
@@ -76,6 +83,7 @@ impl RpcError {
             code: -32602,
             message: "Invalid params",
             data: format!("error converting json params to arguments: {}", data.into()),
+            not_found: false,
         }
     }
     /// The method ran and failed (CometBFT answers every handler error so).
@@ -84,6 +92,14 @@ impl RpcError {
             code: -32603,
             message: "Internal error",
             data: data.to_string(),
+            not_found: false,
+        }
+    }
+    /// The method ran and what it was asked for does not exist (CometBFT's internal error).
+    pub fn not_found(data: impl std::fmt::Display) -> Self {
+        RpcError {
+            not_found: true,
+            ..RpcError::internal(data)
         }
     }
     /// The `error` object of a response.

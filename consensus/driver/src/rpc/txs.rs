@@ -70,7 +70,9 @@ pub(super) fn tx<A: Application>(engine: &Engine<A>, p: &Params) -> Result<Value
         .blocks()
         .tx_location(&hash)
         .map_err(internal)?
-        .ok_or_else(|| internal(format!("tx ({}) not found", hex::encode_upper(&hash))))?;
+        .ok_or_else(|| {
+            RpcError::not_found(format!("tx ({}) not found", hex::encode_upper(&hash)))
+        })?;
     tx_json(engine, h, i, p.bool("prove")?)
 }
 
