@@ -2,6 +2,7 @@
 //! the same library the `tendermint` crate verifies with), 20-byte addresses, 64-byte signatures.
 
 use crate::{hash::sha256, Error};
+use std::collections::BTreeMap;
 use std::fmt;
 
 /// A validator address: the first 20 bytes of SHA-256 of its ed25519 public key.
@@ -33,6 +34,28 @@ impl fmt::Debug for Address {
     }
 }
 
+/// Decompressed keys by their bytes: decompressing a key (a square root in the field) was a
+/// tenth of a node's verification time, and a chain verifies the same few keys over and
+/// over. Bounded: past `KEY_CACHE` keys the cache starts afresh. It changes no result, only
+/// what a verification costs.
+static KEYS: std::sync::Mutex<BTreeMap<[u8; 32], ed25519_consensus::VerificationKey>> =
+    std::sync::Mutex::new(BTreeMap::new());
+const KEY_CACHE: usize = 4096;
+
+fn verification_key(bytes: &[u8; 32]) -> crate::Result<ed25519_consensus::VerificationKey> {
+    // A panic while the lock was held leaves only a cache behind.
+    let mut keys = KEYS.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(vk) = keys.get(bytes) {
+        return Ok(*vk);
+    }
+    let vk = ed25519_consensus::VerificationKey::try_from(*bytes).map_err(|_| Error::PublicKey)?;
+    if keys.len() >= KEY_CACHE {
+        keys.clear();
+    }
+    keys.insert(*bytes, vk);
+    Ok(vk)
+}
+
 /// An ed25519 public key.
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct PublicKey(pub [u8; 32]);
@@ -48,9 +71,8 @@ impl PublicKey {
 
     /// Check `sig` over `msg`.
     pub fn verify(&self, msg: &[u8], sig: &Signature) -> crate::Result<()> {
-        let vk =
-            ed25519_consensus::VerificationKey::try_from(self.0).map_err(|_| Error::PublicKey)?;
-        vk.verify(&ed25519_consensus::Signature::from(sig.0), msg)
+        verification_key(&self.0)?
+            .verify(&ed25519_consensus::Signature::from(sig.0), msg)
             .map_err(|_| Error::BadSignature(self.address()))
     }
 
