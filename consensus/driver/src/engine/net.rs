@@ -242,8 +242,8 @@ impl<A: Application> Engine<A> {
     }
 
     /// A message from a peer. `Ok` holds what to schedule; the message was new and is worth
-    /// relaying. `Err(GossipError::Refused(refused))` says why it was not taken; `Err(GossipError::Engine(e))` is a failure of
-    /// this node (storage, application) that must stop it.
+    /// relaying. [`GossipError::Refused`] says why it was not taken; [`GossipError::Engine`]
+    /// is a failure of this node (storage, application) that must stop it.
     pub fn on_gossip(
         &mut self,
         msg: Gossip,
