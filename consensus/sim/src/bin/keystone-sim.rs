@@ -36,10 +36,9 @@ fn flag<T: std::str::FromStr>(args: &[String], name: &str, default: T) -> Result
 fn sizes(args: &[String], default: &str) -> Result<Vec<usize>, String> {
     let s: String = flag(args, "--validators", default.to_owned())?;
     s.split(',')
-        .map(|x| {
-            x.trim()
-                .parse()
-                .map_err(|_| format!("--validators: bad size {x:?}"))
+        .map(|x| match x.trim().parse() {
+            Ok(n) if n > 0 => Ok(n),
+            _ => Err(format!("--validators: bad size {x:?} (a count of 1 or more)")),
         })
         .collect()
 }
@@ -151,7 +150,8 @@ fn validators_seed(args: &[String]) -> Result<(usize, u64), String> {
     let n: usize = args
         .get(1)
         .and_then(|a| a.parse().ok())
-        .ok_or("replay <validators> <seed>")?;
+        .filter(|n| *n > 0)
+        .ok_or("replay <validators> <seed> (validators: 1 or more)")?;
     let seed: u64 = args
         .get(2)
         .and_then(|a| a.parse().ok())
