@@ -38,7 +38,9 @@ fn sizes(args: &[String], default: &str) -> Result<Vec<usize>, String> {
     s.split(',')
         .map(|x| match x.trim().parse() {
             Ok(n) if n > 0 => Ok(n),
-            _ => Err(format!("--validators: bad size {x:?} (a count of 1 or more)")),
+            _ => Err(format!(
+                "--validators: bad size {x:?} (a count of 1 or more)"
+            )),
         })
         .collect()
 }
