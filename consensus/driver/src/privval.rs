@@ -260,7 +260,7 @@ impl FilePrivVal {
         };
         let key_bytes = read(key_path)?.ok_or_else(|| PrivValError::Io {
             path: key_path.into(),
-            source: std::io::Error::from(std::io::ErrorKind::NotFound),
+            source: std::io::Error::new(std::io::ErrorKind::NotFound, "no such file"),
         })?;
         let key = parse_key_file(key_path, &key_bytes)?;
         let state = match read(state_path)? {
