@@ -56,8 +56,44 @@ pub struct Scenario {
     pub verify_signatures: bool,
 }
 
-fn pick(rng: &mut ChaCha8Rng, lo: u64, hi: u64) -> u64 {
+/// A number in `lo..=hi` from `rng`.
+pub(crate) fn pick(rng: &mut ChaCha8Rng, lo: u64, hi: u64) -> u64 {
     lo + rng.next_u64() % (hi - lo + 1)
+}
+
+/// Half the time, 1 to `most` partitions before `heal_at_ms`: each a window and a random
+/// group of the `n` nodes cut off from the rest.
+pub(crate) fn random_partitions(
+    rng: &mut ChaCha8Rng,
+    n: usize,
+    heal_at_ms: u64,
+    most: u64,
+) -> Vec<(u64, u64, Vec<usize>)> {
+    let mut partitions = Vec::new();
+    if rng.next_u32().is_multiple_of(2) {
+        for _ in 0..pick(rng, 1, most) {
+            let start = pick(rng, 0, heal_at_ms);
+            let end = pick(rng, start, heal_at_ms);
+            let group: Vec<usize> = (0..n)
+                .filter(|_| rng.next_u32().is_multiple_of(2))
+                .collect();
+            partitions.push((start, end, group));
+        }
+    }
+    partitions
+}
+
+impl NetworkFaults {
+    /// No faults: every message arrives once, 5 to 20 ms later.
+    pub fn reliable() -> NetworkFaults {
+        NetworkFaults {
+            min_delay_ms: 5,
+            max_delay_ms: 20,
+            drop_permille: 0,
+            duplicate_permille: 0,
+            partitions: Vec::new(),
+        }
+    }
 }
 
 /// Short timeouts for simulation: a round takes a few hundred virtual milliseconds.
@@ -80,13 +116,7 @@ impl Scenario {
             seed,
             powers,
             byzantine: Vec::new(),
-            network: NetworkFaults {
-                min_delay_ms: 5,
-                max_delay_ms: 20,
-                drop_permille: 0,
-                duplicate_permille: 0,
-                partitions: Vec::new(),
-            },
+            network: NetworkFaults::reliable(),
             crashes: Vec::new(),
             heal_at_ms: 0,
             heights,
@@ -129,15 +159,7 @@ impl Scenario {
         }
         let heal_at_ms = pick(&mut rng, 1_000, 8_000);
         let min_delay_ms = pick(&mut rng, 1, 30);
-        let mut partitions = Vec::new();
-        if rng.next_u32() % 2 == 0 {
-            for _ in 0..pick(&mut rng, 1, 3) {
-                let start = pick(&mut rng, 0, heal_at_ms);
-                let end = pick(&mut rng, start, heal_at_ms);
-                let group: Vec<usize> = (0..n).filter(|_| rng.next_u32() % 2 == 0).collect();
-                partitions.push((start, end, group));
-            }
-        }
+        let partitions = random_partitions(&mut rng, n, heal_at_ms, 3);
         let honest: Vec<usize> = (0..n)
             .filter(|i| !byzantine.iter().any(|(b, _)| b == i))
             .collect();

@@ -43,8 +43,7 @@ pub fn run<A: Application, N: Network>(
     stop_at: Option<Height>,
     mut publish: impl FnMut(&Engine<A>, RangeInclusive<Height>),
 ) -> Result<(), NodeError> {
-    let stored = |n: &Node<A, N>| n.engine().blocks().height().unwrap_or(0);
-    let mut published = stored(&node);
+    let mut published = node.engine().blocks().height().unwrap_or(0);
     node.start(now())?;
     // Events handled since the last timer ran.
     let mut since_timer = 0usize;
@@ -74,9 +73,15 @@ pub fn run<A: Application, N: Network>(
             None
         };
         match event {
-            Some(ev) => {
+            // A client request commits nothing: nothing to publish after it.
+            Some(Event::Rpc(req)) => {
                 since_timer += 1;
-                handle(&mut node, ev)?;
+                node.answer(req);
+                continue;
+            }
+            Some(Event::Net(ev)) => {
+                since_timer += 1;
+                on_net(&mut node, ev)?;
             }
             None => {
                 since_timer = 0;
@@ -90,35 +95,30 @@ pub fn run<A: Application, N: Network>(
 /// Events handled between two due timers at most.
 const FAIR_SHARE: usize = 64;
 
-/// One request or network event.
-fn handle<A: Application, N: Network>(node: &mut Node<A, N>, ev: Event) -> Result<(), NodeError> {
-    match ev {
-        Event::Rpc(req) => {
-            node.answer(req);
-            Ok(())
-        }
-        Event::Net(ev) => {
-            // A message's ticket is held until it is processed: then the peer may send more.
-            let (inbound, _ticket) = match ev {
-                NetEvent::PeerUp(p) => (Inbound::PeerUp(p), None),
-                NetEvent::PeerDown(p) => (Inbound::PeerDown(p), None),
-                NetEvent::Message {
-                    peer,
-                    channel,
-                    bytes,
-                    ticket,
-                } => (
-                    Inbound::Message {
-                        peer,
-                        channel,
-                        bytes,
-                    },
-                    Some(ticket),
-                ),
-            };
-            node.on_net(inbound, now())
-        }
-    }
+/// One network event.
+fn on_net<A: Application, N: Network>(
+    node: &mut Node<A, N>,
+    ev: NetEvent,
+) -> Result<(), NodeError> {
+    // A message's ticket is held until it is processed: then the peer may send more.
+    let (inbound, _ticket) = match ev {
+        NetEvent::PeerUp(p) => (Inbound::PeerUp(p), None),
+        NetEvent::PeerDown(p) => (Inbound::PeerDown(p), None),
+        NetEvent::Message {
+            peer,
+            channel,
+            bytes,
+            ticket,
+        } => (
+            Inbound::Message {
+                peer,
+                channel,
+                bytes,
+            },
+            Some(ticket),
+        ),
+    };
+    node.on_net(inbound, now())
 }
 
 /// Hand `publish` the heights committed since the last call.

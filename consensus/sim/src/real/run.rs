@@ -550,6 +550,15 @@ impl<'a> Sim<'a> {
         }
     }
 
+    /// Whether node `i` is connected to `p`.
+    fn linked(&self, i: usize, p: Peer) -> bool {
+        self.wires
+            .borrow()
+            .links
+            .get(&i)
+            .is_some_and(|l| l.contains(&p))
+    }
+
     /// Node `i` is busy (a slow disk or application) until later: the event waits.
     fn busy(&mut self, i: usize, e: Event) -> Option<Event> {
         let until = self.slots[i].busy_until;
@@ -572,13 +581,7 @@ impl<'a> Sim<'a> {
                 if life != self.slots[to].life {
                     return Ok(());
                 }
-                let linked = self
-                    .wires
-                    .borrow()
-                    .links
-                    .get(&to)
-                    .is_some_and(|l| l.contains(&from));
-                if !linked {
+                if !self.linked(to, from) {
                     return Ok(());
                 }
                 let Some(Event::Deliver { bytes, .. }) = self.busy(
@@ -648,13 +651,7 @@ impl<'a> Sim<'a> {
                         return Ok(());
                     }
                 }
-                let linked = self
-                    .wires
-                    .borrow()
-                    .links
-                    .get(&node)
-                    .is_some_and(|l| l.contains(&peer));
-                if linked {
+                if self.linked(node, peer) {
                     return Ok(());
                 }
                 self.connect(node, peer)

@@ -1,6 +1,6 @@
 //! What a run of the real node simulates, drawn from a seed.
 
-use crate::scenario::NetworkFaults;
+use crate::scenario::{pick, random_partitions, NetworkFaults};
 use rand_chacha::rand_core::{RngCore, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
@@ -73,10 +73,6 @@ pub struct NodeScenario {
     pub unbounded_mempool: bool,
 }
 
-fn pick(rng: &mut ChaCha8Rng, lo: u64, hi: u64) -> u64 {
-    lo + rng.next_u64() % (hi - lo + 1)
-}
-
 impl NodeScenario {
     /// `n` equal validators, a reliable network, no faults: the benchmark's scenario.
     pub fn calm(seed: u64, n: usize, heights: u64) -> NodeScenario {
@@ -84,13 +80,7 @@ impl NodeScenario {
             seed,
             powers: vec![10; n],
             double_signers: Vec::new(),
-            network: NetworkFaults {
-                min_delay_ms: 5,
-                max_delay_ms: 20,
-                drop_permille: 0,
-                duplicate_permille: 0,
-                partitions: Vec::new(),
-            },
+            network: NetworkFaults::reliable(),
             crashes: Vec::new(),
             hostile: Vec::new(),
             fsync_ms: 0,
@@ -120,15 +110,7 @@ impl NodeScenario {
         }
         let heal_at_ms = pick(&mut rng, 1_000, 6_000);
         let min_delay_ms = pick(&mut rng, 1, 30);
-        let mut partitions = Vec::new();
-        if rng.next_u32() % 2 == 0 {
-            for _ in 0..pick(&mut rng, 1, 2) {
-                let start = pick(&mut rng, 0, heal_at_ms);
-                let end = pick(&mut rng, start, heal_at_ms);
-                let group: Vec<usize> = (0..n).filter(|_| rng.next_u32() % 2 == 0).collect();
-                partitions.push((start, end, group));
-            }
-        }
+        let partitions = random_partitions(&mut rng, n, heal_at_ms, 2);
         let honest: Vec<usize> = (0..n).filter(|i| !double_signers.contains(i)).collect();
         let mut crashes = Vec::new();
         for _ in 0..pick(&mut rng, 0, 3) {

@@ -82,6 +82,7 @@ impl Sim<'_> {
             });
         }
         let mempool = engine.mempool();
+        let (evidence, evidence_bytes, conflicts) = engine.evidence_held();
         let bounds = mempool_config();
         for (what, held, bound) in [
             ("mempool transactions", mempool.len(), bounds.max_txs),
@@ -93,17 +94,17 @@ impl Sim<'_> {
             ),
             (
                 "pending evidence",
-                engine.evidence_held().0,
+                evidence,
                 keystone_consensus_driver::evidence::MAX_PENDING,
             ),
             (
                 "pending evidence bytes",
-                engine.evidence_held().1,
+                evidence_bytes,
                 keystone_consensus_driver::evidence::MAX_PENDING_BYTES,
             ),
             (
                 "vote conflicts",
-                engine.evidence_held().2,
+                conflicts,
                 keystone_consensus_driver::evidence::MAX_CONFLICTS,
             ),
         ] {
