@@ -1,5 +1,6 @@
 //! [`App`]: the built-in application behind the ABCI 2.0 [`Application`] trait.
 
+use crate::queries::Queries;
 use crate::store_state::StoreState;
 use crate::tx::{run_tx, Context, GasPrice, Mode, TxOutcome};
 use keystone_modules::state::Branch;
@@ -9,10 +10,11 @@ use keystone_modules::{
 use keystone_proto::abci;
 use keystone_proto::prost::bytes::Bytes;
 use keystone_proto::prost::Message;
-use keystone_proto::{AppError, AppResult, Application};
+use keystone_proto::{AppError, AppReader, AppResult, Application};
 use keystone_store::{Prepared, Store};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 /// The genesis `app_state` sections this application reads (others are ignored), loaded in
 /// gaia's genesis order: auth, bank, distribution, staking, slashing, mint, then genutil's
@@ -166,7 +168,9 @@ fn begin_block(
 
 /// The built-in application.
 pub struct App {
-    store: Store,
+    store: Arc<Store>,
+    /// The query connection: shares the store, read at its last committed version.
+    queries: Arc<Queries>,
     chain_id: String,
     min_gas_prices: Vec<GasPrice>,
     /// `FinalizeBlock`'s result (and the block's time), waiting for `Commit`.
@@ -185,7 +189,9 @@ pub(crate) fn app_err(e: impl std::fmt::Display) -> AppError {
 impl App {
     /// The application over `store` for `chain_id`, with the node's minimum gas prices.
     pub fn new(store: Store, chain_id: &str, min_gas_prices: Vec<GasPrice>) -> App {
+        let store = Arc::new(store);
         App {
+            queries: Arc::new(Queries::new(store.clone(), chain_id)),
             store,
             chain_id: chain_id.into(),
             min_gas_prices,
@@ -227,117 +233,16 @@ impl App {
 }
 
 impl Application for App {
-    fn info(&self, _req: abci::RequestInfo) -> AppResult<abci::ResponseInfo> {
-        let (height, hash) = match self.latest()? {
-            None => (0, Vec::new()),
-            Some(v) => (v as i64, self.store.root_hash(v).map_err(app_err)?.to_vec()),
-        };
-        Ok(abci::ResponseInfo {
-            data: "keystone".into(),
-            version: env!("CARGO_PKG_VERSION").into(),
-            app_version: 0,
-            last_block_height: height,
-            last_block_app_hash: Bytes::from(hash),
-        })
+    fn reader(&self) -> Option<Arc<dyn AppReader>> {
+        Some(self.queries.clone())
+    }
+
+    fn info(&self, req: abci::RequestInfo) -> AppResult<abci::ResponseInfo> {
+        self.queries.info(req)
     }
 
     fn query(&self, req: abci::RequestQuery) -> AppResult<abci::ResponseQuery> {
-        let fail = |code: u32, log: String| abci::ResponseQuery {
-            code,
-            log,
-            codespace: "sdk".into(),
-            ..Default::default()
-        };
-        if req.path.starts_with("/cosmos.") {
-            let Some(latest) = self.latest()? else {
-                return Ok(fail(26, "no committed state yet: invalid height".into()));
-            };
-            // A view of the latest committed state for this query alone: a simulation writes
-            // only on a branch of it, and the view itself is dropped with the answer.
-            let mut state = StoreState::new(&self.store, Some(latest), Writes::new());
-            // Where `Simulate` runs: the next block, at the last block's time, as `CheckTx`.
-            let sim = Context {
-                chain_id: &self.chain_id,
-                height: latest + 1,
-                mode: Mode::Simulate,
-                min_gas_prices: &[],
-                time: self.last_time,
-            };
-            return Ok(crate::grpc::query(
-                &mut state, &req.path, &req.data, latest, &sim,
-            ));
-        }
-        if crate::lcd::handles(&req.path) {
-            let Some(latest) = self.latest()? else {
-                return Ok(fail(26, "no committed state yet: invalid height".into()));
-            };
-            let state = StoreState::new(&self.store, Some(latest), Writes::new());
-            let query = String::from_utf8_lossy(&req.data);
-            return Ok(match crate::lcd::get(&state, &req.path, &query) {
-                Ok(v) => abci::ResponseQuery {
-                    value: Bytes::from(v.to_string().into_bytes()),
-                    height: latest as i64,
-                    ..Default::default()
-                },
-                // The gRPC status code, under its own codespace: these routes answer as the
-                // gateway does.
-                Err(e) => abci::ResponseQuery {
-                    code: e.code,
-                    codespace: "grpc".into(),
-                    log: e.message,
-                    height: latest as i64,
-                    ..Default::default()
-                },
-            });
-        }
-        if req.path != "/store/key" {
-            return Ok(fail(
-                6,
-                format!("unknown query path {}: unknown request", req.path),
-            ));
-        }
-        let Some(latest) = self.latest()? else {
-            return Ok(fail(26, "no committed state yet: invalid height".into()));
-        };
-        let height = if req.height <= 0 {
-            latest
-        } else {
-            req.height as u64
-        };
-        if height > latest {
-            return Ok(fail(
-                26,
-                format!("height {height} is in the future (latest {latest}): invalid height"),
-            ));
-        }
-        let key = req.data.to_vec();
-        let (value, proof_ops) = if req.prove {
-            match self.store.get_with_proof(&key, height) {
-                Ok((value, proof)) => (
-                    value,
-                    Some(keystone_proto::crypto::ProofOps {
-                        ops: vec![keystone_proto::crypto::ProofOp {
-                            r#type: "ics23:jmt".into(),
-                            key: key.clone(),
-                            data: proof.encode_to_vec(),
-                        }],
-                    }),
-                ),
-                Err(e) => return Ok(fail(26, format!("{e}: invalid height"))),
-            }
-        } else {
-            match self.store.get(&key, height) {
-                Ok(v) => (v, None),
-                Err(e) => return Ok(fail(26, format!("{e}: invalid height"))),
-            }
-        };
-        Ok(abci::ResponseQuery {
-            key: Bytes::from(key),
-            value: Bytes::from(value.unwrap_or_default()),
-            proof_ops,
-            height: height as i64,
-            ..Default::default()
-        })
+        self.queries.query(req)
     }
 
     fn check_tx(&mut self, req: abci::RequestCheckTx) -> AppResult<abci::ResponseCheckTx> {
@@ -450,6 +355,7 @@ impl Application for App {
             }
         }
         self.last_time = time;
+        self.queries.set_last_time(time);
         let writes = state.into_writes();
         // A handshake may run InitChain again after a crash before the first block: then the
         // genesis state is already stored, and must be this one.
@@ -562,6 +468,7 @@ impl Application for App {
         self.store.commit(prepared).map_err(app_err)?;
         self.check_writes.clear();
         self.last_time = time;
+        self.queries.set_last_time(time);
         Ok(abci::ResponseCommit { retain_height: 0 })
     }
 }

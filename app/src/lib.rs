@@ -30,8 +30,10 @@ mod consensus_params;
 mod grpc;
 mod hooks;
 pub mod lcd;
+mod queries;
 mod store_state;
 pub mod tx;
 
 pub use application::{App, AppGenesis};
+pub use queries::Queries;
 pub use store_state::StoreState;

@@ -172,42 +172,6 @@ fn run<A: Application>(
     let (ev_tx, ev_rx) = mpsc::channel::<Event>();
     let (req_tx, req_rx) = mpsc::channel::<Request>();
     forward(req_rx, ev_tx.clone(), Event::Rpc)?;
-    let bus = crate::events::Bus::default();
-    if let Some(api) = read_api_address(&home.config("app.toml"))? {
-        let rest_tx = req_tx.clone();
-        let limits = crate::home::read_api_limits(&home.config("app.toml"))?;
-        std::thread::Builder::new()
-            .name("rest".into())
-            .spawn(move || {
-                if let Err(e) = crate::rest::serve(api, rest_tx, &limits) {
-                    tracing::error!(error = %e, "REST server stopped");
-                }
-            })?;
-    }
-    {
-        let shared = crate::rpc::Shared {
-            engine: req_tx,
-            events: bus.clone(),
-            // CometBFT's `timeout_broadcast_tx_commit` default.
-            commit_timeout: Duration::from_secs(10),
-        };
-        let mut limits = crate::home::read_rpc_limits(&home.config("config.toml"))?;
-        // As CometBFT keeps its write timeout above `timeout_broadcast_tx_commit`.
-        if !limits.request_timeout.is_zero() {
-            limits.request_timeout = limits
-                .request_timeout
-                .max(shared.commit_timeout + Duration::from_secs(1));
-        }
-        std::thread::Builder::new()
-            .name("rpc".into())
-            .spawn(move || {
-                let router = crate::rpc::router(shared);
-                let style = crate::guard::ErrorStyle::JsonRpc;
-                if let Err(e) = crate::rpc::serve_router(rpc_addr, router, "RPC", &limits, style) {
-                    tracing::error!(error = %e, "RPC server stopped");
-                }
-            })?;
-    }
     let p2p = read_p2p_config(&home.config("config.toml"))?;
     // The node's identity is reported by `status` even when p2p is off.
     let node_key = NodeKey::load(&home.config("node_key.json"))?;
@@ -268,6 +232,45 @@ fn run<A: Application>(
         )?);
     }
     let node = Node::new(engine, switch, rpc_ctx, std::time::Instant::now());
+    // The servers read through this view on their own threads; only broadcasts, evidence
+    // and the round state go to the node's thread.
+    let view = node.reads();
+    let bus = crate::events::Bus::default();
+    if let Some(api) = read_api_address(&home.config("app.toml"))? {
+        let rest_tx = crate::rpc::Engine::new(req_tx.clone(), Some(view.clone()));
+        let limits = crate::home::read_api_limits(&home.config("app.toml"))?;
+        std::thread::Builder::new()
+            .name("rest".into())
+            .spawn(move || {
+                if let Err(e) = crate::rest::serve(api, rest_tx, &limits) {
+                    tracing::error!(error = %e, "REST server stopped");
+                }
+            })?;
+    }
+    {
+        let shared = crate::rpc::Shared {
+            engine: crate::rpc::Engine::new(req_tx, Some(view)),
+            events: bus.clone(),
+            // CometBFT's `timeout_broadcast_tx_commit` default.
+            commit_timeout: Duration::from_secs(10),
+        };
+        let mut limits = crate::home::read_rpc_limits(&home.config("config.toml"))?;
+        // As CometBFT keeps its write timeout above `timeout_broadcast_tx_commit`.
+        if !limits.request_timeout.is_zero() {
+            limits.request_timeout = limits
+                .request_timeout
+                .max(shared.commit_timeout + Duration::from_secs(1));
+        }
+        std::thread::Builder::new()
+            .name("rpc".into())
+            .spawn(move || {
+                let router = crate::rpc::router(shared);
+                let style = crate::guard::ErrorStyle::JsonRpc;
+                if let Err(e) = crate::rpc::serve_router(rpc_addr, router, "RPC", &limits, style) {
+                    tracing::error!(error = %e, "RPC server stopped");
+                }
+            })?;
+    }
     run::run(node, ev_rx, opts.stop_at, |engine, heights| {
         if !bus.listened() {
             return;

@@ -3,25 +3,62 @@
 //! `GET /abci_query?path="/store/key"&data=0x…`), with CometBFT v0.38's methods, shapes and
 //! errors; `/websocket` for subscriptions (`crate::events`).
 //!
-//! The engine owns the application and the stores; handlers ask it through [`Request`]s it
-//! answers between consensus steps (`keystone_consensus_driver::rpc::call`). Only the
-//! broadcasts are answered here: they go through the mempool (and are gossiped), and
-//! `broadcast_tx_commit` waits for the block.
+//! Reads (blocks, results, the indexes, status, the application's queries) are answered from
+//! the node's read view on a blocking thread (`keystone_consensus_driver::rpc::read`): they
+//! never wait for a consensus step. What must change the engine (CheckTx, evidence) or read
+//! its round state goes to the node's thread as a [`Request`]. The broadcasts are answered
+//! here: they go through the mempool (and are gossiped), and `broadcast_tx_commit` waits for
+//! the block.
 
 use axum::extract::{Query, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use keystone_consensus_driver::rpc::{arguments, shape, Params, RpcError, METHODS};
+use keystone_consensus_driver::rpc::{self, arguments, shape, Params, ReadView, RpcError, METHODS};
 use serde_json::{json, Value};
 use std::sync::mpsc;
 use tokio::sync::oneshot;
 
 pub use keystone_consensus_driver::node::Request;
 
-/// Where requests go.
-pub type Engine = mpsc::Sender<Request>;
+/// Where the servers' questions go: reads to the node's read view, the rest to its thread.
+#[derive(Clone)]
+pub struct Engine {
+    tx: mpsc::Sender<Request>,
+    view: Option<ReadView>,
+}
+
+impl Engine {
+    /// Requests to `tx`, reads from `view` (none: every question goes to the node's thread).
+    pub fn new(tx: mpsc::Sender<Request>, view: Option<ReadView>) -> Self {
+        Engine { tx, view }
+    }
+
+    /// Queue `req` for the node's thread.
+    pub(crate) fn send(&self, req: Request) -> Result<(), mpsc::SendError<Request>> {
+        self.tx.send(req)
+    }
+
+    /// An ABCI query: through the application's query connection when it offers one, on
+    /// the node's thread otherwise.
+    pub(crate) async fn query(
+        &self,
+        req: keystone_proto::abci::RequestQuery,
+    ) -> Result<keystone_proto::abci::ResponseQuery, String> {
+        match self.view.as_ref().and_then(|v| v.app().cloned()) {
+            Some(app) => blocking(move || app.query(req).map_err(|e| e.to_string())).await?,
+            None => ask(self, |r| Request::Query(req, r)).await?,
+        }
+    }
+}
+
+/// Run a read (redb, the application's query connection) off the server's event loop.
+async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> Result<T, String> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| format!("the read failed: {e}"))
+}
 
 /// What the RPC server shares with its handlers.
 #[derive(Clone)]
@@ -49,9 +86,14 @@ pub(crate) async fn ask<T: Send + 'static>(
         .map_err(|_| "the node is shutting down".to_string())
 }
 
-/// Ask the engine to answer `method`.
+/// Answer `method`: from the read view when it can be, on the node's thread otherwise.
 pub(crate) async fn call(engine: &Engine, method: &str, p: Params) -> Result<Value, RpcError> {
     let method = method.to_string();
+    if let Some(view) = engine.view.clone().filter(|v| !rpc::on_engine(v, &method)) {
+        return blocking(move || rpc::read(&view, &method, &p))
+            .await
+            .map_err(RpcError::internal)?;
+    }
     ask(engine, |r| Request::Call(method, p, r))
         .await
         .map_err(RpcError::internal)?

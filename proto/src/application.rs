@@ -29,8 +29,27 @@ impl std::error::Error for AppError {}
 /// `Result` of an application call.
 pub type AppResult<T> = Result<T, AppError>;
 
+/// The query connection of an application: reads of committed state, safe to call from any
+/// thread while the consensus connection executes a block (ABCI gives queries a connection
+/// of their own for this). The node's RPC, REST and gRPC servers read through it, so a read
+/// never waits for a consensus step.
+pub trait AppReader: Send + Sync {
+    /// Info: the last committed height and app hash.
+    fn info(&self, req: abci::RequestInfo) -> AppResult<abci::ResponseInfo>;
+
+    /// Query: read committed state, with a proof when asked.
+    fn query(&self, req: abci::RequestQuery) -> AppResult<abci::ResponseQuery>;
+}
+
 /// An ABCI 2.0 application.
 pub trait Application: Send {
+    /// The query connection as a handle other threads may hold ([`AppReader`]). Default:
+    /// none, and the node answers `Info` and `Query` on its consensus thread, between steps —
+    /// right for applications whose state lives only behind `&mut self`.
+    fn reader(&self) -> Option<std::sync::Arc<dyn AppReader>> {
+        None
+    }
+
     /// Info (query connection): the last committed height and app hash, for the handshake.
     fn info(&self, req: abci::RequestInfo) -> AppResult<abci::ResponseInfo>;
 

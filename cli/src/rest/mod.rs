@@ -68,7 +68,6 @@ mod tendermint;
 mod tx;
 mod txjson;
 
-use crate::rpc::{ask, Request};
 use axum::extract::State;
 use axum::http::{StatusCode, Uri};
 use axum::routing::MethodRouter;
@@ -78,12 +77,11 @@ use keystone_consensus_driver::rpc::Params;
 use keystone_proto::abci;
 use keystone_proto::prost::bytes::Bytes;
 use serde_json::{json, Value};
-use std::sync::mpsc;
 
 pub use routes::{Route, ROUTES};
 
-/// Where the handlers' questions go: the engine thread.
-pub(crate) type Engine = mpsc::Sender<Request>;
+/// Where the handlers' questions go: reads to the node's read view, the rest to its thread.
+pub(crate) use crate::rpc::Engine;
 /// A handler's answer: HTTP status and JSON body.
 pub(crate) type Reply = (StatusCode, Json<Value>);
 
@@ -161,10 +159,10 @@ pub(crate) async fn abci_query(
         height: i64::try_from(height).unwrap_or(i64::MAX),
         prove,
     };
-    match ask(engine, |r| Request::Query(req, r)).await {
-        Ok(Ok(r)) if r.code == 0 => Ok(r),
-        Ok(Ok(r)) => Err(grpc_failure(&r)),
-        Ok(Err(e)) | Err(e) => Err(internal(e)),
+    match engine.query(req).await {
+        Ok(r) if r.code == 0 => Ok(r),
+        Ok(r) => Err(grpc_failure(&r)),
+        Err(e) => Err(internal(e)),
     }
 }
 

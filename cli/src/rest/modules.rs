@@ -7,7 +7,6 @@ use super::{
     abci_query, b64, error, internal, invalid, latest_height, not_found, ok, proof, Call, Engine,
     Page, Reply,
 };
-use crate::rpc::{ask, Request};
 use axum::http::StatusCode;
 use axum::Json;
 use cosmos_sdk_proto::cosmos::bank::v1beta1 as bankpb;
@@ -168,10 +167,7 @@ pub(super) async fn lcd(engine: &Engine, call: &Call) -> Result<Reply, Reply> {
         height: 0,
         prove: false,
     };
-    let r = match ask(engine, |reply| Request::Query(req, reply)).await {
-        Ok(Ok(r)) => r,
-        Ok(Err(e)) | Err(e) => return Err(internal(e)),
-    };
+    let r = engine.query(req).await.map_err(internal)?;
     let height = u64::try_from(r.height).unwrap_or(0);
     let mut reply = if r.code == 0 {
         let mut v: Value = serde_json::from_slice(&r.value).map_err(|e| internal(e.to_string()))?;

@@ -28,7 +28,7 @@
 
 use crate::block_store::{BlockStore, BlockStoreError};
 use crate::evidence::{ChainView, EvidencePool};
-use crate::mempool::{Mempool, MempoolError};
+use crate::mempool::{Mempool, MempoolError, SharedMempool};
 use crate::privval::{FilePrivVal, PrivValError};
 use crate::wal::{Wal, WalError};
 use keystone_consensus_core::{Consensus, Input, Output, Timeout, TimeoutConfig};
@@ -42,6 +42,7 @@ use keystone_proto::prost::bytes::Bytes;
 use keystone_proto::prost::Message;
 use keystone_proto::{AppError, Application};
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 use std::time::Duration;
 
 mod exec;
@@ -148,13 +149,14 @@ pub fn info_request() -> abci::RequestInfo {
 
 /// The node's engine.
 pub struct Engine<A: Application> {
-    genesis: Genesis,
+    genesis: Arc<Genesis>,
     cfg: EngineConfig,
     app: A,
-    blocks: BlockStore,
+    /// Shared with readers on other threads (RPC): redb gives each read its own snapshot.
+    blocks: Arc<BlockStore>,
     wal: Wal,
     privval: FilePrivVal,
-    mempool: Mempool,
+    mempool: SharedMempool,
     core: Option<Consensus>,
     /// When the height in progress started here (RPC `consensus_state`).
     height_started: Option<Time>,
@@ -197,15 +199,16 @@ pub struct Engine<A: Application> {
     signer_refusals: u64,
 }
 
-/// What the evidence pool sees of the chain: the block store and the validator sets.
-struct View<'a> {
-    blocks: &'a BlockStore,
-    genesis: &'a Genesis,
+/// What the evidence pool (and RPC) sees of the chain: the block store and the validator
+/// sets.
+pub(crate) struct View<'a> {
+    pub(crate) blocks: &'a BlockStore,
+    pub(crate) genesis: &'a Genesis,
 }
 
 impl View<'_> {
     /// The last committed height (the initial height − 1 before the first block).
-    fn last_height(&self) -> Result<Height> {
+    pub(crate) fn last_height(&self) -> Result<Height> {
         Ok(match self.blocks.height()? {
             0 => self.genesis.initial_height - 1,
             h => h,
@@ -214,7 +217,7 @@ impl View<'_> {
 
     /// The validator set of `h`, for heights of this chain whose set is known (up to the last
     /// committed height + 2).
-    fn validators(&self, h: Height) -> Result<Option<ValidatorSet>> {
+    pub(crate) fn validators(&self, h: Height) -> Result<Option<ValidatorSet>> {
         if h < self.genesis.initial_height || h > self.last_height()? + 2 {
             return Ok(None);
         }
@@ -255,10 +258,10 @@ impl<A: Application> Engine<A> {
     ) -> Self {
         Engine {
             app,
-            blocks,
+            blocks: Arc::new(blocks),
             wal,
             privval,
-            mempool,
+            mempool: SharedMempool::new(mempool),
             core: None,
             height_started: None,
             proposals: BTreeMap::new(),
@@ -276,7 +279,7 @@ impl<A: Application> Engine<A> {
             #[cfg(feature = "fault-injection")]
             double_sign: None,
             signer_refusals: 0,
-            genesis,
+            genesis: Arc::new(genesis),
             cfg,
         }
     }
@@ -316,8 +319,20 @@ impl<A: Application> Engine<A> {
     }
 
     /// The mempool (for RPC's `unconfirmed_txs`).
-    pub fn mempool(&self) -> &Mempool {
+    pub fn mempool(&self) -> &SharedMempool {
         &self.mempool
+    }
+
+    /// What readers on other threads share with the engine: the block store, the genesis,
+    /// the mempool and the application's query connection.
+    pub(crate) fn shared(&self) -> crate::rpc::Shared {
+        crate::rpc::Shared {
+            blocks: self.blocks.clone(),
+            genesis: self.genesis.clone(),
+            mempool: self.mempool.clone(),
+            app: self.app.reader(),
+            validator_key: self.privval.public_key(),
+        }
     }
 
     /// This node's consensus key.

@@ -9,6 +9,7 @@ use keystone_proto::abci;
 use keystone_proto::prost::bytes::Bytes;
 use keystone_proto::{AppError, Application};
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 /// Mempool bounds (CometBFT's `[mempool]` defaults).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -143,13 +144,30 @@ impl Mempool {
         app: &mut dyn Application,
         tx: Vec<u8>,
     ) -> Result<abci::ResponseCheckTx, MempoolError> {
+        let h = self.admit(&tx)?;
+        let res = check(app, &tx, abci::CheckTxType::New);
+        self.settle(h, tx, res)
+    }
+
+    /// Before `CheckTx`: the bounds and the seen cache. The hash is remembered from here on,
+    /// so the same transaction offered again meanwhile is refused as seen.
+    fn admit(&mut self, tx: &[u8]) -> Result<Hash, MempoolError> {
         if tx.len() > self.config.max_tx_bytes {
             return Err(MempoolError::TooLarge {
                 max: self.config.max_tx_bytes,
                 got: tx.len(),
             });
         }
-        if self.txs.len() >= self.config.max_txs || self.bytes + tx.len() > self.config.max_bytes {
+        self.room_for(tx.len())?;
+        let h = sha256(tx);
+        if !self.remember(h) {
+            return Err(MempoolError::InCache);
+        }
+        Ok(h)
+    }
+
+    fn room_for(&self, len: usize) -> Result<(), MempoolError> {
+        if self.txs.len() >= self.config.max_txs || self.bytes + len > self.config.max_bytes {
             return Err(MempoolError::Full {
                 txs: self.txs.len(),
                 max_txs: self.config.max_txs,
@@ -157,34 +175,42 @@ impl Mempool {
                 max_bytes: self.config.max_bytes,
             });
         }
-        let h = sha256(&tx);
-        if !self.remember(h) {
-            return Err(MempoolError::InCache);
-        }
-        let res = match app.check_tx(abci::RequestCheckTx {
-            tx: Bytes::from(tx.clone()),
-            r#type: abci::CheckTxType::New as i32,
-        }) {
+        Ok(())
+    }
+
+    /// After `CheckTx`: keep `tx` if the application admitted it and there is still room (the
+    /// lock may have been let go while the application checked it).
+    fn settle(
+        &mut self,
+        h: Hash,
+        tx: Vec<u8>,
+        res: Result<abci::ResponseCheckTx, AppError>,
+    ) -> Result<abci::ResponseCheckTx, MempoolError> {
+        let res = match res {
             Ok(r) => r,
             Err(e) => {
                 self.forget(&h);
                 return Err(e.into());
             }
         };
-        if res.code == 0 {
-            self.bytes += tx.len();
-            self.by_hash.insert(h, self.next);
-            self.txs.insert(
-                self.next,
-                Entry {
-                    tx,
-                    gas_wanted: res.gas_wanted,
-                },
-            );
-            self.next += 1;
-        } else {
+        if res.code != 0 {
             self.forget(&h);
+            return Ok(res);
         }
+        if let Err(full) = self.room_for(tx.len()) {
+            self.forget(&h);
+            return Err(full);
+        }
+        self.bytes += tx.len();
+        self.by_hash.insert(h, self.next);
+        self.txs.insert(
+            self.next,
+            Entry {
+                tx,
+                gas_wanted: res.gas_wanted,
+            },
+        );
+        self.next += 1;
         Ok(res)
     }
 
@@ -229,25 +255,110 @@ impl Mempool {
         app: &mut dyn Application,
         committed: &[Vec<u8>],
     ) -> Result<(), AppError> {
+        for (h, tx) in self.remove_committed(committed) {
+            let res = check(app, &tx, abci::CheckTxType::Recheck)?;
+            self.settle_recheck(&h, &res);
+        }
+        Ok(())
+    }
+
+    /// The block's transactions leave; what is left, to be checked again.
+    fn remove_committed(&mut self, committed: &[Vec<u8>]) -> Vec<(Hash, Vec<u8>)> {
         for tx in committed {
             let h = sha256(tx);
             self.remember(h);
             self.remove(&h);
         }
-        let held: Vec<(Hash, Vec<u8>)> = self
-            .txs
+        self.txs
             .values()
             .map(|e| (sha256(&e.tx), e.tx.clone()))
-            .collect();
+            .collect()
+    }
+
+    fn settle_recheck(&mut self, h: &Hash, res: &abci::ResponseCheckTx) {
+        if res.code != 0 {
+            self.remove(h);
+            self.forget(h);
+        }
+    }
+}
+
+fn check(
+    app: &mut dyn Application,
+    tx: &[u8],
+    kind: abci::CheckTxType,
+) -> Result<abci::ResponseCheckTx, AppError> {
+    app.check_tx(abci::RequestCheckTx {
+        tx: Bytes::copy_from_slice(tx),
+        r#type: kind as i32,
+    })
+}
+
+/// The mempool under its own lock, shared by the engine (which admits, reaps and updates) and
+/// by readers on other threads (RPC `unconfirmed_txs`). The lock is never held while the
+/// application checks a transaction, so a reader waits for bookkeeping only.
+#[derive(Clone)]
+pub struct SharedMempool(Arc<Mutex<Mempool>>);
+
+impl SharedMempool {
+    /// `mempool`, shared.
+    pub fn new(mempool: Mempool) -> Self {
+        SharedMempool(Arc::new(Mutex::new(mempool)))
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Mempool> {
+        // Every method leaves the mempool whole before it could panic (the application is
+        // called with the lock let go): a poisoned lock still guards a consistent mempool.
+        self.0.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Transactions held.
+    pub fn len(&self) -> usize {
+        self.lock().len()
+    }
+
+    /// Nothing held.
+    pub fn is_empty(&self) -> bool {
+        self.lock().is_empty()
+    }
+
+    /// Bytes held.
+    pub fn bytes(&self) -> usize {
+        self.lock().bytes()
+    }
+
+    /// Is `hash` held?
+    pub fn contains(&self, hash: &Hash) -> bool {
+        self.lock().contains(hash)
+    }
+
+    /// See [`Mempool::first`].
+    pub fn first(&self, limit: usize) -> Vec<Vec<u8>> {
+        self.lock().first(limit)
+    }
+
+    /// See [`Mempool::reap`].
+    pub fn reap(&self, max_bytes: i64, max_gas: i64) -> Vec<Vec<u8>> {
+        self.lock().reap(max_bytes, max_gas)
+    }
+
+    /// See [`Mempool::check_tx`]; the lock is let go while the application checks.
+    pub fn check_tx(
+        &self,
+        app: &mut dyn Application,
+        tx: Vec<u8>,
+    ) -> Result<abci::ResponseCheckTx, MempoolError> {
+        let h = self.lock().admit(&tx)?;
+        let res = check(app, &tx, abci::CheckTxType::New);
+        self.lock().settle(h, tx, res)
+    }
+
+    /// See [`Mempool::update`]; the lock is let go while the application rechecks.
+    pub fn update(&self, app: &mut dyn Application, committed: &[Vec<u8>]) -> Result<(), AppError> {
+        let held = self.lock().remove_committed(committed);
         for (h, tx) in held {
-            let res = app.check_tx(abci::RequestCheckTx {
-                tx: Bytes::from(tx),
-                r#type: abci::CheckTxType::Recheck as i32,
-            })?;
-            if res.code != 0 {
-                self.remove(&h);
-                self.forget(&h);
-            }
+            let res = check(app, &tx, abci::CheckTxType::Recheck)?;
+            self.lock().settle_recheck(&h, &res);
         }
         Ok(())
     }

@@ -32,10 +32,10 @@
 use super::{request_name, response_name, Address, AddressError, Stream};
 use keystone_proto::abci::{self, request, response, Request, Response};
 use keystone_proto::socket::{self, Decoder, FrameError, ReadError, DEFAULT_MAX_MESSAGE_SIZE};
-use keystone_proto::{AppError, AppResult, Application};
+use keystone_proto::{AppError, AppReader, AppResult, Application};
 use std::fmt;
 use std::io::{self, Write};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// The first wait before connecting again, and the longest.
@@ -274,6 +274,13 @@ fn flush_request() -> Request {
 
 /// An ABCI application in another process, reached over CometBFT's socket protocol.
 pub struct SocketApp {
+    conns: Arc<Conns>,
+}
+
+/// The four connections. The query one is shared with readers on other threads
+/// ([`Application::reader`]); each connection has its own lock, so a query never waits for
+/// a block to execute.
+struct Conns {
     address: Address,
     consensus: Mutex<Conn>,
     mempool: Mutex<Conn>,
@@ -284,7 +291,7 @@ pub struct SocketApp {
 impl fmt::Debug for SocketApp {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("SocketApp")
-            .field("address", &self.address)
+            .field("address", &self.conns.address)
             .finish_non_exhaustive()
     }
 }
@@ -293,6 +300,43 @@ impl SocketApp {
     /// Connects to the application at `address` (`tcp://host:port`, `unix:///path` or
     /// `host:port`) with CometBFT's four connections, waiting for it as `config` says.
     pub fn connect(address: &str, config: SocketAppConfig) -> Result<SocketApp, ClientError> {
+        Ok(SocketApp {
+            conns: Arc::new(Conns::connect(address, config)?),
+        })
+    }
+
+    /// Where the application is.
+    pub fn address(&self) -> &Address {
+        &self.conns.address
+    }
+
+    /// Echo on the query connection: a round trip that does not touch the application's
+    /// state (a liveness check, and what the benchmark measures).
+    pub fn echo(&self, message: &str) -> Result<abci::ResponseEcho, ClientError> {
+        self.conns.echo(message)
+    }
+
+    /// A bare Flush on `conn`.
+    pub fn flush(&self, conn: Connection) -> Result<(), ClientError> {
+        self.conns.flush(conn)
+    }
+
+    fn call(&self, which: Connection, req: request::Value) -> Result<response::Value, ClientError> {
+        self.conns.call(which, req)
+    }
+
+    fn unexpected(
+        &self,
+        conn: Connection,
+        request: &'static str,
+        got: &response::Value,
+    ) -> ClientError {
+        self.conns.unexpected(conn, request, got)
+    }
+}
+
+impl Conns {
+    fn connect(address: &str, config: SocketAppConfig) -> Result<Conns, ClientError> {
         let address: Address = address.parse()?;
         let deadline = Instant::now() + config.connect_timeout;
         let started = Instant::now();
@@ -319,7 +363,7 @@ impl SocketApp {
         let mempool = open(Connection::Mempool)?;
         let consensus = open(Connection::Consensus)?;
         tracing::info!(%address, "connected to the ABCI application (4 connections)");
-        Ok(SocketApp {
+        Ok(Conns {
             address,
             consensus,
             mempool,
@@ -328,14 +372,7 @@ impl SocketApp {
         })
     }
 
-    /// Where the application is.
-    pub fn address(&self) -> &Address {
-        &self.address
-    }
-
-    /// Echo on the query connection: a round trip that does not touch the application's
-    /// state (a liveness check, and what the benchmark measures).
-    pub fn echo(&self, message: &str) -> Result<abci::ResponseEcho, ClientError> {
+    fn echo(&self, message: &str) -> Result<abci::ResponseEcho, ClientError> {
         match self.call(
             Connection::Query,
             request::Value::Echo(abci::RequestEcho {
@@ -347,8 +384,7 @@ impl SocketApp {
         }
     }
 
-    /// A bare Flush on `conn`.
-    pub fn flush(&self, conn: Connection) -> Result<(), ClientError> {
+    fn flush(&self, conn: Connection) -> Result<(), ClientError> {
         self.call(conn, request::Value::Flush(abci::RequestFlush {}))
             .map(|_| ())
     }
@@ -467,7 +503,21 @@ macro_rules! call {
     };
 }
 
+impl AppReader for Conns {
+    fn info(&self, req: abci::RequestInfo) -> AppResult<abci::ResponseInfo> {
+        call!(self, Query, Info, req)
+    }
+
+    fn query(&self, req: abci::RequestQuery) -> AppResult<abci::ResponseQuery> {
+        call!(self, Query, Query, req)
+    }
+}
+
 impl Application for SocketApp {
+    fn reader(&self) -> Option<Arc<dyn AppReader>> {
+        Some(self.conns.clone())
+    }
+
     fn info(&self, req: abci::RequestInfo) -> AppResult<abci::ResponseInfo> {
         call!(self, Query, Info, req)
     }
@@ -555,7 +605,7 @@ impl Drop for SocketApp {
             Connection::Query,
             Connection::Snapshot,
         ] {
-            if let Ok(conn) = self.slot(which).lock() {
+            if let Ok(conn) = self.conns.slot(which).lock() {
                 conn.stream.shutdown();
             }
         }

@@ -18,7 +18,7 @@ use crate::engine::{gossip_size, Action, Engine, EngineError, Gossip, GossipErro
 use crate::mempool::MempoolError;
 use crate::peer_budget::{PeerBudgets, Verdict};
 use crate::reactor::{self, Wire};
-use crate::rpc::{NodeContext, Params, RpcError};
+use crate::rpc::{NodeContext, Params, ReadView, RpcError};
 use crate::switch::{PeerInfo, Switch};
 use keystone_consensus_types::{Block, Height, Time};
 use keystone_proto::{abci, Application};
@@ -142,8 +142,9 @@ enum Timer {
 pub struct Node<A: Application, N: Network> {
     engine: Engine<A>,
     net: Option<N>,
-    /// What RPC answers take from the node (peers and sync state refreshed per call).
-    rpc: NodeContext,
+    /// What readers on other threads see of this node (peers and sync state published as
+    /// they change).
+    view: ReadView,
     sync: BlockSync,
     schedule: BTreeMap<(Instant, u64), Timer>,
     seq: u64,
@@ -163,9 +164,9 @@ impl<A: Application, N: Network> Node<A, N> {
     /// [`Node::start`] next.
     pub fn new(engine: Engine<A>, net: Option<N>, rpc: NodeContext, now: Instant) -> Self {
         Node {
+            view: ReadView::new(engine.shared(), rpc),
             engine,
             net,
-            rpc,
             sync: BlockSync::default(),
             schedule: BTreeMap::new(),
             seq: 0,
@@ -185,6 +186,28 @@ impl<A: Application, N: Network> Node<A, N> {
     /// The network.
     pub fn network(&self) -> Option<&N> {
         self.net.as_ref()
+    }
+
+    /// A view of this node for readers on other threads (RPC, REST, gRPC): what they read
+    /// through it never waits for this node's thread.
+    pub fn reads(&self) -> ReadView {
+        self.view.clone()
+    }
+
+    /// Tell readers the peers as they are now.
+    fn publish_peers(&self) {
+        if let Some(net) = &self.net {
+            self.view.set_peers(net.peer_infos());
+        }
+    }
+
+    /// Tell readers whether block sync is behind.
+    fn publish_catching_up(&self) {
+        self.view.set_catching_up(
+            self.engine
+                .last_height()
+                .is_ok_and(|last| self.sync.target() > last + 1),
+        );
     }
 
     /// The handshake with the application, then the current height (WAL replay).
@@ -301,6 +324,8 @@ impl<A: Application, N: Network> Node<A, N> {
         }
         self.synced_since_tick = 0;
         self.last_tick = now;
+        self.publish_peers();
+        self.publish_catching_up();
         Ok(())
     }
 
@@ -308,6 +333,7 @@ impl<A: Application, N: Network> Node<A, N> {
     pub fn on_net(&mut self, ev: Inbound, now: Now) -> Result<(), NodeError> {
         match ev {
             Inbound::PeerUp(peer) => {
+                self.publish_peers();
                 // A new connection: whatever it had before, it may have lost.
                 self.known.1.remove(&peer);
                 self.send(&peer, &self.status());
@@ -322,6 +348,7 @@ impl<A: Application, N: Network> Node<A, N> {
                 }
             }
             Inbound::PeerDown(peer) => {
+                self.publish_peers();
                 self.known.1.remove(&peer);
                 self.budgets.remove(&peer);
                 self.sync.on_peer_down(&peer);
@@ -480,14 +507,7 @@ impl<A: Application, N: Network> Node<A, N> {
                 reply(self.engine.app().query(q).map_err(|e| e.to_string()));
             }
             Request::Call(method, params, reply) => {
-                if let Some(net) = &self.net {
-                    self.rpc.peers = net.peer_infos();
-                }
-                self.rpc.catching_up = self
-                    .engine
-                    .last_height()
-                    .is_ok_and(|last| self.sync.target() > last + 1);
-                let result = crate::rpc::call(&mut self.engine, &self.rpc, &method, &params);
+                let result = crate::rpc::call(&mut self.engine, &self.view, &method, &params);
                 // Evidence a client submitted goes to the peers, as a peer's would.
                 if let (Ok(r), "broadcast_evidence") = (&result, method.as_str()) {
                     let hash = r["hash"].as_str().unwrap_or_default();

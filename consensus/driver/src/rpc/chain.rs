@@ -3,10 +3,10 @@
 
 use super::params::Bytes;
 use super::shape::{self, to_json};
+use super::view::ReadView;
 use super::{NodeContext, Params, RpcError};
-use crate::engine::Engine;
 use keystone_consensus_types::Height;
-use keystone_proto::{types as pb, Application};
+use keystone_proto::types as pb;
 use prost::Message;
 use serde_json::{json, Value};
 
@@ -23,12 +23,8 @@ pub(super) fn internal(e: impl std::fmt::Display) -> RpcError {
 
 /// The height `p` asks for (latest when absent), checked as CometBFT checks it: positive,
 /// not above `top`, not below the oldest block kept.
-pub(super) fn height_at_most<A: Application>(
-    engine: &Engine<A>,
-    p: &Params,
-    top: Height,
-) -> Result<Height, RpcError> {
-    let base = engine.blocks().base().map_err(internal)?;
+pub(super) fn height_at_most(view: &ReadView, p: &Params, top: Height) -> Result<Height, RpcError> {
+    let base = view.blocks().base().map_err(internal)?;
     match p.int("height")? {
         None => Ok(top),
         Some(h) if h <= 0 => Err(internal(format!(
@@ -45,20 +41,17 @@ pub(super) fn height_at_most<A: Application>(
 }
 
 /// A committed height (`block`, `header`, `commit`, `block_results`).
-pub(super) fn committed_height<A: Application>(
-    engine: &Engine<A>,
-    p: &Params,
-) -> Result<Height, RpcError> {
-    let latest = engine.blocks().height().map_err(internal)?;
+pub(super) fn committed_height(view: &ReadView, p: &Params) -> Result<Height, RpcError> {
+    let latest = view.blocks().height().map_err(internal)?;
     if latest == 0 {
         return Err(internal("no blocks have been committed yet"));
     }
-    height_at_most(engine, p, latest)
+    height_at_most(view, p, latest)
 }
 
 /// `{block_id, block}` of a stored height.
-pub(super) fn block_json<A: Application>(engine: &Engine<A>, h: Height) -> Result<Value, RpcError> {
-    let blocks = engine.blocks();
+pub(super) fn block_json(view: &ReadView, h: Height) -> Result<Value, RpcError> {
+    let blocks = view.blocks();
     let (Some(block), Some(id)) = (
         blocks.block_proto(h).map_err(internal)?,
         blocks.block_id(h).map_err(internal)?,
@@ -68,36 +61,28 @@ pub(super) fn block_json<A: Application>(engine: &Engine<A>, h: Height) -> Resul
     Ok(json!({"block_id": to_json(&id.to_proto())?, "block": to_json(&block)?}))
 }
 
-fn header_of<A: Application>(engine: &Engine<A>, h: Height) -> Result<pb::Header, RpcError> {
-    engine
-        .blocks()
+fn header_of(view: &ReadView, h: Height) -> Result<pb::Header, RpcError> {
+    view.blocks()
         .block_proto(h)
         .map_err(internal)?
         .and_then(|b| b.header)
         .ok_or_else(|| internal(format!("height {h} is not available")))
 }
 
-pub(super) fn block<A: Application>(engine: &Engine<A>, p: &Params) -> Result<Value, RpcError> {
-    block_json(engine, committed_height(engine, p)?)
+pub(super) fn block(view: &ReadView, p: &Params) -> Result<Value, RpcError> {
+    block_json(view, committed_height(view, p)?)
 }
 
 /// The height of the block whose hash `p` gives (`block_by_hash` takes it as `[]byte`,
 /// base64; `header_by_hash` as `HexBytes`, hex — CometBFT's types).
-fn hash_height<A: Application>(
-    engine: &Engine<A>,
-    p: &Params,
-    form: Bytes,
-) -> Result<Option<Height>, RpcError> {
+fn hash_height(view: &ReadView, p: &Params, form: Bytes) -> Result<Option<Height>, RpcError> {
     let hash = p.need_bytes("hash", form)?;
-    engine.blocks().height_of(&hash).map_err(internal)
+    view.blocks().height_of(&hash).map_err(internal)
 }
 
-pub(super) fn block_by_hash<A: Application>(
-    engine: &Engine<A>,
-    p: &Params,
-) -> Result<Value, RpcError> {
-    match hash_height(engine, p, Bytes::Base64)? {
-        Some(h) => block_json(engine, h),
+pub(super) fn block_by_hash(view: &ReadView, p: &Params) -> Result<Value, RpcError> {
+    match hash_height(view, p, Bytes::Base64)? {
+        Some(h) => block_json(view, h),
         // CometBFT answers an unknown hash with an empty id and no block.
         None => {
             Ok(json!({"block_id": {"hash": "", "parts": {"total": 0, "hash": ""}}, "block": null}))
@@ -105,28 +90,22 @@ pub(super) fn block_by_hash<A: Application>(
     }
 }
 
-pub(super) fn header<A: Application>(engine: &Engine<A>, p: &Params) -> Result<Value, RpcError> {
-    let h = committed_height(engine, p)?;
-    Ok(json!({"header": to_json(&header_of(engine, h)?)?}))
+pub(super) fn header(view: &ReadView, p: &Params) -> Result<Value, RpcError> {
+    let h = committed_height(view, p)?;
+    Ok(json!({"header": to_json(&header_of(view, h)?)?}))
 }
 
-pub(super) fn header_by_hash<A: Application>(
-    engine: &Engine<A>,
-    p: &Params,
-) -> Result<Value, RpcError> {
-    match hash_height(engine, p, Bytes::Hex)? {
-        Some(h) => Ok(json!({"header": to_json(&header_of(engine, h)?)?})),
+pub(super) fn header_by_hash(view: &ReadView, p: &Params) -> Result<Value, RpcError> {
+    match hash_height(view, p, Bytes::Hex)? {
+        Some(h) => Ok(json!({"header": to_json(&header_of(view, h)?)?})),
         None => Ok(json!({"header": null})),
     }
 }
 
 /// Block metas from `maxHeight` down to `minHeight`, at most [`BLOCKCHAIN_LIMIT`], as
 /// CometBFT's `filterMinMax` bounds them.
-pub(super) fn blockchain<A: Application>(
-    engine: &Engine<A>,
-    p: &Params,
-) -> Result<Value, RpcError> {
-    let blocks = engine.blocks();
+pub(super) fn blockchain(view: &ReadView, p: &Params) -> Result<Value, RpcError> {
+    let blocks = view.blocks();
     let latest = blocks.height().map_err(internal)?;
     let base = blocks.base().map_err(internal)?;
     let min = p.int("minHeight")?.unwrap_or(0);
@@ -168,12 +147,9 @@ pub(super) fn blockchain<A: Application>(
     Ok(json!({"last_height": latest.to_string(), "block_metas": metas}))
 }
 
-pub(super) fn block_results<A: Application>(
-    engine: &Engine<A>,
-    p: &Params,
-) -> Result<Value, RpcError> {
-    let h = committed_height(engine, p)?;
-    let r = engine
+pub(super) fn block_results(view: &ReadView, p: &Params) -> Result<Value, RpcError> {
+    let h = committed_height(view, p)?;
+    let r = view
         .blocks()
         .results(h)
         .map_err(internal)?
@@ -189,11 +165,11 @@ pub(super) fn block_results<A: Application>(
     }))
 }
 
-pub(super) fn commit<A: Application>(engine: &Engine<A>, p: &Params) -> Result<Value, RpcError> {
-    let h = committed_height(engine, p)?;
-    let latest = engine.blocks().height().map_err(internal)?;
-    let header = header_of(engine, h)?;
-    let commit = engine
+pub(super) fn commit(view: &ReadView, p: &Params) -> Result<Value, RpcError> {
+    let h = committed_height(view, p)?;
+    let latest = view.blocks().height().map_err(internal)?;
+    let header = header_of(view, h)?;
+    let commit = view
         .blocks()
         .canonical_commit(h)
         .map_err(internal)?
@@ -223,14 +199,11 @@ pub(super) fn page(p: &Params, total: usize) -> Result<(usize, usize), RpcError>
     Ok(((page as usize - 1) * per_page, per_page))
 }
 
-pub(super) fn validators<A: Application>(
-    engine: &Engine<A>,
-    p: &Params,
-) -> Result<Value, RpcError> {
+pub(super) fn validators(view: &ReadView, p: &Params) -> Result<Value, RpcError> {
     // Like CometBFT, the set of the height in progress is known too.
-    let top = engine.last_height().map_err(internal)? + 1;
-    let h = height_at_most(engine, p, top)?;
-    let set = engine
+    let top = view.last_height().map_err(internal)? + 1;
+    let h = height_at_most(view, p, top)?;
+    let set = view
         .validators_at(h)
         .map_err(internal)?
         .ok_or_else(|| internal(format!("validators of height {h} are not available")))?;
@@ -257,19 +230,12 @@ pub(super) fn validators<A: Application>(
     }))
 }
 
-pub(super) fn consensus_params<A: Application>(
-    engine: &Engine<A>,
-    p: &Params,
-) -> Result<Value, RpcError> {
-    let top = engine.last_height().map_err(internal)? + 1;
-    let h = height_at_most(engine, p, top)?;
+pub(super) fn consensus_params(view: &ReadView, p: &Params) -> Result<Value, RpcError> {
+    let top = view.last_height().map_err(internal)? + 1;
+    let h = height_at_most(view, p, top)?;
     // Every height has the genesis params: the engine does not apply an application's
     // `consensus_param_updates` (the built-in app never returns any).
-    let params = engine
-        .genesis()
-        .consensus_params
-        .clone()
-        .unwrap_or_default();
+    let params = view.genesis().consensus_params.clone().unwrap_or_default();
     Ok(json!({"block_height": h.to_string(), "consensus_params": shape::consensus_params(&params)}))
 }
 

@@ -3,19 +3,16 @@
 use super::chain::internal;
 use super::params::Bytes;
 use super::shape::{self, b64};
+use super::view::ReadView;
 use super::{NodeContext, Params, RpcError};
-use crate::engine::Engine;
 use keystone_proto::prost::bytes::Bytes as Buf;
-use keystone_proto::{abci, Application};
+use keystone_proto::{abci, AppResult};
 use serde_json::{json, Value};
 use std::time::SystemTime;
 
 /// Hash, app hash and time of a stored height (`""` when it is not stored).
-fn summary<A: Application>(
-    engine: &Engine<A>,
-    h: u64,
-) -> Result<(String, String, Value), RpcError> {
-    let blocks = engine.blocks();
+fn summary(view: &ReadView, h: u64) -> Result<(String, String, Value), RpcError> {
+    let blocks = view.blocks();
     let hash = blocks
         .block_id(h)
         .map_err(internal)?
@@ -37,19 +34,16 @@ fn summary<A: Application>(
     Ok((hash, app_hash, time))
 }
 
-pub(super) fn status<A: Application>(
-    engine: &Engine<A>,
-    node: &NodeContext,
-) -> Result<Value, RpcError> {
-    let blocks = engine.blocks();
+pub(super) fn status(view: &ReadView, node: &NodeContext) -> Result<Value, RpcError> {
+    let blocks = view.blocks();
     let latest = blocks.height().map_err(internal)?;
     let base = blocks.base().map_err(internal)?;
-    let (latest_hash, latest_app_hash, latest_time) = summary(engine, latest)?;
-    let (earliest_hash, earliest_app_hash, earliest_time) = summary(engine, base)?;
-    let me = engine.validator_key();
+    let (latest_hash, latest_app_hash, latest_time) = summary(view, latest)?;
+    let (earliest_hash, earliest_app_hash, earliest_time) = summary(view, base)?;
+    let me = view.validator_key();
     // This node's power in the set of the height in progress (0: not a validator).
-    let power = engine
-        .validators_at(engine.last_height().map_err(internal)? + 1)
+    let power = view
+        .validators_at(view.last_height().map_err(internal)? + 1)
         .map_err(internal)?
         .and_then(|set| set.get_by_address(&me.address()).map(|v| v.voting_power))
         .unwrap_or(0);
@@ -119,11 +113,9 @@ pub(super) fn net_info(node: &NodeContext) -> Value {
     })
 }
 
-pub(super) fn abci_info<A: Application>(engine: &Engine<A>) -> Result<Value, RpcError> {
-    let i = engine
-        .app()
-        .info(crate::engine::info_request())
-        .map_err(internal)?;
+/// `abci_info`, from the application's answer.
+pub(super) fn abci_info(info: AppResult<abci::ResponseInfo>) -> Result<Value, RpcError> {
+    let i = info.map_err(internal)?;
     Ok(json!({"response": {
         "data": i.data, "version": i.version, "app_version": i.app_version.to_string(),
         "last_block_height": i.last_block_height.to_string(),
@@ -143,22 +135,24 @@ pub(super) fn query_json(r: &abci::ResponseQuery) -> Value {
     })
 }
 
-pub(super) fn abci_query<A: Application>(
-    engine: &Engine<A>,
-    p: &Params,
-) -> Result<Value, RpcError> {
+/// The `Query` an `abci_query` call asks.
+pub(super) fn query_request(p: &Params) -> Result<abci::RequestQuery, RpcError> {
     let height = p.int("height")?.unwrap_or(0);
     if height < 0 {
         return Err(internal(format!(
             "height must be non-negative, but got {height}"
         )));
     }
-    let req = abci::RequestQuery {
+    Ok(abci::RequestQuery {
         data: Buf::from(p.bytes("data", Bytes::Hex)?.unwrap_or_default()),
         path: p.string("path")?.unwrap_or_default(),
         height,
         prove: p.bool("prove")?,
-    };
-    let r = engine.app().query(req).map_err(internal)?;
+    })
+}
+
+/// `abci_query`, from the application's answer.
+pub(super) fn abci_query(r: AppResult<abci::ResponseQuery>) -> Result<Value, RpcError> {
+    let r = r.map_err(internal)?;
     Ok(json!({"response": query_json(&r)}))
 }

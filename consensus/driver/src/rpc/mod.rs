@@ -5,8 +5,12 @@
 //! What lives here is everything an RPC answer is made of that does not wait: blocks, headers,
 //! commits, validator sets, results, the tx and block event indexes, the mempool, status, peers,
 //! genesis, and the application's `Info`/`Query`/`CheckTx`. What does not: the HTTP and
-//! WebSocket servers, `broadcast_tx_*` (they gossip and wait for blocks) and subscriptions —
-//! the node binary serves those and calls [`call`] between consensus steps for the rest.
+//! WebSocket servers, `broadcast_tx_*` (they gossip and wait for blocks) and subscriptions.
+//!
+//! Two ways in: [`read`] answers from a [`ReadView`] on the caller's thread (redb snapshots of
+//! the block store, the mempool under its own lock, the application's query connection), so
+//! a read never waits for a consensus step; [`call`] runs on the node's thread for the few
+//! methods [`on_engine`] names (CheckTx, evidence, the round state).
 //!
 //! Decisions where CometBFT leaves room:
 //! - integer parameters are accepted as JSON strings (what CometBFT's clients send) and as
@@ -23,8 +27,10 @@ mod info;
 mod params;
 pub mod shape;
 mod txs;
+mod view;
 
 pub use params::{Bytes, Params};
+pub use view::{ReadView, Shared};
 
 use crate::engine::Engine;
 use crate::switch::PeerInfo;
@@ -170,36 +176,71 @@ pub fn arguments(method: &str) -> Option<&'static [&'static str]> {
         .map(|(_, args)| *args)
 }
 
-/// Answer `method` from the engine's state. Methods the node serves itself (broadcasts and
-/// subscriptions) are not answered here.
+/// Is `method` answered on the node's thread? Only what changes the engine (`check_tx`,
+/// which runs the application's CheckTx; `broadcast_evidence`) and what reads its round
+/// state (`consensus_state`) — and the application's `Info` and `Query` when it offers no
+/// query connection to other threads. Everything else is [`read`] from a [`ReadView`].
+pub fn on_engine(view: &ReadView, method: &str) -> bool {
+    match method {
+        "check_tx" | "broadcast_evidence" | "consensus_state" => true,
+        "abci_info" | "abci_query" => view.app().is_none(),
+        _ => false,
+    }
+}
+
+/// Answer `method` from a read view, on the caller's thread. Methods the node serves itself
+/// (broadcasts and subscriptions) are not answered here; methods [`on_engine`] are refused.
+pub fn read(view: &ReadView, method: &str, p: &Params) -> Result<Value, RpcError> {
+    let on_node = || RpcError::internal(format!("{method} is answered on the node's thread"));
+    if on_engine(view, method) {
+        return Err(on_node());
+    }
+    match method {
+        "health" => Ok(json!({})),
+        "status" => info::status(view, &view.context()),
+        "net_info" => Ok(info::net_info(&view.context())),
+        "abci_info" => {
+            let app = view.app().ok_or_else(on_node)?;
+            info::abci_info(app.info(crate::engine::info_request()))
+        }
+        "abci_query" => {
+            let app = view.app().ok_or_else(on_node)?;
+            info::abci_query(app.query(info::query_request(p)?))
+        }
+        "genesis" => chain::genesis(&view.context()),
+        "genesis_chunked" => chain::genesis_chunked(&view.context(), p),
+        "block" => chain::block(view, p),
+        "block_by_hash" => chain::block_by_hash(view, p),
+        "header" => chain::header(view, p),
+        "header_by_hash" => chain::header_by_hash(view, p),
+        "blockchain" => chain::blockchain(view, p),
+        "block_results" => chain::block_results(view, p),
+        "commit" => chain::commit(view, p),
+        "validators" => chain::validators(view, p),
+        "consensus_params" => chain::consensus_params(view, p),
+        "tx" => txs::tx(view, p),
+        "tx_search" => txs::tx_search(view, p),
+        "block_search" => txs::block_search(view, p),
+        "unconfirmed_txs" => txs::unconfirmed_txs(view, p),
+        "num_unconfirmed_txs" => Ok(txs::num_unconfirmed_txs(view)),
+        other => Err(RpcError::method_not_found(other)),
+    }
+}
+
+/// Answer `method` on the node's thread: the methods [`on_engine`], and every other one
+/// through [`read`].
 pub fn call<A: Application>(
     engine: &mut Engine<A>,
-    node: &NodeContext,
+    view: &ReadView,
     method: &str,
     p: &Params,
 ) -> Result<Value, RpcError> {
+    if !on_engine(view, method) {
+        return read(view, method, p);
+    }
     match method {
-        "health" => Ok(json!({})),
-        "status" => info::status(engine, node),
-        "net_info" => Ok(info::net_info(node)),
-        "abci_info" => info::abci_info(engine),
-        "abci_query" => info::abci_query(engine, p),
-        "genesis" => chain::genesis(node),
-        "genesis_chunked" => chain::genesis_chunked(node, p),
-        "block" => chain::block(engine, p),
-        "block_by_hash" => chain::block_by_hash(engine, p),
-        "header" => chain::header(engine, p),
-        "header_by_hash" => chain::header_by_hash(engine, p),
-        "blockchain" => chain::blockchain(engine, p),
-        "block_results" => chain::block_results(engine, p),
-        "commit" => chain::commit(engine, p),
-        "validators" => chain::validators(engine, p),
-        "consensus_params" => chain::consensus_params(engine, p),
-        "tx" => txs::tx(engine, p),
-        "tx_search" => txs::tx_search(engine, p),
-        "block_search" => txs::block_search(engine, p),
-        "unconfirmed_txs" => txs::unconfirmed_txs(engine, p),
-        "num_unconfirmed_txs" => Ok(txs::num_unconfirmed_txs(engine)),
+        "abci_info" => info::abci_info(engine.app().info(crate::engine::info_request())),
+        "abci_query" => info::abci_query(engine.app().query(info::query_request(p)?)),
         "check_tx" => txs::check_tx(engine, p),
         "consensus_state" => consensus::consensus_state(engine),
         "broadcast_evidence" => consensus::broadcast_evidence(engine, p),

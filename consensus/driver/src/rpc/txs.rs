@@ -4,6 +4,7 @@
 use super::chain::{block_json, internal, page};
 use super::params::Bytes;
 use super::shape;
+use super::view::ReadView;
 use super::{Params, RpcError};
 use crate::engine::Engine;
 use crate::event_query::{Query, MAX_QUERY_LEN};
@@ -13,13 +14,8 @@ use serde_json::{json, Value};
 
 /// The JSON of one committed transaction, as `tx` answers it; with `prove`, its Merkle proof
 /// against the block's `data_hash` (CometBFT's `TxProof`).
-fn tx_json<A: Application>(
-    engine: &Engine<A>,
-    height: Height,
-    index: u32,
-    prove: bool,
-) -> Result<Value, RpcError> {
-    let block = engine
+fn tx_json(view: &ReadView, height: Height, index: u32, prove: bool) -> Result<Value, RpcError> {
+    let block = view
         .blocks()
         .block_proto(height)
         .map_err(internal)?
@@ -28,7 +24,7 @@ fn tx_json<A: Application>(
     let tx = txs
         .get(index as usize)
         .ok_or_else(|| internal(format!("block {height} has no tx {index}")))?;
-    let results = engine
+    let results = view
         .blocks()
         .results(height)
         .map_err(internal)?
@@ -64,16 +60,16 @@ fn tx_json<A: Application>(
     Ok(out)
 }
 
-pub(super) fn tx<A: Application>(engine: &Engine<A>, p: &Params) -> Result<Value, RpcError> {
+pub(super) fn tx(view: &ReadView, p: &Params) -> Result<Value, RpcError> {
     let hash = p.need_bytes("hash", Bytes::Base64)?;
-    let (h, i) = engine
+    let (h, i) = view
         .blocks()
         .tx_location(&hash)
         .map_err(internal)?
         .ok_or_else(|| {
             RpcError::not_found(format!("tx ({}) not found", hex::encode_upper(&hash)))
         })?;
-    tx_json(engine, h, i, p.bool("prove")?)
+    tx_json(view, h, i, p.bool("prove")?)
 }
 
 /// The `query` parameter, parsed (CometBFT refuses long ones before parsing).
@@ -101,10 +97,10 @@ fn descending(p: &Params) -> Result<bool, RpcError> {
     }
 }
 
-pub(super) fn tx_search<A: Application>(engine: &Engine<A>, p: &Params) -> Result<Value, RpcError> {
+pub(super) fn tx_search(view: &ReadView, p: &Params) -> Result<Value, RpcError> {
     let q = query(p)?;
     let prove = p.bool("prove")?;
-    let mut found = engine.blocks().search_txs(&q).map_err(internal)?;
+    let mut found = view.blocks().search_txs(&q).map_err(internal)?;
     if descending(p)? {
         found.reverse();
     }
@@ -113,17 +109,14 @@ pub(super) fn tx_search<A: Application>(engine: &Engine<A>, p: &Params) -> Resul
         .iter()
         .skip(skip)
         .take(take)
-        .map(|&(h, i)| tx_json(engine, h, i, prove))
+        .map(|&(h, i)| tx_json(view, h, i, prove))
         .collect::<Result<Vec<_>, _>>()?;
     Ok(json!({"txs": txs, "total_count": found.len().to_string()}))
 }
 
-pub(super) fn block_search<A: Application>(
-    engine: &Engine<A>,
-    p: &Params,
-) -> Result<Value, RpcError> {
+pub(super) fn block_search(view: &ReadView, p: &Params) -> Result<Value, RpcError> {
     let q = query(p)?;
-    let mut found = engine.blocks().search_blocks(&q).map_err(internal)?;
+    let mut found = view.blocks().search_blocks(&q).map_err(internal)?;
     if descending(p)? {
         found.reverse();
     }
@@ -132,22 +125,19 @@ pub(super) fn block_search<A: Application>(
         .iter()
         .skip(skip)
         .take(take)
-        .map(|&h| block_json(engine, h))
+        .map(|&h| block_json(view, h))
         .collect::<Result<Vec<_>, _>>()?;
     Ok(json!({"blocks": blocks, "total_count": found.len().to_string()}))
 }
 
-pub(super) fn unconfirmed_txs<A: Application>(
-    engine: &Engine<A>,
-    p: &Params,
-) -> Result<Value, RpcError> {
+pub(super) fn unconfirmed_txs(view: &ReadView, p: &Params) -> Result<Value, RpcError> {
     // CometBFT: `limit` defaults to 30 and is clamped to 100, like `per_page`.
     let limit = match p.int("limit")? {
         None => 30,
         Some(n) if n < 1 => 30,
         Some(n) => n.min(100) as usize,
     };
-    let mempool = engine.mempool();
+    let mempool = view.mempool();
     let txs: Vec<String> = mempool.first(limit).iter().map(|t| shape::b64(t)).collect();
     Ok(json!({
         "n_txs": txs.len().to_string(),
@@ -157,8 +147,8 @@ pub(super) fn unconfirmed_txs<A: Application>(
     }))
 }
 
-pub(super) fn num_unconfirmed_txs<A: Application>(engine: &Engine<A>) -> Value {
-    let mempool = engine.mempool();
+pub(super) fn num_unconfirmed_txs(view: &ReadView) -> Value {
+    let mempool = view.mempool();
     json!({
         "n_txs": mempool.len().to_string(),
         "total": mempool.len().to_string(),
