@@ -2,7 +2,7 @@
 
 use crate::queries::Queries;
 use crate::store_state::StoreState;
-use crate::tx::{run_tx, Context, GasPrice, Mode, TxOutcome};
+use crate::tx::{run_tx, Context, GasPrice, Mode, SigCache, TxOutcome};
 use keystone_modules::state::Branch;
 use keystone_modules::{
     auth, bank, distribution, mint, slashing, staking, Address, BlockCtx, Timestamp,
@@ -171,6 +171,8 @@ pub struct App {
     store: Arc<Store>,
     /// The query connection: shares the store, read at its last committed version.
     queries: Arc<Queries>,
+    /// Signatures verified on this node, shared by CheckTx, recheck and FinalizeBlock.
+    sigs: SigCache,
     chain_id: String,
     min_gas_prices: Vec<GasPrice>,
     /// `FinalizeBlock`'s result (and the block's time), waiting for `Commit`.
@@ -192,6 +194,7 @@ impl App {
         let store = Arc::new(store);
         App {
             queries: Arc::new(Queries::new(store.clone(), chain_id)),
+            sigs: SigCache::new(),
             store,
             chain_id: chain_id.into(),
             min_gas_prices,
@@ -199,6 +202,11 @@ impl App {
             check_writes: Writes::new(),
             last_time: Timestamp::EPOCH,
         }
+    }
+
+    /// secp256k1 signatures verified and checks answered from the node's cache so far.
+    pub fn signature_stats(&self) -> crate::tx::SigStats {
+        self.sigs.stats()
     }
 
     fn latest(&self) -> AppResult<Option<u64>> {
@@ -255,6 +263,7 @@ impl Application for App {
             mode: Mode::Check,
             min_gas_prices: &self.min_gas_prices,
             time: self.last_time,
+            verified: Some(&self.sigs),
         };
         let out = run_tx(&mut state, &req.tx, &ctx);
         self.check_writes = state.into_writes();
@@ -322,6 +331,7 @@ impl Application for App {
             mode: Mode::Deliver,
             min_gas_prices: &[],
             time,
+            verified: None,
         };
         for (i, json) in genesis.genutil.gen_txs.iter().enumerate() {
             let raw = keystone_proto::tx_json::tx_from_json(json)
@@ -388,6 +398,10 @@ impl Application for App {
     ) -> AppResult<abci::ResponseFinalizeBlock> {
         let latest = self.latest()?;
         let mut state = StoreState::new(&self.store, latest, Writes::new());
+        // The block's signatures across cores first; the transactions then run in order,
+        // each finding its signatures already checked.
+        self.sigs
+            .verify_block(&state, &req.txs, &self.chain_id, req.height as u64);
         let time = block_time(req.time.as_ref())?;
         let ctx = Context {
             chain_id: &self.chain_id,
@@ -395,6 +409,7 @@ impl Application for App {
             mode: Mode::Deliver,
             min_gas_prices: &[],
             time,
+            verified: Some(&self.sigs),
         };
         let block = ctx.block();
         // Begin block, in gaia's order: mint, distribution (the last commit's validators

@@ -90,6 +90,7 @@ impl AppReader for Queries {
                 mode: Mode::Simulate,
                 min_gas_prices: &[],
                 time: self.last_time(),
+                verified: None,
             };
             return Ok(crate::grpc::query(
                 &mut state, &req.path, &req.data, latest, &sim,

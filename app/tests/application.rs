@@ -293,3 +293,81 @@ fn consensus_params_are_kept_and_a_chain_without_staked_validators_runs_its_begi
         "height 2 allocated block 1's provision to the pool: {pool}"
     );
 }
+
+#[test]
+fn each_signature_is_verified_once_per_node() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let alice = addr(&alice_key());
+    let mut app = open(&dir);
+    app.init_chain(abci::RequestInitChain {
+        chain_id: CHAIN.into(),
+        app_state_bytes: Bytes::from(genesis_json(&alice)),
+        initial_height: 1,
+        ..Default::default()
+    })
+    .expect("init");
+    let check = |app: &mut App, tx: &[u8]| {
+        let r = app
+            .check_tx(abci::RequestCheckTx {
+                tx: Bytes::copy_from_slice(tx),
+                r#type: 0,
+            })
+            .expect("check");
+        assert_eq!(r.code, 0, "{}", r.log);
+    };
+    let finalize = |app: &mut App, height: i64, txs: Vec<Vec<u8>>| {
+        let fin = app
+            .finalize_block(abci::RequestFinalizeBlock {
+                txs: txs.into_iter().map(Bytes::from).collect(),
+                height,
+                ..Default::default()
+            })
+            .expect("finalize");
+        for r in &fin.tx_results {
+            assert_eq!(r.code, 0, "{}", r.log);
+        }
+        app.commit().expect("commit");
+        fin
+    };
+
+    // CheckTx verifies; the same transaction in the block is not verified again.
+    let first = send(0, 100);
+    check(&mut app, &first);
+    let s = app.signature_stats();
+    assert_eq!((s.verified, s.hits), (1, 0));
+    let fin = finalize(&mut app, 1, vec![first]);
+    let s = app.signature_stats();
+    // Found twice: by the pass over the block's signatures, and by the transaction's run.
+    assert_eq!((s.verified, s.hits), (1, 2), "the block found it verified");
+    // Gas is charged for the check all the same.
+    let uncached = {
+        let dir = tempfile::tempdir().expect("tmp");
+        let mut fresh = open(&dir);
+        fresh
+            .init_chain(abci::RequestInitChain {
+                chain_id: CHAIN.into(),
+                app_state_bytes: Bytes::from(genesis_json(&alice)),
+                initial_height: 1,
+                ..Default::default()
+            })
+            .expect("init");
+        finalize(&mut fresh, 1, vec![send(0, 100)])
+    };
+    assert_eq!(fin.tx_results, uncached.tx_results);
+    assert_eq!(fin.app_hash, uncached.app_hash);
+
+    // Another sequence signs other bytes: verified.
+    check(&mut app, &send(1, 7));
+    assert_eq!(app.signature_stats().verified, 2);
+
+    // A block of transactions never checked here: verified once each before the block runs
+    // (across cores), found verified as each then runs in order.
+    let before = app.signature_stats();
+    let txs: Vec<Vec<u8>> = (1..=20).map(|seq| send(seq, 7)).collect();
+    finalize(&mut app, 2, txs);
+    let after = app.signature_stats();
+    // Sequence 1 was checked above (a hit in the pass); the other 19 are new. Each of the
+    // 20 runs then finds its signature verified.
+    assert_eq!(after.verified - before.verified, 19);
+    assert_eq!(after.hits - before.hits, 1 + 20);
+}

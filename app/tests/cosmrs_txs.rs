@@ -136,6 +136,7 @@ fn deliver(fx: &mut Fx, tx: &[u8]) -> keystone_app::tx::TxOutcome {
             mode: Mode::Deliver,
             min_gas_prices: &[],
             time: keystone_modules::Timestamp::EPOCH,
+            verified: None,
         },
     )
 }
@@ -455,6 +456,7 @@ fn check_tx_enforces_minimum_gas_prices_and_simulate_reports_gas() {
             mode: Mode::Check,
             min_gas_prices: &prices,
             time: keystone_modules::Timestamp::EPOCH,
+            verified: None,
         },
     );
     assert_eq!(code(&out), ("sdk", 13));
@@ -476,6 +478,7 @@ fn check_tx_enforces_minimum_gas_prices_and_simulate_reports_gas() {
             mode: Mode::Check,
             min_gas_prices: &prices,
             time: keystone_modules::Timestamp::EPOCH,
+            verified: None,
         },
     );
     assert_eq!(out.result, Ok(()));
@@ -499,6 +502,7 @@ fn check_tx_enforces_minimum_gas_prices_and_simulate_reports_gas() {
             mode: Mode::Simulate,
             min_gas_prices: &[],
             time: keystone_modules::Timestamp::EPOCH,
+            verified: None,
         },
     );
     assert_eq!(out.result, Ok(()));
@@ -622,6 +626,7 @@ fn a_gas_limit_past_int64_is_refused_in_check_tx() {
                 mode: Mode::Check,
                 min_gas_prices: &[],
                 time: keystone_modules::Timestamp::EPOCH,
+                verified: None,
             },
         );
         assert_eq!(code(&out), ("sdk", 18), "gas {gas}");

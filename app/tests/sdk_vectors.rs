@@ -75,6 +75,7 @@ fn simd_signed_transactions_are_accepted_in_sequence() {
         mode: Mode::Deliver,
         min_gas_prices: &[],
         time: keystone_modules::Timestamp::EPOCH,
+        verified: None,
     };
     for i in 0..3 {
         let raw = tx(&v, i);
@@ -118,6 +119,7 @@ fn replayed_or_altered_simd_transactions_are_refused() {
         mode: Mode::Deliver,
         min_gas_prices: &[],
         time: keystone_modules::Timestamp::EPOCH,
+        verified: None,
     };
     // Out of order: sequence 1 first.
     let mut s = state(&signer);

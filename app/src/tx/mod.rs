@@ -33,8 +33,10 @@
 
 mod error;
 pub mod gas;
+mod sigs;
 
 pub use error::TxError;
+pub use sigs::{SigCache, SigStats};
 
 use cosmos_sdk_proto::cosmos::bank::v1beta1 as bankpb;
 use cosmos_sdk_proto::cosmos::base::v1beta1::Coin as ProtoCoin;
@@ -146,6 +148,8 @@ pub struct Context<'a> {
     /// The block's time (in `CheckTx`, the last block's): unbonding completion times and
     /// commission-change rules are measured from it.
     pub time: Timestamp,
+    /// Signatures already verified on this node (none: each is verified here).
+    pub verified: Option<&'a SigCache>,
 }
 
 impl Context<'_> {
@@ -562,19 +566,6 @@ pub fn secp256k1_address(compressed: &[u8]) -> Address {
     Address(a)
 }
 
-fn verify_secp256k1(pubkey: &[u8], msg: &[u8], sig: &[u8]) -> bool {
-    use k256::ecdsa::signature::Verifier;
-    use k256::ecdsa::{Signature, VerifyingKey};
-    let (Ok(vk), Ok(sig)) = (
-        VerifyingKey::from_sec1_bytes(pubkey),
-        Signature::from_slice(sig),
-    ) else {
-        return false;
-    };
-    // The SDK accepts only low-S signatures, so a signature cannot be re-shaped by a relayer.
-    sig.normalize_s().is_none() && vk.verify(msg, &sig).is_ok()
-}
-
 /// The module accounts that may not receive funds by `MsgSend` (gaia blocks every module
 /// account: coins sent to one would be outside the books the module keeps).
 pub fn blocked_addresses() -> BTreeSet<Address> {
@@ -820,7 +811,12 @@ fn run<S: State>(
                     },
                 }
                 .encode_to_vec();
-                if !direct || !verify_secp256k1(&key, &doc, &raw.signatures[i]) {
+                let sig = &raw.signatures[i];
+                let verifies = match ctx.verified {
+                    Some(cache) => cache.verify(&key, &doc, sig),
+                    None => sigs::verify_secp256k1(&key, &doc, sig),
+                };
+                if !direct || !verifies {
                     return Err(TxError::Unauthorized(format!(
                         "signature verification failed; please verify account number ({}), sequence ({}) and chain-id ({})",
                         account.account_number, account.sequence, ctx.chain_id
