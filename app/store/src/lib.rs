@@ -12,10 +12,15 @@
 //! like), transaction branches and caches (the app keeps pending writes in memory and hands
 //! the final set to `prepare`), and non-consensus indexes.
 //!
-//! Keys are arbitrary bytes; the tree is keyed by SHA-256 of the key, and every key's preimage
-//! is stored so that absence proofs can name their neighbours.
+//! Keys are arbitrary bytes; the tree is keyed by SHA-256 of the key, and every live key's
+//! preimage is stored so that absence proofs can name their neighbours. Beside the tree, an
+//! ordered index of live keys (`keys`) makes [`Store::prefix`] cost what it returns, at the
+//! latest version and at older kept ones. Pruning drops old tree nodes and values, and the
+//! index intervals, deletion records and preimages no kept version reaches. A store written
+//! by an older Keystone is brought to this layout once, when opened.
 
 mod error;
+mod keys;
 mod reader;
 mod store;
 

@@ -1,18 +1,35 @@
 //! The JMT's view of the database: nodes, values by (key hash, version) and key preimages,
 //! read from one redb read transaction (a consistent snapshot).
 
-use crate::store::{value_key, NODES, PREIMAGES, VALUES};
+use crate::store::{node_key_bytes, value_key, NODES, PREIMAGES, VALUES};
 use anyhow::Context;
 use borsh::BorshDeserialize;
 use jmt::storage::{HasPreimage, LeafNode, Node, NodeKey, TreeReader};
 use jmt::{KeyHash, OwnedValue, Version};
-use redb::ReadTransaction;
+use redb::{ReadOnlyTable, ReadTransaction};
 
 pub(crate) struct Snapshot {
     pub(crate) txn: ReadTransaction,
     /// When the store is empty and the first version written is `v > 0`, the tree asks for
     /// the root of `v − 1`: an empty tree.
     pub(crate) empty_root_at: Option<Version>,
+    // Opened once: the tree reads thousands of nodes per block, and opening a table is a
+    // lookup of its own.
+    nodes: ReadOnlyTable<&'static [u8], &'static [u8]>,
+    values: ReadOnlyTable<&'static [u8], &'static [u8]>,
+    preimages: ReadOnlyTable<&'static [u8], &'static [u8]>,
+}
+
+impl Snapshot {
+    pub(crate) fn new(txn: ReadTransaction, empty_root_at: Option<Version>) -> crate::Result<Self> {
+        Ok(Snapshot {
+            nodes: txn.open_table(NODES)?,
+            values: txn.open_table(VALUES)?,
+            preimages: txn.open_table(PREIMAGES)?,
+            txn,
+            empty_root_at,
+        })
+    }
 }
 
 impl TreeReader for Snapshot {
@@ -22,9 +39,8 @@ impl TreeReader for Snapshot {
                 return Ok(Some(Node::Null));
             }
         }
-        let table = self.txn.open_table(NODES)?;
-        let key = borsh::to_vec(node_key)?;
-        match table.get(key.as_slice())? {
+        let key = node_key_bytes(node_key)?;
+        match self.nodes.get(key.as_slice())? {
             Some(bytes) => Ok(Some(
                 Node::try_from_slice(bytes.value()).context("corrupt node")?,
             )),
@@ -37,10 +53,12 @@ impl TreeReader for Snapshot {
         max_version: Version,
         key_hash: KeyHash,
     ) -> anyhow::Result<Option<OwnedValue>> {
-        let table = self.txn.open_table(VALUES)?;
         let lo = value_key(&key_hash, 0);
         let hi = value_key(&key_hash, max_version);
-        let last = table.range(lo.as_slice()..=hi.as_slice())?.next_back();
+        let last = self
+            .values
+            .range(lo.as_slice()..=hi.as_slice())?
+            .next_back();
         match last {
             None => Ok(None),
             Some(entry) => {
@@ -59,8 +77,8 @@ impl TreeReader for Snapshot {
 
 impl HasPreimage for Snapshot {
     fn preimage(&self, key_hash: KeyHash) -> anyhow::Result<Option<Vec<u8>>> {
-        let table = self.txn.open_table(PREIMAGES)?;
-        Ok(table
+        Ok(self
+            .preimages
             .get(key_hash.0.as_slice())?
             .map(|v| v.value().to_vec()))
     }

@@ -1,5 +1,6 @@
 //! [`Store`]: the tree, its versions and their roots in redb.
 
+use crate::keys::{self, KeyChanges, DEAD, DEAD_SINCE, LIVE};
 use crate::reader::{encode_value, Snapshot};
 use crate::{Error, Result};
 use jmt::storage::TreeUpdateBatch;
@@ -12,8 +13,12 @@ use std::path::Path;
 /// A tree version: the block height whose state it holds.
 pub type Version = u64;
 
-/// Tree nodes by borsh-encoded node key.
-pub(crate) const NODES: TableDefinition<&[u8], &[u8]> = TableDefinition::new("jmt_nodes");
+/// Tree nodes by [`node_key_bytes`]: the version first, so a block's new nodes are appended
+/// at the end of the table rather than scattered through it.
+pub(crate) const NODES: TableDefinition<&[u8], &[u8]> = TableDefinition::new("jmt_nodes_v2");
+/// The nodes as stores written before [`NODES`] kept them (by borsh-encoded node key alone);
+/// moved on open.
+const OLD_NODES: TableDefinition<&[u8], &[u8]> = TableDefinition::new("jmt_nodes");
 /// Values by key hash (32 bytes) then version (8 bytes, big-endian): byte order is version
 /// order within a key, so "newest at or below v" is one reverse range step.
 pub(crate) const VALUES: TableDefinition<&[u8], &[u8]> = TableDefinition::new("jmt_values");
@@ -22,7 +27,57 @@ pub(crate) const PREIMAGES: TableDefinition<&[u8], &[u8]> = TableDefinition::new
 /// Root hash of every kept version.
 const ROOTS: TableDefinition<u64, &[u8]> = TableDefinition::new("roots");
 /// Nodes no longer in the tree from a version on: stale-since (8 bytes BE) ‖ node key.
-const STALE_NODES: TableDefinition<&[u8], ()> = TableDefinition::new("stale_nodes");
+const STALE_NODES: TableDefinition<&[u8], ()> = TableDefinition::new("stale_nodes_v2");
+/// Their index in stores written before [`NODES`] (with the old node keys); moved on open.
+const OLD_STALE_NODES: TableDefinition<&[u8], ()> = TableDefinition::new("stale_nodes");
+
+/// A node's key in [`NODES`]: its version (8 bytes BE), then its borsh encoding.
+pub(crate) fn node_key_bytes(k: &jmt::storage::NodeKey) -> std::io::Result<Vec<u8>> {
+    let mut out = k.version().to_be_bytes().to_vec();
+    borsh::to_writer(&mut out, k)?;
+    Ok(out)
+}
+
+/// Does `t` exist in the database (without creating it)?
+fn exists<K: redb::Key + 'static, V: redb::Value + 'static>(
+    txn: &redb::ReadTransaction,
+    t: TableDefinition<K, V>,
+) -> Result<bool> {
+    match txn.open_table(t) {
+        Ok(_) => Ok(true),
+        Err(redb::TableError::TableDoesNotExist(_)) => Ok(false),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Move the nodes of a store written before [`NODES`] to their new keys.
+fn move_old_nodes(txn: &WriteTransaction) -> Result<()> {
+    use borsh::BorshDeserialize;
+    let corrupt = |e: std::io::Error| Error::Corrupt(format!("node key: {e}"));
+    {
+        let old = txn.open_table(OLD_NODES)?;
+        let mut new = txn.open_table(NODES)?;
+        for e in old.iter()? {
+            let (k, v) = e?;
+            let key = jmt::storage::NodeKey::try_from_slice(k.value()).map_err(corrupt)?;
+            new.insert(node_key_bytes(&key).map_err(corrupt)?.as_slice(), v.value())?;
+        }
+        let old = txn.open_table(OLD_STALE_NODES)?;
+        let mut new = txn.open_table(STALE_NODES)?;
+        for e in old.iter()? {
+            let (k, _) = e?;
+            let k = k.value();
+            let (since, node) = k.split_at(8.min(k.len()));
+            let key = jmt::storage::NodeKey::try_from_slice(node).map_err(corrupt)?;
+            let mut idx = since.to_vec();
+            idx.extend(node_key_bytes(&key).map_err(corrupt)?);
+            new.insert(idx.as_slice(), ())?;
+        }
+    }
+    txn.delete_table(OLD_NODES)?;
+    txn.delete_table(OLD_STALE_NODES)?;
+    Ok(())
+}
 /// Values overwritten from a version on: stale-since (8 bytes BE) ‖ value key.
 const STALE_VALUES: TableDefinition<&[u8], ()> = TableDefinition::new("stale_values");
 
@@ -46,6 +101,12 @@ pub struct Stats {
     pub values: u64,
     /// Versions kept.
     pub versions: u64,
+    /// Key preimages held.
+    pub preimages: u64,
+    /// Keys present at the latest version.
+    pub live_keys: u64,
+    /// Intervals of deleted keys that a kept version may still read.
+    pub dead_intervals: u64,
 }
 
 /// A new version computed but not yet written: the output of [`Store::prepare`].
@@ -55,6 +116,7 @@ pub struct Prepared {
     root: [u8; 32],
     batch: TreeUpdateBatch,
     preimages: Vec<(KeyHash, Vec<u8>)>,
+    keys: KeyChanges,
 }
 
 impl Prepared {
@@ -80,14 +142,34 @@ impl Store {
     /// [`Store::with_pruning`] says otherwise.
     pub fn open(path: impl AsRef<Path>) -> Result<Store> {
         let db = Database::create(path)?;
+        // A store written by an older Keystone is brought up to date once, here: its nodes
+        // move to version-first keys, and the live-key index is built.
+        let (old_nodes, unindexed) = {
+            let txn = db.begin_read()?;
+            let has_roots = match txn.open_table(ROOTS) {
+                Ok(roots) => roots.first()?.is_some(),
+                Err(redb::TableError::TableDoesNotExist(_)) => false,
+                Err(e) => return Err(e.into()),
+            };
+            (exists(&txn, OLD_NODES)?, has_roots && !exists(&txn, LIVE)?)
+        };
         let txn = db.begin_write()?;
         {
+            txn.open_table(LIVE)?;
+            txn.open_table(DEAD)?;
+            txn.open_table(DEAD_SINCE)?;
             txn.open_table(NODES)?;
             txn.open_table(VALUES)?;
             txn.open_table(PREIMAGES)?;
             txn.open_table(ROOTS)?;
             txn.open_table(STALE_NODES)?;
             txn.open_table(STALE_VALUES)?;
+        }
+        if old_nodes {
+            move_old_nodes(&txn)?;
+        }
+        if unindexed {
+            keys::rebuild(&txn)?;
         }
         txn.commit()?;
         Ok(Store {
@@ -127,6 +209,9 @@ impl Store {
             nodes: txn.open_table(NODES)?.len()?,
             values: txn.open_table(VALUES)?.len()?,
             versions: txn.open_table(ROOTS)?.len()?,
+            preimages: txn.open_table(PREIMAGES)?.len()?,
+            live_keys: txn.open_table(LIVE)?.len()?,
+            dead_intervals: txn.open_table(DEAD)?.len()?,
         })
     }
 
@@ -145,10 +230,7 @@ impl Store {
         if txn.open_table(ROOTS)?.get(version)?.is_none() {
             return Err(Error::MissingVersion(version));
         }
-        Ok(Snapshot {
-            txn,
-            empty_root_at: None,
-        })
+        Snapshot::new(txn, None)
     }
 
     /// The value of `key` at `version` (`None`: absent).
@@ -172,32 +254,50 @@ impl Store {
             .map_err(tree_err)
     }
 
-    /// Every key (in byte order) under `prefix` with its value at `version`. Reads the key
-    /// preimages, so it sees every key ever written; fine for the modest sets modules iterate
-    /// (validators, a delegator's delegations), not for scanning the whole state.
+    /// Every key (in byte order) under `prefix` with its value at `version`. Walks the index
+    /// of live keys under the prefix (and, below the latest version, the intervals of keys
+    /// deleted since), so it costs what it returns, whatever the size of the state.
     pub fn prefix(&self, prefix: &[u8], version: Version) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
         use jmt::storage::TreeReader;
         let snap = self.snapshot(version)?;
-        let pre = snap.txn.open_table(PREIMAGES)?;
-        let mut out = Vec::new();
-        for entry in pre.iter()? {
-            let (kh, key) = entry?;
-            let key = key.value();
-            if !key.starts_with(prefix) {
-                continue;
-            }
-            let kh: [u8; 32] = kh
-                .value()
-                .try_into()
-                .map_err(|_| Error::Corrupt("key hash".into()))?;
-            if let Some(v) = snap
-                .get_value_option(version, KeyHash(kh))
-                .map_err(tree_err)?
-            {
-                out.push((key.to_vec(), v));
+        let latest = snap.txn.open_table(ROOTS)?.last()?.map(|(k, _)| k.value());
+        let end = keys::prefix_end(prefix);
+        let range = |t: &redb::ReadOnlyTable<&[u8], u64>| match &end {
+            Some(end) => t.range::<&[u8]>(prefix..end.as_slice()),
+            None => t.range::<&[u8]>(prefix..),
+        };
+        let mut present: Vec<Vec<u8>> = Vec::new();
+        let live = snap.txn.open_table(LIVE)?;
+        for e in range(&live)? {
+            let (k, created) = e?;
+            if created.value() <= version {
+                present.push(k.value().to_vec());
             }
         }
-        out.sort();
+        if latest != Some(version) {
+            let dead = snap.txn.open_table(DEAD)?;
+            for e in range(&dead)? {
+                let (entry, created) = e?;
+                let (key, deleted) = keys::parse_dead(entry.value())?;
+                if key.starts_with(prefix) && created.value() <= version && version < deleted {
+                    present.push(key.to_vec());
+                }
+            }
+            present.sort();
+        }
+        let mut out = Vec::with_capacity(present.len());
+        for key in present {
+            let kh = KeyHash::with::<Sha256>(&key);
+            match snap.get_value_option(version, kh).map_err(tree_err)? {
+                Some(v) => out.push((key, v)),
+                None => {
+                    return Err(Error::Corrupt(format!(
+                        "the key index lists {} at version {version}, the tree does not",
+                        String::from_utf8_lossy(&key)
+                    )))
+                }
+            }
+        }
         Ok(out)
     }
 
@@ -219,13 +319,13 @@ impl Store {
                 });
             }
         }
-        let snap = Snapshot {
-            txn: self.db.begin_read()?,
-            empty_root_at: match base {
+        let snap = Snapshot::new(
+            self.db.begin_read()?,
+            match base {
                 None if version > 0 => Some(version - 1),
                 _ => None,
             },
-        };
+        )?;
         // One entry per key, the last change wins; ordered, so the batch is deterministic.
         let mut set: BTreeMap<KeyHash, (Vec<u8>, Option<Vec<u8>>)> = BTreeMap::new();
         for (k, v) in changes {
@@ -234,17 +334,53 @@ impl Store {
             }
             set.insert(KeyHash::with::<Sha256>(&k), (k, v));
         }
+        // Which writes create a key and which delete one: the index changes with those only.
+        let mut key_changes = KeyChanges::default();
+        {
+            let live = snap.txn.open_table(LIVE)?;
+            for (k, v) in set.values() {
+                match (live.get(k.as_slice())?.map(|c| c.value()), v) {
+                    (None, Some(_)) => key_changes.created.push(k.clone()),
+                    (Some(created), None) => key_changes.deleted.push((k.clone(), created)),
+                    _ => {}
+                }
+            }
+        }
         let tree = JellyfishMerkleTree::<_, Sha256>::new(&snap);
-        let (root, batch) = tree
-            .put_value_set(set.iter().map(|(kh, (_, v))| (*kh, v.clone())), version)
-            .map_err(tree_err)?;
-        let preimages = set.into_iter().map(|(kh, (k, _))| (kh, k)).collect();
+        let upserts: Vec<(KeyHash, Vec<u8>)> = set
+            .iter()
+            .filter_map(|(kh, (_, v))| Some((*kh, v.clone()?)))
+            .collect();
+        let (root, batch) = if upserts.is_empty() || upserts.len() < set.len() {
+            // Deletions (or nothing at all): the tree's one-key-at-a-time path.
+            tree.put_value_set(set.iter().map(|(kh, (_, v))| (*kh, v.clone())), version)
+                .map_err(tree_err)?
+        } else {
+            // Only inserts and updates: the batch path builds each new node once and hashes
+            // it once, where the one-at-a-time path rehashes the way to the root for every
+            // key. The tree, and so the root, is the same.
+            let (roots, batch) = tree
+                .batch_put_value_sets(vec![upserts], None, version)
+                .map_err(tree_err)?;
+            let root = roots
+                .first()
+                .copied()
+                .ok_or_else(|| Error::Tree("the batch computed no root".into()))?;
+            (root, batch)
+        };
+        // A key present before keeps its preimage; only new keys bring one.
+        let preimages = key_changes
+            .created
+            .iter()
+            .map(|k| (KeyHash::with::<Sha256>(k), k.clone()))
+            .collect();
         Ok(Prepared {
             version,
             base,
             root: root.0,
             batch,
             preimages,
+            keys: key_changes,
         })
     }
 
@@ -289,7 +425,7 @@ impl Store {
 fn write_version(txn: &WriteTransaction, p: &Prepared) -> Result<()> {
     let mut nodes = txn.open_table(NODES)?;
     for (k, n) in p.batch.node_batch.nodes() {
-        let k = borsh::to_vec(k).map_err(|e| Error::Corrupt(e.to_string()))?;
+        let k = node_key_bytes(k).map_err(|e| Error::Corrupt(e.to_string()))?;
         let n = borsh::to_vec(n).map_err(|e| Error::Corrupt(e.to_string()))?;
         nodes.insert(k.as_slice(), n.as_slice())?;
     }
@@ -322,9 +458,10 @@ fn write_version(txn: &WriteTransaction, p: &Prepared) -> Result<()> {
     let mut stale_nodes = txn.open_table(STALE_NODES)?;
     for s in &p.batch.stale_node_index_batch {
         let mut idx = s.stale_since_version.to_be_bytes().to_vec();
-        idx.extend(borsh::to_vec(&s.node_key).map_err(|e| Error::Corrupt(e.to_string()))?);
+        idx.extend(node_key_bytes(&s.node_key).map_err(|e| Error::Corrupt(e.to_string()))?);
         stale_nodes.insert(idx.as_slice(), ())?;
     }
+    keys::write(txn, p.version, &p.keys)?;
     txn.open_table(ROOTS)?
         .insert(p.version, p.root.as_slice())?;
     Ok(())
@@ -336,19 +473,22 @@ fn prune_in(txn: &WriteTransaction, latest: Version, keep: u64) -> Result<()> {
     let Some(earliest_kept) = (latest + 1).checked_sub(keep).filter(|e| *e > 0) else {
         return Ok(());
     };
-    let bound = (earliest_kept + 1).to_be_bytes();
-    let mut stale_nodes = txn.open_table(STALE_NODES)?;
-    let mut nodes = txn.open_table(NODES)?;
-    for idx in stale_nodes.extract_from_if(..bound.as_slice(), |_, _| true)? {
-        let (idx, _) = idx?;
-        nodes.remove(&idx.value()[8..])?;
+    {
+        let bound = (earliest_kept + 1).to_be_bytes();
+        let mut stale_nodes = txn.open_table(STALE_NODES)?;
+        let mut nodes = txn.open_table(NODES)?;
+        for idx in stale_nodes.extract_from_if(..bound.as_slice(), |_, _| true)? {
+            let (idx, _) = idx?;
+            nodes.remove(&idx.value()[8..])?;
+        }
+        let mut stale_values = txn.open_table(STALE_VALUES)?;
+        let mut values = txn.open_table(VALUES)?;
+        for idx in stale_values.extract_from_if(..bound.as_slice(), |_, _| true)? {
+            let (idx, _) = idx?;
+            values.remove(&idx.value()[8..])?;
+        }
     }
-    let mut stale_values = txn.open_table(STALE_VALUES)?;
-    let mut values = txn.open_table(VALUES)?;
-    for idx in stale_values.extract_from_if(..bound.as_slice(), |_, _| true)? {
-        let (idx, _) = idx?;
-        values.remove(&idx.value()[8..])?;
-    }
+    keys::prune(txn, earliest_kept)?;
     txn.open_table(ROOTS)?
         .retain_in(..earliest_kept, |_, _| false)?;
     Ok(())

@@ -367,3 +367,222 @@ fn an_empty_value_is_refused() {
     assert!(proves_present(&store, "a", "1", 1));
     assert_eq!(root.len(), 32);
 }
+
+/// Every key under `prefix` at `version`, as the tree answers key by key.
+fn by_key(s: &Store, keys: &[&str], prefix: &str, version: u64) -> Vec<(Vec<u8>, Vec<u8>)> {
+    let mut out: Vec<_> = keys
+        .iter()
+        .filter(|k| k.starts_with(prefix))
+        .filter_map(|k| {
+            s.get(k.as_bytes(), version)
+                .expect("get")
+                .map(|v| (k.as_bytes().to_vec(), v))
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+/// A history of creations, updates, deletions and re-creations over eight versions.
+fn history(s: &Store) {
+    s.apply(
+        1,
+        [
+            kv("q/a", "1"),
+            kv("q/b", "1"),
+            kv("q/c", "1"),
+            kv("r/a", "1"),
+        ],
+    )
+    .expect("v1");
+    s.apply(2, [kv("q/a", "2"), del("q/b")]).expect("v2");
+    s.apply(3, [kv("q/b", "3"), kv("q/d", "3")]).expect("v3");
+    s.apply(4, [del("q/a"), del("q/b"), kv("q/c", "4")])
+        .expect("v4");
+    s.apply(5, [kv("r/b", "5")]).expect("v5");
+    s.apply(6, [kv("q/a", "6"), del("q/d")]).expect("v6");
+    s.apply(7, [kv("q/e", "7")]).expect("v7");
+    s.apply(8, [del("q/e"), kv("q", "8"), kv("q0", "8")])
+        .expect("v8");
+}
+
+const HISTORY_KEYS: [&str; 9] = ["q/a", "q/b", "q/c", "q/d", "q/e", "r/a", "r/b", "q", "q0"];
+
+#[test]
+fn prefix_reads_at_every_version_match_the_tree() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let s = open(&dir);
+    history(&s);
+    for v in 1..=8 {
+        for prefix in ["q/", "r/", "q", "", "z"] {
+            assert_eq!(
+                s.prefix(prefix.as_bytes(), v).expect("prefix"),
+                by_key(&s, &HISTORY_KEYS, prefix, v),
+                "prefix {prefix:?} at v{v}"
+            );
+        }
+    }
+    // A prefix ending in 0xff bytes has no upper bound of its own.
+    s.apply(9, [(vec![0xff, 0xff, 1], Some(b"x".to_vec()))])
+        .expect("v9");
+    assert_eq!(
+        s.prefix(&[0xff, 0xff], 9).expect("prefix"),
+        vec![(vec![0xff, 0xff, 1], b"x".to_vec())]
+    );
+    let stats = s.stats().expect("stats");
+    assert_eq!(stats.live_keys, 7, "{stats:?}");
+}
+
+#[test]
+fn pruning_drops_the_intervals_tombstones_and_preimages_no_kept_version_reaches() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let unpruned_dir = tempfile::tempdir().expect("tmp");
+    let s = open(&dir).with_pruning(3);
+    let unpruned = open(&unpruned_dir);
+    history(&s);
+    history(&unpruned);
+    // Kept: 6, 7, 8. q/b (deleted at 4) and q/d (at 6) are absent from all of them; q/e
+    // (created 7, deleted 8) is still read at 7; q/a was deleted at 4 and is back since 6.
+    let (small, big) = (s.stats().expect("stats"), unpruned.stats().expect("stats"));
+    assert_eq!(big.preimages, 9);
+    assert_eq!(small.preimages, 7, "q/b and q/d are gone: {small:?}");
+    assert_eq!(big.dead_intervals, 5);
+    assert_eq!(small.dead_intervals, 1, "only q/e's: {small:?}");
+    assert!(small.values < big.values, "{small:?} vs {big:?}");
+    for v in 6..=8 {
+        for prefix in ["q/", "r/", "q", ""] {
+            assert_eq!(
+                s.prefix(prefix.as_bytes(), v).expect("prefix"),
+                unpruned.prefix(prefix.as_bytes(), v).expect("prefix"),
+                "prefix {prefix:?} at v{v}"
+            );
+        }
+        for k in HISTORY_KEYS {
+            assert_eq!(
+                s.get(k.as_bytes(), v).expect("get"),
+                unpruned.get(k.as_bytes(), v).expect("get"),
+                "{k} at v{v}"
+            );
+        }
+        assert_eq!(
+            s.root_hash(v).expect("root"),
+            unpruned.root_hash(v).expect("root")
+        );
+        assert!(proves_absent(&s, "q/b", v));
+    }
+    assert!(proves_present(&s, "q/a", "6", 8));
+}
+
+#[test]
+fn a_store_written_before_the_key_index_gets_it_built_on_open() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let path = dir.path().join("state.redb");
+    let fresh_dir = tempfile::tempdir().expect("tmp");
+    let fresh = open(&fresh_dir);
+    history(&fresh);
+    {
+        let s = Store::open(&path).expect("open");
+        history(&s);
+    }
+    // As an older Keystone left it: no index tables, and the nodes keyed by their borsh
+    // encoding alone (today's keys less their 8-byte version prefix).
+    {
+        use redb::{ReadableTable, TableDefinition};
+        let db = redb::Database::create(&path).expect("db");
+        let txn = db.begin_write().expect("txn");
+        for t in ["live_keys", "dead_keys", "dead_since"] {
+            let def: TableDefinition<&[u8], u64> = TableDefinition::new(t);
+            assert!(txn.delete_table(def).expect("delete"), "{t} existed");
+        }
+        let new: TableDefinition<&[u8], &[u8]> = TableDefinition::new("jmt_nodes_v2");
+        let old: TableDefinition<&[u8], &[u8]> = TableDefinition::new("jmt_nodes");
+        let moved: Vec<(Vec<u8>, Vec<u8>)> = txn
+            .open_table(new)
+            .expect("nodes")
+            .iter()
+            .expect("iter")
+            .map(|e| {
+                let (k, v) = e.expect("entry");
+                (k.value()[8..].to_vec(), v.value().to_vec())
+            })
+            .collect();
+        assert!(!moved.is_empty());
+        {
+            let mut t = txn.open_table(old).expect("old nodes");
+            for (k, v) in &moved {
+                t.insert(k.as_slice(), v.as_slice()).expect("insert");
+            }
+        }
+        let new: TableDefinition<&[u8], ()> = TableDefinition::new("stale_nodes_v2");
+        let old: TableDefinition<&[u8], ()> = TableDefinition::new("stale_nodes");
+        let stale: Vec<Vec<u8>> = txn
+            .open_table(new)
+            .expect("stale")
+            .iter()
+            .expect("iter")
+            .map(|e| {
+                let k = e.expect("entry").0.value().to_vec();
+                [&k[..8], &k[16..]].concat()
+            })
+            .collect();
+        {
+            let mut t = txn.open_table(old).expect("old stale");
+            for k in &stale {
+                t.insert(k.as_slice(), ()).expect("insert");
+            }
+        }
+        assert!(txn
+            .delete_table(TableDefinition::<&[u8], &[u8]>::new("jmt_nodes_v2"))
+            .expect("delete"));
+        assert!(txn
+            .delete_table(TableDefinition::<&[u8], ()>::new("stale_nodes_v2"))
+            .expect("delete"));
+        txn.commit().expect("commit");
+    }
+    let s = Store::open(&path).expect("reopen");
+    for v in 1..=8 {
+        for prefix in ["q/", "r/", ""] {
+            assert_eq!(
+                s.prefix(prefix.as_bytes(), v).expect("prefix"),
+                fresh.prefix(prefix.as_bytes(), v).expect("prefix"),
+                "prefix {prefix:?} at v{v}"
+            );
+        }
+    }
+    assert_eq!(s.stats().expect("stats"), fresh.stats().expect("stats"));
+    for v in 1..=8 {
+        assert_eq!(
+            s.root_hash(v).expect("root"),
+            fresh.root_hash(v).expect("root")
+        );
+        assert!(proves_absent(&s, "q/b", v.max(4)), "v{v}");
+    }
+    assert!(proves_present(&s, "q/a", "6", 8));
+    // It goes on from there like any store, old versions prunable.
+    let s = s.with_pruning(2);
+    s.apply(9, [kv("q/z", "9")]).expect("v9");
+    assert!(proves_present(&s, "q/z", "9", 9));
+    assert!(proves_present(&s, "q/c", "4", 9));
+}
+
+#[test]
+fn inserts_alone_and_inserts_with_a_deletion_reach_the_same_root() {
+    // Without deletions the store takes the tree's batch path; with one, the key-at-a-time
+    // path. Deleting a key that is not there changes nothing, so both roots must agree.
+    let (a_dir, b_dir) = (
+        tempfile::tempdir().expect("tmp"),
+        tempfile::tempdir().expect("tmp"),
+    );
+    let (a, b) = (open(&a_dir), open(&b_dir));
+    for v in 1..=5u64 {
+        let writes: Vec<_> = (0..300)
+            .map(|i| kv(&format!("k{}", (i * 7 + v * 31) % 500), &format!("{v}-{i}")))
+            .collect();
+        let ra = a.apply(v, writes.clone()).expect("batch");
+        let rb = b
+            .apply(v, writes.into_iter().chain([del("never-written")]))
+            .expect("one at a time");
+        assert_eq!(ra, rb, "v{v}");
+    }
+    assert!(proves_present(&a, "k31", "1-0", 1));
+}
