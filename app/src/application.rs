@@ -204,6 +204,11 @@ impl App {
         }
     }
 
+    /// The state store (for operators' tools and benchmarks: reads, stats).
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
     /// secp256k1 signatures verified and checks answered from the node's cache so far.
     pub fn signature_stats(&self) -> crate::tx::SigStats {
         self.sigs.stats()
