@@ -5,6 +5,12 @@
 //! [`commands`]; what the commands do lives in the `keystone` library.
 
 use anyhow::{bail, Context, Result};
+
+/// A node allocates and frees many small buffers per transaction (decoded messages, events,
+/// state keys); glibc's allocator spent about a fifth of a loaded node's CPU in malloc and free
+/// (`perf`, BENCHMARKS.md), mimalloc's thread-local free lists much less.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use clap::{Parser, Subcommand, ValueEnum};
 use keystone::home::{self, Home};
 use keystone::keys::{self, KeyInfo, Keyring};

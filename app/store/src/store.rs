@@ -131,6 +131,10 @@ impl Prepared {
     }
 }
 
+/// redb's page cache for the state: the upper nodes of the tree and the index stay warm, and
+/// memory stays bounded (redb's default of 1 GiB grows with everything a node has written).
+const CACHE_BYTES: usize = 64 << 20;
+
 /// The versioned, provable state.
 pub struct Store {
     db: Database,
@@ -141,7 +145,9 @@ impl Store {
     /// Open the store at `path`, creating it if absent. Keeps every version until
     /// [`Store::with_pruning`] says otherwise.
     pub fn open(path: impl AsRef<Path>) -> Result<Store> {
-        let db = Database::create(path)?;
+        let db = Database::builder()
+            .set_cache_size(CACHE_BYTES)
+            .create(path.as_ref())?;
         // A store written by an older Keystone is brought up to date once, here: its nodes
         // move to version-first keys, and the live-key index is built.
         let (old_nodes, unindexed) = {

@@ -112,6 +112,14 @@ fn split_event_key(k: &[u8]) -> Option<(&[u8], (Height, u32))> {
     Some((value, (h, i)))
 }
 
+/// `ResponseFinalizeBlock` with its app hash (field 5) alone: prost skips the other fields
+/// without building them.
+#[derive(Clone, PartialEq, prost::Message)]
+struct AppHashOnly {
+    #[prost(bytes = "vec", tag = "5")]
+    app_hash: Vec<u8>,
+}
+
 /// Committed blocks by height.
 pub struct BlockStore {
     db: Database,
@@ -120,7 +128,9 @@ pub struct BlockStore {
 impl BlockStore {
     /// Open (or create) the store at `path` on the real file system.
     pub fn open(path: &Path) -> Result<BlockStore> {
-        Self::tables(Database::create(path)?)
+        // The recent blocks and results the RPC serves stay cached; redb's default (1 GiB)
+        // would grow with every block written.
+        Self::tables(Database::builder().set_cache_size(32 << 20).create(path)?)
     }
 
     /// Open (or create) the store at `path` on `storage` (on a virtual disk, through its
@@ -474,6 +484,16 @@ impl BlockStore {
     ) -> Result<Option<keystone_proto::abci::ResponseFinalizeBlock>> {
         self.read(RESULTS, h, |b| {
             keystone_proto::abci::ResponseFinalizeBlock::decode(b).map_err(|e| e.to_string())
+        })
+    }
+
+    /// The app hash after `h`, from `h`'s results without decoding their events: `status`
+    /// asks for it on every call, and a full block's results hold every tx's events.
+    pub fn app_hash_after(&self, h: Height) -> Result<Option<Vec<u8>>> {
+        self.read(RESULTS, h, |b| {
+            AppHashOnly::decode(b)
+                .map(|r| r.app_hash)
+                .map_err(|e| e.to_string())
         })
     }
 

@@ -166,3 +166,19 @@ fn txs_are_found_by_hash_height_and_event_conditions() {
     assert!(q("message.sender='nobody'").is_empty());
     assert_eq!(s.tx_location(&sha256(b"t3").0).expect("loc"), Some((2, 0)));
 }
+
+#[test]
+fn the_app_hash_after_a_height_is_read_without_its_events() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let s = BlockStore::open(&dir.path().join("bs.redb")).expect("open");
+    let mut res = results(vec![vec![event("transfer", &[("recipient", "bob")])]]);
+    res.app_hash = vec![7; 32].into();
+    s.save_results(1, &[b"t1".to_vec()], &res, None)
+        .expect("save");
+    assert_eq!(s.app_hash_after(1).expect("read"), Some(vec![7; 32]));
+    assert_eq!(
+        s.results(1).expect("read").map(|r| r.app_hash.to_vec()),
+        Some(vec![7; 32])
+    );
+    assert_eq!(s.app_hash_after(2).expect("read"), None);
+}

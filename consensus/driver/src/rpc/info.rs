@@ -20,9 +20,9 @@ fn summary(view: &ReadView, h: u64) -> Result<(String, String, Value), RpcError>
         .unwrap_or_default();
     // The app hash *after* h is in h's results (the header of h holds the one before it).
     let app_hash = blocks
-        .results(h)
+        .app_hash_after(h)
         .map_err(internal)?
-        .map(|r| hex::encode_upper(&r.app_hash))
+        .map(hex::encode_upper)
         .unwrap_or_default();
     let time = blocks
         .block_proto(h)
