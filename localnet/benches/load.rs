@@ -686,6 +686,12 @@ fn main() {
     if let (Some(lo), Some(hi)) = (late_heights.iter().min(), late_heights.iter().max()) {
         eprintln!("txs the watcher missed are in heights {lo}..={hi}");
     }
+    // The block store serves a block before its state is committed: read the sequences once
+    // the next height is stored too.
+    let settled = Instant::now() + Duration::from_secs(10);
+    while net.height(0).is_some_and(|h| h < next) && Instant::now() < settled {
+        std::thread::sleep(Duration::from_millis(20));
+    }
     // Each account's sequence at node 0 against what it had accepted: every accepted tx of a
     // signed account is executed exactly when the sequences match.
     let short: Vec<String> = if kvstore {

@@ -19,8 +19,11 @@ pub const TX_BYTES_PER_S: u64 = 8 * 1024 * 1024;
 pub const FUTURE_MESSAGES: u64 = 1_000;
 /// Bytes of messages for the next height kept per peer.
 pub const FUTURE_BYTES: u64 = 8 * 1024 * 1024;
-/// Block-sync requests answered per peer per second (and twice that at once).
-pub const BLOCK_REQUESTS_PER_S: u64 = 200;
+/// Block-sync requests answered per peer per second (and twice that at once). An honest
+/// node syncing from one peer asks as fast as it applies blocks (its window bounds what is in
+/// flight), so this sits above the rate a node applies empty blocks: a lower budget dropped
+/// its requests, stalled it for a request timeout each time, and counted it as overrunning.
+pub const BLOCK_REQUESTS_PER_S: u64 = 2_000;
 /// A height asked for again within this is not answered again.
 pub const REPEAT_AFTER: Duration = Duration::from_secs(2);
 /// How far past a budget (in multiples of it) a peer goes before it is disconnected.

@@ -2,9 +2,12 @@
 //!
 //! Every input the core takes is appended before the core acts on it; the driver asks for an
 //! fsync before it sends the node's own votes and proposals, so that after a crash a replay
-//! reproduces exactly what others may have seen. When a height is done, [`Wal::end_height`]
-//! writes an end-of-height marker and starts the file afresh from it, so the log holds one
-//! height at a time.
+//! reproduces exactly what others may have seen. What peers sent is appended without an fsync,
+//! as CometBFT does: it reaches the disk with the node's next vote, and if a crash loses it,
+//! the peers send it again. When a height is done, [`Wal::end_height`] writes an
+//! end-of-height marker (fsynced); replay starts after the last marker. Once the file passes
+//! [`ROTATE_BYTES`] the marker starts it afresh — not at every height, because starting afresh
+//! costs two more fsyncs (the new file and its directory).
 //!
 //! Record format: `crc32(payload) u32 BE ‖ len u32 BE ‖ payload`, payload = `height u64 BE ‖
 //! tag u8 ‖ body`, with votes, proposals and block ids as their CometBFT protobuf. On open,
@@ -20,6 +23,9 @@ use std::path::{Path, PathBuf};
 
 /// Largest record accepted (CometBFT's WAL bound is 1 MB as well).
 pub const MAX_RECORD_BYTES: u32 = 1 << 20;
+
+/// Past this size the next end-of-height marker starts the file afresh.
+pub const ROTATE_BYTES: u64 = 4 << 20;
 
 /// What the WAL failed at.
 #[derive(Debug, thiserror::Error)]
@@ -152,6 +158,10 @@ pub struct Recovery {
 pub struct Wal {
     path: PathBuf,
     storage: SharedStorage,
+    /// Bytes in the file.
+    len: u64,
+    /// Whether something was appended since the last fsync.
+    dirty: bool,
 }
 
 impl Wal {
@@ -208,6 +218,9 @@ impl Wal {
             Wal {
                 path: path.into(),
                 storage,
+                len: good as u64,
+                // What was read may still be only in the OS's cache: the first sync covers it.
+                dirty: true,
             },
             recovery,
         ))
@@ -249,28 +262,41 @@ impl Wal {
         self.storage
             .append(&self.path, &rec)
             .map_err(|e| self.io(e))?;
+        self.len += rec.len() as u64;
+        self.dirty = true;
         if sync {
             self.sync()?;
         }
         Ok(())
     }
 
-    /// Force what was appended to disk.
+    /// Force what was appended to disk (nothing to do if that is already done).
     pub fn sync(&mut self) -> Result<()> {
-        self.storage.sync(&self.path).map_err(|e| self.io(e))
+        if !self.dirty {
+            return Ok(());
+        }
+        self.storage.sync(&self.path).map_err(|e| self.io(e))?;
+        self.dirty = false;
+        Ok(())
     }
 
-    /// Mark `height` finished (its block is stored) and start the log afresh from the
-    /// marker. Crash-safe: the file always holds the marker, either at the end of the old
-    /// log or alone in the new one.
+    /// Mark `height` finished (its block is stored); past [`ROTATE_BYTES`], start the log
+    /// afresh from the marker. Crash-safe: the file always holds the marker, either at the end
+    /// of the old log or alone in the new one.
     pub fn end_height(&mut self, height: Height) -> Result<()> {
         let rec = Self::record(&Entry::EndHeight(height))?;
         self.storage
             .append(&self.path, &rec)
             .map_err(|e| self.io(e))?;
+        self.len += rec.len() as u64;
+        self.dirty = true;
         self.sync()?;
-        self.storage
-            .replace(&self.path, &rec, false)
-            .map_err(|e| self.io(e))
+        if self.len > ROTATE_BYTES {
+            self.storage
+                .replace(&self.path, &rec, false)
+                .map_err(|e| self.io(e))?;
+            self.len = rec.len() as u64;
+        }
+        Ok(())
     }
 }

@@ -249,3 +249,44 @@ fn replay_restores_the_core_exactly() {
     assert_eq!(replayed.state(), core.state());
     assert_eq!(again, outputs);
 }
+
+/// Heights accumulate in one file until it passes `ROTATE_BYTES`; replay starts after the
+/// last marker either way, and the marker that passes the bound starts the file afresh.
+#[test]
+fn the_log_is_started_afresh_only_past_its_size_bound() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let path = dir.path().join("wal");
+    let (keys, _) = keys();
+    let inputs = sample_inputs(&keys);
+    let size = || std::fs::metadata(&path).expect("wal file").len();
+    let (mut wal, _) = Wal::open(&path).expect("open");
+    for h in 1..=3 {
+        for i in &inputs {
+            wal.append(h, i, false).expect("append");
+        }
+        wal.end_height(h).expect("end");
+    }
+    let three_heights = size();
+    wal.append(4, &Input::Start, true).expect("next height");
+    drop(wal);
+    let (mut wal, rec) = Wal::open(&path).expect("reopen");
+    assert_eq!(rec.last_end_height, Some(3));
+    assert_eq!(rec.inputs, vec![(4, Input::Start)]);
+    assert!(
+        three_heights > 3 * inputs.len() as u64,
+        "three heights are still in the file"
+    );
+    // Fill the file past the bound: the next marker starts it afresh.
+    let h = 4;
+    while size() <= keystone_consensus_driver::wal::ROTATE_BYTES {
+        for i in &inputs {
+            wal.append(h, i, false).expect("append");
+        }
+    }
+    wal.end_height(h).expect("end");
+    assert!(size() < three_heights, "started afresh: {} bytes", size());
+    drop(wal);
+    let (_, rec) = Wal::open(&path).expect("reopen");
+    assert_eq!(rec.last_end_height, Some(h));
+    assert!(rec.inputs.is_empty());
+}
