@@ -78,6 +78,7 @@ db_err!(
     redb::TransactionError,
     redb::TableError,
     redb::StorageError,
+    redb::SetDurabilityError,
     redb::CommitError
 );
 
@@ -184,6 +185,11 @@ impl BlockStore {
 
     /// Store block `block` (id `id`) with the commit that finalised it. Heights follow each
     /// other; the first stored height may be any (a chain's initial height).
+    ///
+    /// Not durable on its own: the block reaches the disk with its results
+    /// ([`BlockStore::save_results`], one fsync for both), which the engine writes before the
+    /// application commits. A crash in between loses the block, and the node decides or
+    /// fetches it again, as after a crash just before this call.
     pub fn save(&self, block: &Block, id: &BlockId, commit: &Commit) -> Result<()> {
         let h = block.header.height;
         let top = self.height()?;
@@ -193,7 +199,8 @@ impl BlockStore {
                 got: h,
             });
         }
-        let txn = self.db.begin_write()?;
+        let mut txn = self.db.begin_write()?;
+        txn.set_durability(redb::Durability::None)?;
         txn.open_table(BLOCKS)?
             .insert(h, block.to_proto().encode_to_vec().as_slice())?;
         txn.open_table(BLOCK_IDS)?
@@ -311,6 +318,11 @@ impl BlockStore {
 
     /// Forget the built blocks (their height committed).
     pub fn clear_built(&self) -> Result<()> {
+        // Most heights built nothing here (another validator proposed, or the node syncs):
+        // no write, and no fsync.
+        if redb::ReadableTableMetadata::is_empty(&self.db.begin_read()?.open_table(BUILT)?)? {
+            return Ok(());
+        }
         let txn = self.db.begin_write()?;
         txn.open_table(BUILT)?.retain(|_, _| false)?;
         txn.commit()?;

@@ -1,13 +1,16 @@
 //! The consensus write-ahead log.
 //!
 //! Every input the core takes is appended before the core acts on it; the driver asks for an
-//! fsync before it sends the node's own votes and proposals, so that after a crash a replay
-//! reproduces exactly what others may have seen. What peers sent is appended without an fsync,
-//! as CometBFT does: it reaches the disk with the node's next vote, and if a crash loses it,
-//! the peers send it again. When a height is done, [`Wal::end_height`] writes an
-//! end-of-height marker (fsynced); replay starts after the last marker. Once the file passes
+//! fsync before the node signs a vote or proposal of its own, so every input that led to it is
+//! on disk and a replay after a crash reaches the same request again (the signer then gives
+//! back the signature it holds rather than sign anything else). Nothing else is synced on its
+//! own — peers' messages, the node's own signed messages, the end-of-height marker: each
+//! reaches the disk with the next sync, and one a crash loses is sent again by the peers or
+//! asked of the signer again. CometBFT likewise syncs only its own messages. When a height is
+//! done, [`Wal::end_height`] writes an end-of-height marker; replay starts after the last
+//! marker (and skips the inputs of heights the block store holds). Once the file passes
 //! [`ROTATE_BYTES`] the marker starts it afresh — not at every height, because starting afresh
-//! costs two more fsyncs (the new file and its directory).
+//! costs two fsyncs (the new file and its directory).
 //!
 //! Record format: `crc32(payload) u32 BE ‖ len u32 BE ‖ payload`, payload = `height u64 BE ‖
 //! tag u8 ‖ body`, with votes, proposals and block ids as their CometBFT protobuf. On open,
@@ -282,7 +285,9 @@ impl Wal {
 
     /// Mark `height` finished (its block is stored); past [`ROTATE_BYTES`], start the log
     /// afresh from the marker. Crash-safe: the file always holds the marker, either at the end
-    /// of the old log or alone in the new one.
+    /// of the old log or alone in the new one. The marker needs no fsync of its own: the block
+    /// store already says the height is done (replay skips the inputs of a stored height), and
+    /// the node's first vote of the next height syncs it.
     pub fn end_height(&mut self, height: Height) -> Result<()> {
         let rec = Self::record(&Entry::EndHeight(height))?;
         self.storage
@@ -290,8 +295,9 @@ impl Wal {
             .map_err(|e| self.io(e))?;
         self.len += rec.len() as u64;
         self.dirty = true;
-        self.sync()?;
         if self.len > ROTATE_BYTES {
+            // Everything before the marker is on disk before the file is replaced by it.
+            self.sync()?;
             self.storage
                 .replace(&self.path, &rec, false)
                 .map_err(|e| self.io(e))?;

@@ -174,7 +174,7 @@ impl<A: Application> Engine<A> {
                         };
                         // In the log right after the signer's record, before anything else
                         // is signed: see below.
-                        self.log(height, &input, true)?;
+                        self.log(height, &input, false)?;
                         work.push_back((input, false));
                     }
                     Output::Vote {
@@ -215,9 +215,12 @@ impl<A: Application> Engine<A> {
                         // In the log right after the signer's record, before the next output
                         // (the core may ask for a prevote and a precommit at once): a crash
                         // after signing the precommit must not leave a log without the
-                        // prevote, whose signature the signer no longer holds.
+                        // prevote, whose signature the signer no longer holds. The sync before
+                        // the next signature puts it on disk; until then a crash that loses it
+                        // replays to the same request, which the signer answers with the
+                        // signature it holds.
                         let input = Input::Vote(vote);
-                        self.log(height, &input, true)?;
+                        self.log(height, &input, false)?;
                         work.push_back((input, false));
                     }
                     Output::ScheduleTimeout(t) => actions.push(Action::Timeout {
