@@ -75,8 +75,10 @@ fn a_seed_replays_to_the_same_events() {
 #[test]
 fn the_memory_check_fails_when_a_peer_bound_is_removed() {
     // A peer flooding valid transactions, against nodes whose mempool takes everything.
+    // Several flooders: gossip relays admitted txs in batches, so blocks drain what one
+    // flooder sends about as fast as it arrives.
     let mut sc = NodeScenario::calm(7, 4, 4);
-    sc.hostile = vec![Hostile::TxFlood];
+    sc.hostile = vec![Hostile::TxFlood; 4];
     sc.unbounded_mempool = true;
     match run_node_sim(&sc) {
         Err(e) => assert!(

@@ -157,7 +157,23 @@ pub struct Node<A: Application, N: Network> {
     known: (Height, BTreeMap<String, BTreeSet<[u8; 32]>>),
     /// What each peer may make this node do.
     budgets: PeerBudgets,
+    /// Transactions clients submitted that are admitted and not yet gossiped: sent to the
+    /// peers as one message when the node has nothing else waiting (or the batch is full), so
+    /// a stream of submissions costs each peer one message per batch, not one per tx.
+    outbox: TxOutbox,
 }
+
+/// Admitted transactions waiting to be gossiped together.
+#[derive(Default)]
+struct TxOutbox {
+    txs: Vec<Vec<u8>>,
+    bytes: usize,
+}
+
+/// Most transactions gossiped in one message.
+pub const TX_BATCH: usize = 64;
+/// Most bytes of transactions gossiped in one message.
+pub const TX_BATCH_BYTES: usize = 256 * 1024;
 
 impl<A: Application, N: Network> Node<A, N> {
     /// A node over `engine`, with `net` (none: a node without peers). Call
@@ -175,6 +191,7 @@ impl<A: Application, N: Network> Node<A, N> {
             stuck: (0, now),
             known: (0, BTreeMap::new()),
             budgets: PeerBudgets::default(),
+            outbox: TxOutbox::default(),
         }
     }
 
@@ -225,6 +242,7 @@ impl<A: Application, N: Network> Node<A, N> {
 
     /// Run the earliest timer if it is due; `false` if none is.
     pub fn on_due(&mut self, now: Now) -> Result<bool, NodeError> {
+        self.flush_txs();
         match self.schedule.first_key_value() {
             None => return Err(NodeError::Idle),
             Some((&(at, _), _)) if at > now.instant => return Ok(false),
@@ -331,6 +349,7 @@ impl<A: Application, N: Network> Node<A, N> {
 
     /// Something from the network.
     pub fn on_net(&mut self, ev: Inbound, now: Now) -> Result<(), NodeError> {
+        self.flush_txs();
         match ev {
             Inbound::PeerUp(peer) => {
                 self.publish_peers();
@@ -443,10 +462,15 @@ impl<A: Application, N: Network> Node<A, N> {
                 let sizes: Vec<usize> = txs.iter().map(Vec::len).collect();
                 let (take, v) = self.budgets.txs(peer, &sizes, now.instant);
                 self.within_budget(peer, v, "transactions to check");
+                // What is admitted goes on as one message, as it came.
+                let mut admitted = Vec::new();
                 for tx in txs.into_iter().take(take) {
                     if matches!(self.engine.check_tx(tx.clone()), Ok(r) if r.code == 0) {
-                        self.broadcast(&Wire::Txs(vec![tx]), Some(peer));
+                        admitted.push(tx);
                     }
+                }
+                if !admitted.is_empty() {
+                    self.broadcast(&Wire::Txs(admitted), Some(peer));
                 }
             }
             Wire::StatusRequest => self.send(peer, &self.status()),
@@ -492,7 +516,20 @@ impl<A: Application, N: Network> Node<A, N> {
         Ok(())
     }
 
-    /// Answer one client request; a transaction admitted to the mempool is gossiped.
+    /// Gossip the transactions clients submitted since the last call, as one message. The
+    /// node's loop calls this when nothing else is waiting; handling a peer's message or a
+    /// timer calls it first.
+    pub fn flush_txs(&mut self) {
+        if self.outbox.txs.is_empty() {
+            return;
+        }
+        let txs = std::mem::take(&mut self.outbox.txs);
+        self.outbox.bytes = 0;
+        self.broadcast(&Wire::Txs(txs), None);
+    }
+
+    /// Answer one client request; a transaction admitted to the mempool is gossiped (see
+    /// [`Node::flush_txs`]).
     pub fn answer(&mut self, req: Request) {
         match req {
             Request::CheckTx(tx, reply) => {
@@ -500,7 +537,11 @@ impl<A: Application, N: Network> Node<A, N> {
                 let admitted = matches!(&res, Ok(r) if r.code == 0);
                 reply(res);
                 if admitted {
-                    self.broadcast(&Wire::Txs(vec![tx]), None);
+                    self.outbox.bytes += tx.len();
+                    self.outbox.txs.push(tx);
+                    if self.outbox.txs.len() >= TX_BATCH || self.outbox.bytes >= TX_BATCH_BYTES {
+                        self.flush_txs();
+                    }
                 }
             }
             Request::Query(q, reply) => {

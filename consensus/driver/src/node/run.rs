@@ -59,7 +59,15 @@ pub fn run<A: Application, N: Network>(
         // and requests that waited for no timer to be due would never be answered.
         let wait = deadline.saturating_duration_since(Instant::now());
         let event = if !wait.is_zero() {
-            match events.recv_timeout(wait) {
+            // Before waiting, gossip what clients submitted (batched while events queued).
+            let ready = match events.try_recv() {
+                Ok(ev) => Some(ev),
+                Err(_) => {
+                    node.flush_txs();
+                    None
+                }
+            };
+            match ready.map(Ok).unwrap_or_else(|| events.recv_timeout(wait)) {
                 Ok(ev) => Some(ev),
                 Err(mpsc::RecvTimeoutError::Timeout) => None,
                 Err(mpsc::RecvTimeoutError::Disconnected) => {
