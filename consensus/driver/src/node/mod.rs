@@ -170,8 +170,8 @@ struct TxOutbox {
     bytes: usize,
 }
 
-/// Most transactions gossiped in one message.
-pub const TX_BATCH: usize = 64;
+/// Most transactions gossiped in one message: the most a peer takes in one.
+pub const TX_BATCH: usize = crate::reactor::MAX_TXS_PER_MESSAGE;
 /// Most bytes of transactions gossiped in one message.
 pub const TX_BATCH_BYTES: usize = 256 * 1024;
 
