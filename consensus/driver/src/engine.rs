@@ -17,14 +17,16 @@
 //!    the block (BFT time, last commit, every header hash) and proposes its id.
 //! 3. Every input goes to the WAL before the core; before the node signs, the WAL is synced
 //!    (what led to the signature is durable); its proposals and votes are signed by the
-//!    privval (which records them on disk first) and logged, synced, right after — before
-//!    anything else is signed — so a crash anywhere replays to what was signed, which the
-//!    privval gives back. A step the privval refuses is left unsigned (counted in
+//!    privval (which records them on disk first) and logged right after — before anything
+//!    else is signed, whose sync puts them on disk — so a crash anywhere replays to what was
+//!    signed, which the privval gives back. A step the privval refuses is left unsigned (counted in
 //!    `signer_refusals`), not a reason to stop.
 //! 4. On a decision: the block and its commit are stored, then `FinalizeBlock`, its results
-//!    stored, then `Commit`, then the WAL's end-of-height marker; the mempool drops the
-//!    block's transactions and rechecks the rest; the next height starts after
-//!    `timeout_commit`. A crash between any two of these steps is repaired by the handshake.
+//!    stored (one fsync makes block and results durable), then `Commit`, then the WAL's
+//!    end-of-height marker; the mempool drops the block's transactions and rechecks the rest;
+//!    the next height starts after `timeout_commit`. A crash between any two of these steps
+//!    is repaired by the handshake, or — if it lost the block — by deciding or fetching it
+//!    again.
 
 use crate::block_store::{BlockStore, BlockStoreError};
 use crate::evidence::{ChainView, EvidencePool};

@@ -111,7 +111,7 @@ impl<A: Application> Engine<A> {
             };
             if log {
                 // What a peer sent needs no fsync of its own: it reaches the disk with this
-                // node's next vote or proposal (synced before it is sent), and one lost in a
+                // node's next vote or proposal (synced before it is signed), and one lost in a
                 // crash before that is sent again by the peers.
                 self.log(height, &input, false)?;
             }
