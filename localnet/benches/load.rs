@@ -368,46 +368,19 @@ fn accounts(n: usize) -> Vec<Account> {
         .collect()
 }
 
-/// Give each account `ACCOUNT_STAKE` in the genesis every node shares.
+/// Give each account `ACCOUNT_STAKE` in the genesis every node shares, as
+/// `keystone genesis add-genesis-account` does.
 fn fund_in_genesis(net: &Localnet, accounts: &[Account]) {
-    net.edit_genesis(|doc| {
-        let app = &mut doc["app_state"];
-        let next = app["auth"]["accounts"]
-            .as_array()
-            .map(|a| {
-                a.iter()
-                    .filter_map(|x| x["account_number"].as_str()?.parse::<u64>().ok())
-                    .map(|n| n + 1)
-                    .max()
-                    .unwrap_or(0)
-            })
-            .unwrap_or(0);
-        for (j, a) in accounts.iter().enumerate() {
-            let account = keystone_modules::auth::Account {
-                address: a.address.to_string(),
-                pub_key: None,
-                account_number: next + j as u64,
-                sequence: 0,
-                module_name: None,
-            };
-            let balance = keystone_modules::bank::genesis::Balance {
-                address: a.address.to_string(),
-                coins: vec![keystone_modules::bank::genesis::JsonCoin {
-                    denom: "stake".into(),
-                    amount: ACCOUNT_STAKE.to_string(),
-                }],
-            };
-            if let Some(list) = app["auth"]["accounts"].as_array_mut() {
-                list.push(serde_json::to_value(account).expect("an account is JSON"));
-            }
-            if let Some(list) = app["bank"]["balances"].as_array_mut() {
-                list.push(serde_json::to_value(balance).expect("a balance is JSON"));
-            }
-        }
-        // Recomputed from the balances at genesis.
-        app["bank"]["supply"] = serde_json::json!([]);
-    })
-    .expect("genesis with the load accounts");
+    let first = keystone::home::Home(net.nodes[0].home.clone());
+    let mut doc = keystone::home::read_genesis(&first).expect("node 0's genesis");
+    let coins: keystone_modules::Coins = format!("{ACCOUNT_STAKE}stake").parse().expect("coins");
+    for a in accounts {
+        keystone::home::add_genesis_account(&mut doc, &a.address, &coins).expect("a new account");
+    }
+    for node in &net.nodes {
+        keystone::home::write_genesis(&keystone::home::Home(node.home.clone()), &doc)
+            .expect("genesis with the load accounts");
+    }
 }
 
 /// Sign `per_account` sends for every account, on every core.

@@ -121,6 +121,10 @@ struct AppHashOnly {
     app_hash: Vec<u8>,
 }
 
+/// redb's page cache for the blocks: the recent blocks and results the RPC serves stay warm;
+/// redb's default (1 GiB) would grow with every block written.
+const CACHE_BYTES: usize = 32 << 20;
+
 /// Committed blocks by height.
 pub struct BlockStore {
     db: Database,
@@ -129,9 +133,11 @@ pub struct BlockStore {
 impl BlockStore {
     /// Open (or create) the store at `path` on the real file system.
     pub fn open(path: &Path) -> Result<BlockStore> {
-        // The recent blocks and results the RPC serves stay cached; redb's default (1 GiB)
-        // would grow with every block written.
-        Self::tables(Database::builder().set_cache_size(32 << 20).create(path)?)
+        Self::tables(
+            Database::builder()
+                .set_cache_size(CACHE_BYTES)
+                .create(path)?,
+        )
     }
 
     /// Open (or create) the store at `path` on `storage` (on a virtual disk, through its

@@ -19,8 +19,8 @@
 //!    (what led to the signature is durable); its proposals and votes are signed by the
 //!    privval (which records them on disk first) and logged right after — before anything
 //!    else is signed, whose sync puts them on disk — so a crash anywhere replays to what was
-//!    signed, which the privval gives back. A step the privval refuses is left unsigned (counted in
-//!    `signer_refusals`), not a reason to stop.
+//!    signed, which the privval gives back. A step the privval refuses is left unsigned
+//!    (counted in `signer_refusals`), not a reason to stop.
 //! 4. On a decision: the block and its commit are stored, then `FinalizeBlock`, its results
 //!    stored (one fsync makes block and results durable), then `Commit`, then the WAL's
 //!    end-of-height marker; the mempool drops the block's transactions and rechecks the rest;

@@ -296,12 +296,12 @@ impl Wal {
         self.len += rec.len() as u64;
         self.dirty = true;
         if self.len > ROTATE_BYTES {
-            // Everything before the marker is on disk before the file is replaced by it.
-            self.sync()?;
+            // The new file holds the marker alone, and `replace` makes it durable.
             self.storage
                 .replace(&self.path, &rec, false)
                 .map_err(|e| self.io(e))?;
             self.len = rec.len() as u64;
+            self.dirty = false;
         }
         Ok(())
     }

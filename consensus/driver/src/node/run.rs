@@ -60,14 +60,11 @@ pub fn run<A: Application, N: Network>(
         let wait = deadline.saturating_duration_since(Instant::now());
         let event = if !wait.is_zero() {
             // Before waiting, gossip what clients submitted (batched while events queued).
-            let ready = match events.try_recv() {
-                Ok(ev) => Some(ev),
-                Err(_) => {
-                    node.flush_txs();
-                    None
-                }
-            };
-            match ready.map(Ok).unwrap_or_else(|| events.recv_timeout(wait)) {
+            let next = events.try_recv().or_else(|_| {
+                node.flush_txs();
+                events.recv_timeout(wait)
+            });
+            match next {
                 Ok(ev) => Some(ev),
                 Err(mpsc::RecvTimeoutError::Timeout) => None,
                 Err(mpsc::RecvTimeoutError::Disconnected) => {
