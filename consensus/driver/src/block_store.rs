@@ -113,12 +113,12 @@ fn split_event_key(k: &[u8]) -> Option<(&[u8], (Height, u32))> {
     Some((value, (h, i)))
 }
 
-/// `ResponseFinalizeBlock` with its app hash (field 5) alone: prost skips the other fields
-/// without building them.
+/// A stored block with its header (field 1) alone: prost skips the transactions, evidence
+/// and last commit without building them.
 #[derive(Clone, PartialEq, prost::Message)]
-struct AppHashOnly {
-    #[prost(bytes = "vec", tag = "5")]
-    app_hash: Vec<u8>,
+struct HeaderOnly {
+    #[prost(message, optional, tag = "1")]
+    header: Option<pb::Header>,
 }
 
 /// redb's page cache for the blocks: the recent blocks and results the RPC serves stay warm;
@@ -262,6 +262,17 @@ impl BlockStore {
     pub fn block_proto(&self, h: Height) -> Result<Option<pb::Block>> {
         self.read(BLOCKS, h, |b| {
             pb::Block::decode(b).map_err(|e| e.to_string())
+        })
+    }
+
+    /// The header of the block at `h`, without decoding the rest of the block (`status` and
+    /// `header` ask for it, and a full block holds thousands of transactions).
+    pub fn header(&self, h: Height) -> Result<Option<pb::Header>> {
+        self.read(BLOCKS, h, |b| {
+            HeaderOnly::decode(b)
+                .map_err(|e| e.to_string())?
+                .header
+                .ok_or_else(|| "a stored block without a header".to_string())
         })
     }
 
@@ -502,16 +513,6 @@ impl BlockStore {
     ) -> Result<Option<keystone_proto::abci::ResponseFinalizeBlock>> {
         self.read(RESULTS, h, |b| {
             keystone_proto::abci::ResponseFinalizeBlock::decode(b).map_err(|e| e.to_string())
-        })
-    }
-
-    /// The app hash after `h`, from `h`'s results without decoding their events: `status`
-    /// asks for it on every call, and a full block's results hold every tx's events.
-    pub fn app_hash_after(&self, h: Height) -> Result<Option<Vec<u8>>> {
-        self.read(RESULTS, h, |b| {
-            AppHashOnly::decode(b)
-                .map(|r| r.app_hash)
-                .map_err(|e| e.to_string())
         })
     }
 

@@ -73,6 +73,10 @@ fn blocks_are_stored_in_order_and_survive_reopen() {
     assert_eq!(s.block_proto(2).expect("read"), Some(b2.to_proto()));
     assert_eq!(s.commit(3).expect("read").map(|c| c.height), Some(3));
     assert_eq!(s.block_proto(9).expect("read"), None);
+    // The header alone, as the whole block has it.
+    assert_eq!(s.header(2).expect("read"), b2.to_proto().header);
+    assert!(s.header(2).expect("read").is_some());
+    assert_eq!(s.header(9).expect("read"), None);
 }
 
 fn event(kind: &str, attrs: &[(&str, &str)]) -> keystone_proto::abci::Event {
@@ -165,20 +169,4 @@ fn txs_are_found_by_hash_height_and_event_conditions() {
     assert!(q("secret.k='v'").is_empty(), "index=false is not indexed");
     assert!(q("message.sender='nobody'").is_empty());
     assert_eq!(s.tx_location(&sha256(b"t3").0).expect("loc"), Some((2, 0)));
-}
-
-#[test]
-fn the_app_hash_after_a_height_is_read_without_its_events() {
-    let dir = tempfile::tempdir().expect("tmp");
-    let s = BlockStore::open(&dir.path().join("bs.redb")).expect("open");
-    let mut res = results(vec![vec![event("transfer", &[("recipient", "bob")])]]);
-    res.app_hash = vec![7; 32].into();
-    s.save_results(1, &[b"t1".to_vec()], &res, None)
-        .expect("save");
-    assert_eq!(s.app_hash_after(1).expect("read"), Some(vec![7; 32]));
-    assert_eq!(
-        s.results(1).expect("read").map(|r| r.app_hash.to_vec()),
-        Some(vec![7; 32])
-    );
-    assert_eq!(s.app_hash_after(2).expect("read"), None);
 }

@@ -63,9 +63,8 @@ pub(super) fn block_json(view: &ReadView, h: Height) -> Result<Value, RpcError> 
 
 fn header_of(view: &ReadView, h: Height) -> Result<pb::Header, RpcError> {
     view.blocks()
-        .block_proto(h)
+        .header(h)
         .map_err(internal)?
-        .and_then(|b| b.header)
         .ok_or_else(|| internal(format!("height {h} is not available")))
 }
 

@@ -18,16 +18,14 @@ fn summary(view: &ReadView, h: u64) -> Result<(String, String, Value), RpcError>
         .map_err(internal)?
         .map(|id| id.hash.to_hex())
         .unwrap_or_default();
-    // The app hash *after* h is in h's results (the header of h holds the one before it).
-    let app_hash = blocks
-        .app_hash_after(h)
-        .map_err(internal)?
-        .map(hex::encode_upper)
+    // As CometBFT: the app hash in h's header (the state h was proposed on), so a block
+    // stored and not yet executed has one too.
+    let header = blocks.header(h).map_err(internal)?;
+    let app_hash = header
+        .as_ref()
+        .map(|hd| hex::encode_upper(&hd.app_hash))
         .unwrap_or_default();
-    let time = blocks
-        .block_proto(h)
-        .map_err(internal)?
-        .and_then(|b| b.header)
+    let time = header
         .and_then(|hd| hd.time)
         .map(|t| shape::time(&t))
         .unwrap_or_else(|| json!("1970-01-01T00:00:00Z"));
