@@ -3,14 +3,18 @@
 
 use keystone_modules::state::{overlay_prefix, State};
 use keystone_modules::{ModuleError, Result};
-use keystone_store::Store;
+use keystone_store::{Store, VersionReader};
 use std::collections::BTreeMap;
+use std::sync::OnceLock;
 
 /// Pending writes over a committed version of the store.
 pub struct StoreState<'a> {
     store: &'a Store,
     version: Option<u64>,
     writes: BTreeMap<Vec<u8>, Option<Vec<u8>>>,
+    /// One snapshot of `version` for every get (opened at the first): a check or a block
+    /// reads dozens of keys, and a snapshot per get was most of a check's store time.
+    reader: OnceLock<VersionReader>,
 }
 
 impl<'a> StoreState<'a> {
@@ -24,6 +28,7 @@ impl<'a> StoreState<'a> {
             store,
             version,
             writes,
+            reader: OnceLock::new(),
         }
     }
 
@@ -42,10 +47,17 @@ impl State for StoreState<'_> {
         if let Some(v) = self.writes.get(key) {
             return Ok(v.clone());
         }
-        match self.version {
-            None => Ok(None),
-            Some(v) => self.store.get(key, v).map_err(store_err),
-        }
+        let Some(v) = self.version else {
+            return Ok(None);
+        };
+        let reader = match self.reader.get() {
+            Some(r) => r,
+            None => {
+                let r = self.store.reader(v).map_err(store_err)?;
+                self.reader.get_or_init(|| r)
+            }
+        };
+        reader.get(key).map_err(store_err)
     }
 
     fn put(&mut self, key: Vec<u8>, value: Vec<u8>) {

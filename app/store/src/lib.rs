@@ -25,7 +25,7 @@ mod reader;
 mod store;
 
 pub use error::{Error, Result};
-pub use store::{Prepared, Stats, Store, Version};
+pub use store::{Prepared, Stats, Store, Version, VersionReader};
 
 /// The ICS23 proof spec of the tree (`jmt::ics23_spec()`): what a client passes to
 /// `ics23::verify_membership` / `verify_non_membership` with our root.

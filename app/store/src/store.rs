@@ -241,10 +241,17 @@ impl Store {
 
     /// The value of `key` at `version` (`None`: absent).
     pub fn get(&self, key: &[u8], version: Version) -> Result<Option<Vec<u8>>> {
-        use jmt::storage::TreeReader;
-        let snap = self.snapshot(version)?;
-        snap.get_value_option(version, KeyHash::with::<Sha256>(key))
-            .map_err(tree_err)
+        self.reader(version)?.get(key)
+    }
+
+    /// A reader of `version` for many gets: one database snapshot for all of them (opening
+    /// one is most of the cost of a single get). Hold it for a block or a check, not across
+    /// commits: the database keeps what a snapshot can see until it is dropped.
+    pub fn reader(&self, version: Version) -> Result<VersionReader> {
+        Ok(VersionReader {
+            snap: self.snapshot(version)?,
+            version,
+        })
     }
 
     /// The value of `key` at `version` with an ICS23 proof against that version's root: an
@@ -498,4 +505,20 @@ fn prune_in(txn: &WriteTransaction, latest: Version, keep: u64) -> Result<()> {
     txn.open_table(ROOTS)?
         .retain_in(..earliest_kept, |_, _| false)?;
     Ok(())
+}
+
+/// Reads of one version through one snapshot ([`Store::reader`]).
+pub struct VersionReader {
+    snap: Snapshot,
+    version: Version,
+}
+
+impl VersionReader {
+    /// The value of `key` (`None`: absent).
+    pub fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        use jmt::storage::TreeReader;
+        self.snap
+            .get_value_option(self.version, KeyHash::with::<Sha256>(key))
+            .map_err(tree_err)
+    }
 }
