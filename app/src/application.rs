@@ -1,5 +1,6 @@
 //! [`App`]: the built-in application behind the ABCI 2.0 [`Application`] trait.
 
+use crate::checker::Checker;
 use crate::queries::Queries;
 use crate::store_state::StoreState;
 use crate::tx::{run_tx, Context, GasPrice, Mode, SigCache, TxOutcome};
@@ -10,7 +11,7 @@ use keystone_modules::{
 use keystone_proto::abci;
 use keystone_proto::prost::bytes::Bytes;
 use keystone_proto::prost::Message;
-use keystone_proto::{AppError, AppReader, AppResult, Application};
+use keystone_proto::{AppChecker, AppError, AppReader, AppResult, Application};
 use keystone_store::{Prepared, Store};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -171,17 +172,13 @@ pub struct App {
     store: Arc<Store>,
     /// The query connection: shares the store, read at its last committed version.
     queries: Arc<Queries>,
+    /// The mempool connection: the check state, reset at each commit.
+    checker: Arc<Checker>,
     /// Signatures verified on this node, shared by CheckTx, recheck and FinalizeBlock.
-    sigs: SigCache,
+    sigs: Arc<SigCache>,
     chain_id: String,
-    min_gas_prices: Vec<GasPrice>,
     /// `FinalizeBlock`'s result (and the block's time), waiting for `Commit`.
     pending: Option<(i64, Prepared, Timestamp)>,
-    /// The mempool's view: `CheckTx` writes over the last committed version, dropped at each
-    /// commit (the SDK's check state).
-    check_writes: Writes,
-    /// The last block's time (what `CheckTx` runs at).
-    last_time: Timestamp,
 }
 
 pub(crate) fn app_err(e: impl std::fmt::Display) -> AppError {
@@ -192,15 +189,23 @@ impl App {
     /// The application over `store` for `chain_id`, with the node's minimum gas prices.
     pub fn new(store: Store, chain_id: &str, min_gas_prices: Vec<GasPrice>) -> App {
         let store = Arc::new(store);
+        let sigs = Arc::new(SigCache::new());
+        // A store that cannot say its version is found out by the handshake's Info; checks
+        // before then run over the empty state.
+        let version = store.latest_version().ok().flatten();
         App {
             queries: Arc::new(Queries::new(store.clone(), chain_id)),
-            sigs: SigCache::new(),
+            checker: Arc::new(Checker::new(
+                store.clone(),
+                sigs.clone(),
+                chain_id,
+                min_gas_prices,
+                version,
+            )),
+            sigs,
             store,
             chain_id: chain_id.into(),
-            min_gas_prices,
             pending: None,
-            check_writes: Writes::new(),
-            last_time: Timestamp::EPOCH,
         }
     }
 
@@ -245,6 +250,20 @@ impl App {
     }
 }
 
+/// A check's outcome as CheckTx answers it.
+pub(crate) fn check_response(out: &TxOutcome) -> abci::ResponseCheckTx {
+    let (code, codespace, log) = App::tx_result(out);
+    abci::ResponseCheckTx {
+        code,
+        codespace,
+        log,
+        gas_wanted: out.gas_wanted as i64,
+        gas_used: out.gas_used as i64,
+        events: App::abci_events(out),
+        ..Default::default()
+    }
+}
+
 impl Application for App {
     fn reader(&self) -> Option<Arc<dyn AppReader>> {
         Some(self.queries.clone())
@@ -258,30 +277,12 @@ impl Application for App {
         self.queries.query(req)
     }
 
+    fn checker(&self) -> Option<Arc<dyn AppChecker>> {
+        Some(self.checker.clone())
+    }
+
     fn check_tx(&mut self, req: abci::RequestCheckTx) -> AppResult<abci::ResponseCheckTx> {
-        let latest = self.latest()?;
-        let mut state =
-            StoreState::new(&self.store, latest, std::mem::take(&mut self.check_writes));
-        let ctx = Context {
-            chain_id: &self.chain_id,
-            height: latest.unwrap_or(0) + 1,
-            mode: Mode::Check,
-            min_gas_prices: &self.min_gas_prices,
-            time: self.last_time,
-            verified: Some(&self.sigs),
-        };
-        let out = run_tx(&mut state, &req.tx, &ctx);
-        self.check_writes = state.into_writes();
-        let (code, codespace, log) = Self::tx_result(&out);
-        Ok(abci::ResponseCheckTx {
-            code,
-            codespace,
-            log,
-            gas_wanted: out.gas_wanted as i64,
-            gas_used: out.gas_used as i64,
-            events: Self::abci_events(&out),
-            ..Default::default()
-        })
+        self.checker.check_tx(req)
     }
 
     fn init_chain(&mut self, req: abci::RequestInitChain) -> AppResult<abci::ResponseInitChain> {
@@ -369,7 +370,6 @@ impl Application for App {
                 ));
             }
         }
-        self.last_time = time;
         self.queries.set_last_time(time);
         let writes = state.into_writes();
         // A handshake may run InitChain again after a crash before the first block: then the
@@ -390,6 +390,7 @@ impl Application for App {
                 self.store.commit(prepared).map_err(app_err)?
             }
         };
+        self.checker.reset(Some(version), time);
         Ok(abci::ResponseInitChain {
             consensus_params: None,
             validators,
@@ -481,13 +482,12 @@ impl Application for App {
     }
 
     fn commit(&mut self) -> AppResult<abci::ResponseCommit> {
-        let (_, prepared, time) = self
+        let (height, prepared, time) = self
             .pending
             .take()
             .ok_or_else(|| app_err("Commit without FinalizeBlock"))?;
         self.store.commit(prepared).map_err(app_err)?;
-        self.check_writes.clear();
-        self.last_time = time;
+        self.checker.reset(Some(height as u64), time);
         self.queries.set_last_time(time);
         Ok(abci::ResponseCommit { retain_height: 0 })
     }

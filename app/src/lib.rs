@@ -26,6 +26,7 @@
 //! `keystone-modules`; this crate decodes, authenticates, meters, routes and stores.
 
 mod application;
+mod checker;
 mod consensus_params;
 mod grpc;
 mod hooks;

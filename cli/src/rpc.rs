@@ -15,7 +15,9 @@ use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use keystone_consensus_driver::mempool::{checks::CheckReply, MempoolError};
 use keystone_consensus_driver::rpc::{self, arguments, shape, Params, ReadView, RpcError, METHODS};
+use keystone_proto::abci::ResponseCheckTx;
 use serde_json::{json, Value};
 use std::sync::mpsc;
 use tokio::sync::oneshot;
@@ -38,6 +40,39 @@ impl Engine {
     /// Queue `req` for the node's thread.
     pub(crate) fn send(&self, req: Request) -> Result<(), mpsc::SendError<Request>> {
         self.tx.send(req)
+    }
+
+    /// Offer `tx` to the mempool: to the mempool's own thread when it runs (so CheckTx never
+    /// waits for a consensus step), to the node's thread otherwise; `reply` hears CheckTx.
+    pub(crate) fn offer_tx(&self, tx: Vec<u8>, reply: CheckReply) -> Result<(), String> {
+        let (tx, reply) = match &self.view {
+            Some(view) => match view.mempool().offer(tx, reply) {
+                Ok(()) => return Ok(()),
+                Err(back) => back,
+            },
+            None => (tx, reply),
+        };
+        self.tx
+            .send(Request::CheckTx(tx, reply))
+            .map_err(|_| "the node is shutting down".to_string())
+    }
+
+    /// CheckTx of `tx` into the mempool (see [`Engine::offer_tx`]), awaited.
+    pub(crate) async fn check_tx(
+        &self,
+        tx: Vec<u8>,
+    ) -> Result<Result<ResponseCheckTx, MempoolError>, String> {
+        let (done, answer) = oneshot::channel();
+        self.offer_tx(
+            tx,
+            Box::new(move |v| {
+                // The asker may have given up (a client that hung up): nothing to tell.
+                let _ = done.send(v);
+            }),
+        )?;
+        answer
+            .await
+            .map_err(|_| "the node is shutting down".to_string())
     }
 
     /// An ABCI query: through the application's query connection when it offers one, on
@@ -115,7 +150,9 @@ pub(crate) async fn dispatch(s: &Shared, method: &str, p: Params) -> Result<Valu
     match method {
         "broadcast_tx_sync" => {
             let (tx, hash) = tx_param(&p)?;
-            let res = ask(&s.engine, |r| Request::CheckTx(tx, r))
+            let res = s
+                .engine
+                .check_tx(tx)
                 .await
                 .map_err(RpcError::internal)?
                 .map_err(RpcError::internal)?;
@@ -128,8 +165,8 @@ pub(crate) async fn dispatch(s: &Shared, method: &str, p: Params) -> Result<Valu
             let (tx, hash) = tx_param(&p)?;
             // Answered before CheckTx has run, as CometBFT does.
             s.engine
-                .send(Request::CheckTx(tx, Box::new(|_| {})))
-                .map_err(|_| RpcError::internal("the node is shutting down"))?;
+                .offer_tx(tx, Box::new(|_| {}))
+                .map_err(RpcError::internal)?;
             Ok(json!({"code": 0, "data": "", "log": "", "codespace": "", "hash": hash}))
         }
         "broadcast_tx_commit" => broadcast_tx_commit(s, &p).await,
@@ -146,7 +183,9 @@ pub(crate) async fn dispatch(s: &Shared, method: &str, p: Params) -> Result<Valu
 async fn broadcast_tx_commit(s: &Shared, p: &Params) -> Result<Value, RpcError> {
     let (tx, hash) = tx_param(p)?;
     let mut committed = s.events.subscribe();
-    let check = ask(&s.engine, |r| Request::CheckTx(tx.clone(), r))
+    let check = s
+        .engine
+        .check_tx(tx.clone())
         .await
         .map_err(RpcError::internal)?
         .map_err(RpcError::internal)?;

@@ -41,12 +41,31 @@ pub trait AppReader: Send + Sync {
     fn query(&self, req: abci::RequestQuery) -> AppResult<abci::ResponseQuery>;
 }
 
+/// The mempool connection of an application: `CheckTx` against the application's check state,
+/// callable from the node's mempool thread while the consensus connection executes a block
+/// (CometBFT gives CheckTx a connection of its own for this). The node calls it from one
+/// thread at a time and never while the consensus connection's `Commit` runs, so the check
+/// state seen by a call is the one the last commit left plus what earlier checks added.
+pub trait AppChecker: Send + Sync {
+    /// CheckTx: admit a transaction to the mempool or not (`New`), or keep it after a commit
+    /// (`Recheck`).
+    fn check_tx(&self, req: abci::RequestCheckTx) -> AppResult<abci::ResponseCheckTx>;
+}
+
 /// An ABCI 2.0 application.
 pub trait Application: Send {
     /// The query connection as a handle other threads may hold ([`AppReader`]). Default:
     /// none, and the node answers `Info` and `Query` on its consensus thread, between steps —
     /// right for applications whose state lives only behind `&mut self`.
     fn reader(&self) -> Option<std::sync::Arc<dyn AppReader>> {
+        None
+    }
+
+    /// The mempool connection as a handle the node's mempool thread may hold
+    /// ([`AppChecker`]). Default: none, and the node runs `CheckTx` on its consensus thread,
+    /// between steps, through [`Application::check_tx`]. An application that offers one
+    /// answers [`Application::check_tx`] the same way (the node may use either).
+    fn checker(&self) -> Option<std::sync::Arc<dyn AppChecker>> {
         None
     }
 

@@ -25,7 +25,6 @@ use super::{
     abci_query, bytes_json, comet, error, internal, invalid, not_found, ok, txjson, Call, Engine,
     Reply,
 };
-use crate::rpc::{ask, Request};
 use axum::http::StatusCode;
 use base64::Engine as _;
 use cosmos_sdk_proto::cosmos::tx::v1beta1::{SimulateRequest, SimulateResponse};
@@ -291,12 +290,10 @@ pub(super) async fn broadcast(engine: &Engine, call: &Call) -> Result<Reply, Rep
     let hash = hex::encode_upper(keystone_consensus_types::sha256(&tx).0);
     if mode == 3 {
         // Answered before CheckTx has run, as CometBFT's broadcast_tx_async is.
-        engine
-            .send(Request::CheckTx(tx, Box::new(|_| {})))
-            .map_err(|_| internal("the node is shutting down"))?;
+        engine.offer_tx(tx, Box::new(|_| {})).map_err(internal)?;
         return Ok(ok(broadcast_response(&hash, 0, "", &[], "")));
     }
-    match ask(engine, |r| Request::CheckTx(tx, r)).await {
+    match engine.check_tx(tx).await {
         Ok(Ok(res)) => Ok(ok(broadcast_response(
             &hash,
             res.code,
@@ -308,9 +305,9 @@ pub(super) async fn broadcast(engine: &Engine, call: &Call) -> Result<Reply, Rep
             // The SDK's codes for what its mempool refuses.
             let code = match e {
                 MempoolError::InCache => 19,
-                MempoolError::Full { .. } => 20,
+                MempoolError::Full { .. } | MempoolError::Busy { .. } => 20,
                 MempoolError::TooLarge { .. } => 21,
-                MempoolError::App(e) => {
+                e @ (MempoolError::App(_) | MempoolError::Stopping) => {
                     return Err(error(StatusCode::INTERNAL_SERVER_ERROR, 2, e.to_string()))
                 }
             };

@@ -259,11 +259,11 @@ impl<A: Application> Engine<A> {
         mempool: Mempool,
     ) -> Self {
         Engine {
+            mempool: SharedMempool::new(mempool, app.checker()),
             app,
             blocks: Arc::new(blocks),
             wal,
             privval,
-            mempool: SharedMempool::new(mempool),
             core: None,
             height_started: None,
             proposals: BTreeMap::new(),
@@ -349,10 +349,7 @@ impl<A: Application> Engine<A> {
         &mut self,
         tx: Vec<u8>,
     ) -> keystone_proto::AppResult<abci::ResponseCheckTx> {
-        self.app.check_tx(abci::RequestCheckTx {
-            tx: Bytes::from(tx),
-            r#type: abci::CheckTxType::New as i32,
-        })
+        self.mempool.check_alone(&mut self.app, tx)
     }
 
     /// The last committed height (the initial height − 1 before the first block).

@@ -267,43 +267,71 @@ impl Switch {
 
     /// Queue `bytes` on `channel` to `peer`.
     pub fn send(&self, peer: &str, channel: u8, bytes: Vec<u8>) {
-        let mut peers = lock(&self.shared.peers);
-        let n = bytes.len() as u64;
-        let full = match peers.get(peer) {
-            Some(c) if c.queued.load(Ordering::SeqCst).saturating_add(n) > PEER_OUTBOUND_BYTES => {
-                true
-            }
-            Some(c) => {
-                c.queued.fetch_add(n, Ordering::SeqCst);
-                match c.queue.try_send(Out::Msg(channel, bytes)) {
-                    Err(TrySendError::Full(_)) => true,
-                    Err(TrySendError::Disconnected(_)) => false,
-                    Ok(()) => false,
-                }
-            }
-            None => false,
-        };
-        if full {
-            tracing::warn!(peer, "peer cannot keep up; disconnecting");
-            if let Some(c) = peers.remove(peer) {
-                let _ = c.stream.shutdown(Shutdown::Both);
-            }
-        }
+        send(&self.shared, peer, channel, bytes)
     }
 
     /// Queue `bytes` on `channel` to every peer but `except`.
     pub fn broadcast(&self, channel: u8, bytes: &[u8], except: Option<&str>) {
-        for p in self.peers() {
-            if Some(p.as_str()) != except {
-                self.send(&p, channel, bytes.to_vec());
-            }
-        }
+        broadcast(&self.shared, channel, bytes, except)
+    }
+
+    /// A handle that sends to the peers from another thread (the mempool's), for as long as
+    /// the switch runs.
+    pub fn outbound(&self) -> Outbound {
+        Outbound(self.shared.clone())
     }
 
     /// Drop the connection to `peer` (it misbehaved); a persistent peer is dialled again.
     pub fn disconnect(&self, peer: &str) {
         if let Some(c) = lock(&self.shared.peers).remove(peer) {
             let _ = c.stream.shutdown(Shutdown::Both);
+        }
+    }
+}
+
+/// Sends to the switch's peers from any thread (see [`Switch::outbound`]).
+#[derive(Clone)]
+pub struct Outbound(Arc<Shared>);
+
+impl Outbound {
+    /// Queue `bytes` on `channel` to every peer but `except`.
+    pub fn broadcast(&self, channel: u8, bytes: &[u8], except: Option<&str>) {
+        if !self.0.stop.load(Ordering::SeqCst) {
+            broadcast(&self.0, channel, bytes, except)
+        }
+    }
+}
+
+/// Queue `bytes` on `channel` to `peer`; a peer whose queue is full is disconnected.
+fn send(shared: &Shared, peer: &str, channel: u8, bytes: Vec<u8>) {
+    let mut peers = lock(&shared.peers);
+    let n = bytes.len() as u64;
+    let full = match peers.get(peer) {
+        Some(c) if c.queued.load(Ordering::SeqCst).saturating_add(n) > PEER_OUTBOUND_BYTES => true,
+        Some(c) => {
+            c.queued.fetch_add(n, Ordering::SeqCst);
+            match c.queue.try_send(Out::Msg(channel, bytes)) {
+                Err(TrySendError::Full(_)) => true,
+                Err(TrySendError::Disconnected(_)) => false,
+                Ok(()) => false,
+            }
+        }
+        None => false,
+    };
+    if full {
+        tracing::warn!(peer, "peer cannot keep up; disconnecting");
+        if let Some(c) = peers.remove(peer) {
+            let _ = c.stream.shutdown(Shutdown::Both);
+        }
+    }
+}
+
+/// Queue `bytes` on `channel` to every peer but `except`.
+fn broadcast(shared: &Shared, channel: u8, bytes: &[u8], except: Option<&str>) {
+    let peers: Vec<String> = lock(&shared.peers).keys().cloned().collect();
+    for p in peers {
+        if Some(p.as_str()) != except {
+            send(shared, &p, channel, bytes.to_vec());
         }
     }
 }

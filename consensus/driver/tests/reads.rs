@@ -1,8 +1,9 @@
-//! Reads never wait for consensus: while the node's one thread is held inside the
+//! Reads and CheckTx never wait for consensus: while the node's one thread is held inside the
 //! application's FinalizeBlock, `status`, `block`, `abci_query` and `num_unconfirmed_txs`
 //! are answered from the node's read view on another thread, from the last committed
-//! state; a `Request::Call` for the same method, which goes to the node's thread, is not
-//! answered until the block is done.
+//! state, and a client's transaction is checked on the mempool's thread through the
+//! application's mempool connection and admitted; a `Request::Call` for the same method,
+//! which goes to the node's thread, is not answered until the block is done.
 
 use keystone_consensus_core::TimeoutConfig;
 use keystone_consensus_driver::block_store::BlockStore;
@@ -18,7 +19,7 @@ use keystone_consensus_types::{sha256, HashedParams, PrivateKey, Time, Validator
 use keystone_p2p::NodeInfo;
 use keystone_proto::abci;
 use keystone_proto::prost::bytes::Bytes;
-use keystone_proto::{AppReader, AppResult, Application};
+use keystone_proto::{AppChecker, AppReader, AppResult, Application};
 use serde_json::{json, Value};
 use std::sync::mpsc::{self, Receiver, Sender};
 use std::sync::{Arc, Mutex};
@@ -26,6 +27,8 @@ use std::time::Duration;
 
 /// The height whose FinalizeBlock waits for the test to open the gate.
 const GATED: i64 = 3;
+/// The height the node stops at.
+const STOP: u64 = 5;
 
 /// Committed height and hash, shared with the query connection.
 #[derive(Default)]
@@ -56,10 +59,25 @@ impl AppReader for Reader {
     }
 }
 
+/// The mempool connection: admits anything but `bad`, counting its calls.
+#[derive(Default)]
+struct Checker(Mutex<u32>);
+
+impl AppChecker for Checker {
+    fn check_tx(&self, req: abci::RequestCheckTx) -> AppResult<abci::ResponseCheckTx> {
+        *self.0.lock().expect("no panics while held") += 1;
+        Ok(abci::ResponseCheckTx {
+            code: u32::from(req.tx.as_ref() == b"bad"),
+            ..Default::default()
+        })
+    }
+}
+
 /// App hash = sha256(previous ‖ height); FinalizeBlock of [`GATED`] tells the test it has
 /// begun, then waits for the gate.
 struct GatedApp {
     committed: Arc<Mutex<Committed>>,
+    checker: Arc<Checker>,
     pending: Option<(i64, Vec<u8>)>,
     entered: Sender<()>,
     gate: Receiver<()>,
@@ -75,8 +93,11 @@ impl Application for GatedApp {
     fn query(&self, req: abci::RequestQuery) -> AppResult<abci::ResponseQuery> {
         Reader(self.committed.clone()).query(req)
     }
-    fn check_tx(&mut self, _: abci::RequestCheckTx) -> AppResult<abci::ResponseCheckTx> {
-        Ok(Default::default())
+    fn checker(&self) -> Option<Arc<dyn AppChecker>> {
+        Some(self.checker.clone())
+    }
+    fn check_tx(&mut self, req: abci::RequestCheckTx) -> AppResult<abci::ResponseCheckTx> {
+        self.checker.check_tx(req)
     }
     fn init_chain(&mut self, _: abci::RequestInitChain) -> AppResult<abci::ResponseInitChain> {
         let hash = sha256(b"genesis").0.to_vec();
@@ -104,6 +125,7 @@ impl Application for GatedApp {
         let next = sha256(&acc).0.to_vec();
         self.pending = Some((req.height, next.clone()));
         Ok(abci::ResponseFinalizeBlock {
+            tx_results: vec![abci::ExecTxResult::default(); req.txs.len()],
             app_hash: Bytes::from(next),
             ..Default::default()
         })
@@ -180,8 +202,10 @@ fn reads_are_answered_while_the_node_is_inside_finalize_block() {
     let dir = tempfile::tempdir().expect("tempdir");
     let (entered_tx, entered) = mpsc::channel();
     let (open_gate, gate) = mpsc::channel();
+    let checker = Arc::new(Checker::default());
     let app = GatedApp {
         committed: Arc::default(),
+        checker: checker.clone(),
         pending: None,
         entered: entered_tx,
         gate,
@@ -203,7 +227,7 @@ fn reads_are_answered_while_the_node_is_inside_finalize_block() {
     );
     let view = node.reads();
     let (events_tx, events) = mpsc::channel();
-    let running = std::thread::spawn(move || run::run(node, events, Some(4), |_, _| {}));
+    let running = std::thread::spawn(move || run::run(node, events, Some(STOP), |_, _| {}));
 
     entered
         .recv_timeout(Duration::from_secs(60))
@@ -236,6 +260,42 @@ fn reads_are_answered_while_the_node_is_inside_finalize_block() {
         .expect("num_unconfirmed_txs is answered while a block executes");
     assert_eq!(mempool["n_txs"], "0");
 
+    // A client's transactions are checked and admitted meanwhile, by the mempool's thread.
+    assert!(
+        view.mempool().threaded(),
+        "the node runs its mempool thread"
+    );
+    let checks_before = *checker.0.lock().expect("no panics while held");
+    for (tx, code) in [(b"key=value".to_vec(), 0), (b"bad".to_vec(), 1)] {
+        let (answer_tx, answer) = mpsc::channel();
+        let offered = view.mempool().offer(
+            tx,
+            Box::new(move |r| {
+                let _ = answer_tx.send(r);
+            }),
+        );
+        assert!(
+            offered.is_ok(),
+            "the mempool's thread takes the transaction"
+        );
+        let res = answer
+            .recv_timeout(within)
+            .expect("CheckTx is answered while a block executes")
+            .expect("checked");
+        assert_eq!(res.code, code);
+    }
+    assert_eq!(
+        *checker.0.lock().expect("no panics while held"),
+        checks_before + 2,
+        "checked through the mempool connection"
+    );
+    let mempool = read_within(&view, "num_unconfirmed_txs", Params::default(), within)
+        .expect("num_unconfirmed_txs");
+    assert_eq!(
+        mempool["n_txs"], "1",
+        "the good transaction waits in the mempool"
+    );
+
     // The same question through the node's thread waits for the block.
     let (reply_tx, reply) = mpsc::channel();
     events_tx
@@ -267,7 +327,27 @@ fn reads_are_answered_while_the_node_is_inside_finalize_block() {
     running
         .join()
         .expect("the node thread ends")
-        .expect("the node stops at height 4");
+        .expect("the node stops");
     let status = read_within(&view, "status", Params::default(), within).expect("status");
-    assert_eq!(status["sync_info"]["latest_block_height"], "4");
+    assert_eq!(status["sync_info"]["latest_block_height"], STOP.to_string());
+    // The transaction admitted during height 3's execution is in a later block, once.
+    let mut found = Vec::new();
+    for h in 4..=STOP {
+        let block = read_within(
+            &view,
+            "block",
+            Params::default().with("height", json!(h.to_string())),
+            within,
+        )
+        .expect("block");
+        if block["block"]["data"]["txs"] == json!(["a2V5PXZhbHVl"]) {
+            found.push(h);
+        }
+    }
+    assert_eq!(found.len(), 1, "in exactly one block: {found:?}");
+    assert_eq!(
+        view.mempool().len(),
+        0,
+        "committed transactions leave the mempool"
+    );
 }

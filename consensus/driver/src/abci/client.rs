@@ -32,7 +32,7 @@
 use super::{request_name, response_name, Address, AddressError, Stream};
 use keystone_proto::abci::{self, request, response, Request, Response};
 use keystone_proto::socket::{self, Decoder, FrameError, ReadError, DEFAULT_MAX_MESSAGE_SIZE};
-use keystone_proto::{AppError, AppReader, AppResult, Application};
+use keystone_proto::{AppChecker, AppError, AppReader, AppResult, Application};
 use std::fmt;
 use std::io::{self, Write};
 use std::sync::{Arc, Mutex};
@@ -513,8 +513,18 @@ impl AppReader for Conns {
     }
 }
 
+impl AppChecker for Conns {
+    fn check_tx(&self, req: abci::RequestCheckTx) -> AppResult<abci::ResponseCheckTx> {
+        call!(self, Mempool, CheckTx, req)
+    }
+}
+
 impl Application for SocketApp {
     fn reader(&self) -> Option<Arc<dyn AppReader>> {
+        Some(self.conns.clone())
+    }
+
+    fn checker(&self) -> Option<Arc<dyn AppChecker>> {
         Some(self.conns.clone())
     }
 

@@ -58,7 +58,22 @@ impl<A: Application> Engine<A> {
         }
     }
 
+    /// FinalizeBlock, its results stored, and the application's Commit (checks held off
+    /// across it: see [`crate::mempool::SharedMempool::pause`]). Replay at the handshake; a live commit goes
+    /// through [`Engine::commit_block`], which keeps checks held off until the mempool's
+    /// update.
     pub(super) fn finalize_and_commit(&mut self, block: &Block) -> Result<()> {
+        self.finalize(block)?;
+        let mempool = self.mempool.clone();
+        let _paused = mempool.pause();
+        self.app.commit()?;
+        crate::failpoint::hit("state-commit");
+        Ok(())
+    }
+
+    /// FinalizeBlock and its results stored: the block is durable once the application
+    /// commits.
+    fn finalize(&mut self, block: &Block) -> Result<()> {
         let res = self.app.finalize_block(self.finalize_request(block))?;
         let height = block.header.height;
         // Updates returned at H are `next_validators_hash` of H+1 and sign from H+2.
@@ -95,8 +110,6 @@ impl<A: Application> Engine<A> {
             new_set.as_ref().map(|s| (height + 2, s)),
         )?;
         crate::failpoint::hit("block-store-results");
-        self.app.commit()?;
-        crate::failpoint::hit("state-commit");
         Ok(())
     }
 
@@ -220,6 +233,12 @@ impl<A: Application> Engine<A> {
         let reaped = self
             .mempool
             .reap(self.cfg.max_block_tx_bytes, self.cfg.max_block_gas);
+        tracing::debug!(
+            reaped = reaped.len(),
+            held = self.mempool.len(),
+            rechecks_pending = self.mempool.rechecks_pending(),
+            "reaped the mempool"
+        );
         let evidence = self
             .evidence
             .reap(self.cfg.max_evidence_bytes.max(0) as usize);
@@ -323,11 +342,18 @@ impl<A: Application> Engine<A> {
         self.blocks.save(block, id, commit)?;
         crate::failpoint::hit("block-store-block");
         self.last_commit = Some(commit.clone());
-        self.finalize_and_commit(block)?;
+        self.finalize(block)?;
+        // No transaction is checked from the application's Commit until the mempool has
+        // taken the block's transactions out and knows the rest need rechecking.
+        let mempool = self.mempool.clone();
+        let paused = mempool.pause();
+        self.app.commit()?;
+        crate::failpoint::hit("state-commit");
         self.wal.end_height(height)?;
         crate::failpoint::hit("wal-end-height");
         self.blocks.clear_built()?;
-        self.mempool.update(&mut self.app, &block.data.txs)?;
+        mempool.update(&paused, &mut self.app, &block.data.txs)?;
+        drop(paused);
         let view = View {
             blocks: &self.blocks,
             genesis: &self.genesis,

@@ -15,6 +15,7 @@ pub mod run;
 
 use crate::block_sync::BlockSync;
 use crate::engine::{gossip_size, Action, Engine, EngineError, Gossip, GossipError, Refused};
+use crate::mempool::checks::{self, TxBatch};
 use crate::mempool::MempoolError;
 use crate::peer_budget::{PeerBudgets, Verdict};
 use crate::reactor::{self, Wire};
@@ -52,7 +53,15 @@ pub trait Network {
     fn peer_infos(&self) -> Vec<PeerInfo> {
         Vec::new()
     }
+    /// A way to broadcast from another thread (the mempool's): `(channel, bytes, except)`.
+    /// None: only the node's thread sends.
+    fn outbound(&self) -> Option<Outbound> {
+        None
+    }
 }
+
+/// Broadcasts from another thread: `(channel, bytes, except)`.
+pub type Outbound = Box<dyn Fn(u8, &[u8], Option<&str>) + Send>;
 
 impl Network for Switch {
     fn peers(&self) -> Vec<String> {
@@ -69,6 +78,12 @@ impl Network for Switch {
     }
     fn peer_infos(&self) -> Vec<PeerInfo> {
         Switch::peer_infos(self)
+    }
+    fn outbound(&self) -> Option<Outbound> {
+        let out = Switch::outbound(self);
+        Some(Box::new(move |ch, bytes, except| {
+            out.broadcast(ch, bytes, except)
+        }))
     }
 }
 
@@ -125,6 +140,9 @@ pub enum NodeError {
     /// Nothing is scheduled: the node could never move again.
     #[error("the engine has nothing scheduled")]
     Idle,
+    /// The mempool's thread could not be started.
+    #[error("cannot start the mempool's thread: {0}")]
+    Thread(#[source] std::io::Error),
 }
 
 /// What the node waits for besides events.
@@ -157,23 +175,13 @@ pub struct Node<A: Application, N: Network> {
     known: (Height, BTreeMap<String, BTreeSet<[u8; 32]>>),
     /// What each peer may make this node do.
     budgets: PeerBudgets,
-    /// Transactions clients submitted that are admitted and not yet gossiped: sent to the
-    /// peers as one message when the node has nothing else waiting (or the batch is full), so
-    /// a stream of submissions costs each peer one message per batch, not one per tx.
-    outbox: TxOutbox,
+    /// Transactions clients submitted that this thread admitted and has not yet gossiped:
+    /// sent to the peers as one message when the node has nothing else waiting (or the batch
+    /// is full). With the mempool's thread running, that thread batches them instead.
+    outbox: TxBatch,
 }
 
-/// Admitted transactions waiting to be gossiped together.
-#[derive(Default)]
-struct TxOutbox {
-    txs: Vec<Vec<u8>>,
-    bytes: usize,
-}
-
-/// Most transactions gossiped in one message: the most a peer takes in one.
-pub const TX_BATCH: usize = crate::reactor::MAX_TXS_PER_MESSAGE;
-/// Most bytes of transactions gossiped in one message.
-pub const TX_BATCH_BYTES: usize = 256 * 1024;
+pub use crate::mempool::checks::{TX_BATCH, TX_BATCH_BYTES};
 
 impl<A: Application, N: Network> Node<A, N> {
     /// A node over `engine`, with `net` (none: a node without peers). Call
@@ -191,7 +199,7 @@ impl<A: Application, N: Network> Node<A, N> {
             stuck: (0, now),
             known: (0, BTreeMap::new()),
             budgets: PeerBudgets::default(),
-            outbox: TxOutbox::default(),
+            outbox: TxBatch::default(),
         }
     }
 
@@ -462,9 +470,13 @@ impl<A: Application, N: Network> Node<A, N> {
                 let sizes: Vec<usize> = txs.iter().map(Vec::len).collect();
                 let (take, v) = self.budgets.txs(peer, &sizes, now.instant);
                 self.within_budget(peer, v, "transactions to check");
+                let txs: Vec<Vec<u8>> = txs.into_iter().take(take).collect();
+                let Err(txs) = self.engine.mempool().offer_from_peer(peer, txs) else {
+                    return Ok(());
+                };
                 // What is admitted goes on as one message, as it came.
                 let mut admitted = Vec::new();
-                for tx in txs.into_iter().take(take) {
+                for tx in txs {
                     if matches!(self.engine.check_tx(tx.clone()), Ok(r) if r.code == 0) {
                         admitted.push(tx);
                     }
@@ -520,12 +532,26 @@ impl<A: Application, N: Network> Node<A, N> {
     /// node's loop calls this when nothing else is waiting; handling a peer's message or a
     /// timer calls it first.
     pub fn flush_txs(&mut self) {
-        if self.outbox.txs.is_empty() {
+        if self.outbox.is_empty() {
             return;
         }
-        let txs = std::mem::take(&mut self.outbox.txs);
-        self.outbox.bytes = 0;
+        let txs = self.outbox.take();
         self.broadcast(&Wire::Txs(txs), None);
+    }
+
+    /// Start the mempool's thread, when the application has a mempool connection: clients'
+    /// and peers' transactions are checked there from now on, beside block execution, and
+    /// the thread gossips what it admits. Dropping the handle stops it. The simulator does
+    /// not call this: its nodes check on their own thread.
+    pub fn start_mempool(&self) -> Result<Option<checks::Running>, NodeError> {
+        let out = self.net.as_ref().and_then(Network::outbound);
+        let gossip: checks::TxGossip = Box::new(move |except, txs| {
+            if let Some(out) = &out {
+                let (ch, bytes) = reactor::encode(&Wire::Txs(txs));
+                out(ch, &bytes, except);
+            }
+        });
+        checks::start(self.engine.mempool(), gossip).map_err(NodeError::Thread)
     }
 
     /// Answer one client request; a transaction admitted to the mempool is gossiped (see
@@ -533,14 +559,15 @@ impl<A: Application, N: Network> Node<A, N> {
     pub fn answer(&mut self, req: Request) {
         match req {
             Request::CheckTx(tx, reply) => {
+                let Err((tx, reply)) = self.engine.mempool().offer(tx, reply) else {
+                    return;
+                };
                 let res = self.engine.check_tx(tx.clone());
                 let admitted = matches!(&res, Ok(r) if r.code == 0);
                 reply(res);
                 if admitted {
-                    self.outbox.bytes += tx.len();
-                    self.outbox.txs.push(tx);
-                    if self.outbox.txs.len() >= TX_BATCH || self.outbox.bytes >= TX_BATCH_BYTES {
-                        self.flush_txs();
+                    if let Some(full) = self.outbox.push(tx) {
+                        self.broadcast(&Wire::Txs(full), None);
                     }
                 }
             }

@@ -45,6 +45,8 @@ pub fn run<A: Application, N: Network>(
 ) -> Result<(), NodeError> {
     let mut published = node.engine().blocks().height().unwrap_or(0);
     node.start(now())?;
+    // CheckTx and rechecks beside consensus from here on (stopped when this returns).
+    let _mempool = node.start_mempool()?;
     // Events handled since the last timer ran.
     let mut since_timer = 0usize;
     loop {

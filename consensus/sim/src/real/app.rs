@@ -7,9 +7,10 @@ use super::disk::SimDisk;
 use keystone_consensus_driver::storage::Storage;
 use keystone_proto::abci;
 use keystone_proto::prost::bytes::Bytes;
-use keystone_proto::{AppError, AppResult, Application};
+use keystone_proto::{AppChecker, AppError, AppResult, Application};
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 /// Largest transaction the app admits.
 pub const MAX_TX: usize = 256;
@@ -38,6 +39,20 @@ impl AppState {
             height: u64::from_be_bytes(b[0..8].try_into().ok()?),
             hash: b[8..40].try_into().ok()?,
             keys: u64::from_be_bytes(b[40..48].try_into().ok()?),
+        })
+    }
+}
+
+/// The application's mempool connection: the verdict depends on the transaction alone. The
+/// simulated nodes check through it on their own thread (they start no mempool thread).
+struct SimChecker;
+
+impl AppChecker for SimChecker {
+    fn check_tx(&self, req: abci::RequestCheckTx) -> AppResult<abci::ResponseCheckTx> {
+        Ok(abci::ResponseCheckTx {
+            code: u32::from(!tx_ok(&req.tx)),
+            gas_wanted: 1,
+            ..Default::default()
         })
     }
 }
@@ -90,12 +105,12 @@ impl Application for SimApp {
         Ok(abci::ResponseQuery::default())
     }
 
+    fn checker(&self) -> Option<Arc<dyn AppChecker>> {
+        Some(Arc::new(SimChecker))
+    }
+
     fn check_tx(&mut self, req: abci::RequestCheckTx) -> AppResult<abci::ResponseCheckTx> {
-        Ok(abci::ResponseCheckTx {
-            code: u32::from(!tx_ok(&req.tx)),
-            gas_wanted: 1,
-            ..Default::default()
-        })
+        SimChecker.check_tx(req)
     }
 
     fn init_chain(&mut self, req: abci::RequestInitChain) -> AppResult<abci::ResponseInitChain> {
