@@ -52,6 +52,13 @@ pub const DEFAULT_CONFIG_TOML: &str = r#"# Keystone node configuration (CometBFT
 
 moniker = "MONIKER"
 
+# Log verbosity: a level (trace, debug, info, warn, error), or "module:level,*:level" where a
+# module is a target prefix such as keystone_consensus_driver. --log_level overrides it, and
+# so does RUST_LOG.
+log_level = "info"
+# "plain", or "json": one object per line. --log_format overrides it.
+log_format = "plain"
+
 [rpc]
 laddr = "tcp://127.0.0.1:26657"
 # Origins a browser may call the RPC from (CometBFT's keys): [] turns CORS off, ["*"] allows

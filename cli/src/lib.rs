@@ -21,6 +21,7 @@ pub mod home;
 pub mod keys;
 pub mod lenient;
 pub mod light;
+pub mod logs;
 pub mod node;
 pub mod rest;
 pub mod rpc;

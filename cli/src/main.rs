@@ -33,6 +33,14 @@ struct Cli {
     /// Output format.
     #[arg(long, short = 'o', global = true, value_enum, default_value_t = Output::Text)]
     output: Output,
+    /// Log level of `start` and `abci-server`: a level, or `module:level,*:level` (default:
+    /// `RUST_LOG`, then config.toml's `log_level`, then info).
+    #[arg(long = "log_level", global = true)]
+    log_level: Option<String>,
+    /// Log format of `start` and `abci-server`: `plain` or `json` (default: config.toml's
+    /// `log_format`, then plain).
+    #[arg(long = "log_format", global = true)]
+    log_format: Option<String>,
     #[command(subcommand)]
     command: Command,
 }
@@ -942,14 +950,17 @@ fn main() -> ExitCode {
         cli.command,
         Command::Start { .. } | Command::AbciServer { .. }
     ) {
-        tracing_subscriber::fmt()
-            .with_writer(std::io::stderr)
-            .with_ansi(std::io::stderr().is_terminal())
-            .with_env_filter(
-                tracing_subscriber::EnvFilter::try_from_default_env()
-                    .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        let logs = home(&cli).and_then(|h| {
+            keystone::logs::init(
+                cli.log_level.as_deref(),
+                cli.log_format.as_deref(),
+                &Home(h).config("config.toml"),
             )
-            .init();
+        });
+        if let Err(e) = logs {
+            eprintln!("Error: {e:#}");
+            return ExitCode::FAILURE;
+        }
     }
     let result = match &cli.command {
         Command::Keys {

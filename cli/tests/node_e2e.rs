@@ -215,3 +215,61 @@ fn a_damaged_store_names_its_file_and_the_repair_that_works() {
         "{err}"
     );
 }
+
+/// `log_format = "json"` in config.toml: every line the node writes is a JSON object with its
+/// time, level, target and message, fields alongside; `--log_level` in CometBFT's
+/// `module:level,*:level` form lets one module's debug lines through and nobody else's.
+#[test]
+fn json_logs_parse_line_by_line() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let home = dir.path();
+    funded_home(home, "keystone-logs", "20ms");
+    let config = home.join("config").join("config.toml");
+    let text = std::fs::read_to_string(&config).expect("config.toml");
+    assert!(
+        text.contains("log_format = \"plain\""),
+        "init writes the key"
+    );
+    std::fs::write(
+        &config,
+        text.replace("log_format = \"plain\"", "log_format = \"json\""),
+    )
+    .expect("write config.toml");
+    let (ok, _, stderr) = common::run(
+        home,
+        &[
+            "start",
+            "--halt-height",
+            "3",
+            "--log_level",
+            "keystone_consensus_driver:debug,*:info",
+        ],
+        "",
+    );
+    assert!(ok, "the node stops at height 3: {stderr}");
+    let lines: Vec<serde_json::Value> = stderr
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+        .collect();
+    assert!(lines.len() > 3, "{stderr}");
+    for l in &lines {
+        for key in ["timestamp", "level", "target", "message"] {
+            assert!(l[key].is_string(), "no {key}: {l}");
+        }
+        let target = l["target"].as_str().unwrap_or_default();
+        if l["level"] == "DEBUG" {
+            assert!(target.starts_with("keystone_consensus_driver"), "{l}");
+        }
+    }
+    assert!(
+        lines.iter().any(|l| l["level"] == "DEBUG"),
+        "the module's debug lines are let through"
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l["message"] == "committed block" && l["height"] == 3),
+        "events carry their fields: {stderr}"
+    );
+}
