@@ -223,6 +223,7 @@ fn run<A: Application>(
             Some(switch)
         }
     };
+    stop_on_signals(ev_tx.clone())?;
     drop(ev_tx);
     tracing::info!(chain_id = %doc.chain_id, "starting");
     #[cfg(feature = "fault-injection")]
@@ -282,6 +283,32 @@ fn run<A: Application>(
             }
         }
     })?;
+    Ok(())
+}
+
+/// SIGTERM or SIGINT stops the node at its next step boundary, with its stores flushed and its
+/// sockets closed, and `start` exits 0; a second signal exits at once (130): every durable
+/// write is crash-safe, so that only loses what a crash would.
+fn stop_on_signals(events: mpsc::Sender<Event>) -> Result<()> {
+    use signal_hook::consts::{SIGINT, SIGTERM};
+    let mut signals = signal_hook::iterator::Signals::new([SIGTERM, SIGINT])
+        .context("installing signal handlers")?;
+    std::thread::Builder::new()
+        .name("signals".into())
+        .spawn(move || {
+            let mut asked = false;
+            for signal in signals.forever() {
+                if asked {
+                    tracing::warn!(signal, "second signal: exiting now");
+                    std::process::exit(130);
+                }
+                asked = true;
+                tracing::info!(signal, "shutting down: stopping at the next step boundary");
+                if events.send(Event::Shutdown).is_err() {
+                    std::process::exit(0);
+                }
+            }
+        })?;
     Ok(())
 }
 

@@ -8,14 +8,25 @@ use keystone_consensus_types::{BlockId, Header};
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::Stdio;
-use std::sync::mpsc;
+use std::sync::{mpsc, Arc, Mutex};
 use std::time::{Duration, Instant};
 
 mod common;
-use common::{funded_home, keystone, ok, Proc};
+use common::{alice_send, funded_home, keystone, ok, rpc, Proc};
 
 /// Start the node; the receiver gets each committed height from its log.
 fn start(home: &Path, extra: &[&str]) -> (Proc, mpsc::Receiver<u64>) {
+    let (node, rx, _) = start_logged(home, extra);
+    (node, rx)
+}
+
+/// What a node has written to stderr so far.
+type Log = Arc<Mutex<Vec<String>>>;
+
+/// [`start`], keeping every log line.
+fn start_logged(home: &Path, extra: &[&str]) -> (Proc, mpsc::Receiver<u64>, Log) {
+    let log = Log::default();
+    let kept = log.clone();
     let mut child = keystone(home)
         .arg("start")
         .args(extra)
@@ -33,9 +44,10 @@ fn start(home: &Path, extra: &[&str]) -> (Proc, mpsc::Receiver<u64>) {
                     let _ = tx.send(h);
                 }
             }
+            kept.lock().expect("no panics while held").push(line);
         }
     });
-    (Proc(child), rx)
+    (Proc(child), rx, log)
 }
 
 fn wait_for_height(rx: &mpsc::Receiver<u64>, height: u64) {
@@ -109,6 +121,12 @@ fn kill_9_during_block_production_then_restart() {
 
     let after = ids(home, killed_at);
     assert_eq!(before, after, "nothing committed before the kill changed");
+    chain_goes_on_to(home, target);
+}
+
+/// Blocks 1..=`target` are stored, each linked to the one before and carrying its app hash,
+/// and the signer's last state is at or past `target`.
+fn chain_goes_on_to(home: &Path, target: u64) {
     let store = BlockStore::open(&home.join("data").join("blockstore.redb")).expect("block store");
     assert!(store.height().expect("height") >= target);
     let mut last = None;
@@ -272,4 +290,102 @@ fn json_logs_parse_line_by_line() {
             .any(|l| l["message"] == "committed block" && l["height"] == 3),
         "events carry their fields: {stderr}"
     );
+}
+
+/// SIGTERM while a client sends: the node stops at a step boundary, says so and exits 0; a
+/// restart goes on from the next height with every block linked to the last, and the client's
+/// next transaction (by the sequence the chain reports) is admitted and committed.
+#[test]
+fn sigterm_during_load_stops_cleanly_and_the_chain_goes_on() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let home = dir.path();
+    let ports = funded_home(home, "keystone-sigterm", "20ms");
+    let (mut node, rx, log) = start_logged(home, &[]);
+    wait_for_height(&rx, 3);
+    let bob: cosmrs::AccountId = "cosmos1qypqxpq9qcrsszg2pvxq6rs0zqg3yyc5lzv7xu"
+        .parse()
+        .expect("address");
+    let admitted = |tx: Vec<u8>| {
+        let b64 = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, tx);
+        rpc(
+            ports.rpc,
+            "broadcast_tx_sync",
+            serde_json::json!({ "tx": b64 }),
+        )["result"]["code"]
+            == 0
+    };
+    // A client sending as fast as its answers come, until the node goes away.
+    let mut sent = 0u64;
+    let load_until = Instant::now() + Duration::from_secs(2);
+    while Instant::now() < load_until
+        && admitted(alice_send(home, "keystone-sigterm", &bob, 1, sent))
+    {
+        sent += 1;
+    }
+    assert!(sent > 0, "the node admitted the client's transactions");
+    let pid = node.0.id().to_string();
+    let term = std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .expect("kill");
+    assert!(term.success());
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let status = loop {
+        if let Some(s) = node.0.try_wait().expect("wait") {
+            break s;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the node did not stop on SIGTERM"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    // The log thread sees the pipe close right after the exit.
+    std::thread::sleep(Duration::from_millis(200));
+    let lines = log.lock().expect("no panics while held").join("\n");
+    assert_eq!(status.code(), Some(0), "exit status; log:\n{lines}");
+    assert!(lines.contains("shutting down"), "{lines}");
+    assert!(lines.contains("stopped"), "{lines}");
+    drop(node);
+
+    let store = BlockStore::open(&home.join("data").join("blockstore.redb")).expect("block store");
+    let stopped_at = store.height().expect("height");
+    drop(store);
+    let (node, rx) = start(home, &[]);
+    wait_for_height(&rx, stopped_at + 2);
+    let account = until_account(home, ports.rest);
+    let next: u64 = account["sequence"]
+        .as_str()
+        .and_then(|s| s.parse().ok())
+        .expect("sequence");
+    assert!(next >= 1 && next <= sent, "{next} of {sent} sent");
+    assert!(admitted(alice_send(
+        home,
+        "keystone-sigterm",
+        &bob,
+        1,
+        next
+    )));
+    let committed_by = stopped_at + 8;
+    wait_for_height(&rx, committed_by);
+    assert_eq!(
+        until_account(home, ports.rest)["sequence"],
+        (next + 1).to_string(),
+        "the client's next transaction was committed after the restart"
+    );
+    drop(node);
+    chain_goes_on_to(home, committed_by);
+}
+
+/// alice's account as the REST server answers it, once it answers.
+fn until_account(home: &Path, rest_port: u16) -> serde_json::Value {
+    let alice = common::alice_key(home)
+        .public_key()
+        .account_id("cosmos")
+        .expect("address");
+    let path = format!("/cosmos/auth/v1beta1/accounts/{alice}");
+    common::until("alice's account", 30, || {
+        let (code, body) = common::http(rest_port, "GET", &path, "")?;
+        (code == 200).then(|| body["account"].clone())
+    })
 }

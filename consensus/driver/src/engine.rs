@@ -402,6 +402,12 @@ impl<A: Application> Engine<A> {
         self.evidence.pending()
     }
 
+    /// Make everything written so far durable (the WAL's unsynced tail), before a clean stop.
+    pub fn flush(&mut self) -> Result<()> {
+        self.wal.sync()?;
+        Ok(())
+    }
+
     /// Offer a transaction to the mempool.
     pub fn check_tx(
         &mut self,

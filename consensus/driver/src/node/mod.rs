@@ -528,6 +528,15 @@ impl<A: Application, N: Network> Node<A, N> {
         Ok(())
     }
 
+    /// Before the node stops: what the WAL holds that is not yet durable (peers' messages
+    /// since the last signature) is made so, so a restart replays the height as far as this
+    /// node had seen it.
+    pub fn shutdown(&mut self) -> Result<(), NodeError> {
+        self.flush_txs();
+        self.engine.flush()?;
+        Ok(())
+    }
+
     /// Gossip the transactions clients submitted since the last call, as one message. The
     /// node's loop calls this when nothing else is waiting; handling a peer's message or a
     /// timer calls it first.

@@ -16,6 +16,9 @@ pub enum Event {
     Rpc(Request),
     /// Something from the network.
     Net(NetEvent),
+    /// Stop at this step boundary (SIGTERM, SIGINT): the WAL is made durable and [`run`]
+    /// returns; dropping the node then closes its peers' sockets and the mempool's thread.
+    Shutdown,
 }
 
 /// The wall-clock time now.
@@ -89,6 +92,11 @@ pub fn run<A: Application, N: Network>(
             Some(Event::Net(ev)) => {
                 since_timer += 1;
                 on_net(&mut node, ev)?;
+            }
+            Some(Event::Shutdown) => {
+                node.shutdown()?;
+                tracing::info!(height = node.engine().last_height().unwrap_or(0), "stopped");
+                return Ok(());
             }
             None => {
                 since_timer = 0;
