@@ -47,6 +47,72 @@ fn random_key() -> PrivateKey {
     PrivateKey::generate(&mut rand_core::OsRng)
 }
 
+/// The sign state of a validator that has signed nothing (CometBFT's genesis state).
+const GENESIS_SIGN_STATE: &[u8] = b"{\n  \"height\": \"0\",\n  \"round\": 0,\n  \"step\": 0\n}\n";
+
+/// Refuse to touch a home whose node runs: redb locks its files while they are open.
+fn not_running(home: &Home) -> Result<()> {
+    let blocks = home.data("blockstore.redb");
+    if blocks.exists() {
+        keystone_consensus_driver::block_store::BlockStore::open(&blocks).with_context(|| {
+            format!(
+                "{} cannot be opened (is a node running on this home? stop it first)",
+                blocks.display()
+            )
+        })?;
+    }
+    Ok(())
+}
+
+fn remove(path: &Path, removed: &mut Vec<PathBuf>) -> Result<()> {
+    let result = if path.is_dir() {
+        std::fs::remove_dir_all(path)
+    } else {
+        std::fs::remove_file(path)
+    };
+    match result {
+        Ok(()) => removed.push(path.to_path_buf()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(e).with_context(|| format!("removing {}", path.display())),
+    }
+    Ok(())
+}
+
+/// `comet reset-state`, as CometBFT's: the node's own data — blocks, their results and
+/// indexes, the consensus WAL — goes; the application's state and the signer's last-sign
+/// state stay (so the validator still cannot sign twice). What was removed.
+pub fn reset_state(home: &Home) -> Result<Vec<PathBuf>> {
+    not_running(home)?;
+    let mut removed = Vec::new();
+    for f in ["blockstore.redb", "cs.wal"] {
+        remove(&home.data(f), &mut removed)?;
+    }
+    Ok(removed)
+}
+
+/// `comet unsafe-reset-all`, as CometBFT's: everything under `data/` goes and the signer
+/// forgets what it signed (its key stays) — safe only on a chain that starts again from
+/// genesis, since the validator may now sign heights it signed before. What was removed.
+pub fn unsafe_reset_all(home: &Home) -> Result<Vec<PathBuf>> {
+    not_running(home)?;
+    let data = home.0.join("data");
+    let mut removed = Vec::new();
+    if data.exists() {
+        for entry in std::fs::read_dir(&data).with_context(|| data.display().to_string())? {
+            let path = entry?.path();
+            if path.file_name() != Some(std::ffi::OsStr::new("priv_validator_state.json")) {
+                remove(&path, &mut removed)?;
+            }
+        }
+    }
+    std::fs::create_dir_all(&data).with_context(|| data.display().to_string())?;
+    keystone_consensus_driver::privval::write_atomic(
+        &home.data("priv_validator_state.json"),
+        GENESIS_SIGN_STATE,
+    )?;
+    Ok(removed)
+}
+
 /// The default `config.toml`: CometBFT's keys and defaults for what Keystone reads.
 pub const DEFAULT_CONFIG_TOML: &str = r#"# Keystone node configuration (CometBFT's config.toml keys).
 
@@ -128,7 +194,7 @@ pub fn init(home: &Home, moniker: &str, chain_id: &str, genesis_time: &str) -> R
     write_key_file(&home.config("priv_validator_key.json"), &pv)?;
     keystone_consensus_driver::privval::write_atomic(
         &home.data("priv_validator_state.json"),
-        b"{\n  \"height\": \"0\",\n  \"round\": 0,\n  \"step\": 0\n}\n",
+        GENESIS_SIGN_STATE,
     )?;
     keystone_consensus_driver::node_key::NodeKey(random_key())
         .save(&home.config("node_key.json"))?;

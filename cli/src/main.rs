@@ -172,6 +172,19 @@ enum TendermintCommand {
     ShowValidator,
     /// The consensus address (`cosmosvalcons1…`).
     ShowAddress,
+    /// Remove the blocks and the consensus WAL (the application's state and the signer's
+    /// last-sign state stay), as CometBFT's `reset-state`.
+    #[command(alias = "reset_state")]
+    ResetState,
+    /// (unsafe) Remove all data and reset this node's validator to its genesis sign state, as
+    /// CometBFT's `unsafe-reset-all`: only for a chain that starts again from genesis.
+    #[command(alias = "unsafe_reset_all")]
+    UnsafeResetAll {
+        /// Keep the address book (Keystone keeps none yet: accepted for scripts written for
+        /// CometBFT).
+        #[arg(long)]
+        keep_addr_book: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -664,6 +677,20 @@ fn tendermint_cmd(cli: &Cli, cmd: &TendermintCommand) -> Result<()> {
             println!(
                 "{}",
                 keystone_modules::Address(pk.address().0).to_bech32("cosmosvalcons")
+            );
+        }
+        TendermintCommand::ResetState => {
+            for p in keystone::home::reset_state(&h)? {
+                println!("Removed {}", p.display());
+            }
+        }
+        TendermintCommand::UnsafeResetAll { keep_addr_book: _ } => {
+            for p in keystone::home::unsafe_reset_all(&h)? {
+                println!("Removed {}", p.display());
+            }
+            println!(
+                "Reset private validator file to genesis state: {}",
+                h.data("priv_validator_state.json").display()
             );
         }
     }

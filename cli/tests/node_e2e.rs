@@ -389,3 +389,58 @@ fn until_account(home: &Path, rest_port: u16) -> serde_json::Value {
         (code == 200).then(|| body["account"].clone())
     })
 }
+
+/// `comet reset-state` and `comet unsafe-reset-all`, as CometBFT's: both refused while the
+/// node runs; reset-state drops the blocks and the WAL but keeps the application's state and
+/// the signer's last-sign state; unsafe-reset-all leaves only a genesis sign state, and the
+/// chain starts again from height 1.
+#[test]
+fn reset_state_and_unsafe_reset_all() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let home = dir.path();
+    funded_home(home, "keystone-reset", "20ms");
+    let data = home.join("data");
+    let (node, rx) = start(home, &[]);
+    wait_for_height(&rx, 3);
+    for cmd in ["reset-state", "unsafe-reset-all"] {
+        let (done, _, err) = common::run(home, &["comet", cmd], "");
+        assert!(!done && err.contains("is a node running"), "{cmd}: {err}");
+    }
+    assert!(data.join("blockstore.redb").exists());
+    drop(node);
+
+    let out = ok(home, &["comet", "reset-state"]);
+    assert!(
+        out.contains("blockstore.redb") && out.contains("cs.wal"),
+        "{out}"
+    );
+    assert!(!data.join("blockstore.redb").exists() && !data.join("cs.wal").exists());
+    assert!(
+        data.join("application.redb").exists(),
+        "the app's state stays"
+    );
+    let signed = |home: &Path| -> u64 {
+        let pv: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(home.join("data").join("priv_validator_state.json"))
+                .expect("privval state"),
+        )
+        .expect("json");
+        pv["height"]
+            .as_str()
+            .expect("height")
+            .parse()
+            .expect("number")
+    };
+    assert!(signed(home) >= 3, "the sign state stays");
+
+    ok(home, &["comet", "unsafe-reset-all"]);
+    let left: Vec<String> = std::fs::read_dir(&data)
+        .expect("data")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(left, vec!["priv_validator_state.json".to_string()]);
+    assert_eq!(signed(home), 0);
+    let (done, _, err) = common::run(home, &["start", "--halt-height", "3"], "");
+    assert!(done, "the chain starts again from genesis: {err}");
+    chain_goes_on_to(home, 3);
+}
