@@ -146,6 +146,15 @@ request_timeout = "10s"
 laddr = "tcp://127.0.0.1:26656"
 persistent_peers = ""
 
+[mempool]
+# Most transactions held, and their bytes; the largest one; hashes remembered as seen.
+size = 5000
+max_txs_bytes = 1073741824
+max_tx_bytes = 1048576
+cache_size = 10000
+# Check what is held again after each commit (dropping what the block made invalid).
+recheck = true
+
 [consensus]
 timeout_propose = "3s"
 timeout_propose_delta = "500ms"
@@ -399,6 +408,16 @@ struct P2pToml {
     persistent_peers: String,
 }
 
+/// `[mempool]`, CometBFT's keys.
+#[derive(Deserialize, Default)]
+struct MempoolToml {
+    size: Option<TomlNum>,
+    max_txs_bytes: Option<TomlNum>,
+    max_tx_bytes: Option<TomlNum>,
+    cache_size: Option<TomlNum>,
+    recheck: Option<TomlBool>,
+}
+
 #[derive(Deserialize)]
 struct ConfigToml {
     #[serde(default)]
@@ -406,6 +425,8 @@ struct ConfigToml {
     rpc: RpcToml,
     p2p: Option<P2pToml>,
     consensus: ConsensusToml,
+    #[serde(default)]
+    mempool: MempoolToml,
 }
 
 /// Read and parse a TOML file; errors name the file and what it is.
@@ -515,6 +536,38 @@ pub fn read_node_config(path: &Path) -> Result<(String, std::net::SocketAddr)> {
             )
         })?;
     Ok((c.moniker, addr))
+}
+
+/// The mempool's bounds from `config/config.toml` `[mempool]` (CometBFT's keys and
+/// defaults: `size` 5000, `max_txs_bytes` 1 GiB, `max_tx_bytes` 1 MiB, `cache_size` 10000,
+/// `recheck` true).
+pub fn read_mempool_config(
+    path: &Path,
+) -> Result<keystone_consensus_driver::mempool::MempoolConfig> {
+    let c: ConfigToml = read_toml(path, "config")?;
+    let m = c.mempool;
+    let mut out = keystone_consensus_driver::mempool::MempoolConfig::default();
+    let at = |key: &str| format!("{}: mempool.{key}", path.display());
+    let num = |v: &Option<TomlNum>, key: &str, default: usize| -> Result<usize> {
+        match v {
+            None => Ok(default),
+            Some(n) => usize::try_from(n.get(&at(key))?).with_context(|| at(key)),
+        }
+    };
+    out.max_txs = num(&m.size, "size", out.max_txs)?;
+    out.max_bytes = num(&m.max_txs_bytes, "max_txs_bytes", out.max_bytes)?;
+    out.max_tx_bytes = num(&m.max_tx_bytes, "max_tx_bytes", out.max_tx_bytes)?;
+    out.cache_size = num(&m.cache_size, "cache_size", out.cache_size)?;
+    if let Some(b) = &m.recheck {
+        out.recheck = b.get(&at("recheck"))?;
+    }
+    if out.max_txs == 0 || out.max_tx_bytes == 0 || out.max_bytes < out.max_tx_bytes {
+        bail!(
+            "{}: [mempool] must admit something: size > 0, max_tx_bytes > 0, max_txs_bytes >= max_tx_bytes",
+            path.display()
+        );
+    }
+    Ok(out)
 }
 
 /// The consensus timeouts from `config/config.toml`.

@@ -18,7 +18,7 @@ use anyhow::{Context, Result};
 use keystone_app::App;
 use keystone_consensus_driver::block_store::BlockStore;
 use keystone_consensus_driver::engine::{Engine, EngineConfig, Genesis};
-use keystone_consensus_driver::mempool::{Mempool, MempoolConfig};
+use keystone_consensus_driver::mempool::Mempool;
 use keystone_consensus_driver::node::run::{self, Event};
 use keystone_consensus_driver::node::Node;
 use keystone_consensus_driver::node_key::NodeKey;
@@ -166,7 +166,9 @@ fn run<A: Application>(
         blocks,
         wal,
         privval,
-        Mempool::new(MempoolConfig::default()),
+        Mempool::new(crate::home::read_mempool_config(
+            &home.config("config.toml"),
+        )?),
     );
     let (moniker, rpc_addr) = read_node_config(&home.config("config.toml"))?;
     let (ev_tx, ev_rx) = mpsc::channel::<Event>();

@@ -444,3 +444,49 @@ fn reset_state_and_unsafe_reset_all() {
     assert!(done, "the chain starts again from genesis: {err}");
     chain_goes_on_to(home, 3);
 }
+
+/// config.toml's `[mempool]` is honoured: with `size = 2` a third transaction waiting for the
+/// next block is refused as CometBFT refuses it, and one over `max_tx_bytes` is too large.
+#[test]
+fn the_mempool_section_of_config_toml_is_honoured() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let home = dir.path();
+    let ports = funded_home(home, "keystone-mempool", "30s");
+    let config = home.join("config").join("config.toml");
+    let text = std::fs::read_to_string(&config).expect("config.toml");
+    assert!(text.contains("size = 5000") && text.contains("max_tx_bytes = 1048576"));
+    std::fs::write(
+        &config,
+        text.replace("size = 5000", "size = 2")
+            .replace("max_tx_bytes = 1048576", "max_tx_bytes = 1000"),
+    )
+    .expect("write");
+    let (_node, rx) = start(home, &[]);
+    // Height 1 is committed at once; the next waits 30 s, and the mempool with it.
+    wait_for_height(&rx, 1);
+    let bob: cosmrs::AccountId = "cosmos1qypqxpq9qcrsszg2pvxq6rs0zqg3yyc5lzv7xu"
+        .parse()
+        .expect("address");
+    let broadcast = |tx: Vec<u8>| {
+        let b64 = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, tx);
+        rpc(
+            ports.rpc,
+            "broadcast_tx_sync",
+            serde_json::json!({ "tx": b64 }),
+        )
+    };
+    for seq in 0..2 {
+        let r = broadcast(alice_send(home, "keystone-mempool", &bob, 1, seq));
+        assert_eq!(r["result"]["code"], 0, "{r}");
+    }
+    let full = broadcast(alice_send(home, "keystone-mempool", &bob, 1, 2));
+    assert!(
+        full["error"].to_string().contains("mempool is full"),
+        "{full}"
+    );
+    let large = broadcast(vec![7u8; 1001]);
+    assert!(
+        large["error"].to_string().contains("tx too large"),
+        "{large}"
+    );
+}

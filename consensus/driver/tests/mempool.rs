@@ -85,6 +85,7 @@ fn bounds_are_enforced() {
         max_bytes: 5,
         max_tx_bytes: 4,
         cache_size: 100,
+        recheck: true,
     });
     assert!(matches!(
         m.check_tx(&mut app, tx("12345")),
@@ -315,4 +316,24 @@ fn the_mempool_thread_checks_rechecks_and_never_holds_up_a_proposal() {
         offer(&m, tx("f")).recv_timeout(Duration::from_secs(30)),
         Ok(Err(MempoolError::Stopping))
     ));
+}
+
+#[test]
+fn without_recheck_a_commit_only_removes_the_block() {
+    let mut app = Toy::default();
+    let mut m = Mempool::new(MempoolConfig {
+        recheck: false,
+        ..MempoolConfig::default()
+    });
+    for t in ["a", "b", "c"] {
+        m.check_tx(&mut app, tx(t)).expect("checked");
+    }
+    app.spent.insert(tx("c"));
+    m.update(&mut app, &[tx("a")]).expect("update");
+    assert_eq!(app.rechecks, 0);
+    assert_eq!(
+        m.reap(-1, -1),
+        vec![tx("b"), tx("c")],
+        "c stays unrechecked"
+    );
 }

@@ -39,6 +39,9 @@ pub struct MempoolConfig {
     pub max_tx_bytes: usize,
     /// Hashes remembered as seen (`cache_size`).
     pub cache_size: usize,
+    /// Check what is held again after each commit (`recheck`); without it a transaction a
+    /// block made invalid stays until a proposer includes it and it fails there.
+    pub recheck: bool,
 }
 
 impl Default for MempoolConfig {
@@ -48,6 +51,7 @@ impl Default for MempoolConfig {
             max_bytes: 1 << 30,
             max_tx_bytes: 1 << 20,
             cache_size: 10_000,
+            recheck: true,
         }
     }
 }
@@ -291,7 +295,11 @@ impl Mempool {
         app: &mut dyn Application,
         committed: &[Vec<u8>],
     ) -> Result<(), AppError> {
-        for (h, tx) in self.remove_committed(committed) {
+        let held = self.remove_committed(committed);
+        if !self.config.recheck {
+            return Ok(());
+        }
+        for (h, tx) in held {
             let res = check(app, &tx, abci::CheckTxType::Recheck)?;
             self.settle_recheck(&h, &res);
         }
@@ -533,6 +541,10 @@ impl SharedMempool {
         app: &mut dyn Application,
         committed: &[Vec<u8>],
     ) -> Result<(), AppError> {
+        if !self.lock().config.recheck {
+            self.lock().remove_committed(committed);
+            return Ok(());
+        }
         if let (Some(_), Some(queue)) = (&self.checker, self.queue.get()) {
             let pending = {
                 let mut m = self.lock();

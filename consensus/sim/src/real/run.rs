@@ -54,6 +54,7 @@ fn mempool_config() -> MempoolConfig {
         max_bytes: 64 * 1024,
         max_tx_bytes: super::app::MAX_TX,
         cache_size: 10_000,
+        recheck: true,
     }
 }
 
