@@ -295,24 +295,30 @@ impl Mempool {
         app: &mut dyn Application,
         committed: &[Vec<u8>],
     ) -> Result<(), AppError> {
-        let held = self.remove_committed(committed);
         if !self.config.recheck {
+            self.drop_committed(committed);
             return Ok(());
         }
-        for (h, tx) in held {
+        for (h, tx) in self.remove_committed(committed) {
             let res = check(app, &tx, abci::CheckTxType::Recheck)?;
             self.settle_recheck(&h, &res);
         }
         Ok(())
     }
 
-    /// The block's transactions leave; what is left, to be checked again.
-    fn remove_committed(&mut self, committed: &[Vec<u8>]) -> Vec<(Hash, Vec<u8>)> {
+    /// The block's transactions leave (they stay in the cache: a committed transaction must
+    /// not come back).
+    fn drop_committed(&mut self, committed: &[Vec<u8>]) {
         for tx in committed {
             let h = sha256(tx);
             self.remember(h);
             self.remove(&h);
         }
+    }
+
+    /// The block's transactions leave; what is left, to be checked again.
+    fn remove_committed(&mut self, committed: &[Vec<u8>]) -> Vec<(Hash, Vec<u8>)> {
+        self.drop_committed(committed);
         self.txs
             .values()
             .map(|e| (sha256(&e.tx), e.tx.clone()))
@@ -321,11 +327,7 @@ impl Mempool {
 
     /// The block's transactions leave; the rest wait for their recheck.
     fn committed_later(&mut self, committed: &[Vec<u8>]) {
-        for tx in committed {
-            let h = sha256(tx);
-            self.remember(h);
-            self.remove(&h);
-        }
+        self.drop_committed(committed);
         self.recheck = self.txs.keys().copied().collect();
     }
 
@@ -541,9 +543,12 @@ impl SharedMempool {
         app: &mut dyn Application,
         committed: &[Vec<u8>],
     ) -> Result<(), AppError> {
-        if !self.lock().config.recheck {
-            self.lock().remove_committed(committed);
-            return Ok(());
+        {
+            let mut m = self.lock();
+            if !m.config.recheck {
+                m.drop_committed(committed);
+                return Ok(());
+            }
         }
         if let (Some(_), Some(queue)) = (&self.checker, self.queue.get()) {
             let pending = {
