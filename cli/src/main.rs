@@ -59,6 +59,12 @@ enum Backend {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Print the version; with `--long`, the commit, compiler, features and dependencies.
+    Version {
+        /// Everything, as gaiad's `version --long` (text, or JSON with `-o json`).
+        #[arg(long)]
+        long: bool,
+    },
     /// Create a node's home: keys, config, and a genesis with this node as validator.
     Init {
         /// A name for this node.
@@ -446,6 +452,60 @@ enum KeysCommand {
         #[arg(short = 'y', long)]
         yes: bool,
     },
+}
+
+/// `version [--long]`.
+fn version(cli: &Cli, long: bool) {
+    let version = env!("CARGO_PKG_VERSION");
+    if !long {
+        let _ = std::io::Write::write_all(
+            &mut std::io::stdout().lock(),
+            format!("{version}\n").as_bytes(),
+        );
+        return;
+    }
+    let mut tags: Vec<&str> = Vec::new();
+    if cfg!(feature = "fault-injection") {
+        tags.push("fault-injection");
+    }
+    let deps: Vec<&str> = include_str!(concat!(env!("OUT_DIR"), "/build_deps.txt"))
+        .lines()
+        .filter(|l| !l.is_empty())
+        .collect();
+    let info = serde_json::json!({
+        "name": "keystone",
+        "server_name": "keystone",
+        "version": version,
+        "commit": env!("KEYSTONE_GIT_COMMIT"),
+        "build_tags": tags.join(","),
+        "rust": env!("KEYSTONE_RUSTC"),
+        "abci_version": keystone_proto::ABCI_VERSION,
+        "build_deps": deps,
+    });
+    let text = match cli.output {
+        Output::Json => format!("{info}\n"),
+        Output::Text => {
+            let mut t = String::new();
+            for key in [
+                "name",
+                "server_name",
+                "version",
+                "commit",
+                "build_tags",
+                "rust",
+                "abci_version",
+            ] {
+                t += &format!("{key}: {}\n", info[key].as_str().unwrap_or_default());
+            }
+            t += "build_deps:\n";
+            for d in deps {
+                t += &format!("- {d}\n");
+            }
+            t
+        }
+    };
+    // A reader that stops early (`| head`) is not an error.
+    let _ = std::io::Write::write_all(&mut std::io::stdout().lock(), text.as_bytes());
 }
 
 fn home(cli: &Cli) -> Result<PathBuf> {
@@ -990,6 +1050,10 @@ fn main() -> ExitCode {
         }
     }
     let result = match &cli.command {
+        Command::Version { long } => {
+            version(&cli, *long);
+            Ok(())
+        }
         Command::Keys {
             keyring_backend,
             command,

@@ -174,3 +174,48 @@ fn the_file_keyring_is_encrypted_and_asks_for_its_passphrase() {
     assert!(!ok && !err.contains("incorrect passphrase"), "{err}");
     assert!(err.contains("127.0.0.1:1"), "reached the node step: {err}");
 }
+
+/// `version` prints the crate's version; `version --long -o json`, as gaiad's, names the
+/// commit it was built from (the checkout's HEAD, when built from one), the compiler and every
+/// locked package; a reader that stops early is no error.
+#[test]
+fn version_long_names_the_build() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let (ok, out, err) = keystone(dir.path(), &["version"], "");
+    assert!(ok, "{err}");
+    assert_eq!(out.trim(), env!("CARGO_PKG_VERSION"));
+    let (ok, out, err) = keystone(dir.path(), &["version", "--long", "-o", "json"], "");
+    assert!(ok, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).expect("json");
+    assert_eq!(v["name"], "keystone");
+    assert_eq!(v["version"], env!("CARGO_PKG_VERSION"));
+    assert!(v["rust"].as_str().is_some_and(|r| r.starts_with("rustc ")));
+    let head = std::process::Command::new("git")
+        .args(["rev-parse", "HEAD"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string());
+    if let Some(head) = head {
+        assert_eq!(v["commit"], head.as_str());
+    }
+    let deps: Vec<&str> = v["build_deps"]
+        .as_array()
+        .expect("deps")
+        .iter()
+        .filter_map(|d| d.as_str())
+        .collect();
+    assert!(deps.iter().any(|d| d.starts_with("tokio@1.")), "{deps:?}");
+    assert!(deps.iter().any(|d| d.starts_with("redb@")), "{deps:?}");
+    // `| head`: the reader goes away after a line.
+    let mut child = common::keystone(dir.path())
+        .args(["version", "--long"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    drop(child.stdout.take());
+    let out = child.wait_with_output().expect("wait");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+}
