@@ -440,6 +440,26 @@ impl Keyring {
         Ok(out)
     }
 
+    /// Rename `old` to `new`, refusing to overwrite. The `file` backend must be unlocked: a
+    /// sealed secret is bound to its key's name, so it is sealed again under the new one.
+    pub fn rename(&self, old: &str, new: &str) -> Result<KeyInfo> {
+        let new_path = self.path(new)?;
+        if new_path.exists() {
+            return Err(KeyError::Exists(new.into()));
+        }
+        let secret = self.secret(old)?;
+        let mut stored = self.read(old)?;
+        stored.info.name = new.into();
+        if self.backend == Backend::File {
+            stored.sealed = Some(seal(self.require_passphrase()?, &stored.info, &secret)?);
+        }
+        let json = serde_json::to_vec_pretty(&stored).map_err(|e| io_err(&new_path, e))?;
+        // Written before the old one goes: a crash between leaves the key under both names.
+        write_private(&new_path, &json)?;
+        self.delete(old)?;
+        Ok(stored.info)
+    }
+
     /// Remove `name`.
     pub fn delete(&self, name: &str) -> Result<()> {
         let path = self.path(name)?;

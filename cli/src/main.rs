@@ -440,9 +440,20 @@ enum KeysCommand {
         /// Print only the address.
         #[arg(short = 'a', long)]
         address: bool,
-        /// Which address: the account (`acc`), or the validator operator (`val`).
-        #[arg(long, default_value = "acc", value_parser = ["acc", "val"])]
+        /// Which address: the account (`acc`), the validator operator (`val`) or the
+        /// consensus one (`cons`), as the SDK writes them for this key.
+        #[arg(long, default_value = "acc", value_parser = ["acc", "val", "cons"])]
         bech: String,
+    },
+    /// Rename a key.
+    Rename {
+        /// The key's name.
+        old: String,
+        /// Its new name.
+        new: String,
+        /// Do not ask for confirmation.
+        #[arg(short = 'y', long)]
+        yes: bool,
     },
     /// Delete a key.
     Delete {
@@ -598,7 +609,8 @@ fn keyring(cli: &Cli, backend: Backend, unlock: bool) -> Result<Keyring> {
 }
 
 fn keys_cmd(cli: &Cli, backend: Backend, cmd: &KeysCommand) -> Result<()> {
-    let adding = matches!(cmd, KeysCommand::Add { .. });
+    // Adding and renaming seal a secret: the `file` keyring asks for its passphrase.
+    let adding = matches!(cmd, KeysCommand::Add { .. } | KeysCommand::Rename { .. });
     let ring = keyring(cli, backend, adding)?;
     match cmd {
         KeysCommand::Add { name, recover } => {
@@ -640,9 +652,14 @@ fn keys_cmd(cli: &Cli, backend: Backend, cmd: &KeysCommand) -> Result<()> {
             bech,
         } => {
             let mut info = ring.show(name)?;
-            if bech == "val" {
+            let prefix = match bech.as_str() {
+                "val" => Some("cosmosvaloper"),
+                "cons" => Some("cosmosvalcons"),
+                _ => None,
+            };
+            if let Some(prefix) = prefix {
                 let a: keystone_modules::Address = info.address.parse()?;
-                info.address = a.to_bech32("cosmosvaloper");
+                info.address = a.to_bech32(prefix);
             }
             if *address {
                 println!("{}", info.address);
@@ -650,6 +667,20 @@ fn keys_cmd(cli: &Cli, backend: Backend, cmd: &KeysCommand) -> Result<()> {
                 println!("{}", serde_json::to_string(&info)?);
             } else {
                 println!("{}", text(&info));
+            }
+        }
+        KeysCommand::Rename { old, new, yes } => {
+            if !yes && std::io::stdin().is_terminal() {
+                eprint!("Key reference will be overwritten with {new}. Continue? [y/N]: ");
+                let mut answer = String::new();
+                std::io::stdin().read_line(&mut answer)?;
+                if !answer.trim().eq_ignore_ascii_case("y") {
+                    bail!("aborted");
+                }
+            }
+            ring.rename(old, new)?;
+            if cli.output == Output::Text {
+                println!("Key was successfully renamed");
             }
         }
         KeysCommand::Delete { name, yes } => {

@@ -217,5 +217,95 @@ fn version_long_names_the_build() {
         .expect("spawn");
     drop(child.stdout.take());
     let out = child.wait_with_output().expect("wait");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// `keys rename`, as gaiad's: the key answers to its new name only, a taken name is refused,
+/// and a `file` key is sealed again under its new name (signing with it still unlocks);
+/// `keys show --bech cons` writes the key's bytes with the consensus prefix.
+#[test]
+fn rename_and_the_consensus_bech() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let home = dir.path();
+    let t = ["--keyring-backend", "test"];
+    let (ok, _, err) = keystone(
+        home,
+        &["keys", "add", "faucet", "--recover", t[0], t[1]],
+        FAUCET,
+    );
+    assert!(ok, "{err}");
+    let (ok, _, _) = keystone(home, &["keys", "add", "other", t[0], t[1]], "");
+    assert!(ok);
+    let (ok, out, err) = keystone(
+        home,
+        &["keys", "rename", "faucet", "alice", "-y", t[0], t[1]],
+        "",
+    );
+    assert!(ok, "{err}");
+    assert!(out.contains("successfully renamed"), "{out}");
+    let (ok, out, _) = keystone(home, &["keys", "show", "alice", "-a", t[0], t[1]], "");
+    assert!(ok);
+    let acc = out.trim().to_string();
+    assert_eq!(acc, "cosmos1pkptre7fdkl6gfrzlesjjvhxhlc3r4gmmk8rs6");
+    let (ok, _, err) = keystone(home, &["keys", "show", "faucet", t[0], t[1]], "");
+    assert!(!ok && err.contains("key not found"), "{err}");
+    let (ok, _, err) = keystone(
+        home,
+        &["keys", "rename", "alice", "other", "-y", t[0], t[1]],
+        "",
+    );
+    assert!(!ok && err.contains("other"), "{err}");
+    let (ok, out, _) = keystone(
+        home,
+        &["keys", "show", "alice", "-a", "--bech", "cons", t[0], t[1]],
+        "",
+    );
+    assert!(ok);
+    let bytes = acc.parse::<cosmrs::AccountId>().expect("acc").to_bytes();
+    let cons = cosmrs::AccountId::new("cosmosvalcons", &bytes).expect("cons");
+    assert_eq!(out.trim(), cons.to_string());
+
+    let f = ["--keyring-backend", "file"];
+    let (ok, _, err) = keystone(
+        home,
+        &["keys", "add", "k", "--recover", f[0], f[1]],
+        &format!("hunter2hunter2\nhunter2hunter2\n{FAUCET}\n"),
+    );
+    assert!(ok, "{err}");
+    let (ok, _, err) = keystone(
+        home,
+        &["keys", "rename", "k", "k2", "-y", f[0], f[1]],
+        "hunter2hunter2\n",
+    );
+    assert!(ok, "{err}");
+    let (ok, _, err) = keystone(
+        home,
+        &[
+            "tx",
+            "bank",
+            "send",
+            "k2",
+            &acc,
+            "1stake",
+            "--chain-id",
+            "c",
+            "--fees",
+            "1stake",
+            "-y",
+            "--node",
+            "tcp://127.0.0.1:1",
+            f[0],
+            f[1],
+        ],
+        "hunter2hunter2\n",
+    );
+    assert!(!ok && !err.contains("incorrect passphrase"), "{err}");
+    assert!(
+        err.contains("127.0.0.1:1"),
+        "unsealed under its new name: {err}"
+    );
 }
