@@ -188,30 +188,82 @@ rate-limit-loopback = false
 request-timeout = "10s"
 "#;
 
+/// What `init` may do beyond a fresh home.
+#[derive(Clone, Debug, Default)]
+pub struct InitOptions {
+    /// Write genesis.json again over an existing one (`--overwrite`); the keys, the sign state
+    /// and the config files already there are kept, as the SDK's init keeps them.
+    pub overwrite: bool,
+    /// The denomination staking bonds and mint mints in the new genesis (`--default-denom`;
+    /// `stake` when none).
+    pub default_denom: Option<String>,
+}
+
 /// `keystone init <moniker> --chain-id <id>`: keys, config and a genesis with this node as
 /// its only validator (as CometBFT's init does). Refuses to overwrite an existing genesis.
 pub fn init(home: &Home, moniker: &str, chain_id: &str, genesis_time: &str) -> Result<GenesisDoc> {
-    if home.genesis().exists() {
+    init_with(
+        home,
+        moniker,
+        chain_id,
+        genesis_time,
+        &InitOptions::default(),
+    )
+}
+
+/// `init` with `--overwrite` / `--default-denom` ([`InitOptions`]).
+pub fn init_with(
+    home: &Home,
+    moniker: &str,
+    chain_id: &str,
+    genesis_time: &str,
+    opts: &InitOptions,
+) -> Result<GenesisDoc> {
+    if home.genesis().exists() && !opts.overwrite {
         bail!(
-            "{} already exists; remove it or use another --home",
+            "{} already exists; remove it, use another --home, or pass --overwrite",
             home.genesis().display()
         );
     }
+    if let Some(d) = &opts.default_denom {
+        if !keystone_modules::coin::valid_denom(d) {
+            bail!("--default-denom {d:?} is not a valid denomination");
+        }
+    }
     std::fs::create_dir_all(home.0.join("config"))?;
     std::fs::create_dir_all(home.0.join("data"))?;
-    let pv = random_key();
-    write_key_file(&home.config("priv_validator_key.json"), &pv)?;
-    keystone_consensus_driver::privval::write_atomic(
-        &home.data("priv_validator_state.json"),
-        GENESIS_SIGN_STATE,
-    )?;
-    keystone_consensus_driver::node_key::NodeKey(random_key())
-        .save(&home.config("node_key.json"))?;
-    std::fs::write(
-        home.config("config.toml"),
-        DEFAULT_CONFIG_TOML.replace("MONIKER", moniker),
-    )?;
-    std::fs::write(home.config("app.toml"), DEFAULT_APP_TOML)?;
+    let key_path = home.config("priv_validator_key.json");
+    let pv = if key_path.exists() {
+        keystone_consensus_driver::privval::read_key_file(&key_path)?
+    } else {
+        let pv = random_key();
+        write_key_file(&key_path, &pv)?;
+        pv
+    };
+    if !home.data("priv_validator_state.json").exists() {
+        keystone_consensus_driver::privval::write_atomic(
+            &home.data("priv_validator_state.json"),
+            GENESIS_SIGN_STATE,
+        )?;
+    }
+    if !home.config("node_key.json").exists() {
+        keystone_consensus_driver::node_key::NodeKey(random_key())
+            .save(&home.config("node_key.json"))?;
+    }
+    if !home.config("config.toml").exists() {
+        std::fs::write(
+            home.config("config.toml"),
+            DEFAULT_CONFIG_TOML.replace("MONIKER", moniker),
+        )?;
+    }
+    if !home.config("app.toml").exists() {
+        std::fs::write(home.config("app.toml"), DEFAULT_APP_TOML)?;
+    }
+    let mut app_state = keystone_app::AppGenesis::default();
+    if let Some(d) = &opts.default_denom {
+        app_state.staking.params.bond_denom = d.clone();
+        app_state.mint.params.mint_denom = d.clone();
+    }
     let pk = pv.public_key();
     let doc = GenesisDoc {
         genesis_time: genesis_time.into(),
@@ -228,7 +280,7 @@ pub fn init(home: &Home, moniker: &str, chain_id: &str, genesis_time: &str) -> R
             name: moniker.into(),
         }],
         app_hash: String::new(),
-        app_state: Some(serde_json::to_value(keystone_app::AppGenesis::default())?),
+        app_state: Some(serde_json::to_value(app_state)?),
     };
     doc.validate()?;
     write_genesis(home, &doc)?;

@@ -72,6 +72,13 @@ enum Command {
         /// The chain id.
         #[arg(long)]
         chain_id: String,
+        /// Write genesis.json again over an existing one (keys and config files are kept).
+        /// gaiad's `-o` is `--output` here.
+        #[arg(long)]
+        overwrite: bool,
+        /// The genesis's bond and mint denomination (default `stake`).
+        #[arg(long)]
+        default_denom: Option<String>,
     },
     /// Run the node.
     Start {
@@ -829,9 +836,9 @@ fn validate_genesis(cli: &Cli) -> Result<()> {
     Ok(())
 }
 
-fn init(cli: &Cli, moniker: &str, chain_id: &str) -> Result<()> {
+fn init(cli: &Cli, moniker: &str, chain_id: &str, opts: &home::InitOptions) -> Result<()> {
     let h = Home(home(cli)?);
-    let doc = home::init(&h, moniker, chain_id, &genesis_time_now()?)?;
+    let doc = home::init_with(&h, moniker, chain_id, &genesis_time_now()?, opts)?;
     println!(
         "{}",
         serde_json::json!({"moniker": moniker, "chain_id": doc.chain_id, "home": h.0.display().to_string()})
@@ -1089,7 +1096,20 @@ fn main() -> ExitCode {
             keyring_backend,
             command,
         } => keys_cmd(&cli, *keyring_backend, command),
-        Command::Init { moniker, chain_id } => init(&cli, moniker, chain_id),
+        Command::Init {
+            moniker,
+            chain_id,
+            overwrite,
+            default_denom,
+        } => init(
+            &cli,
+            moniker,
+            chain_id,
+            &home::InitOptions {
+                overwrite: *overwrite,
+                default_denom: default_denom.clone(),
+            },
+        ),
         Command::Tendermint { command } => tendermint_cmd(&cli, command),
         Command::Testnet {
             command:

@@ -490,3 +490,66 @@ fn the_mempool_section_of_config_toml_is_honoured() {
         "{large}"
     );
 }
+
+/// `init --overwrite --default-denom`, as gaiad's: a second init is refused without
+/// `--overwrite`; with it the genesis is written again for the new chain id, in the new
+/// denomination, over the same validator key, node key and config; and that chain runs.
+#[test]
+fn init_overwrite_with_a_default_denom() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let home = dir.path();
+    funded_home(home, "keystone-first", "20ms");
+    let key_before =
+        std::fs::read(home.join("config").join("priv_validator_key.json")).expect("key");
+    let config_before =
+        std::fs::read_to_string(home.join("config").join("config.toml")).expect("config");
+    let (done, _, err) = common::run(home, &["init", "n", "--chain-id", "keystone-second"], "");
+    assert!(!done && err.contains("--overwrite"), "{err}");
+    ok(
+        home,
+        &[
+            "init",
+            "n",
+            "--chain-id",
+            "keystone-second",
+            "--overwrite",
+            "--default-denom",
+            "uatom",
+        ],
+    );
+    assert_eq!(
+        std::fs::read(home.join("config").join("priv_validator_key.json")).expect("key"),
+        key_before
+    );
+    assert_eq!(
+        std::fs::read_to_string(home.join("config").join("config.toml")).expect("config"),
+        config_before,
+        "the operator's config (ports) stays"
+    );
+    let genesis: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(home.join("config").join("genesis.json")).expect("genesis"),
+    )
+    .expect("json");
+    assert_eq!(genesis["chain_id"], "keystone-second");
+    assert_eq!(
+        genesis["app_state"]["staking"]["params"]["bond_denom"],
+        "uatom"
+    );
+    assert_eq!(
+        genesis["app_state"]["mint"]["params"]["mint_denom"],
+        "uatom"
+    );
+    ok(
+        home,
+        &[
+            "genesis",
+            "add-genesis-account",
+            "alice",
+            "1000uatom",
+            "--keyring-backend",
+            "test",
+        ],
+    );
+    let (done, _, err) = common::run(home, &["start", "--halt-height", "2"], "");
+    assert!(done, "{err}");
+}
