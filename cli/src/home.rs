@@ -173,6 +173,10 @@ minimum-gas-prices = ""
 # Versions of the state kept (0: keep everything).
 pruning-keep-recent = "0"
 
+# Stop after committing this height, and exit 0 (0: never), as the SDK's halt-height;
+# `start --halt-height` overrides it.
+halt-height = 0
+
 [api]
 address = "tcp://127.0.0.1:1317"
 # Allow any origin to call the REST server from a browser (the SDK's key).
@@ -789,6 +793,18 @@ struct AppToml {
     api: Option<ApiToml>,
     #[serde(rename = "pruning-keep-recent", default)]
     pruning_keep_recent: Option<String>,
+    #[serde(rename = "halt-height", default)]
+    halt_height: Option<TomlNum>,
+}
+
+/// `halt-height` from `config/app.toml`: the height to stop after, if any (0: none).
+pub fn read_halt_height(path: &Path) -> Result<Option<u64>> {
+    let a: AppToml = read_toml(path, "app config")?;
+    let h = match &a.halt_height {
+        None => 0,
+        Some(n) => n.get(&format!("{}: halt-height", path.display()))?,
+    };
+    Ok((h > 0).then_some(h))
 }
 
 /// The REST listen address (`[api] address`) from `config/app.toml`, if set.

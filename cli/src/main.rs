@@ -82,8 +82,8 @@ enum Command {
     },
     /// Run the node.
     Start {
-        /// Stop after committing this height (for scripts and tests).
-        #[arg(long, hide = true)]
+        /// Stop after committing this height and exit 0 (default: app.toml's `halt-height`).
+        #[arg(long)]
         halt_height: Option<u64>,
         /// Test-only misbehaviour: double-sign every vote (for the Byzantine end-to-end test;
         /// honest nodes must catch it and the chain must slash it). Only in a build with the

@@ -274,7 +274,14 @@ fn run<A: Application>(
                 }
             })?;
     }
-    run::run(node, ev_rx, opts.stop_at, |engine, heights| {
+    let stop_at = match opts.stop_at {
+        Some(h) => Some(h),
+        None => crate::home::read_halt_height(&home.config("app.toml"))?,
+    };
+    if let Some(h) = stop_at {
+        tracing::info!(height = h, "will halt after committing this height");
+    }
+    run::run(node, ev_rx, stop_at, |engine, heights| {
         if !bus.listened() {
             return;
         }

@@ -553,3 +553,28 @@ fn init_overwrite_with_a_default_denom() {
     let (done, _, err) = common::run(home, &["start", "--halt-height", "2"], "");
     assert!(done, "{err}");
 }
+
+/// app.toml's `halt-height`, as the SDK's: the node commits that height, stops and exits 0;
+/// `--halt-height` overrides it.
+#[test]
+fn halt_height_from_app_toml() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let home = dir.path();
+    funded_home(home, "keystone-halt", "20ms");
+    let app = home.join("config").join("app.toml");
+    let text = std::fs::read_to_string(&app).expect("app.toml");
+    assert!(text.contains("halt-height = 0"), "init writes the key");
+    std::fs::write(&app, text.replace("halt-height = 0", "halt-height = 3")).expect("write");
+    let (done, _, err) = common::run(home, &["start"], "");
+    assert!(done, "{err}");
+    let height = |home: &Path| {
+        BlockStore::open(&home.join("data").join("blockstore.redb"))
+            .expect("block store")
+            .height()
+            .expect("height")
+    };
+    assert_eq!(height(home), 3);
+    let (done, _, err) = common::run(home, &["start", "--halt-height", "5"], "");
+    assert!(done, "{err}");
+    assert_eq!(height(home), 5);
+}
