@@ -615,6 +615,21 @@ fn keyring(cli: &Cli, backend: Backend, unlock: bool) -> Result<Keyring> {
     bail!("incorrect passphrase")
 }
 
+/// Ask `what` and "Continue? [y/N]" on a terminal (as gaiad's keys commands do); anything
+/// but "y" aborts. Without a terminal there is no one to ask: go on.
+fn confirm(what: &str) -> Result<()> {
+    if !std::io::stdin().is_terminal() {
+        return Ok(());
+    }
+    eprint!("{what} Continue? [y/N]: ");
+    let mut answer = String::new();
+    std::io::stdin().read_line(&mut answer)?;
+    if !answer.trim().eq_ignore_ascii_case("y") {
+        bail!("aborted");
+    }
+    Ok(())
+}
+
 fn keys_cmd(cli: &Cli, backend: Backend, cmd: &KeysCommand) -> Result<()> {
     // Adding and renaming seal a secret: the `file` keyring asks for its passphrase.
     let adding = matches!(cmd, KeysCommand::Add { .. } | KeysCommand::Rename { .. });
@@ -677,13 +692,8 @@ fn keys_cmd(cli: &Cli, backend: Backend, cmd: &KeysCommand) -> Result<()> {
             }
         }
         KeysCommand::Rename { old, new, yes } => {
-            if !yes && std::io::stdin().is_terminal() {
-                eprint!("Key reference will be overwritten with {new}. Continue? [y/N]: ");
-                let mut answer = String::new();
-                std::io::stdin().read_line(&mut answer)?;
-                if !answer.trim().eq_ignore_ascii_case("y") {
-                    bail!("aborted");
-                }
+            if !yes {
+                confirm(&format!("Key reference will be overwritten with {new}."))?;
             }
             ring.rename(old, new)?;
             if cli.output == Output::Text {
@@ -691,13 +701,8 @@ fn keys_cmd(cli: &Cli, backend: Backend, cmd: &KeysCommand) -> Result<()> {
             }
         }
         KeysCommand::Delete { name, yes } => {
-            if !yes && std::io::stdin().is_terminal() {
-                eprint!("Key reference will be deleted. Continue? [y/N]: ");
-                let mut answer = String::new();
-                std::io::stdin().read_line(&mut answer)?;
-                if !answer.trim().eq_ignore_ascii_case("y") {
-                    bail!("aborted");
-                }
+            if !yes {
+                confirm("Key reference will be deleted.")?;
             }
             ring.delete(name)?;
             if cli.output == Output::Text {

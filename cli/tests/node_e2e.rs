@@ -12,7 +12,7 @@ use std::sync::{mpsc, Arc, Mutex};
 use std::time::{Duration, Instant};
 
 mod common;
-use common::{alice_send, funded_home, keystone, ok, rpc, Proc};
+use common::{alice_send, broadcast_tx_sync, edit_config, funded_home, keystone, ok, Proc};
 
 /// Start the node; the receiver gets each committed height from its log.
 fn start(home: &Path, extra: &[&str]) -> (Proc, mpsc::Receiver<u64>) {
@@ -150,17 +150,22 @@ fn chain_goes_on_to(home: &Path, target: u64) {
         last = Some(store.block_id(h).expect("read").expect("id"));
     }
     // The signer's last state is the last height it signed; it never went backwards.
+    let signed = signed_height(home);
+    assert!(signed >= target, "privval at {signed}");
+}
+
+/// The height in the signer's last-sign state (`priv_validator_state.json`).
+fn signed_height(home: &Path) -> u64 {
     let pv: serde_json::Value = serde_json::from_str(
         &std::fs::read_to_string(home.join("data").join("priv_validator_state.json"))
             .expect("privval state"),
     )
     .expect("json");
-    let signed: u64 = pv["height"]
+    pv["height"]
         .as_str()
         .expect("height")
         .parse()
-        .expect("number");
-    assert!(signed >= target, "privval at {signed}");
+        .expect("number")
 }
 
 /// `keystone start` on `home`, which must fail: what it printed on stderr.
@@ -242,17 +247,12 @@ fn json_logs_parse_line_by_line() {
     let dir = tempfile::tempdir().expect("tempdir");
     let home = dir.path();
     funded_home(home, "keystone-logs", "20ms");
-    let config = home.join("config").join("config.toml");
-    let text = std::fs::read_to_string(&config).expect("config.toml");
-    assert!(
-        text.contains("log_format = \"plain\""),
-        "init writes the key"
+    edit_config(
+        home,
+        "config.toml",
+        "log_format = \"plain\"",
+        "log_format = \"json\"",
     );
-    std::fs::write(
-        &config,
-        text.replace("log_format = \"plain\"", "log_format = \"json\""),
-    )
-    .expect("write config.toml");
     let (ok, _, stderr) = common::run(
         home,
         &[
@@ -305,15 +305,7 @@ fn sigterm_during_load_stops_cleanly_and_the_chain_goes_on() {
     let bob: cosmrs::AccountId = "cosmos1qypqxpq9qcrsszg2pvxq6rs0zqg3yyc5lzv7xu"
         .parse()
         .expect("address");
-    let admitted = |tx: Vec<u8>| {
-        let b64 = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, tx);
-        rpc(
-            ports.rpc,
-            "broadcast_tx_sync",
-            serde_json::json!({ "tx": b64 }),
-        )["result"]["code"]
-            == 0
-    };
+    let admitted = |tx: Vec<u8>| broadcast_tx_sync(ports.rpc, &tx)["result"]["code"] == 0;
     // A client sending as fast as its answers come, until the node goes away.
     let mut sent = 0u64;
     let load_until = Instant::now() + Duration::from_secs(2);
@@ -419,19 +411,7 @@ fn reset_state_and_unsafe_reset_all() {
         data.join("application.redb").exists(),
         "the app's state stays"
     );
-    let signed = |home: &Path| -> u64 {
-        let pv: serde_json::Value = serde_json::from_str(
-            &std::fs::read_to_string(home.join("data").join("priv_validator_state.json"))
-                .expect("privval state"),
-        )
-        .expect("json");
-        pv["height"]
-            .as_str()
-            .expect("height")
-            .parse()
-            .expect("number")
-    };
-    assert!(signed(home) >= 3, "the sign state stays");
+    assert!(signed_height(home) >= 3, "the sign state stays");
 
     ok(home, &["comet", "unsafe-reset-all"]);
     let left: Vec<String> = std::fs::read_dir(&data)
@@ -439,7 +419,7 @@ fn reset_state_and_unsafe_reset_all() {
         .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
         .collect();
     assert_eq!(left, vec!["priv_validator_state.json".to_string()]);
-    assert_eq!(signed(home), 0);
+    assert_eq!(signed_height(home), 0);
     let (done, _, err) = common::run(home, &["start", "--halt-height", "3"], "");
     assert!(done, "the chain starts again from genesis: {err}");
     chain_goes_on_to(home, 3);
@@ -452,29 +432,20 @@ fn the_mempool_section_of_config_toml_is_honoured() {
     let dir = tempfile::tempdir().expect("tmp");
     let home = dir.path();
     let ports = funded_home(home, "keystone-mempool", "30s");
-    let config = home.join("config").join("config.toml");
-    let text = std::fs::read_to_string(&config).expect("config.toml");
-    assert!(text.contains("size = 5000") && text.contains("max_tx_bytes = 1048576"));
-    std::fs::write(
-        &config,
-        text.replace("size = 5000", "size = 2")
-            .replace("max_tx_bytes = 1048576", "max_tx_bytes = 1000"),
-    )
-    .expect("write");
+    edit_config(home, "config.toml", "size = 5000", "size = 2");
+    edit_config(
+        home,
+        "config.toml",
+        "max_tx_bytes = 1048576",
+        "max_tx_bytes = 1000",
+    );
     let (_node, rx) = start(home, &[]);
     // Height 1 is committed at once; the next waits 30 s, and the mempool with it.
     wait_for_height(&rx, 1);
     let bob: cosmrs::AccountId = "cosmos1qypqxpq9qcrsszg2pvxq6rs0zqg3yyc5lzv7xu"
         .parse()
         .expect("address");
-    let broadcast = |tx: Vec<u8>| {
-        let b64 = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, tx);
-        rpc(
-            ports.rpc,
-            "broadcast_tx_sync",
-            serde_json::json!({ "tx": b64 }),
-        )
-    };
+    let broadcast = |tx: Vec<u8>| broadcast_tx_sync(ports.rpc, &tx);
     for seq in 0..2 {
         let r = broadcast(alice_send(home, "keystone-mempool", &bob, 1, seq));
         assert_eq!(r["result"]["code"], 0, "{r}");
@@ -561,10 +532,7 @@ fn halt_height_from_app_toml() {
     let dir = tempfile::tempdir().expect("tmp");
     let home = dir.path();
     funded_home(home, "keystone-halt", "20ms");
-    let app = home.join("config").join("app.toml");
-    let text = std::fs::read_to_string(&app).expect("app.toml");
-    assert!(text.contains("halt-height = 0"), "init writes the key");
-    std::fs::write(&app, text.replace("halt-height = 0", "halt-height = 3")).expect("write");
+    edit_config(home, "app.toml", "halt-height = 0", "halt-height = 3");
     let (done, _, err) = common::run(home, &["start"], "");
     assert!(done, "{err}");
     let height = |home: &Path| {

@@ -31,11 +31,7 @@ fn broadcast_commit_and_prove_a_balance() {
     let bob = AccountId::new("cosmos", &[0xb0; 20]).expect("id");
     let raw = alice_send(home, "keystone-rpc", &bob, 100, 0);
 
-    let res = rpc(
-        port,
-        "broadcast_tx_sync",
-        serde_json::json!({"tx": base64::engine::general_purpose::STANDARD.encode(&raw)}),
-    );
+    let res = common::broadcast_tx_sync(port, &raw);
     assert_eq!(res["result"]["code"], 0, "{res}");
     assert_eq!(
         res["result"]["hash"].as_str().expect("hash"),

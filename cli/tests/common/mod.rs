@@ -113,12 +113,7 @@ pub(crate) fn funded_home(home: &Path, chain_id: &str, timeout_commit: &str) -> 
         rpc: free_port(),
         rest: free_port(),
     };
-    let edit = |file: &str, from: &str, to: &str| {
-        let path = home.join("config").join(file);
-        let text = std::fs::read_to_string(&path).expect("config file");
-        assert!(text.contains(from), "{file} has no {from:?}");
-        std::fs::write(&path, text.replace(from, to)).expect("write config");
-    };
+    let edit = |file: &str, from: &str, to: &str| edit_config(home, file, from, to);
     edit(
         "config.toml",
         "timeout_commit = \"1s\"",
@@ -141,6 +136,14 @@ pub(crate) fn funded_home(home: &Path, chain_id: &str, timeout_commit: &str) -> 
         &format!("tcp://127.0.0.1:{}", ports.rest),
     );
     ports
+}
+
+/// Replace `from` (which must be there) with `to` in `config/<file>` of `home`.
+pub(crate) fn edit_config(home: &Path, file: &str, from: &str, to: &str) {
+    let path = home.join("config").join(file);
+    let text = std::fs::read_to_string(&path).expect("config file");
+    assert!(text.contains(from), "{file} has no {from:?}");
+    std::fs::write(&path, text.replace(from, to)).expect("write config");
 }
 
 /// `keystone start` with no output kept.
@@ -228,6 +231,13 @@ pub(crate) fn rpc(port: u16, method: &str, params: serde_json::Value) -> serde_j
     http(port, "POST", "/", &body.to_string())
         .map(|(_, v)| v)
         .unwrap_or(serde_json::Value::Null)
+}
+
+/// `broadcast_tx_sync` of `tx` to the node on `port`: the whole response.
+pub(crate) fn broadcast_tx_sync(port: u16, tx: &[u8]) -> serde_json::Value {
+    use base64::Engine as _;
+    let b64 = base64::engine::general_purpose::STANDARD.encode(tx);
+    rpc(port, "broadcast_tx_sync", serde_json::json!({ "tx": b64 }))
 }
 
 /// Poll `f` every 50 ms until it yields, for at most `secs` seconds.
