@@ -179,6 +179,8 @@ pub struct App {
     chain_id: String,
     /// `FinalizeBlock`'s result (and the block's time), waiting for `Commit`.
     pending: Option<(i64, Prepared, Timestamp)>,
+    /// Block sync asked for commits without an fsync each, until `make_durable`.
+    deferred: bool,
 }
 
 pub(crate) fn app_err(e: impl std::fmt::Display) -> AppError {
@@ -206,6 +208,7 @@ impl App {
             store,
             chain_id: chain_id.into(),
             pending: None,
+            deferred: false,
         }
     }
 
@@ -486,9 +489,25 @@ impl Application for App {
             .pending
             .take()
             .ok_or_else(|| app_err("Commit without FinalizeBlock"))?;
-        self.store.commit(prepared).map_err(app_err)?;
+        if self.deferred {
+            self.store.commit_deferred(prepared)
+        } else {
+            self.store.commit(prepared)
+        }
+        .map_err(app_err)?;
         self.checker.reset(Some(height as u64), time);
         self.queries.set_last_time(time);
         Ok(abci::ResponseCommit { retain_height: 0 })
+    }
+
+    fn defer_durability(&mut self) -> AppResult<bool> {
+        self.deferred = true;
+        Ok(true)
+    }
+
+    fn make_durable(&mut self) -> AppResult<()> {
+        self.store.make_durable().map_err(app_err)?;
+        self.deferred = false;
+        Ok(())
     }
 }

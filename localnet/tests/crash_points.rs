@@ -4,7 +4,8 @@
 //! aborts right after the n-th such write, leaving on disk exactly what a power cut would),
 //! then started again from its files with nothing deleted. For every crash point — after a
 //! WAL append, a privval state write, a proposed block kept, a decided block stored, its
-//! results stored, the state committed, the WAL's end-of-height marker — the node must go on
+//! results stored, the state committed, the WAL's end-of-height marker, and (coming back
+//! behind) the blocks it synced made durable, block store then state — the node must go on
 //! to new heights and sign commits again, reach the same block and app hashes as its peers,
 //! and never sign two different things for one step: no peer sees an equivocation, no
 //! evidence is committed, and no two precommits of one validator differ.
@@ -17,18 +18,23 @@ use keystone_localnet::{free_base, keystone_bin, Localnet, FAST_TIMEOUTS};
 use serde_json::json;
 use std::time::{Duration, Instant};
 
-/// The crash points and which occurrence of each to stop at, counted from the start of
-/// the process. Two for the privval, so that one falls after a precommit is signed (the
-/// replay of the height then meets a signer already past its prevote).
-const CRASHES: [(&str, u32); 8] = [
-    ("wal-append", 40),
-    ("privval-state", 2),
-    ("privval-state", 3),
-    ("block-store-built", 1),
-    ("block-store-block", 3),
-    ("block-store-results", 3),
-    ("state-commit", 3),
-    ("wal-end-height", 3),
+/// The crash points, which occurrence of each to stop at, counted from the start of the
+/// process, and how many heights the others make while node 3 is down before it is started
+/// with the crash point armed. Two for the privval, so that one falls after a precommit is
+/// signed (the replay of the height then meets a signer already past its prevote). The
+/// durability of synced blocks: node 3 comes back behind, block-syncs, and crashes when its
+/// synced blocks are first made durable (the block store's, then the state's).
+const CRASHES: [(&str, u32, u64); 10] = [
+    ("wal-append", 40, 0),
+    ("privval-state", 2, 0),
+    ("privval-state", 3, 0),
+    ("block-store-built", 1, 0),
+    ("block-store-block", 3, 0),
+    ("block-store-results", 3, 0),
+    ("state-commit", 3, 0),
+    ("wal-end-height", 3, 0),
+    ("block-store-durable", 1, 6),
+    ("state-durable", 1, 6),
 ];
 
 fn log_of(net: &Localnet, i: usize) -> String {
@@ -50,12 +56,12 @@ fn validator_address(net: &Localnet, i: usize) -> String {
 #[test]
 fn a_validator_crashed_after_any_durable_write_comes_back_without_help() {
     // Every crash point this test arms is one the engine has.
-    for (name, _) in CRASHES {
+    for (name, _, _) in CRASHES {
         assert!(failpoint::NAMES.contains(&name), "{name}");
     }
     for name in failpoint::NAMES {
         assert!(
-            CRASHES.iter().any(|(n, _)| *n == name),
+            CRASHES.iter().any(|(n, _, _)| *n == name),
             "{name} is not exercised"
         );
     }
@@ -75,8 +81,13 @@ fn a_validator_crashed_after_any_durable_write_comes_back_without_help() {
         .expect("four validators make blocks");
     let me = validator_address(&net, 3);
 
-    for (name, hit) in CRASHES {
+    for (name, hit, behind) in CRASHES {
         net.kill(3);
+        if behind > 0 {
+            let top = (0..3).filter_map(|i| net.height(i)).max().expect("heights");
+            net.wait_height(&[0, 1, 2], top + behind, 60)
+                .expect("three validators go on without node 3");
+        }
         let armed = format!("{name}:{hit}");
         net.start_env(3, &[], &[(failpoint::ENV, armed.as_str())])
             .expect("start armed");

@@ -137,6 +137,22 @@ pub trait Application: Send {
     /// Commit: make the finalized state durable.
     fn commit(&mut self) -> AppResult<abci::ResponseCommit>;
 
+    /// Block sync asks, before a run of blocks other nodes already committed, whether the
+    /// next `Commit`s may stay off the disk: `true` if the application keeps each of them
+    /// readable at once but durable only at [`Application::make_durable`], a crash losing
+    /// the undurable ones whole (never part of one), so the application restarts at an
+    /// earlier committed height and the handshake replays the rest. Not part of ABCI: the
+    /// default, and an application behind the socket, says no, and every commit stays
+    /// durable on its own.
+    fn defer_durability(&mut self) -> AppResult<bool> {
+        Ok(false)
+    }
+
+    /// Make every commit so far durable, and commit durably again from now on.
+    fn make_durable(&mut self) -> AppResult<()> {
+        Ok(())
+    }
+
     /// ListSnapshots (snapshot connection). Default: none.
     fn list_snapshots(&self) -> AppResult<abci::ResponseListSnapshots> {
         Ok(abci::ResponseListSnapshots::default())

@@ -5,7 +5,9 @@ use crate::reader::{encode_value, Snapshot};
 use crate::{Error, Result};
 use jmt::storage::TreeUpdateBatch;
 use jmt::{JellyfishMerkleTree, KeyHash};
-use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition, WriteTransaction};
+use redb::{
+    Database, Durability, ReadableDatabase, ReadableTable, TableDefinition, WriteTransaction,
+};
 use sha2::Sha256;
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -401,10 +403,30 @@ impl Store {
     /// returns), pruning old versions in the same transaction when configured. Returns the
     /// root.
     pub fn commit(&self, p: Prepared) -> Result<[u8; 32]> {
+        self.commit_with(p, Durability::Immediate)
+    }
+
+    /// [`Store::commit`] without the fsync: the version is readable at once, and reaches the
+    /// disk with the next durable commit or [`Store::make_durable`]. A crash before then
+    /// loses it, and every undurable version after the last durable one, whole: the store
+    /// reopens at that durable version. For a node replaying blocks others committed.
+    pub fn commit_deferred(&self, p: Prepared) -> Result<[u8; 32]> {
+        self.commit_with(p, Durability::None)
+    }
+
+    /// Make every version committed so far durable (one fsync).
+    pub fn make_durable(&self) -> Result<()> {
+        // A durable commit, even an empty one, carries the undurable ones before it.
+        self.db.begin_write()?.commit()?;
+        Ok(())
+    }
+
+    fn commit_with(&self, p: Prepared, durability: Durability) -> Result<[u8; 32]> {
         if self.latest_version()? != p.base {
             return Err(Error::StalePrepared(p.version));
         }
-        let txn = self.db.begin_write()?;
+        let mut txn = self.db.begin_write()?;
+        txn.set_durability(durability)?;
         write_version(&txn, &p)?;
         if let Some(keep) = self.keep_recent {
             prune_in(&txn, p.version, keep)?;

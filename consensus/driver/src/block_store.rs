@@ -383,7 +383,41 @@ impl BlockStore {
         res: &keystone_proto::abci::ResponseFinalizeBlock,
         new_set: Option<(Height, &ValidatorSet)>,
     ) -> Result<()> {
-        let txn = self.db.begin_write()?;
+        self.save_results_with(h, txs, res, new_set, redb::Durability::Immediate)
+    }
+
+    /// [`BlockStore::save_results`] without the fsync: the height is readable at once, and
+    /// reaches the disk (with its block) at the next durable write or
+    /// [`BlockStore::make_durable`]; a crash before then loses it, and the heights stored
+    /// undurably after the last durable one, whole. For blocks others committed (block
+    /// sync), when the application defers its commits too.
+    pub fn save_results_deferred(
+        &self,
+        h: Height,
+        txs: &[Vec<u8>],
+        res: &keystone_proto::abci::ResponseFinalizeBlock,
+        new_set: Option<(Height, &ValidatorSet)>,
+    ) -> Result<()> {
+        self.save_results_with(h, txs, res, new_set, redb::Durability::None)
+    }
+
+    /// Make every height stored so far durable (one fsync).
+    pub fn make_durable(&self) -> Result<()> {
+        // A durable commit, even an empty one, carries the undurable ones before it.
+        self.db.begin_write()?.commit()?;
+        Ok(())
+    }
+
+    fn save_results_with(
+        &self,
+        h: Height,
+        txs: &[Vec<u8>],
+        res: &keystone_proto::abci::ResponseFinalizeBlock,
+        new_set: Option<(Height, &ValidatorSet)>,
+        durability: redb::Durability,
+    ) -> Result<()> {
+        let mut txn = self.db.begin_write()?;
+        txn.set_durability(durability)?;
         txn.open_table(RESULTS)?
             .insert(h, res.encode_to_vec().as_slice())?;
         if let Some((at, set)) = new_set {

@@ -27,6 +27,12 @@
 //!    the next height starts after `timeout_commit`. A crash between any two of these steps
 //!    is repaired by the handshake, or — if it lost the block — by deciding or fetching it
 //!    again.
+//! 5. A block block sync brings (committed by others, with its commit) goes the same way, but
+//!    when the application can defer its commits' durability, neither store fsyncs it: a run
+//!    of synced blocks reaches the disk together at [`Engine::make_durable`] — the block store,
+//!    then the application — every tick, every [`UNDURABLE_BLOCKS`], and before this node
+//!    commits a block decided here or signs anything. A crash loses the run's undurable tail
+//!    whole; the node fetches it again. One fsync per block was most of a synced block's cost.
 
 use crate::block_store::{BlockStore, BlockStoreError};
 use crate::evidence::{ChainView, EvidencePool};
@@ -55,6 +61,10 @@ use exec::{block_from_proto, validators_of};
 pub use exec::{results_hash, VALIDATOR_SET_CHECKPOINT};
 pub use net::{gossip_size, Gossip, GossipError, Refused, MAX_FUTURE_BYTES};
 use replay::Owed;
+
+/// Most synced blocks committed without an fsync before they are made durable together (a
+/// crash loses at most these; redb cannot reuse the pages they free until then).
+pub const UNDURABLE_BLOCKS: u32 = 1_000;
 
 /// What the engine failed at. Any of these stops the node: continuing could fork or skip.
 #[derive(Debug, thiserror::Error)]
@@ -193,6 +203,9 @@ pub struct Engine<A: Application> {
     evidence: EvidencePool,
     /// Evidence that became ready at the last commit, to tell peers about.
     announce: Vec<DuplicateVoteEvidence>,
+    /// Synced blocks stored and committed without an fsync since the last durable write
+    /// (`None`: commits are durable; see [`Engine::make_durable`]).
+    undurable: Option<u32>,
     /// Test-only misbehaviour: sign a second, conflicting vote for every vote (see
     /// [`Engine::misbehave_double_sign`]).
     #[cfg(feature = "fault-injection")]
@@ -278,6 +291,7 @@ impl<A: Application> Engine<A> {
             last_commit: None,
             evidence: EvidencePool::new(&genesis.chain_id, cfg.evidence_max_age_blocks),
             announce: Vec::new(),
+            undurable: None,
             #[cfg(feature = "fault-injection")]
             double_sign: None,
             signer_refusals: 0,
@@ -402,9 +416,28 @@ impl<A: Application> Engine<A> {
         self.evidence.pending()
     }
 
-    /// Make everything written so far durable (the WAL's unsynced tail), before a clean stop.
+    /// Make everything written so far durable (synced blocks, the WAL's unsynced tail),
+    /// before a clean stop.
     pub fn flush(&mut self) -> Result<()> {
+        self.make_durable()?;
         self.wal.sync()?;
+        Ok(())
+    }
+
+    /// Make the blocks committed by block sync since the last durable write durable: the
+    /// block store first, then the application, so that a crash between the two leaves the
+    /// application behind the block store (the handshake replays the difference), never
+    /// ahead. The node calls this every tick; the engine before anything it signs, before a
+    /// block decided here and every [`UNDURABLE_BLOCKS`] synced blocks.
+    pub fn make_durable(&mut self) -> Result<()> {
+        if self.undurable.is_none() {
+            return Ok(());
+        }
+        self.blocks.make_durable()?;
+        crate::failpoint::hit("block-store-durable");
+        self.app.make_durable()?;
+        crate::failpoint::hit("state-durable");
+        self.undurable = None;
         Ok(())
     }
 

@@ -9,13 +9,16 @@
 //! (`priv_validator_state.json` written, the signature not yet out), `block-store-built` (a
 //! proposed block kept for its height), `block-store-block` (a decided block and its commit
 //! stored), `block-store-results` (its FinalizeBlock results stored), `state-commit` (the
-//! application's `Commit` done), `wal-end-height` (the WAL's end-of-height marker).
+//! application's `Commit` done), `wal-end-height` (the WAL's end-of-height marker); and, for
+//! blocks block sync brought, stored and committed without an fsync each,
+//! `block-store-durable` (the block store made durable) and `state-durable` (then the
+//! application's state).
 
 /// The environment variable naming the crash point.
 pub const ENV: &str = "KEYSTONE_FAILPOINT";
 
 /// Every crash point, for the tests that walk them.
-pub const NAMES: [&str; 7] = [
+pub const NAMES: [&str; 9] = [
     "wal-append",
     "privval-state",
     "block-store-built",
@@ -23,6 +26,8 @@ pub const NAMES: [&str; 7] = [
     "block-store-results",
     "state-commit",
     "wal-end-height",
+    "block-store-durable",
+    "state-durable",
 ];
 
 /// Abort here if the crash point `name` is armed and due.

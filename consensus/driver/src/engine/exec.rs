@@ -103,12 +103,14 @@ impl<A: Application> Engine<A> {
                 block.data.txs.len()
             )));
         }
-        self.blocks.save_results(
-            height,
-            &block.data.txs,
-            &res,
-            new_set.as_ref().map(|s| (height + 2, s)),
-        )?;
+        let new_set = new_set.as_ref().map(|s| (height + 2, s));
+        if self.undurable.is_some() {
+            self.blocks
+                .save_results_deferred(height, &block.data.txs, &res, new_set)?;
+        } else {
+            self.blocks
+                .save_results(height, &block.data.txs, &res, new_set)?;
+        }
         crate::failpoint::hit("block-store-results");
         Ok(())
     }
@@ -327,18 +329,27 @@ impl<A: Application> Engine<A> {
             value,
             &core.precommits_for(round, value),
         );
-        self.commit_block(&block, &value, &commit)?;
+        self.commit_block(&block, &value, &commit, false)?;
         Ok(true)
     }
 
     /// Store, execute and commit a decided block, then mark its height done in the WAL.
+    /// `synced`: a block others committed, brought by block sync, which need not reach the
+    /// disk before the next (see [`Engine::make_durable`]); a block decided here makes
+    /// everything before it durable first.
     pub(super) fn commit_block(
         &mut self,
         block: &Block,
         id: &BlockId,
         commit: &Commit,
+        synced: bool,
     ) -> Result<()> {
         let height = block.header.height;
+        if !synced {
+            self.make_durable()?;
+        } else if self.undurable.is_none() && self.app.defer_durability()? {
+            self.undurable = Some(0);
+        }
         self.blocks.save(block, id, commit)?;
         crate::failpoint::hit("block-store-block");
         self.last_commit = Some(commit.clone());
@@ -371,6 +382,12 @@ impl<A: Application> Engine<A> {
             );
         }
         tracing::info!(height, txs = block.data.txs.len(), hash = %id.hash, "committed block");
+        if let Some(n) = self.undurable.as_mut() {
+            *n += 1;
+            if *n >= UNDURABLE_BLOCKS {
+                self.make_durable()?;
+            }
+        }
         Ok(())
     }
 

@@ -162,6 +162,7 @@ impl<A: Application> Engine<A> {
                         pol_round,
                     } => {
                         // What led here is on disk before the signer writes: see `sign_vote`.
+                        self.make_durable()?;
                         self.wal.sync()?;
                         let Some(p) = self.sign_proposal(height, round, value, pol_round, now)?
                         else {
@@ -191,6 +192,7 @@ impl<A: Application> Engine<A> {
                         // records it: a crash between the two then replays the same inputs
                         // to the same vote, which the signer gives back, instead of a prefix
                         // of them to another vote, which it would refuse.
+                        self.make_durable()?;
                         self.wal.sync()?;
                         let Some(vote) = self.sign_vote(height, round, vote_type, value, now)?
                         else {

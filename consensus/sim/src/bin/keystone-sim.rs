@@ -61,6 +61,8 @@ fn node_sweep(args: &[String]) -> Result<bool, String> {
                         ("crashes", r.crashes),
                         ("crashes at a durable write", r.crashes_at_write),
                         ("torn WAL records", r.torn),
+                        ("synced commits deferred", r.deferred_commits),
+                        ("deferred commits lost to a crash", r.undurable_lost),
                         ("hostile messages", r.hostile_sent),
                         ("hostile peers disconnected", r.hostile_disconnects),
                         ("blocks with evidence", r.evidence_blocks),

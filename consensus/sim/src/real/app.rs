@@ -64,6 +64,13 @@ pub struct SimApp {
     committed: AppState,
     /// What the last FinalizeBlock produced, until Commit.
     pending: Option<AppState>,
+    /// Block sync deferred durability: commits stay in memory until `make_durable`, as the
+    /// built-in application's stay in redb's undurable commits.
+    deferred: bool,
+    /// Commits made since durability was deferred (what a crash now would lose).
+    undurable: u64,
+    /// Commits made while durability was deferred, over this app's life.
+    deferred_commits: u64,
     finalize_ms: u64,
 }
 
@@ -87,8 +94,23 @@ impl SimApp {
             path: path.to_path_buf(),
             committed,
             pending: None,
+            deferred: false,
+            undurable: 0,
+            deferred_commits: 0,
             finalize_ms,
         })
+    }
+}
+
+impl SimApp {
+    /// Commits made while block sync deferred durability, over this app's life.
+    pub fn deferred_commits(&self) -> u64 {
+        self.deferred_commits
+    }
+
+    /// Commits not yet durable (what a crash now loses).
+    pub fn undurable(&self) -> u64 {
+        self.undurable
     }
 }
 
@@ -168,11 +190,32 @@ impl Application for SimApp {
 
     fn commit(&mut self) -> AppResult<abci::ResponseCommit> {
         if let Some(next) = self.pending.take() {
-            self.disk
-                .replace(&self.path, &next.encode(), false)
-                .map_err(io)?;
+            if self.deferred {
+                self.undurable += 1;
+                self.deferred_commits += 1;
+            } else {
+                self.disk
+                    .replace(&self.path, &next.encode(), false)
+                    .map_err(io)?;
+            }
             self.committed = next;
         }
         Ok(abci::ResponseCommit::default())
+    }
+
+    fn defer_durability(&mut self) -> AppResult<bool> {
+        self.deferred = true;
+        Ok(true)
+    }
+
+    fn make_durable(&mut self) -> AppResult<()> {
+        if self.deferred {
+            self.disk
+                .replace(&self.path, &self.committed.encode(), false)
+                .map_err(io)?;
+            self.deferred = false;
+            self.undurable = 0;
+        }
+        Ok(())
     }
 }

@@ -360,7 +360,11 @@ impl<'a> Sim<'a> {
         let slot = &mut self.slots[i];
         // Nothing the dying node does on its way out (a database closing) reaches the disk.
         slot.disk.fail();
-        drop(slot.node.take());
+        if let Some(node) = slot.node.take() {
+            let app = node.engine().app();
+            self.report.deferred_commits += app.deferred_commits();
+            self.report.undurable_lost += app.undurable();
+        }
         slot.life += 1;
         slot.wake_at = None;
         slot.busy_until = 0;
@@ -742,6 +746,12 @@ impl<'a> Sim<'a> {
             .unwrap_or(0);
         self.report.virtual_ms = self.now;
         self.report.torn = self.slots.iter().map(|s| s.disk.torn()).sum();
+        self.report.deferred_commits += self
+            .slots
+            .iter()
+            .filter_map(|s| s.node.as_ref())
+            .map(|n| n.engine().app().deferred_commits())
+            .sum::<u64>();
         self.report.durable_writes = self.slots.iter().map(|s| s.disk.writes()).sum();
         self.report.trace = hex(&self.trace.clone().finalize());
         self.report

@@ -118,6 +118,11 @@ pub struct NodeReport {
     pub crashes_at_write: u64,
     /// WAL records torn by crashes.
     pub torn: u64,
+    /// Synced blocks the application committed without an fsync each (counted by the
+    /// crashed nodes' and, at the end, every node's application).
+    pub deferred_commits: u64,
+    /// Of those, commits a crash struck before they were made durable (fetched again).
+    pub undurable_lost: u64,
     /// Messages hostile peers sent.
     pub hostile_sent: u64,
     /// Times a node disconnected a hostile peer.
