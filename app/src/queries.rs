@@ -80,20 +80,33 @@ impl AppReader for Queries {
             let Some(latest) = self.latest()? else {
                 return Ok(fail(26, "no committed state yet: invalid height".into()));
             };
-            // A view of the latest committed state for this query alone: a simulation writes
-            // only on a branch of it, and the view itself is dropped with the answer.
-            let mut state = StoreState::new(&self.store, Some(latest), Writes::new());
-            // Where `Simulate` runs: the next block, at the last block's time, as `CheckTx`.
+            // The state the request asks for (gRPC's `x-cosmos-block-height`, `abci_query`'s
+            // height), the latest when it names none; the SDK's refusal for a future one.
+            let version = match u64::try_from(req.height) {
+                Ok(h) if h > latest => {
+                    return Ok(fail(
+                        26,
+                        format!("cannot query with height in the future; please provide a valid height: invalid height (latest {latest}, asked {h})"),
+                    ))
+                }
+                Ok(h) if h > 0 => h,
+                _ => latest,
+            };
+            // A view of that committed state for this query alone: a simulation writes only
+            // on a branch of it, and the view itself is dropped with the answer.
+            let mut state = StoreState::new(&self.store, Some(version), Writes::new());
+            // Where `Simulate` runs: the block after that state, at the last block's time,
+            // as `CheckTx`.
             let sim = Context {
                 chain_id: &self.chain_id,
-                height: latest + 1,
+                height: version + 1,
                 mode: Mode::Simulate,
                 min_gas_prices: &[],
                 time: self.last_time(),
                 verified: None,
             };
             return Ok(crate::grpc::query(
-                &mut state, &req.path, &req.data, latest, &sim,
+                &mut state, &req.path, &req.data, version, &sim,
             ));
         }
         if crate::lcd::handles(&req.path) {

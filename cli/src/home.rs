@@ -190,6 +190,15 @@ rate-limit-per-second = 100
 rate-limit-burst = 200
 rate-limit-loopback = false
 request-timeout = "10s"
+
+[grpc]
+# The gRPC server (the SDK's query and tx services, CometBFT's via the tendermint service).
+enable = true
+address = "127.0.0.1:9090"
+
+[grpc-web]
+# grpc-web (HTTP/1.1, for browsers) on the gRPC server's port.
+enable = true
 "#;
 
 /// What `init` may do beyond a fresh home.
@@ -795,6 +804,64 @@ struct AppToml {
     pruning_keep_recent: Option<String>,
     #[serde(rename = "halt-height", default)]
     halt_height: Option<TomlNum>,
+    grpc: Option<GrpcToml>,
+    #[serde(rename = "grpc-web")]
+    grpc_web: Option<EnableToml>,
+}
+
+#[derive(Deserialize)]
+struct GrpcToml {
+    enable: Option<TomlBool>,
+    address: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct EnableToml {
+    enable: Option<TomlBool>,
+}
+
+/// The gRPC server from `config/app.toml`: `[grpc] enable` (default true) and `address`
+/// (default `127.0.0.1:9090`; `tcp://` optional), `[grpc-web] enable` (default true). `None`:
+/// off — also for a home written before Keystone had a gRPC server (no `[grpc]` section), so
+/// an upgrade does not open a port nobody configured.
+pub fn read_grpc_config(path: &Path) -> Result<Option<crate::grpc::GrpcConfig>> {
+    let a: AppToml = read_toml(path, "app config")?;
+    let Some(g) = a.grpc else {
+        return Ok(None);
+    };
+    let flag = |b: Option<&TomlBool>, key: &str| -> Result<bool> {
+        b.map(|b| b.get(&format!("{}: {key}", path.display())))
+            .transpose()
+            .map(|b| b.unwrap_or(true))
+    };
+    if !flag(g.enable.as_ref(), "grpc.enable")? {
+        return Ok(None);
+    }
+    let text = g.address.as_deref().unwrap_or("127.0.0.1:9090");
+    let text = text.strip_prefix("tcp://").unwrap_or(text);
+    // The SDK's template writes `localhost:9090`.
+    let text = match text.strip_prefix("localhost:") {
+        Some(port) => format!("127.0.0.1:{port}"),
+        None => text.to_string(),
+    };
+    let address = text
+        .parse()
+        .with_context(|| format!("{}: grpc.address {text:?} is not host:port", path.display()))?;
+    let web = flag(
+        a.grpc_web.as_ref().and_then(|w| w.enable.as_ref()),
+        "grpc-web.enable",
+    )?;
+    Ok(Some(crate::grpc::GrpcConfig { address, web }))
+}
+
+/// What `cosmos.base.node.v1beta1.Service/Config` reports from `config/app.toml`.
+pub fn read_node_service_config(path: &Path) -> Result<crate::grpc::NodeConfig> {
+    let a: AppToml = read_toml(path, "app config")?;
+    Ok(crate::grpc::NodeConfig {
+        minimum_gas_price: a.minimum_gas_prices.clone(),
+        pruning_keep_recent: a.pruning_keep_recent.clone().unwrap_or_else(|| "0".into()),
+        halt_height: read_halt_height(path)?.unwrap_or(0),
+    })
 }
 
 /// `halt-height` from `config/app.toml`: the height to stop after, if any (0: none).

@@ -16,6 +16,7 @@
 pub mod client;
 pub mod events;
 pub mod genutil;
+pub mod grpc;
 pub mod guard;
 pub mod home;
 pub mod keys;

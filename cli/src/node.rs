@@ -250,6 +250,17 @@ fn run<A: Application>(
                 }
             })?;
     }
+    if let Some(grpc) = crate::home::read_grpc_config(&home.config("app.toml"))? {
+        let grpc_engine = crate::rpc::Engine::new(req_tx.clone(), Some(view.clone()));
+        let config = crate::home::read_node_service_config(&home.config("app.toml"))?;
+        std::thread::Builder::new()
+            .name("grpc".into())
+            .spawn(move || {
+                if let Err(e) = crate::grpc::serve(&grpc, grpc_engine, config) {
+                    tracing::error!(error = %e, "gRPC server stopped");
+                }
+            })?;
+    }
     {
         let shared = crate::rpc::Shared {
             engine: crate::rpc::Engine::new(req_tx, Some(view)),

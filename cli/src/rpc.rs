@@ -37,6 +37,11 @@ impl Engine {
         Engine { tx, view }
     }
 
+    /// The node's read view (none: every question goes to the node's thread).
+    pub(crate) fn view(&self) -> Option<&ReadView> {
+        self.view.as_ref()
+    }
+
     /// Queue `req` for the node's thread.
     pub(crate) fn send(&self, req: Request) -> Result<(), mpsc::SendError<Request>> {
         self.tx.send(req)

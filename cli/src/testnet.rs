@@ -4,7 +4,7 @@
 //!
 //! For node `i` under `<output-dir>/node<i>`: a complete home (`init`), a funded operator
 //! key named `node<i>` in the test keyring (its mnemonic also in `key_seed.json`, as gaiad
-//! writes it), ports `base + 10·i` (p2p), `+1` (RPC), `+2` (REST), and every other node in
+//! writes it), ports `base + 10·i` (p2p), `+1` (RPC), `+2` (REST), `+3` (gRPC), and every other node in
 //! `p2p.persistent_peers`. All nodes share one genesis, built the gaiad way: each operator
 //! account is funded, each node signs a gentx bonding `self_delegation` for its consensus key
 //! (kept in `<output-dir>/gentxs`), and the gentxs are collected, so the first validator set
@@ -150,7 +150,10 @@ pub fn init_files(spec: &TestnetSpec<'_>) -> Result<Vec<TestnetNode>> {
         )?;
         home::set_config(
             &h.config("app.toml"),
-            &[("api", "address", &format!("tcp://127.0.0.1:{api}"))],
+            &[
+                ("api", "address", &format!("tcp://127.0.0.1:{api}")),
+                ("grpc", "address", &format!("127.0.0.1:{}", api + 1)),
+            ],
         )?;
     }
     Ok(nodes)

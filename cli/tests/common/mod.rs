@@ -91,10 +91,12 @@ pub(crate) struct Ports {
     pub(crate) rpc: u16,
     /// REST.
     pub(crate) rest: u16,
+    /// gRPC.
+    pub(crate) grpc: u16,
 }
 
 /// `init` a one-validator home for `chain_id`, add key `alice` to the test keyring, fund her
-/// with 1000000stake at genesis, and set `timeout_commit` and free RPC and REST ports.
+/// with 1000000stake at genesis, and set `timeout_commit` and free RPC, REST and gRPC ports.
 pub(crate) fn funded_home(home: &Path, chain_id: &str, timeout_commit: &str) -> Ports {
     ok(home, &["init", "node0", "--chain-id", chain_id]);
     ok(home, &["keys", "add", "alice", "--keyring-backend", "test"]);
@@ -112,6 +114,7 @@ pub(crate) fn funded_home(home: &Path, chain_id: &str, timeout_commit: &str) -> 
     let ports = Ports {
         rpc: free_port(),
         rest: free_port(),
+        grpc: free_port(),
     };
     let edit = |file: &str, from: &str, to: &str| edit_config(home, file, from, to);
     edit(
@@ -134,6 +137,11 @@ pub(crate) fn funded_home(home: &Path, chain_id: &str, timeout_commit: &str) -> 
         "app.toml",
         "tcp://127.0.0.1:1317",
         &format!("tcp://127.0.0.1:{}", ports.rest),
+    );
+    edit(
+        "app.toml",
+        "127.0.0.1:9090",
+        &format!("127.0.0.1:{}", ports.grpc),
     );
     ports
 }
