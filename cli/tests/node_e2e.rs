@@ -351,13 +351,11 @@ fn sigterm_during_load_stops_cleanly_and_the_chain_goes_on() {
         .and_then(|s| s.parse().ok())
         .expect("sequence");
     assert!(next >= 1 && next <= sent, "{next} of {sent} sent");
-    assert!(admitted(alice_send(
-        home,
-        "keystone-sigterm",
-        &bob,
-        1,
-        next
-    )));
+    let answer = broadcast_tx_sync(
+        ports.rpc,
+        &alice_send(home, "keystone-sigterm", &bob, 1, next),
+    );
+    assert_eq!(answer["result"]["code"], 0, "{answer}");
     let committed_by = stopped_at + 8;
     wait_for_height(&rx, committed_by);
     assert_eq!(

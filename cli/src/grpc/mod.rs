@@ -26,7 +26,8 @@
 //! SDK's server does. A refused query becomes the status the SDK's client maps it to
 //! (ABCI 18 → InvalidArgument, 4 → Unauthenticated, 38 → NotFound, anything else Unknown),
 //! with the application's log as the message. A method path no service here has is
-//! Unimplemented. Requests are bounded at 4 MiB (tonic's default), as the SDK's server is.
+//! Unimplemented. Messages are bounded at 4 MiB (tonic's default, as the SDK's server), a
+//! connection at 64 calls in progress, and a call at 10 s.
 //!
 //! Not yet: server reflection (grpcurl needs `-import-path`/`-proto` with the SDK's proto
 //! files until it lands).
@@ -52,6 +53,12 @@ pub const HEIGHT_HEADER: &str = "x-cosmos-block-height";
 
 /// Largest request or answer message, as tonic and the SDK default.
 const MAX_MESSAGE_BYTES: usize = 4 << 20;
+
+/// Most calls one connection has in progress (HTTP/2 streams); more wait for a free one.
+const MAX_STREAMS: u32 = 64;
+
+/// Longest one call may take before it is answered `Cancelled`.
+const CALL_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// What the node's config says about the gRPC server.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -98,7 +105,12 @@ pub fn serve(cfg: &GrpcConfig, engine: Engine, config: NodeConfig) -> anyhow::Re
         let listener = tokio::net::TcpListener::bind(addr).await?;
         tracing::info!(%addr, grpc_web = web, "gRPC listening");
         let incoming = tonic::transport::server::TcpIncoming::from(listener);
-        let mut server = tonic::transport::Server::builder();
+        // Bounds on what one client can hold open: streams per connection, calls in
+        // progress per connection, and how long one call may take.
+        let mut server = tonic::transport::Server::builder()
+            .max_concurrent_streams(Some(MAX_STREAMS))
+            .concurrency_limit_per_connection(MAX_STREAMS as usize)
+            .timeout(CALL_TIMEOUT);
         if web {
             server
                 .accept_http1(true)
