@@ -163,6 +163,14 @@ timeout_prevote_delta = "500ms"
 timeout_precommit = "1s"
 timeout_precommit_delta = "500ms"
 timeout_commit = "1s"
+
+[instrumentation]
+# Serve Prometheus metrics (CometBFT's names) at GET /metrics on prometheus_listen_addr
+# (":26660" means 127.0.0.1:26660 here: the port is not opened beyond this machine unless
+# an address says so).
+prometheus = false
+prometheus_listen_addr = ":26660"
+namespace = "cometbft"
 "#;
 
 /// The default `app.toml`.
@@ -492,6 +500,48 @@ struct ConfigToml {
     consensus: ConsensusToml,
     #[serde(default)]
     mempool: MempoolToml,
+    instrumentation: Option<InstrumentationToml>,
+}
+
+#[derive(Deserialize)]
+struct InstrumentationToml {
+    prometheus: Option<TomlBool>,
+    prometheus_listen_addr: Option<String>,
+    namespace: Option<String>,
+}
+
+/// The metrics server from `config/config.toml` `[instrumentation]`, CometBFT's keys: `None`
+/// unless `prometheus = true`; the address (default `:26660`, a bare `:port` meaning
+/// 127.0.0.1) and the metrics' namespace (default `cometbft`).
+pub fn read_instrumentation(path: &Path) -> Result<Option<(std::net::SocketAddr, String)>> {
+    let c: ConfigToml = read_toml(path, "config")?;
+    let Some(i) = c.instrumentation else {
+        return Ok(None);
+    };
+    let on = i
+        .prometheus
+        .map(|b| b.get(&format!("{}: instrumentation.prometheus", path.display())))
+        .transpose()?
+        .unwrap_or(false);
+    if !on {
+        return Ok(None);
+    }
+    let text = i.prometheus_listen_addr.as_deref().unwrap_or(":26660");
+    let text = text.strip_prefix("tcp://").unwrap_or(text);
+    let text = match text.strip_prefix(':') {
+        Some(port) => format!("127.0.0.1:{port}"),
+        None => text.to_string(),
+    };
+    let addr = text.parse().with_context(|| {
+        format!(
+            "{}: instrumentation.prometheus_listen_addr {text:?} is not host:port",
+            path.display()
+        )
+    })?;
+    Ok(Some((
+        addr,
+        i.namespace.unwrap_or_else(|| "cometbft".into()),
+    )))
 }
 
 /// Read and parse a TOML file; errors name the file and what it is.

@@ -23,6 +23,7 @@ pub mod keys;
 pub mod lenient;
 pub mod light;
 pub mod logs;
+pub mod metrics;
 pub mod node;
 pub mod rest;
 pub mod rpc;

@@ -238,6 +238,7 @@ fn run<A: Application>(
     // The servers read through this view on their own threads; only broadcasts, evidence
     // and the round state go to the node's thread.
     let view = node.reads();
+    let metrics_view = view.clone();
     let bus = crate::events::Bus::default();
     if let Some(api) = read_api_address(&home.config("app.toml"))? {
         let rest_tx = crate::rpc::Engine::new(req_tx.clone(), Some(view.clone()));
@@ -292,7 +293,32 @@ fn run<A: Application>(
     if let Some(h) = stop_at {
         tracing::info!(height = h, "will halt after committing this height");
     }
-    run::run(node, ev_rx, stop_at, |engine, heights| {
+    let metrics = match crate::home::read_instrumentation(&home.config("config.toml"))? {
+        None => None,
+        Some((addr, namespace)) => {
+            let metrics = crate::metrics::Metrics::new(
+                &namespace,
+                &doc.chain_id,
+                node.engine().validator_key().address(),
+                metrics_view,
+            );
+            let served = metrics.clone();
+            std::thread::Builder::new()
+                .name("metrics".into())
+                .spawn(move || {
+                    if let Err(e) = crate::metrics::serve(addr, served) {
+                        tracing::error!(error = %e, "metrics server stopped");
+                    }
+                })?;
+            Some(metrics)
+        }
+    };
+    run::run(node, ev_rx, stop_at, |engine, heights, took| {
+        if let Some(m) = &metrics {
+            for h in heights.clone() {
+                m.on_commit(engine, h, took);
+            }
+        }
         if !bus.listened() {
             return;
         }

@@ -227,7 +227,7 @@ fn reads_are_answered_while_the_node_is_inside_finalize_block() {
     );
     let view = node.reads();
     let (events_tx, events) = mpsc::channel();
-    let running = std::thread::spawn(move || run::run(node, events, Some(STOP), |_, _| {}));
+    let running = std::thread::spawn(move || run::run(node, events, Some(STOP), |_, _, _| {}));
 
     entered
         .recv_timeout(Duration::from_secs(60))

@@ -119,6 +119,23 @@ pub struct Mempool {
     /// Held transactions (by arrival number) still to be rechecked since the last commit, in
     /// arrival order.
     recheck: VecDeque<u64>,
+    /// Transactions the application refused in CheckTx, ever (metrics).
+    failed: u64,
+    /// Times the held transactions were rechecked after a commit, ever (metrics).
+    recheck_times: u64,
+}
+
+/// What the mempool has counted since the node started (Prometheus' `mempool_*`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct MempoolCounts {
+    /// Transactions held.
+    pub size: usize,
+    /// Their bytes.
+    pub bytes: usize,
+    /// Transactions the application refused in CheckTx.
+    pub failed: u64,
+    /// Rechecks of what was held after a commit.
+    pub recheck_times: u64,
 }
 
 impl Mempool {
@@ -133,6 +150,18 @@ impl Mempool {
             cache: VecDeque::new(),
             cached: BTreeSet::new(),
             recheck: VecDeque::new(),
+            failed: 0,
+            recheck_times: 0,
+        }
+    }
+
+    /// Its counts (see [`MempoolCounts`]).
+    pub fn counts(&self) -> MempoolCounts {
+        MempoolCounts {
+            size: self.txs.len(),
+            bytes: self.bytes,
+            failed: self.failed,
+            recheck_times: self.recheck_times,
         }
     }
 
@@ -233,6 +262,7 @@ impl Mempool {
             }
         };
         if res.code != 0 {
+            self.failed += 1;
             self.forget(&h);
             return Ok(res);
         }
@@ -299,7 +329,11 @@ impl Mempool {
             self.drop_committed(committed);
             return Ok(());
         }
-        for (h, tx) in self.remove_committed(committed) {
+        let rest = self.remove_committed(committed);
+        if !rest.is_empty() {
+            self.recheck_times += 1;
+        }
+        for (h, tx) in rest {
             let res = check(app, &tx, abci::CheckTxType::Recheck)?;
             self.settle_recheck(&h, &res);
         }
@@ -329,6 +363,9 @@ impl Mempool {
     fn committed_later(&mut self, committed: &[Vec<u8>]) {
         self.drop_committed(committed);
         self.recheck = self.txs.keys().copied().collect();
+        if !self.recheck.is_empty() {
+            self.recheck_times += 1;
+        }
     }
 
     /// The next held transaction to recheck: its arrival number, hash and bytes.
@@ -408,6 +445,11 @@ impl SharedMempool {
     /// Transactions held.
     pub fn len(&self) -> usize {
         self.lock().len()
+    }
+
+    /// Its counts (see [`MempoolCounts`]).
+    pub fn counts(&self) -> MempoolCounts {
+        self.lock().counts()
     }
 
     /// Nothing held.

@@ -8,7 +8,7 @@ use keystone_consensus_types::{Height, Time};
 use keystone_proto::Application;
 use std::ops::RangeInclusive;
 use std::sync::mpsc;
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 /// What wakes the node.
 pub enum Event {
@@ -44,7 +44,7 @@ pub fn run<A: Application, N: Network>(
     mut node: Node<A, N>,
     events: mpsc::Receiver<Event>,
     stop_at: Option<Height>,
-    mut publish: impl FnMut(&Engine<A>, RangeInclusive<Height>),
+    mut publish: impl FnMut(&Engine<A>, RangeInclusive<Height>, Duration),
 ) -> Result<(), NodeError> {
     let mut published = node.engine().blocks().height().unwrap_or(0);
     node.start(now())?;
@@ -82,6 +82,8 @@ pub fn run<A: Application, N: Network>(
         } else {
             None
         };
+        // How long the step that commits takes (metrics' block processing time).
+        let began = Instant::now();
         match event {
             // A client request commits nothing: nothing to publish after it.
             Some(Event::Rpc(req)) => {
@@ -103,7 +105,7 @@ pub fn run<A: Application, N: Network>(
                 node.on_due(now())?;
             }
         }
-        publish_new(&node, &mut published, &mut publish);
+        publish_new(&node, &mut published, &mut publish, began.elapsed());
     }
 }
 
@@ -136,15 +138,17 @@ fn on_net<A: Application, N: Network>(
     node.on_net(inbound, now())
 }
 
-/// Hand `publish` the heights committed since the last call.
+/// Hand `publish` the heights committed since the last call, and how long the step that
+/// committed them took.
 fn publish_new<A: Application, N: Network>(
     node: &Node<A, N>,
     published: &mut Height,
-    publish: &mut impl FnMut(&Engine<A>, RangeInclusive<Height>),
+    publish: &mut impl FnMut(&Engine<A>, RangeInclusive<Height>, Duration),
+    took: Duration,
 ) {
     let height = node.engine().blocks().height().unwrap_or(0);
     if height > *published {
-        publish(node.engine(), *published + 1..=height);
+        publish(node.engine(), *published + 1..=height, took);
         *published = height;
     }
 }

@@ -80,6 +80,16 @@ impl ReadView {
         self.chain().validators(h)
     }
 
+    /// The peers connected now.
+    pub fn peers(&self) -> Vec<PeerInfo> {
+        self.context().peers.clone()
+    }
+
+    /// Whether block sync is behind its peers.
+    pub fn catching_up(&self) -> bool {
+        self.context().catching_up
+    }
+
     /// The node as it is now (identity, addresses, peers, catching up).
     pub(crate) fn context(&self) -> MutexGuard<'_, NodeContext> {
         // Only plain assignments happen under this lock: a poisoned one still holds a whole

@@ -1,0 +1,124 @@
+//! Prometheus metrics of a running `keystone start` with `[instrumentation] prometheus =
+//! true`: scraped over HTTP, CometBFT's metric names and `chain_id` label, the consensus
+//! figures following the chain, a committed transaction counted, a refused one counted as a
+//! failed CheckTx, and the block-interval and block-processing histograms filled.
+
+mod common;
+use common::start_quiet;
+use common::{alice_send, broadcast_tx_sync, edit_config, free_port, funded_home, rpc, until};
+use std::collections::BTreeMap;
+use std::io::{Read, Write};
+use std::time::Duration;
+
+const CHAIN: &str = "metrics-e2e";
+
+fn height(rpc_port: u16) -> u64 {
+    rpc(rpc_port, "status", serde_json::json!({}))["result"]["sync_info"]["latest_block_height"]
+        .as_str()
+        .and_then(|h| h.parse().ok())
+        .unwrap_or(0)
+}
+
+/// `GET /metrics`: its content type and every sample, `name{labels}` → value.
+fn scrape(port: u16) -> Option<(String, BTreeMap<String, f64>)> {
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(10))).ok()?;
+    s.write_all(b"GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+        .ok()?;
+    let mut resp = String::new();
+    s.read_to_string(&mut resp).ok()?;
+    let (head, body) = resp.split_once("\r\n\r\n")?;
+    if !head.starts_with("HTTP/1.1 200") {
+        return None;
+    }
+    let content_type = head
+        .lines()
+        .find_map(|l| {
+            l.to_ascii_lowercase()
+                .strip_prefix("content-type: ")
+                .map(str::to_string)
+        })
+        .unwrap_or_default();
+    let samples = body
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.is_empty())
+        .filter_map(|l| {
+            let (name, value) = l.rsplit_once(' ')?;
+            Some((name.to_string(), value.parse().ok()?))
+        })
+        .collect();
+    Some((content_type, samples))
+}
+
+fn sample(samples: &BTreeMap<String, f64>, name: &str) -> f64 {
+    let key = format!("cometbft_{name}{{chain_id=\"{CHAIN}\"}}");
+    *samples
+        .get(&key)
+        .unwrap_or_else(|| panic!("no {key} in {samples:#?}"))
+}
+
+#[test]
+fn prometheus_metrics_follow_the_chain_under_cometbfts_names() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let home = dir.path();
+    let ports = funded_home(home, CHAIN, "100ms");
+    let metrics_port = free_port();
+    edit_config(
+        home,
+        "config.toml",
+        "prometheus = false",
+        "prometheus = true",
+    );
+    edit_config(
+        home,
+        "config.toml",
+        "prometheus_listen_addr = \":26660\"",
+        &format!("prometheus_listen_addr = \":{metrics_port}\""),
+    );
+    let _node = start_quiet(home);
+    until("height 3", 60, || (height(ports.rpc) >= 3).then_some(()));
+
+    let to: cosmrs::AccountId = "cosmos1yy3zxfp9ycnjs2f29vkz6t30xqcnyve5j4ep6w"
+        .parse()
+        .expect("address");
+    let sent = broadcast_tx_sync(ports.rpc, &alice_send(home, CHAIN, &to, 5, 0));
+    assert_eq!(sent["result"]["code"], 0, "{sent}");
+    let refused = broadcast_tx_sync(ports.rpc, b"not a transaction");
+    assert_ne!(refused["result"]["code"], 0, "{refused}");
+    let (content_type, samples) = until("a scrape counting the transaction", 30, || {
+        let (t, s) = scrape(metrics_port)?;
+        (s.get(&format!(
+            "cometbft_consensus_total_txs{{chain_id=\"{CHAIN}\"}}"
+        )) == Some(&1.0))
+        .then_some((t, s))
+    });
+    assert!(
+        content_type.starts_with("application/openmetrics-text"),
+        "{content_type}"
+    );
+    let latest = sample(&samples, "consensus_latest_block_height");
+    assert!(latest >= 3.0, "{latest}");
+    assert_eq!(sample(&samples, "consensus_height"), latest + 1.0);
+    assert_eq!(sample(&samples, "consensus_validators"), 1.0);
+    assert!(sample(&samples, "consensus_validators_power") > 0.0);
+    assert_eq!(sample(&samples, "consensus_missing_validators"), 0.0);
+    assert_eq!(sample(&samples, "consensus_byzantine_validators"), 0.0);
+    assert_eq!(sample(&samples, "consensus_validator_missed_blocks"), 0.0);
+    assert!(sample(&samples, "consensus_block_size_bytes") > 0.0);
+    assert_eq!(sample(&samples, "mempool_failed_txs"), 1.0);
+    assert_eq!(sample(&samples, "mempool_size"), 0.0);
+    assert_eq!(sample(&samples, "p2p_peers"), 0.0);
+    assert_eq!(sample(&samples, "blocksync_syncing"), 0.0);
+    assert!(sample(&samples, "consensus_block_interval_seconds_count") >= 2.0);
+    assert!(sample(&samples, "state_block_processing_time_count") >= 3.0);
+
+    // The figures move with the chain.
+    let later = until("a later height in the metrics", 30, || {
+        let (_, s) = scrape(metrics_port)?;
+        let h = *s.get(&format!(
+            "cometbft_consensus_latest_block_height{{chain_id=\"{CHAIN}\"}}"
+        ))?;
+        (h >= latest + 2.0).then_some(h)
+    });
+    assert!(later as u64 <= height(ports.rpc));
+}
