@@ -118,6 +118,13 @@ enum Command {
         #[command(subcommand)]
         command: QueryCommand,
     },
+    /// The node's status (CometBFT's `status`: node info, sync info, validator info), as
+    /// gaiad's `status` prints it.
+    Status {
+        /// The node's RPC address.
+        #[arg(long, default_value = "tcp://127.0.0.1:26657")]
+        node: String,
+    },
     /// Verify headers with the validators' signatures, from a trusted header.
     Light {
         #[command(subcommand)]
@@ -294,6 +301,16 @@ enum QueryCommand {
     Tx {
         /// The hash (hex).
         hash: String,
+        /// The node's RPC address.
+        #[arg(long, default_value = "tcp://127.0.0.1:26657")]
+        node: String,
+    },
+    /// The results of executing a block (CometBFT's `block_results`: each transaction's
+    /// code, log, gas and events, the block's events, validator and consensus param updates,
+    /// the app hash); the latest without a height.
+    BlockResults {
+        /// The height.
+        height: Option<u64>,
         /// The node's RPC address.
         #[arg(long, default_value = "tcp://127.0.0.1:26657")]
         node: String,
@@ -934,13 +951,22 @@ fn query_tx(hash: &str, node: &str) -> Result<()> {
 }
 
 fn query_block(height: Option<u64>, node: &str) -> Result<()> {
-    let params = match height {
+    rpc_print(node, "block", height_param(height))
+}
+
+/// CometBFT's `height` parameter (none: the latest).
+fn height_param(height: Option<u64>) -> serde_json::Value {
+    match height {
         Some(h) => serde_json::json!({"height": h.to_string()}),
         None => serde_json::json!({}),
-    };
+    }
+}
+
+/// Call `method` on the node at `node` and print its result, as CometBFT returns it.
+fn rpc_print(node: &str, method: &str, params: serde_json::Value) -> Result<()> {
     println!(
         "{}",
-        keystone::client::Client::new(node)?.call("block", params)?
+        keystone::client::Client::new(node)?.call(method, params)?
     );
     Ok(())
 }
@@ -1216,6 +1242,7 @@ fn main() -> ExitCode {
                     node,
                 },
         } => light_verify(&cli, *height, trust, node),
+        Command::Status { node } => rpc_print(node, "status", serde_json::json!({})),
         Command::Query { command } => match command {
             QueryCommand::Bank {
                 command: BankQuery::Balances { address, node },
@@ -1236,6 +1263,9 @@ fn main() -> ExitCode {
             QueryCommand::Distribution { command } => commands::query::distribution(command),
             QueryCommand::Mint { command } => commands::query::mint(command),
             QueryCommand::Block { height, node } => query_block(*height, node),
+            QueryCommand::BlockResults { height, node } => {
+                rpc_print(node, "block_results", height_param(*height))
+            }
         },
     };
     match result {

@@ -306,10 +306,13 @@ fn sigterm_during_load_stops_cleanly_and_the_chain_goes_on() {
         .parse()
         .expect("address");
     let admitted = |tx: Vec<u8>| broadcast_tx_sync(ports.rpc, &tx)["result"]["code"] == 0;
-    // A client sending as fast as its answers come, until the node goes away.
+    // A client sending as fast as its answers come, for two seconds, and no more than
+    // alice can pay for (each send costs 501stake of her 1000000stake, and one more comes
+    // after the restart).
     let mut sent = 0u64;
     let load_until = Instant::now() + Duration::from_secs(2);
     while Instant::now() < load_until
+        && sent < 1_500
         && admitted(alice_send(home, "keystone-sigterm", &bob, 1, sent))
     {
         sent += 1;
@@ -543,4 +546,67 @@ fn halt_height_from_app_toml() {
     let (done, _, err) = common::run(home, &["start", "--halt-height", "5"], "");
     assert!(done, "{err}");
     assert_eq!(height(home), 5);
+}
+
+/// `status` and `query block-results`, as gaiad prints them: the node's status, and the
+/// results of the block that committed a transaction.
+#[test]
+fn status_and_block_results_from_the_cli() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let home = dir.path();
+    let chain = "keystone-status";
+    let ports = funded_home(home, chain, "100ms");
+    let (node, rx) = start(home, &[]);
+    wait_for_height(&rx, 2);
+    let at = format!("tcp://127.0.0.1:{}", ports.rpc);
+    let status: serde_json::Value =
+        serde_json::from_str(&ok(home, &["status", "--node", &at])).expect("status JSON");
+    assert_eq!(status["node_info"]["network"], chain, "{status}");
+    let latest: u64 = status["sync_info"]["latest_block_height"]
+        .as_str()
+        .and_then(|h| h.parse().ok())
+        .expect("a height");
+    assert!(latest >= 2, "{status}");
+    assert!(
+        status["validator_info"]["voting_power"]
+            .as_str()
+            .and_then(|p| p.parse::<u64>().ok())
+            .is_some_and(|p| p > 0),
+        "{status}"
+    );
+
+    let bob: cosmrs::AccountId = "cosmos1qypqxpq9qcrsszg2pvxq6rs0zqg3yyc5lzv7xu"
+        .parse()
+        .expect("address");
+    let sent = broadcast_tx_sync(ports.rpc, &alice_send(home, chain, &bob, 7, 0));
+    assert_eq!(sent["result"]["code"], 0, "{sent}");
+    let hash = sent["result"]["hash"].as_str().expect("hash").to_string();
+    let tx: serde_json::Value = common::until("the tx committed", 30, || {
+        let (done, out, _) = common::run(home, &["query", "tx", &hash, "--node", &at], "");
+        done.then(|| serde_json::from_str(&out).ok()).flatten()
+    });
+    let height = tx["height"].as_str().expect("height").to_string();
+    let results: serde_json::Value = serde_json::from_str(&ok(
+        home,
+        &["query", "block-results", &height, "--node", &at],
+    ))
+    .expect("block results JSON");
+    assert_eq!(results["height"], height.as_str(), "{results}");
+    let txs = results["txs_results"].as_array().expect("txs_results");
+    assert_eq!(txs.len(), 1, "{results}");
+    assert_eq!(txs[0]["code"], 0, "{results}");
+    assert!(
+        txs[0]["events"]
+            .as_array()
+            .is_some_and(|e| e.iter().any(|e| e["type"] == "transfer")),
+        "{results}"
+    );
+    let (failed, _, err) = common::run(
+        home,
+        &["query", "block-results", "999999", "--node", &at],
+        "",
+    );
+    assert!(!failed, "a height not yet made is refused");
+    assert!(!err.is_empty());
+    drop(node);
 }
