@@ -501,6 +501,72 @@ struct ConfigToml {
     #[serde(default)]
     mempool: MempoolToml,
     instrumentation: Option<InstrumentationToml>,
+    /// Read by `crate::logs` before anything else; named here so that they count as known.
+    #[serde(rename = "log_level")]
+    _log_level: Option<toml::Value>,
+    #[serde(rename = "log_format")]
+    _log_format: Option<toml::Value>,
+}
+
+/// The keys of the TOML file at `path` that no part of Keystone reads (as `T`, the file's
+/// whole shape, takes them), each with the line it is on (0 if it cannot be placed).
+fn unknown_keys<T: serde::de::DeserializeOwned>(
+    path: &Path,
+    what: &str,
+) -> Result<Vec<(String, usize)>> {
+    let text = std::fs::read_to_string(path).with_context(|| path.display().to_string())?;
+    let mut ignored = Vec::new();
+    let _: T = serde_ignored::deserialize(toml::Deserializer::new(&text), |key| {
+        // An optional section shows as `?` in the path: `p2p.?.seeds`.
+        ignored.push(key.to_string().replace("?.", ""))
+    })
+    .with_context(|| format!("{}: invalid {what}", path.display()))?;
+    Ok(ignored
+        .into_iter()
+        .map(|key| {
+            let line = line_of(&text, &key);
+            (key, line)
+        })
+        .collect())
+}
+
+/// The line (from 1) where the dotted `key` (`section.key`, or a top-level `key`) is set.
+fn line_of(text: &str, key: &str) -> usize {
+    let (section, name) = key.rsplit_once('.').unwrap_or(("", key));
+    let mut current = String::new();
+    for (i, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if let Some(header) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
+            current = header.trim().to_string();
+        } else if current == section {
+            let set = line
+                .strip_prefix(name)
+                .or_else(|| line.strip_prefix(&format!("\"{name}\"")))
+                .is_some_and(|rest| rest.trim_start().starts_with('='));
+            if set {
+                return i + 1;
+            }
+        }
+    }
+    0
+}
+
+/// Keys of config.toml and app.toml that Keystone does not read — a typo, or a CometBFT or
+/// SDK setting it does not have — each with its file and line, so that none is silently
+/// ignored. `start` logs each as a warning.
+pub fn unknown_config_keys(home: &Home) -> Result<Vec<(PathBuf, String, usize)>> {
+    let mut out = Vec::new();
+    let config = home.config("config.toml");
+    for (key, line) in unknown_keys::<ConfigToml>(&config, "config")? {
+        out.push((config.clone(), key, line));
+    }
+    let app = home.config("app.toml");
+    if app.exists() {
+        for (key, line) in unknown_keys::<AppToml>(&app, "app config")? {
+            out.push((app.clone(), key, line));
+        }
+    }
+    Ok(out)
 }
 
 #[derive(Deserialize)]
@@ -969,6 +1035,60 @@ pub fn read_app_toml(path: &Path) -> Result<(Vec<keystone_app::tx::GasPrice>, u6
 mod tests {
     use super::*;
     use crate::guard::{Cors, HttpLimits};
+
+    #[test]
+    fn unknown_config_keys_are_named_with_their_file_and_line() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let home = Home(dir.path().to_path_buf());
+        std::fs::create_dir_all(home.config("")).expect("dir");
+        // The templates `init` writes: every key they hold is read.
+        std::fs::write(home.config("config.toml"), DEFAULT_CONFIG_TOML).expect("write");
+        std::fs::write(home.config("app.toml"), DEFAULT_APP_TOML).expect("write");
+        assert_eq!(unknown_config_keys(&home).expect("read"), vec![]);
+        // A typo in a section, a CometBFT key Keystone lacks, a misspelt top-level key.
+        let config = DEFAULT_CONFIG_TOML
+            .replace("size = 5000", "sise = 5000")
+            .replace("[p2p]\n", "[p2p]\nseeds = \"\"\n")
+            .replace("log_level = ", "loglevel = ");
+        std::fs::write(home.config("config.toml"), &config).expect("write");
+        let app = DEFAULT_APP_TOML.replace("halt-height = 0", "halt_height = 0");
+        std::fs::write(home.config("app.toml"), &app).expect("write");
+        let line = |text: &str, needle: &str| {
+            text.lines()
+                .position(|l| l.starts_with(needle))
+                .expect("in the file")
+                + 1
+        };
+        let found = unknown_config_keys(&home).expect("read");
+        let want = vec![
+            (
+                home.config("config.toml"),
+                "loglevel".to_string(),
+                line(&config, "loglevel"),
+            ),
+            (
+                home.config("config.toml"),
+                "p2p.seeds".to_string(),
+                line(&config, "seeds"),
+            ),
+            (
+                home.config("config.toml"),
+                "mempool.sise".to_string(),
+                line(&config, "sise"),
+            ),
+            (
+                home.config("app.toml"),
+                "halt_height".to_string(),
+                line(&app, "halt_height"),
+            ),
+        ];
+        let mut found_sorted = found.clone();
+        found_sorted.sort();
+        let mut want_sorted = want.clone();
+        want_sorted.sort();
+        assert_eq!(found_sorted, want_sorted);
+        assert!(want.iter().all(|(_, _, l)| *l > 0));
+    }
 
     #[test]
     fn http_limits_come_from_the_config_files_with_defaults() {

@@ -49,6 +49,14 @@ pub struct StartOptions {
 /// Run the node until the process is stopped (or, with `stop_at`, until that height), over
 /// the built-in application or, with `proxy_app`, an external one over the ABCI socket.
 pub fn start(home: &Home, opts: &StartOptions) -> Result<()> {
+    for (file, key, line) in crate::home::unknown_config_keys(home)? {
+        tracing::warn!(
+            file = %file.display(),
+            line,
+            key = %key,
+            "unknown configuration key: Keystone does not read it"
+        );
+    }
     let doc = read_genesis(home)?;
     match &opts.proxy_app {
         None => {

@@ -549,15 +549,30 @@ fn halt_height_from_app_toml() {
 }
 
 /// `status` and `query block-results`, as gaiad prints them: the node's status, and the
-/// results of the block that committed a transaction.
+/// results of the block that committed a transaction. A key of config.toml that Keystone
+/// does not read is named at start with its file and line.
 #[test]
 fn status_and_block_results_from_the_cli() {
     let dir = tempfile::tempdir().expect("tmp");
     let home = dir.path();
     let chain = "keystone-status";
     let ports = funded_home(home, chain, "100ms");
-    let (node, rx) = start(home, &[]);
+    edit_config(home, "config.toml", "size = 5000", "sise = 5000");
+    let (node, rx, log) = start_logged(home, &[]);
     wait_for_height(&rx, 2);
+    let text = std::fs::read_to_string(home.join("config").join("config.toml")).expect("read");
+    let line = text
+        .lines()
+        .position(|l| l.starts_with("sise"))
+        .expect("the typo")
+        + 1;
+    let warned = log.lock().expect("no panics while held").iter().any(|l| {
+        l.contains("unknown configuration key")
+            && l.contains("key=mempool.sise")
+            && l.contains(&format!("line={line}"))
+            && l.contains("config.toml")
+    });
+    assert!(warned, "{:?}", log.lock().expect("log"));
     let at = format!("tcp://127.0.0.1:{}", ports.rpc);
     let status: serde_json::Value =
         serde_json::from_str(&ok(home, &["status", "--node", &at])).expect("status JSON");
