@@ -1,4 +1,4 @@
-//! Keys: mnemonic → seed → `m/44'/118'/0'/0/0` → secp256k1 key → `cosmos1…` address, and the
+//! Keys: mnemonic → seed → `m/44'/118'/{account}'/0/{index}` (0 and 0 unless `keys add --account --index`) → secp256k1 key → `cosmos1…` address, and the
 //! keyring, with gaiad's two file backends:
 //! - `test`: `<home>/keyring-test/<name>.json`, the secret in the clear — for localnets and
 //!   tests only, as in gaiad;
@@ -90,11 +90,22 @@ pub fn new_mnemonic() -> String {
 
 /// The key of `mnemonic` (empty passphrase) at [`HD_PATH`].
 pub fn derive(mnemonic: &str) -> Result<Key> {
+    derive_at(mnemonic, 0, 0)
+}
+
+/// The SDK's path for `account` and address `index`, as gaiad's `keys add --account
+/// --index` builds it: `m/44'/118'/{account}'/0/{index}`.
+pub fn hd_path(account: u32, index: u32) -> String {
+    format!("m/44'/118'/{account}'/0/{index}")
+}
+
+/// The key of `mnemonic` (empty passphrase) at [`hd_path`]`(account, index)`.
+pub fn derive_at(mnemonic: &str, account: u32, index: u32) -> Result<Key> {
     let normalized = mnemonic.split_whitespace().collect::<Vec<_>>().join(" ");
     let m =
         Mnemonic::parse_normalized(&normalized).map_err(|e| KeyError::Mnemonic(e.to_string()))?;
     let seed = m.to_seed("");
-    let path = HD_PATH
+    let path = hd_path(account, index)
         .parse()
         .map_err(|e: bip32::Error| KeyError::Derivation(e.to_string()))?;
     let xprv =

@@ -454,6 +454,12 @@ enum KeysCommand {
         /// Read a BIP39 mnemonic (from standard input when it is not a terminal).
         #[arg(long)]
         recover: bool,
+        /// The account number of the HD path `m/44'/118'/{account}'/0/{index}`.
+        #[arg(long, default_value_t = 0)]
+        account: u32,
+        /// The address index of the HD path.
+        #[arg(long, default_value_t = 0)]
+        index: u32,
     },
     /// List keys.
     List,
@@ -652,13 +658,18 @@ fn keys_cmd(cli: &Cli, backend: Backend, cmd: &KeysCommand) -> Result<()> {
     let adding = matches!(cmd, KeysCommand::Add { .. } | KeysCommand::Rename { .. });
     let ring = keyring(cli, backend, adding)?;
     match cmd {
-        KeysCommand::Add { name, recover } => {
+        KeysCommand::Add {
+            name,
+            recover,
+            account,
+            index,
+        } => {
             let mnemonic = if *recover {
                 read_mnemonic()?
             } else {
                 keys::new_mnemonic()
             };
-            let key = keys::derive(&mnemonic)?;
+            let key = keys::derive_at(&mnemonic, *account, *index)?;
             let info = ring.add(name, &key)?;
             match (cli.output, recover) {
                 (Output::Json, false) => {

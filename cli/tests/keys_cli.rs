@@ -309,3 +309,42 @@ fn rename_and_the_consensus_bech() {
         "unsealed under its new name: {err}"
     );
 }
+
+/// `keys add --account A --index I` derives at `m/44'/118'/A'/0/I`, as gaiad does: the address
+/// is the one cosmrs's bip32 gives for that path, and differs from the default path's.
+#[test]
+fn account_and_index_choose_the_hd_path() {
+    use cosmrs::bip32::{DerivationPath, XPrv};
+    let dir = tempfile::tempdir().expect("tmp");
+    let home = dir.path();
+    let t = ["--keyring-backend", "test"];
+    let (ok, _, err) = keystone(
+        home,
+        &[
+            "keys",
+            "add",
+            "deep",
+            "--recover",
+            "--account",
+            "1",
+            "--index",
+            "2",
+            t[0],
+            t[1],
+        ],
+        FAUCET,
+    );
+    assert!(ok, "{err}");
+    let (ok, out, _) = keystone(home, &["keys", "show", "deep", "-a", t[0], t[1]], "");
+    assert!(ok);
+    let seed = bip39::Mnemonic::parse(FAUCET)
+        .expect("mnemonic")
+        .to_seed("");
+    let path: DerivationPath = "m/44'/118'/1'/0/2".parse().expect("path");
+    let xprv = XPrv::derive_from_path(seed, &path).expect("derive");
+    let key = cosmrs::crypto::secp256k1::SigningKey::from_slice(&xprv.private_key().to_bytes())
+        .expect("key");
+    let want = key.public_key().account_id("cosmos").expect("address");
+    assert_eq!(out.trim(), want.as_ref());
+    assert_ne!(out.trim(), "cosmos1pkptre7fdkl6gfrzlesjjvhxhlc3r4gmmk8rs6");
+}
