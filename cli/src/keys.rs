@@ -1,5 +1,6 @@
-//! Keys: mnemonic → seed → `m/44'/118'/{account}'/0/{index}` (0 and 0 unless `keys add --account --index`) → secp256k1 key → `cosmos1…` address, and the
-//! keyring, with gaiad's two file backends:
+//! Keys: mnemonic → seed → `m/44'/118'/{account}'/0/{index}` (0 and 0 unless `keys add
+//! --account --index` says otherwise) → secp256k1 key → `cosmos1…` address, and the keyring,
+//! with gaiad's two file backends:
 //! - `test`: `<home>/keyring-test/<name>.json`, the secret in the clear — for localnets and
 //!   tests only, as in gaiad;
 //! - `file`: `<home>/keyring-file/<name>.json`, the secret sealed with ChaCha20-Poly1305
