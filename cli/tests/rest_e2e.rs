@@ -313,6 +313,42 @@ fn rest_routes_answer_as_the_sdk_gateway_and_prove_their_answers() {
     let (acc_num, seq) = account(rest, node0.as_ref());
     assert_eq!(seq, 1);
 
+    // ABCI queries through the tendermint service's route: a gRPC method path with its
+    // protobuf request in base64, and a refusal for no path.
+    {
+        use cosmrs::proto::cosmos::bank::v1beta1::{QueryBalanceRequest, QueryBalanceResponse};
+        let req = QueryBalanceRequest {
+            address: node0.to_string(),
+            denom: "stake".into(),
+        }
+        .encode_to_vec();
+        let data = base64::engine::general_purpose::STANDARD
+            .encode(req)
+            .replace('+', "%2B")
+            .replace('/', "%2F")
+            .replace('=', "%3D");
+        let (status, v) = get(
+            rest,
+            &format!(
+                "/cosmos/base/tendermint/v1beta1/abci_query?path=/cosmos.bank.v1beta1.Query/Balance&data={data}"
+            ),
+        );
+        assert_eq!(status, 200, "{v}");
+        assert_eq!(v["code"], 0, "{v}");
+        assert!(
+            v["height"].as_str().and_then(|h| h.parse::<u64>().ok()) > Some(0),
+            "{v}"
+        );
+        let balance = QueryBalanceResponse::decode(b64d(&v["value"]).as_slice())
+            .expect("a QueryBalanceResponse")
+            .balance
+            .expect("a coin");
+        assert_eq!(balance.denom, "stake");
+        assert!(balance.amount.parse::<u128>().expect("amount") > 0);
+        let (status, v) = get(rest, "/cosmos/base/tendermint/v1beta1/abci_query");
+        assert_eq!(status, 400, "{v}");
+    }
+
     let send = MsgSend {
         from_address: node0.clone(),
         to_address: bob.clone(),

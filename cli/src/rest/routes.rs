@@ -83,6 +83,8 @@ pub enum Handler {
     LatestValidatorSet,
     /// `base/tendermint/v1beta1/validatorsets/{height}`.
     ValidatorSetByHeight,
+    /// `tendermint/v1beta1/abci_query`.
+    AbciQuery,
 }
 
 /// The state keys behind an answer, from the request.
@@ -163,6 +165,7 @@ pub(crate) async fn dispatch(engine: Engine, call: Call) -> Reply {
         Handler::ValidatorSetByHeight => {
             tendermint::validator_set(&engine, &call, Some(call.var("height"))).await
         }
+        Handler::AbciQuery => tendermint::abci_query(&engine, &call).await,
     };
     answer.unwrap_or_else(|e| e)
 }
@@ -480,6 +483,31 @@ pub static ROUTES: &[Route] = &[
             VALIDATOR_SET,
         ),
         VALIDATOR_SET_QUERY,
+    ),
+    with_query(
+        get(
+            "/cosmos/base/tendermint/v1beta1/abci_query",
+            "tendermint",
+            "An ABCI query of the application, as CometBFT's abci_query",
+            Handler::AbciQuery,
+            &[
+                ("code", "integer", "0, or the application's refusal"),
+                ("log", "string", "the refusal's text"),
+                ("info", "string", ""),
+                ("index", "string", "int64"),
+                ("key", "string", "base64"),
+                ("value", "string", "base64: the answer's bytes"),
+                ("proof_ops", "object", "ops: [{type, key, data}] (base64), with prove"),
+                ("height", "string", "the height the answer was read at"),
+                ("codespace", "string", ""),
+            ],
+        ),
+        &[
+            ("path", "string", "a gRPC method path, /store/key, …"),
+            ("data", "string", "the request bytes, base64"),
+            ("height", "string", "the state to read (default: the latest)"),
+            ("prove", "boolean", "with a proof"),
+        ],
     ),
     // auth, bank
     proved(

@@ -303,3 +303,53 @@ pub(super) async fn validator_set(
         "pagination": {"next_key": null, "total": r["total"]},
     })))
 }
+
+/// `GET /cosmos/base/tendermint/v1beta1/abci_query?path=&data=&height=&prove=`: the
+/// application's answer as the SDK's `ABCIQueryResponse` in gateway JSON (bytes in base64).
+pub(super) async fn abci_query(engine: &Engine, call: &Call) -> Result<Reply, Reply> {
+    let q = &call.query;
+    let path = q.get("path").unwrap_or_default();
+    if path.is_empty() {
+        return Err(invalid("path cannot be empty"));
+    }
+    let data = match q.get("data") {
+        Some(d) if !d.is_empty() => base64::engine::general_purpose::STANDARD
+            .decode(d)
+            .or_else(|_| base64::engine::general_purpose::URL_SAFE.decode(d))
+            .map_err(|e| invalid(format!("data: illegal base64 data: {e}")))?,
+        _ => Vec::new(),
+    };
+    let height = q.uint("height")?.unwrap_or(0);
+    let prove = match q.get("prove").unwrap_or("false") {
+        "true" | "1" => true,
+        "false" | "0" | "" => false,
+        other => return Err(invalid(format!("prove: {other:?} is not true or false"))),
+    };
+    let res = engine
+        .query(keystone_proto::abci::RequestQuery {
+            data: data.into(),
+            path: path.to_string(),
+            height: i64::try_from(height).unwrap_or(i64::MAX),
+            prove,
+        })
+        .await
+        .map_err(internal)?;
+    let proof_ops = res.proof_ops.as_ref().map(|ops| {
+        json!({"ops": ops.ops.iter().map(|o| json!({
+            "type": o.r#type,
+            "key": bytes_json(&o.key),
+            "data": bytes_json(&o.data),
+        })).collect::<Vec<_>>()})
+    });
+    Ok(ok(json!({
+        "code": res.code,
+        "log": res.log,
+        "info": res.info,
+        "index": res.index.to_string(),
+        "key": bytes_json(&res.key),
+        "value": bytes_json(&res.value),
+        "proof_ops": proof_ops,
+        "height": res.height.to_string(),
+        "codespace": res.codespace,
+    })))
+}
