@@ -349,6 +349,42 @@ fn rest_routes_answer_as_the_sdk_gateway_and_prove_their_answers() {
         assert_eq!(status, 400, "{v}");
     }
 
+    // Bank's supply and params, auth's params.
+    let (status, supply) = get(rest, "/cosmos/bank/v1beta1/supply");
+    assert_eq!(status, 200, "{supply}");
+    let list = supply["supply"].as_array().expect("supply");
+    assert_eq!(
+        supply["pagination"]["total"],
+        list.len().to_string(),
+        "{supply}"
+    );
+    let stake = list
+        .iter()
+        .find(|c| c["denom"] == "stake")
+        .expect("stake's supply")["amount"]
+        .clone();
+    assert!(stake.as_str().and_then(|a| a.parse::<u128>().ok()) > Some(0));
+    let (status, one) = get(
+        rest,
+        "/cosmos/bank/v1beta1/supply/by_denom?denom=stake&prove=true",
+    );
+    assert_eq!(status, 200, "{one}");
+    assert_eq!(one["amount"]["denom"], "stake");
+    assert!(
+        one["proof"]["entries"]
+            .as_array()
+            .is_some_and(|e| e.len() == 1),
+        "{one}"
+    );
+    let (status, v) = get(rest, "/cosmos/bank/v1beta1/supply/by_denom");
+    assert_eq!(status, 400, "{v}");
+    let (status, v) = get(rest, "/cosmos/bank/v1beta1/params");
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(v["params"]["default_send_enabled"], true, "{v}");
+    let (status, v) = get(rest, "/cosmos/auth/v1beta1/params");
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(v["params"]["max_memo_characters"], "256", "{v}");
+
     let send = MsgSend {
         from_address: node0.clone(),
         to_address: bob.clone(),

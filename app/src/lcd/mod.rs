@@ -4,11 +4,14 @@
 //! `abci_query`, path = the LCD path, data = the URL query string).
 //!
 //! One file per module: `staking` (`/cosmos/staking/v1beta1/…`), `slashing`
-//! (`/cosmos/slashing/v1beta1/…`), `distribution` (`/cosmos/distribution/v1beta1/…`) and
-//! `mint` (`/cosmos/mint/v1beta1/…`); each lists its routes. Errors carry the gRPC status
+//! (`/cosmos/slashing/v1beta1/…`), `distribution` (`/cosmos/distribution/v1beta1/…`),
+//! `mint` (`/cosmos/mint/v1beta1/…`), `bank` (supply and params) and `auth` (params); each
+//! lists its routes. Errors carry the gRPC status
 //! code the gateway would (3 InvalidArgument, 5 NotFound, 12 Unimplemented, 13 Internal) with
 //! the SDK's wording; every list is answered whole (`pagination.next_key` null).
 
+mod auth;
+mod bank;
 mod distribution;
 mod mint;
 mod slashing;
@@ -105,10 +108,12 @@ const STAKING: &str = "/cosmos/staking/v1beta1/";
 const SLASHING: &str = "/cosmos/slashing/v1beta1/";
 const DISTRIBUTION: &str = "/cosmos/distribution/v1beta1/";
 const MINT: &str = "/cosmos/mint/v1beta1/";
+const BANK: &str = "/cosmos/bank/v1beta1/";
+const AUTH: &str = "/cosmos/auth/v1beta1/";
 
 /// Whether `path` is one of the routes answered here.
 pub fn handles(path: &str) -> bool {
-    [STAKING, SLASHING, DISTRIBUTION, MINT]
+    [STAKING, SLASHING, DISTRIBUTION, MINT, BANK, AUTH]
         .iter()
         .any(|prefix| path.starts_with(prefix))
 }
@@ -132,6 +137,12 @@ pub fn get(state: &impl State, path: &str, query: &str) -> Result<Value> {
     }
     if let Some(parts) = route(MINT) {
         return mint::get(state, &parts, path);
+    }
+    if let Some(parts) = route(BANK) {
+        return bank::get(state, &parts, path, query);
+    }
+    if let Some(parts) = route(AUTH) {
+        return auth::get(state, &parts, path);
     }
     Err(LcdError::unknown_route(path))
 }

@@ -246,6 +246,19 @@ fn withdraw_address_key(c: &Call) -> Result<Vec<String>, String> {
         "delegator_address",
     )?)])
 }
+fn bank_params(_: &Call) -> Result<Vec<String>, String> {
+    Ok(vec![keystone_modules::bank::state_key::PARAMS.into()])
+}
+fn auth_params(_: &Call) -> Result<Vec<String>, String> {
+    Ok(vec![keystone_modules::auth::state_key::PARAMS.into()])
+}
+fn supply_key(call: &Call) -> Result<Vec<String>, String> {
+    let denom = call.query.get("denom").unwrap_or_default();
+    if denom.is_empty() {
+        return Err("invalid denom".into());
+    }
+    Ok(vec![keystone_modules::bank::state_key::supply(denom)])
+}
 fn mint_params(_: &Call) -> Result<Vec<String>, String> {
     Ok(vec![mint::state_key::PARAMS.into()])
 }
@@ -542,6 +555,35 @@ pub static ROUTES: &[Route] = &[
             &[("denom", "string", "the denom")],
         ),
         Prove::Keys("bank/balances/<address>/<denom>", balance_key),
+    ),
+    paged(
+        lcd(
+            "/cosmos/bank/v1beta1/supply",
+            "bank",
+            "The total supply of every denom",
+            &[("supply", "array", "coins"), PAGINATION],
+        ),
+        "supply",
+    ),
+    proved(
+        with_query(
+            lcd(
+                "/cosmos/bank/v1beta1/supply/by_denom",
+                "bank",
+                "The total supply of one denom",
+                &[("amount", "object", "denom, amount")],
+            ),
+            &[("denom", "string", "the denom")],
+        ),
+        Prove::Keys("bank/supply/<denom>", supply_key),
+    ),
+    proved(
+        lcd("/cosmos/bank/v1beta1/params", "bank", "Bank parameters", PARAMS),
+        Prove::Keys("bank/params", bank_params),
+    ),
+    proved(
+        lcd("/cosmos/auth/v1beta1/params", "auth", "Auth parameters", PARAMS),
+        Prove::Keys("auth/params", auth_params),
     ),
     // staking
     paged(
