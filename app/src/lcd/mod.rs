@@ -113,9 +113,16 @@ const AUTH: &str = "/cosmos/auth/v1beta1/";
 
 /// Whether `path` is one of the routes answered here.
 pub fn handles(path: &str) -> bool {
-    [STAKING, SLASHING, DISTRIBUTION, MINT, BANK, AUTH]
+    // Of bank and auth, only these: their balance and account routes are the REST server's.
+    const OWN: [&str; 3] = [
+        "/cosmos/bank/v1beta1/supply",
+        "/cosmos/bank/v1beta1/params",
+        "/cosmos/auth/v1beta1/params",
+    ];
+    [STAKING, SLASHING, DISTRIBUTION, MINT]
         .iter()
         .any(|prefix| path.starts_with(prefix))
+        || OWN.iter().any(|route| path.starts_with(route))
 }
 
 /// Answer GET `path` with URL query `query` (`a=b&c=d`) from `state`.
