@@ -48,6 +48,27 @@ use tonic::codec::{Codec, DecodeBuf, Decoder, EncodeBuf, Encoder};
 use tonic::metadata::MetadataValue;
 use tonic::{Code, Status};
 
+/// The SDK API level this node serves, reported as `cosmos_sdk_version` (gRPC and REST).
+pub(crate) const COSMOS_SDK_VERSION: &str = "v0.50.9";
+
+/// Most transactions one tx search page carries (CometBFT's `per_page` ceiling; gRPC and
+/// REST).
+pub(crate) const MAX_SEARCH_LIMIT: u64 = 100;
+
+/// The SDK's code for what its mempool refuses (its `CheckCometError`): 19 already in the
+/// cache, 20 full, 21 too large; `None` for a failure that is not a refusal.
+pub(crate) fn mempool_refusal_code(
+    e: &keystone_consensus_driver::mempool::MempoolError,
+) -> Option<u32> {
+    use keystone_consensus_driver::mempool::MempoolError;
+    match e {
+        MempoolError::InCache => Some(19),
+        MempoolError::Full { .. } | MempoolError::Busy { .. } => Some(20),
+        MempoolError::TooLarge { .. } => Some(21),
+        MempoolError::App(_) | MempoolError::Stopping => None,
+    }
+}
+
 /// The SDK's height header, on requests (the state to read) and answers (the state read).
 pub const HEIGHT_HEADER: &str = "x-cosmos-block-height";
 
@@ -178,6 +199,13 @@ impl Gateway {
         Ok(out)
     }
 
+    /// The node's read view (the block store, validator sets) the node-side services read.
+    fn view(&self) -> Result<&keystone_consensus_driver::rpc::ReadView, Status> {
+        self.engine
+            .view()
+            .ok_or_else(|| Status::unavailable("the node's read view is not available"))
+    }
+
     /// Ask the application `path` with `data` at `height` (0: the latest); a refusal is the
     /// status the SDK's client makes of it.
     async fn query(
@@ -215,8 +243,8 @@ const APP_SERVICES: [&str; 7] = [
 ];
 
 /// The gRPC code of an application's refusal, as the SDK's client (`sdkErrorToGRPCError`)
-/// makes it.
-fn query_code(abci_code: u32) -> Code {
+/// makes it (the REST gateway's errors too).
+pub(crate) fn query_code(abci_code: u32) -> Code {
     match abci_code {
         18 => Code::InvalidArgument,
         4 => Code::Unauthenticated,

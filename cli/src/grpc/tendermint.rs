@@ -7,7 +7,7 @@
 //! then the chain length`; validator sets are paged with `pagination.offset`/`limit` (limit
 //! default 100).
 
-use super::{answer, decode, internal, Gateway, Reply};
+use super::{answer, decode, internal, Gateway, Reply, COSMOS_SDK_VERSION};
 use cosmos_sdk_proto::cosmos::base::query::v1beta1::{PageRequest, PageResponse};
 use cosmos_sdk_proto::cosmos::base::tendermint::v1beta1 as cmt;
 use keystone_consensus_driver::rpc::{Params, ReadView};
@@ -15,9 +15,6 @@ use keystone_modules::Address;
 use keystone_proto::prost::Message;
 use keystone_proto::types as pb;
 use tonic::Status;
-
-/// The SDK API level this node serves, reported as `cosmos_sdk_version`.
-const COSMOS_SDK_VERSION: &str = "v0.50.9";
 
 pub(super) async fn call(g: &Gateway, method: &str, data: &[u8]) -> Reply {
     match method {
@@ -29,7 +26,7 @@ pub(super) async fn call(g: &Gateway, method: &str, data: &[u8]) -> Reply {
             })
         }
         "GetLatestBlock" => {
-            let view = view(g)?;
+            let view = g.view()?;
             let h = view.last_height().map_err(internal)?;
             let (block_id, block, sdk_block) = block_at(view, h)?;
             answer(&cmt::GetLatestBlockResponse {
@@ -40,7 +37,7 @@ pub(super) async fn call(g: &Gateway, method: &str, data: &[u8]) -> Reply {
         }
         "GetBlockByHeight" => {
             let req: cmt::GetBlockByHeightRequest = decode(data)?;
-            let view = view(g)?;
+            let view = g.view()?;
             let h = height(view, req.height)?;
             let (block_id, block, sdk_block) = block_at(view, h)?;
             answer(&cmt::GetBlockByHeightResponse {
@@ -51,7 +48,7 @@ pub(super) async fn call(g: &Gateway, method: &str, data: &[u8]) -> Reply {
         }
         "GetLatestValidatorSet" => {
             let req: cmt::GetLatestValidatorSetRequest = decode(data)?;
-            let view = view(g)?;
+            let view = g.view()?;
             let h = view.last_height().map_err(internal)? + 1;
             let (validators, pagination) = validators(view, h, req.pagination)?;
             answer(&cmt::GetLatestValidatorSetResponse {
@@ -62,7 +59,7 @@ pub(super) async fn call(g: &Gateway, method: &str, data: &[u8]) -> Reply {
         }
         "GetValidatorSetByHeight" => {
             let req: cmt::GetValidatorSetByHeightRequest = decode(data)?;
-            let view = view(g)?;
+            let view = g.view()?;
             let h = height(view, req.height)?;
             let (validators, pagination) = validators(view, h, req.pagination)?;
             answer(&cmt::GetValidatorSetByHeightResponse {
@@ -109,12 +106,6 @@ pub(super) async fn call(g: &Gateway, method: &str, data: &[u8]) -> Reply {
             "unknown method {method} for service cosmos.base.tendermint.v1beta1.Service"
         ))),
     }
-}
-
-fn view(g: &Gateway) -> Result<&ReadView, Status> {
-    g.engine
-        .view()
-        .ok_or_else(|| Status::unavailable("the node's read view is not available"))
 }
 
 async fn status(g: &Gateway) -> Result<serde_json::Value, Status> {

@@ -10,18 +10,14 @@
 //! RFC 3339 without fractions, and the events.
 
 use super::tendermint::block_at;
-use super::{answer, decode, internal, Gateway, Reply};
+use super::{answer, decode, internal, mempool_refusal_code, Gateway, Reply, MAX_SEARCH_LIMIT};
 use cosmos_sdk_proto::cosmos::base::abci::v1beta1::TxResponse;
 use cosmos_sdk_proto::cosmos::base::query::v1beta1::PageResponse;
 use cosmos_sdk_proto::cosmos::tx::v1beta1 as txpb;
 use keystone_consensus_driver::event_query::Query;
-use keystone_consensus_driver::mempool::MempoolError;
 use keystone_consensus_driver::rpc::ReadView;
 use keystone_proto::prost::Message;
 use tonic::Status;
-
-/// Most transactions one search page carries (CometBFT's `per_page` ceiling).
-const MAX_SEARCH_LIMIT: u64 = 100;
 
 /// `None`: a method the application answers (`Simulate`).
 pub(super) async fn call(g: &Gateway, method: &str, data: &[u8]) -> Option<Reply> {
@@ -35,12 +31,6 @@ pub(super) async fn call(g: &Gateway, method: &str, data: &[u8]) -> Option<Reply
             "unknown method {method} for service cosmos.tx.v1beta1.Service"
         ))),
     })
-}
-
-fn view(g: &Gateway) -> Result<&ReadView, Status> {
-    g.engine
-        .view()
-        .ok_or_else(|| Status::unavailable("the node's read view is not available"))
 }
 
 async fn broadcast(g: &Gateway, data: &[u8]) -> Reply {
@@ -74,15 +64,8 @@ async fn broadcast(g: &Gateway, data: &[u8]) -> Reply {
                 response.raw_log = res.log;
             }
             Err(e) => {
-                // The SDK's codes for what its mempool refuses.
-                response.code = match e {
-                    MempoolError::InCache => 19,
-                    MempoolError::Full { .. } | MempoolError::Busy { .. } => 20,
-                    MempoolError::TooLarge { .. } => 21,
-                    e @ (MempoolError::App(_) | MempoolError::Stopping) => {
-                        return Err(Status::unknown(e.to_string()))
-                    }
-                };
+                response.code =
+                    mempool_refusal_code(&e).ok_or_else(|| Status::unknown(e.to_string()))?;
                 response.codespace = "sdk".into();
             }
         }
@@ -99,7 +82,7 @@ fn get_tx(g: &Gateway, data: &[u8]) -> Reply {
     }
     let hash = hex::decode(&req.hash)
         .map_err(|e| Status::invalid_argument(format!("encoding/hex: {e}")))?;
-    let view = view(g)?;
+    let view = g.view()?;
     let (h, i) = view
         .blocks()
         .tx_location(&hash)
@@ -139,7 +122,7 @@ fn get_txs_event(g: &Gateway, data: &[u8]) -> Reply {
         0 => 100,
         l => l.min(MAX_SEARCH_LIMIT),
     };
-    let view = view(g)?;
+    let view = g.view()?;
     let mut found = view.blocks().search_txs(&parsed).map_err(internal)?;
     if req.order_by == txpb::OrderBy::Desc as i32 {
         found.reverse();
@@ -163,7 +146,7 @@ fn get_txs_event(g: &Gateway, data: &[u8]) -> Reply {
 
 fn block_with_txs(g: &Gateway, data: &[u8]) -> Reply {
     let req: txpb::GetBlockWithTxsRequest = decode(data)?;
-    let view = view(g)?;
+    let view = g.view()?;
     let top = view.last_height().map_err(internal)?;
     if req.height <= 0 || req.height as u64 > top {
         return Err(Status::invalid_argument(format!(

@@ -135,13 +135,14 @@ pub(crate) fn bytes_json(b: &[u8]) -> Value {
 /// A failed gRPC query path (`/cosmos.bank.v1beta1.Query/…`) as the SDK's client turns the
 /// ABCI answer into a gRPC status (`client/query.go` `sdkErrorToGRPCError`).
 fn grpc_failure(r: &abci::ResponseQuery) -> Reply {
-    let (status, code) = match r.code {
-        18 => (StatusCode::BAD_REQUEST, 3),
-        4 => (StatusCode::UNAUTHORIZED, 16),
-        38 => (StatusCode::NOT_FOUND, 5),
-        _ => (StatusCode::INTERNAL_SERVER_ERROR, 2),
+    let code = crate::grpc::query_code(r.code);
+    let status = match code {
+        tonic::Code::InvalidArgument => StatusCode::BAD_REQUEST,
+        tonic::Code::Unauthenticated => StatusCode::UNAUTHORIZED,
+        tonic::Code::NotFound => StatusCode::NOT_FOUND,
+        _ => StatusCode::INTERNAL_SERVER_ERROR,
     };
-    error(status, code, r.log.clone())
+    error(status, code as u32, r.log.clone())
 }
 
 /// Ask the application `path` (a gRPC method path or `/store/key`); a refusal comes back as

@@ -29,8 +29,7 @@ use keystone_modules::Address;
 use keystone_proto::types as pb;
 use serde_json::{json, Value};
 
-/// The SDK API level this node serves, reported as `cosmos_sdk_version`.
-const COSMOS_SDK_VERSION: &str = "v0.50.9";
+use crate::grpc::COSMOS_SDK_VERSION;
 
 async fn status(engine: &Engine) -> Result<Value, Reply> {
     comet(engine, "status", Params::default())

@@ -28,7 +28,6 @@ use super::{
 use axum::http::StatusCode;
 use base64::Engine as _;
 use cosmos_sdk_proto::cosmos::tx::v1beta1::{SimulateRequest, SimulateResponse};
-use keystone_consensus_driver::mempool::MempoolError;
 use keystone_consensus_driver::rpc::Params;
 use keystone_proto::prost::Message;
 use serde_json::{json, Map, Value};
@@ -36,8 +35,7 @@ use std::collections::HashMap;
 
 const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
 
-/// Most transactions one search page carries (CometBFT's `per_page` ceiling).
-const MAX_SEARCH_LIMIT: u64 = 100;
+use crate::grpc::MAX_SEARCH_LIMIT;
 
 /// Block times by height, looked up once per answer.
 #[derive(Default)]
@@ -301,18 +299,10 @@ pub(super) async fn broadcast(engine: &Engine, call: &Call) -> Result<Reply, Rep
             &res.data,
             &res.log,
         ))),
-        Ok(Err(e)) => {
-            // The SDK's codes for what its mempool refuses.
-            let code = match e {
-                MempoolError::InCache => 19,
-                MempoolError::Full { .. } | MempoolError::Busy { .. } => 20,
-                MempoolError::TooLarge { .. } => 21,
-                e @ (MempoolError::App(_) | MempoolError::Stopping) => {
-                    return Err(error(StatusCode::INTERNAL_SERVER_ERROR, 2, e.to_string()))
-                }
-            };
-            Ok(ok(broadcast_response(&hash, code, "sdk", &[], "")))
-        }
+        Ok(Err(e)) => match crate::grpc::mempool_refusal_code(&e) {
+            Some(code) => Ok(ok(broadcast_response(&hash, code, "sdk", &[], ""))),
+            None => Err(error(StatusCode::INTERNAL_SERVER_ERROR, 2, e.to_string())),
+        },
         Err(e) => Err(internal(e)),
     }
 }
