@@ -122,7 +122,7 @@ enum Command {
     /// gaiad's `status` prints it.
     Status {
         /// The node's RPC address.
-        #[arg(long, default_value = "tcp://127.0.0.1:26657")]
+        #[arg(long, default_value = crate::NODE)]
         node: String,
     },
     /// Verify headers with the validators' signatures, from a trusted header.
@@ -229,39 +229,70 @@ enum TxCommand {
         #[command(subcommand)]
         command: commands::tx::DistributionTx,
     },
+    /// Sign a transaction written by --generate-only (one signer, SIGN_MODE_DIRECT) and
+    /// print it signed.
+    Sign {
+        /// The transaction's JSON file.
+        file: PathBuf,
+        /// The signer's key name.
+        #[arg(long)]
+        from: String,
+        #[command(flatten)]
+        sign: commands::tx::SignArgs,
+        /// Replace a signature the file already holds.
+        #[arg(long)]
+        overwrite: bool,
+        /// Write the signed transaction here instead of printing it.
+        #[arg(long)]
+        output_document: Option<PathBuf>,
+    },
+    /// Broadcast a signed transaction from its JSON file (`broadcast_tx_sync`).
+    Broadcast {
+        /// The signed transaction's JSON file.
+        file: PathBuf,
+        /// The node's RPC address.
+        #[arg(long, default_value = crate::NODE)]
+        node: String,
+    },
+    /// Print a transaction's JSON file as base64 protobuf bytes.
+    Encode {
+        /// The transaction's JSON file.
+        file: PathBuf,
+    },
+    /// Print base64 protobuf transaction bytes as JSON.
+    Decode {
+        /// The transaction, base64.
+        tx: String,
+    },
 }
 
 #[derive(Subcommand)]
 enum BankTx {
     /// Send coins.
     Send {
-        /// The sender's key name.
-        from: String,
+        /// The sender's key name (or, with --generate-only, its address).
+        #[arg(value_name = "FROM_KEY_OR_ADDRESS")]
+        sender: String,
         /// The recipient's address.
         to: String,
         /// Coins, e.g. 100stake.
         coins: String,
-        /// The chain id (signed over).
+        #[command(flatten)]
+        tx: commands::tx::TxCommon,
+    },
+    /// Send the same coins from one account to several, in one message (`MsgMultiSend`).
+    MultiSend {
+        /// The sender's key name (or, with --generate-only, its address).
+        #[arg(value_name = "FROM_KEY_OR_ADDRESS")]
+        sender: String,
+        /// The recipients' addresses, then the coins each receives, e.g. `cosmos1… cosmos1… 10stake`.
+        #[arg(value_name = "TO_ADDRESSES… AMOUNT", num_args = 2.., required = true)]
+        to_and_amount: Vec<String>,
+        /// Divide the amount evenly among the recipients instead of sending it to each.
         #[arg(long)]
-        chain_id: String,
-        /// The node's RPC address.
-        #[arg(long, default_value = "tcp://127.0.0.1:26657")]
-        node: String,
-        /// Fees, e.g. 500stake.
-        #[arg(long, default_value = "")]
-        fees: String,
-        /// Gas limit.
-        #[arg(long, default_value_t = 200_000)]
-        gas: u64,
-        /// A memo.
-        #[arg(long, default_value = "")]
-        memo: String,
-        /// Skip confirmation (there is none yet; accepted for gaiad compatibility).
-        #[arg(short = 'y', long)]
-        yes: bool,
-        /// Where the key is.
-        #[arg(long, value_enum, default_value_t = Backend::File)]
-        keyring_backend: Backend,
+        split: bool,
+        #[command(flatten)]
+        tx: commands::tx::TxCommon,
     },
 }
 
@@ -297,12 +328,28 @@ enum QueryCommand {
         #[command(subcommand)]
         command: commands::query::MintQuery,
     },
+    /// Committed transactions matching an event query, e.g.
+    /// `--query "message.sender='cosmos1…'"` (CometBFT's `tx_search`).
+    Txs {
+        /// The event query.
+        #[arg(long)]
+        query: String,
+        /// The page, from 1.
+        #[arg(long, default_value_t = 1)]
+        page: u64,
+        /// Transactions per page.
+        #[arg(long, default_value_t = 100)]
+        limit: u64,
+        /// The node's RPC address.
+        #[arg(long, default_value = crate::NODE)]
+        node: String,
+    },
     /// A committed transaction by hash.
     Tx {
         /// The hash (hex).
         hash: String,
         /// The node's RPC address.
-        #[arg(long, default_value = "tcp://127.0.0.1:26657")]
+        #[arg(long, default_value = crate::NODE)]
         node: String,
     },
     /// The results of executing a block (CometBFT's `block_results`: each transaction's
@@ -312,7 +359,7 @@ enum QueryCommand {
         /// The height.
         height: Option<u64>,
         /// The node's RPC address.
-        #[arg(long, default_value = "tcp://127.0.0.1:26657")]
+        #[arg(long, default_value = crate::NODE)]
         node: String,
     },
     /// A block (the latest without a height).
@@ -320,7 +367,7 @@ enum QueryCommand {
         /// The height.
         height: Option<u64>,
         /// The node's RPC address.
-        #[arg(long, default_value = "tcp://127.0.0.1:26657")]
+        #[arg(long, default_value = crate::NODE)]
         node: String,
     },
     /// A state key's value; with `--prove`, its ICS23 proof checked against the app hash of
@@ -337,7 +384,7 @@ enum QueryCommand {
         #[command(flatten)]
         trust: TrustArgs,
         /// The node's RPC address.
-        #[arg(long, default_value = "tcp://127.0.0.1:26657")]
+        #[arg(long, default_value = crate::NODE)]
         node: String,
     },
 }
@@ -392,7 +439,7 @@ enum LightCommand {
         #[command(flatten)]
         trust: TrustArgs,
         /// The node's RPC address.
-        #[arg(long, default_value = "tcp://127.0.0.1:26657")]
+        #[arg(long, default_value = crate::NODE)]
         node: String,
     },
 }
@@ -404,7 +451,7 @@ enum AuthQuery {
         /// The address.
         address: String,
         /// The node's RPC address.
-        #[arg(long, default_value = "tcp://127.0.0.1:26657")]
+        #[arg(long, default_value = crate::NODE)]
         node: String,
     },
 }
@@ -416,7 +463,7 @@ enum BankQuery {
         /// The address.
         address: String,
         /// The node's RPC address.
-        #[arg(long, default_value = "tcp://127.0.0.1:26657")]
+        #[arg(long, default_value = crate::NODE)]
         node: String,
     },
 }
@@ -547,6 +594,17 @@ fn version(cli: &Cli, long: bool) {
     };
     // A reader that stops early (`| head`) is not an error.
     let _ = std::io::Write::write_all(&mut std::io::stdout().lock(), text.as_bytes());
+}
+
+/// The node every client command talks to unless `--node` says otherwise (CometBFT's RPC
+/// default).
+pub(crate) const NODE: &str = "tcp://127.0.0.1:26657";
+
+/// Print `v` as one line of JSON, as gaiad's `--output json` does. A closed stdout (the
+/// reader went away) is not worth a panic: the output is dropped.
+pub(crate) fn print_json(v: &serde_json::Value) {
+    use std::io::Write as _;
+    let _ = writeln!(std::io::stdout(), "{v}");
 }
 
 fn home(cli: &Cli) -> Result<PathBuf> {
@@ -879,18 +937,15 @@ fn init(cli: &Cli, moniker: &str, chain_id: &str, opts: &home::InitOptions) -> R
     Ok(())
 }
 
-#[allow(clippy::too_many_arguments)]
+/// gaiad's default gas limit, which a bank send stays within.
+const BANK_GAS: u64 = 200_000;
+
 fn bank_send(
     cli: &Cli,
     from: &str,
     to: &str,
     coins: &str,
-    chain_id: &str,
-    node: &str,
-    fees: &str,
-    gas: u64,
-    memo: &str,
-    backend: Backend,
+    tx: &commands::tx::TxCommon,
 ) -> Result<()> {
     use keystone_modules::{Address, Coins};
     let to: Address = to
@@ -899,17 +954,9 @@ fn bank_send(
     let coins: Coins = coins
         .parse()
         .with_context(|| format!("invalid coins {coins:?}"))?;
-    commands::tx::sign_and_send(
-        cli,
-        from,
-        backend,
-        node,
-        chain_id,
-        fees,
-        gas,
-        memo,
-        |from| Ok(keystone::tx::msg_send(from, &to, &coins)),
-    )
+    commands::tx::send_msgs(cli, from, tx, BANK_GAS, |from| {
+        Ok(vec![keystone::tx::msg_send(from, &to, &coins)])
+    })
 }
 
 fn query_balances(address: &str, node: &str) -> Result<()> {
@@ -1212,30 +1259,56 @@ fn main() -> ExitCode {
                 TxCommand::Bank {
                     command:
                         BankTx::Send {
-                            from,
+                            sender,
                             to,
                             coins,
-                            chain_id,
-                            node,
-                            fees,
-                            gas,
-                            memo,
-                            yes: _,
-                            keyring_backend,
+                            tx,
                         },
                 },
-        } => bank_send(
+        } => bank_send(&cli, sender, to, coins, tx),
+        Command::Tx {
+            command:
+                TxCommand::Bank {
+                    command:
+                        BankTx::MultiSend {
+                            sender,
+                            to_and_amount,
+                            split,
+                            tx,
+                        },
+                },
+        } => match to_and_amount.split_last() {
+            Some((amount, to)) => commands::tx::send_msgs(&cli, sender, tx, BANK_GAS, |from| {
+                Ok(vec![commands::tx::multi_send(from, to, amount, *split)?])
+            }),
+            None => Err(anyhow::anyhow!("multi-send needs recipients and an amount")),
+        },
+        Command::Tx {
+            command:
+                TxCommand::Sign {
+                    file,
+                    from,
+                    sign,
+                    overwrite,
+                    output_document,
+                },
+        } => commands::tx::sign_file(
             &cli,
+            file,
             from,
-            to,
-            coins,
-            chain_id,
-            node,
-            fees,
-            *gas,
-            memo,
-            *keyring_backend,
+            sign,
+            *overwrite,
+            output_document.as_deref(),
         ),
+        Command::Tx {
+            command: TxCommand::Broadcast { file, node },
+        } => commands::tx::broadcast_file(file, node),
+        Command::Tx {
+            command: TxCommand::Encode { file },
+        } => commands::tx::encode_file(file),
+        Command::Tx {
+            command: TxCommand::Decode { tx },
+        } => commands::tx::decode(tx),
         Command::Tx {
             command: TxCommand::Staking { command },
         } => commands::tx::staking(&cli, command),
@@ -1269,6 +1342,12 @@ fn main() -> ExitCode {
                 command: AuthQuery::Account { address, node },
             } => query_account(address, node),
             QueryCommand::Tx { hash, node } => query_tx(hash, node),
+            QueryCommand::Txs {
+                query,
+                page,
+                limit,
+                node,
+            } => commands::query::txs(query, *page, *limit, node),
             QueryCommand::Staking { command } => commands::query::staking(command),
             QueryCommand::Slashing { command } => commands::query::slashing(command),
             QueryCommand::Distribution { command } => commands::query::distribution(command),

@@ -74,34 +74,22 @@ pub fn sign_msgs(
     account_number: u64,
     sequence: u64,
 ) -> Result<Vec<u8>> {
+    let (body, auth) = unsigned(msgs, memo, fees, gas)?;
+    sign_parts(secret, body, auth, chain_id, account_number, sequence)
+}
+
+/// The body and auth info of a transaction nobody has signed yet: no signer infos, as
+/// `--generate-only` prints it.
+pub fn unsigned(msgs: Vec<Any>, memo: &str, fees: &Coins, gas: u64) -> Result<(TxBody, AuthInfo)> {
     if msgs.is_empty() {
         bail!("a transaction needs at least one message");
     }
-    use k256::ecdsa::signature::Signer;
-    let sk = k256::ecdsa::SigningKey::from_slice(secret).context("invalid secp256k1 key")?;
-    let public = sk
-        .verifying_key()
-        .to_encoded_point(true)
-        .as_bytes()
-        .to_vec();
     let body = TxBody {
         messages: msgs,
         memo: memo.into(),
         ..Default::default()
     };
-    let auth_info = AuthInfo {
-        signer_infos: vec![SignerInfo {
-            public_key: Some(Any {
-                type_url: "/cosmos.crypto.secp256k1.PubKey".into(),
-                value: PubKey { key: public }.encode_to_vec(),
-            }),
-            mode_info: Some(ModeInfo {
-                sum: Some(mode_info::Sum::Single(mode_info::Single {
-                    mode: SignMode::Direct as i32,
-                })),
-            }),
-            sequence,
-        }],
+    let auth = AuthInfo {
         fee: Some(Fee {
             amount: proto_coins(fees),
             gas_limit: gas,
@@ -110,8 +98,57 @@ pub fn sign_msgs(
         }),
         ..Default::default()
     };
+    Ok((body, auth))
+}
+
+/// The compressed secp256k1 public key of `secret`.
+pub fn public_key(secret: &[u8; 32]) -> Result<Vec<u8>> {
+    let sk = k256::ecdsa::SigningKey::from_slice(secret).context("invalid secp256k1 key")?;
+    Ok(sk
+        .verifying_key()
+        .to_encoded_point(true)
+        .as_bytes()
+        .to_vec())
+}
+
+/// `auth` with one signer: `public` at `sequence`, SIGN_MODE_DIRECT.
+fn with_signer(mut auth: AuthInfo, public: Option<Vec<u8>>, sequence: u64) -> AuthInfo {
+    auth.signer_infos = vec![SignerInfo {
+        public_key: public.map(|key| Any {
+            type_url: "/cosmos.crypto.secp256k1.PubKey".into(),
+            value: PubKey { key }.encode_to_vec(),
+        }),
+        mode_info: Some(ModeInfo {
+            sum: Some(mode_info::Sum::Single(mode_info::Single {
+                mode: SignMode::Direct as i32,
+            })),
+        }),
+        sequence,
+    }];
+    auth
+}
+
+/// Sign `body` and `auth` (whose signer infos are replaced by the one of `secret`'s key) with
+/// SIGN_MODE_DIRECT, as account `account_number` at `sequence` on `chain_id`: the `TxRaw` bytes.
+pub fn sign_parts(
+    secret: &[u8; 32],
+    body: TxBody,
+    auth: AuthInfo,
+    chain_id: &str,
+    account_number: u64,
+    sequence: u64,
+) -> Result<Vec<u8>> {
+    use k256::ecdsa::signature::Signer;
+    if body.messages.is_empty() {
+        bail!("a transaction needs at least one message");
+    }
+    if chain_id.is_empty() {
+        bail!("a chain id is needed to sign (--chain-id)");
+    }
+    let sk = k256::ecdsa::SigningKey::from_slice(secret).context("invalid secp256k1 key")?;
+    let auth = with_signer(auth, Some(public_key(secret)?), sequence);
     let body_bytes = body.encode_to_vec();
-    let auth_info_bytes = auth_info.encode_to_vec();
+    let auth_info_bytes = auth.encode_to_vec();
     let doc = SignDoc {
         body_bytes: body_bytes.clone(),
         auth_info_bytes: auth_info_bytes.clone(),
@@ -126,6 +163,84 @@ pub fn sign_msgs(
         signatures: vec![sig.to_bytes().to_vec()],
     }
     .encode_to_vec())
+}
+
+/// The gas `body` and `auth` use when the signer (with key `public`, if the account has none
+/// yet) sends it at `sequence`: the node's `Simulate`, which checks no signature.
+pub fn simulate(
+    client: &Client,
+    body: &TxBody,
+    auth: &AuthInfo,
+    public: Option<Vec<u8>>,
+    sequence: u64,
+) -> Result<u64> {
+    use base64::Engine as _;
+    use cosmos_sdk_proto::cosmos::tx::v1beta1::{SimulateRequest, SimulateResponse};
+    let auth = with_signer(auth.clone(), public, sequence);
+    let tx_bytes = TxRaw {
+        body_bytes: body.encode_to_vec(),
+        auth_info_bytes: auth.encode_to_vec(),
+        signatures: vec![Vec::new()],
+    }
+    .encode_to_vec();
+    #[allow(deprecated)] // `tx` is the deprecated field; `tx_bytes` is the one to fill
+    let req = SimulateRequest { tx: None, tx_bytes };
+    let resp = client.query(
+        "/cosmos.tx.v1beta1.Service/Simulate",
+        &req.encode_to_vec(),
+        0,
+        false,
+    )?;
+    if resp["code"].as_u64().unwrap_or(0) != 0 {
+        bail!(
+            "the simulation failed: {}",
+            resp["log"].as_str().unwrap_or("")
+        );
+    }
+    let value =
+        base64::engine::general_purpose::STANDARD.decode(resp["value"].as_str().unwrap_or(""))?;
+    let answer = SimulateResponse::decode(value.as_slice()).context("the simulation's answer")?;
+    Ok(answer.gas_info.map_or(0, |g| g.gas_used))
+}
+
+fn decimal(what: &str, text: &str) -> Result<rust_decimal::Decimal> {
+    text.parse::<rust_decimal::Decimal>()
+        .ok()
+        .filter(|d| !d.is_sign_negative())
+        .with_context(|| format!("invalid {what} {text:?}: not a non-negative decimal"))
+}
+
+/// `--gas auto`'s limit: the simulated gas × `adjustment`, rounded up (the SDK's
+/// `adjustment * simulated`, as a decimal rather than Go's float64).
+pub fn adjusted_gas(simulated: u64, adjustment: &str) -> Result<u64> {
+    let adjustment = decimal("gas adjustment", adjustment)?;
+    let gas = rust_decimal::Decimal::from(simulated)
+        .checked_mul(adjustment)
+        .context("the adjusted gas overflows")?
+        .ceil();
+    u64::try_from(gas).context("the adjusted gas is out of range")
+}
+
+/// The fees `--gas-prices` asks for a gas limit: per denom, price × gas rounded up, as the
+/// SDK's `gasPrice.Amount.Mul(gasLimit).Ceil()`. `prices` is `"0.025stake,1uatom"`.
+pub fn fees_for_gas(prices: &str, gas: u64) -> Result<Coins> {
+    let mut fees = Vec::new();
+    for price in prices.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let split = price
+            .find(|c: char| c.is_ascii_alphabetic())
+            .with_context(|| format!("invalid gas price {price:?}: no denom"))?;
+        let (amount, denom) = price.split_at(split);
+        let fee = decimal("gas price", amount)?
+            .checked_mul(rust_decimal::Decimal::from(gas))
+            .with_context(|| format!("the fee for {price} × {gas} gas overflows"))?
+            .ceil();
+        if !fee.is_zero() {
+            fees.push(format!("{}{denom}", fee.trunc()));
+        }
+    }
+    fees.join(",")
+        .parse()
+        .with_context(|| format!("invalid gas prices {prices:?}"))
 }
 
 /// A `MsgSend` as an `Any`.

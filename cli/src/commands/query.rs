@@ -15,7 +15,7 @@ pub(crate) enum StakingQuery {
         #[arg(long)]
         status: Option<String>,
         /// The node's RPC address.
-        #[arg(long, default_value = "tcp://127.0.0.1:26657")]
+        #[arg(long, default_value = crate::NODE)]
         node: String,
     },
     /// One validator.
@@ -23,7 +23,7 @@ pub(crate) enum StakingQuery {
         /// Its operator address (cosmosvaloper…).
         validator: String,
         /// The node's RPC address.
-        #[arg(long, default_value = "tcp://127.0.0.1:26657")]
+        #[arg(long, default_value = crate::NODE)]
         node: String,
     },
     /// A delegation and what it is worth.
@@ -33,7 +33,7 @@ pub(crate) enum StakingQuery {
         /// The validator (cosmosvaloper…).
         validator: String,
         /// The node's RPC address.
-        #[arg(long, default_value = "tcp://127.0.0.1:26657")]
+        #[arg(long, default_value = crate::NODE)]
         node: String,
     },
     /// Every delegation of a delegator.
@@ -41,7 +41,7 @@ pub(crate) enum StakingQuery {
         /// The delegator (cosmos…).
         delegator: String,
         /// The node's RPC address.
-        #[arg(long, default_value = "tcp://127.0.0.1:26657")]
+        #[arg(long, default_value = crate::NODE)]
         node: String,
     },
     /// An unbonding delegation and its entries.
@@ -51,7 +51,7 @@ pub(crate) enum StakingQuery {
         /// The validator (cosmosvaloper…).
         validator: String,
         /// The node's RPC address.
-        #[arg(long, default_value = "tcp://127.0.0.1:26657")]
+        #[arg(long, default_value = crate::NODE)]
         node: String,
     },
     /// A delegator's redelegations (optionally only from `src` to `dst`).
@@ -63,19 +63,19 @@ pub(crate) enum StakingQuery {
         /// To (cosmosvaloper…).
         dst_validator: Option<String>,
         /// The node's RPC address.
-        #[arg(long, default_value = "tcp://127.0.0.1:26657")]
+        #[arg(long, default_value = crate::NODE)]
         node: String,
     },
     /// Bonded and not-bonded tokens.
     Pool {
         /// The node's RPC address.
-        #[arg(long, default_value = "tcp://127.0.0.1:26657")]
+        #[arg(long, default_value = crate::NODE)]
         node: String,
     },
     /// The staking params.
     Params {
         /// The node's RPC address.
-        #[arg(long, default_value = "tcp://127.0.0.1:26657")]
+        #[arg(long, default_value = crate::NODE)]
         node: String,
     },
 }
@@ -88,19 +88,19 @@ pub(crate) enum SlashingQuery {
         /// Its consensus address (cosmosvalcons…, as `tendermint show-address` prints it).
         cons_address: String,
         /// The node's RPC address.
-        #[arg(long, default_value = "tcp://127.0.0.1:26657")]
+        #[arg(long, default_value = crate::NODE)]
         node: String,
     },
     /// Every validator's liveness record.
     SigningInfos {
         /// The node's RPC address.
-        #[arg(long, default_value = "tcp://127.0.0.1:26657")]
+        #[arg(long, default_value = crate::NODE)]
         node: String,
     },
     /// The slashing params.
     Params {
         /// The node's RPC address.
-        #[arg(long, default_value = "tcp://127.0.0.1:26657")]
+        #[arg(long, default_value = crate::NODE)]
         node: String,
     },
 }
@@ -115,7 +115,7 @@ pub(crate) enum DistributionQuery {
         /// Only from this validator (cosmosvaloper…).
         validator: Option<String>,
         /// The node's RPC address.
-        #[arg(long, default_value = "tcp://127.0.0.1:26657")]
+        #[arg(long, default_value = crate::NODE)]
         node: String,
     },
     /// A validator's commission not yet withdrawn.
@@ -123,7 +123,7 @@ pub(crate) enum DistributionQuery {
         /// The validator (cosmosvaloper…).
         validator: String,
         /// The node's RPC address.
-        #[arg(long, default_value = "tcp://127.0.0.1:26657")]
+        #[arg(long, default_value = crate::NODE)]
         node: String,
     },
     /// Everything allocated to a validator and not yet paid out, its commission included.
@@ -132,7 +132,7 @@ pub(crate) enum DistributionQuery {
         /// The validator (cosmosvaloper…).
         validator: String,
         /// The node's RPC address.
-        #[arg(long, default_value = "tcp://127.0.0.1:26657")]
+        #[arg(long, default_value = crate::NODE)]
         node: String,
     },
     /// A validator's commission and its operator's self-delegation rewards.
@@ -140,19 +140,19 @@ pub(crate) enum DistributionQuery {
         /// The validator (cosmosvaloper…).
         validator: String,
         /// The node's RPC address.
-        #[arg(long, default_value = "tcp://127.0.0.1:26657")]
+        #[arg(long, default_value = crate::NODE)]
         node: String,
     },
     /// The community pool.
     CommunityPool {
         /// The node's RPC address.
-        #[arg(long, default_value = "tcp://127.0.0.1:26657")]
+        #[arg(long, default_value = crate::NODE)]
         node: String,
     },
     /// The distribution params.
     Params {
         /// The node's RPC address.
-        #[arg(long, default_value = "tcp://127.0.0.1:26657")]
+        #[arg(long, default_value = crate::NODE)]
         node: String,
     },
 }
@@ -163,19 +163,19 @@ pub(crate) enum MintQuery {
     /// The mint params.
     Params {
         /// The node's RPC address.
-        #[arg(long, default_value = "tcp://127.0.0.1:26657")]
+        #[arg(long, default_value = crate::NODE)]
         node: String,
     },
     /// The current annual inflation rate.
     Inflation {
         /// The node's RPC address.
-        #[arg(long, default_value = "tcp://127.0.0.1:26657")]
+        #[arg(long, default_value = crate::NODE)]
         node: String,
     },
     /// The current annual provisions.
     AnnualProvisions {
         /// The node's RPC address.
-        #[arg(long, default_value = "tcp://127.0.0.1:26657")]
+        #[arg(long, default_value = crate::NODE)]
         node: String,
     },
 }
@@ -330,6 +330,52 @@ fn print_route((route, node): (String, &str)) -> Result<()> {
 }
 
 /// Run a `query slashing` command.
+/// `query txs --query …`: the committed transactions CometBFT's `tx_search` finds, oldest
+/// first, as the SDK's `SearchTxsResult` JSON (each a `TxResponse`, with its block's time).
+pub(crate) fn txs(query: &str, page: u64, limit: u64, node: &str) -> Result<()> {
+    use serde_json::json;
+    if page == 0 || limit == 0 {
+        anyhow::bail!("--page and --limit start at 1");
+    }
+    let client = keystone::client::Client::new(node)?;
+    let r = client.call(
+        "tx_search",
+        json!({"query": query, "page": page.to_string(), "per_page": limit.to_string(), "order_by": "asc"}),
+    )?;
+    let total: u64 = r["total_count"]
+        .as_str()
+        .and_then(|t| t.parse().ok())
+        .context("tx_search answered without a total_count")?;
+    let mut times = std::collections::BTreeMap::new();
+    let mut found = Vec::new();
+    for t in r["txs"].as_array().map(Vec::as_slice).unwrap_or_default() {
+        let height = keystone::rest::tx_height(t).map_err(anyhow::Error::msg)?;
+        let time = match times.get(&height) {
+            Some(time) => time,
+            None => {
+                let h = client.call("header", json!({"height": height.to_string()}))?;
+                let text = h["header"]["time"].as_str().unwrap_or_default();
+                let time = keystone_modules::Timestamp::parse(text)
+                    .and_then(|t| t.to_rfc3339_seconds())
+                    .with_context(|| format!("block {height} time {text:?}"))?;
+                times.entry(height).or_insert(time)
+            }
+        };
+        let (_, response) =
+            keystone::rest::committed_tx_json(t, time).map_err(anyhow::Error::msg)?;
+        found.push(response);
+    }
+    crate::print_json(&json!({
+        "total_count": total.to_string(),
+        "count": found.len().to_string(),
+        "page_number": page.to_string(),
+        "page_total": total.div_ceil(limit).to_string(),
+        "limit": limit.to_string(),
+        "txs": found,
+    }));
+    Ok(())
+}
+
 pub(crate) fn slashing(cmd: &SlashingQuery) -> Result<()> {
     print_route(slashing_route(cmd))
 }

@@ -8,33 +8,68 @@ use cosmos_sdk_proto::Any;
 use keystone::tx as build;
 use keystone_modules::{Address, Coin, Coins};
 
-/// The flags every transaction takes, as gaiad names them.
+/// How a transaction is signed: the flags `tx sign` shares with every transaction command,
+/// as gaiad names them.
 #[derive(Args, Clone, Debug, PartialEq, Eq)]
-pub(crate) struct TxFlags {
-    /// The signer's key name.
+pub(crate) struct SignArgs {
+    /// The chain id (signed over; not needed with --generate-only).
     #[arg(long)]
-    pub(crate) from: String,
-    /// The chain id (signed over).
-    #[arg(long)]
-    pub(crate) chain_id: String,
+    pub(crate) chain_id: Option<String>,
     /// The node's RPC address.
-    #[arg(long, default_value = "tcp://127.0.0.1:26657")]
+    #[arg(long, default_value = crate::NODE)]
     pub(crate) node: String,
-    /// Fees, e.g. 500stake.
+    /// Where the key is.
+    #[arg(long, value_enum, default_value_t = Backend::File)]
+    pub(crate) keyring_backend: Backend,
+    /// Sign without a node: --account-number and --sequence must be given.
+    #[arg(long)]
+    pub(crate) offline: bool,
+    /// The signer's account number (read from the node when not given).
+    #[arg(long, short = 'a')]
+    pub(crate) account_number: Option<u64>,
+    /// The signer's sequence (read from the node when not given).
+    #[arg(long, short = 's')]
+    pub(crate) sequence: Option<u64>,
+}
+
+/// The flags of every transaction command but the signer, as gaiad names them.
+#[derive(Args, Clone, Debug, PartialEq, Eq)]
+pub(crate) struct TxCommon {
+    #[command(flatten)]
+    pub(crate) sign: SignArgs,
+    /// Fees, e.g. 500stake (not with --gas-prices).
     #[arg(long, default_value = "")]
     pub(crate) fees: String,
-    /// Gas limit.
-    #[arg(long, default_value_t = 300_000)]
-    pub(crate) gas: u64,
+    /// Gas limit, or `auto` to simulate first (default 200000 for bank sends, 300000 for the
+    /// others).
+    #[arg(long)]
+    pub(crate) gas: Option<String>,
+    /// With --gas auto: the simulated gas is multiplied by this.
+    #[arg(long, default_value = "1")]
+    pub(crate) gas_adjustment: String,
+    /// Fees as a price per unit of gas, e.g. 0.025stake (not with --fees).
+    #[arg(long, default_value = "")]
+    pub(crate) gas_prices: String,
     /// A memo.
     #[arg(long, default_value = "")]
     pub(crate) memo: String,
     /// Skip confirmation (there is none; accepted for gaiad compatibility).
     #[arg(short = 'y', long)]
     pub(crate) yes: bool,
-    /// Where the key is.
-    #[arg(long, value_enum, default_value_t = Backend::File)]
-    pub(crate) keyring_backend: Backend,
+    /// Print the unsigned transaction as JSON instead of signing and broadcasting it
+    /// (--from may then be an address).
+    #[arg(long)]
+    pub(crate) generate_only: bool,
+}
+
+/// The flags every transaction command takes: the signer and [`TxCommon`].
+#[derive(Args, Clone, Debug, PartialEq, Eq)]
+pub(crate) struct TxFlags {
+    /// The signer's key name (or, with --generate-only, its address).
+    #[arg(long)]
+    pub(crate) from: String,
+    #[command(flatten)]
+    pub(crate) common: TxCommon,
 }
 
 /// `tx staking …`.
@@ -157,6 +192,10 @@ pub(crate) enum DistributionTx {
     },
 }
 
+/// The gas limit of a command whose `--gas` is not given (gaiad's 200000 is too little for
+/// `create-validator`; bank sends keep it).
+const DEFAULT_GAS: u64 = 300_000;
+
 /// Sign `msg` with the key named in `flags` and broadcast it.
 pub(crate) fn broadcast(
     cli: &Cli,
@@ -173,85 +212,132 @@ pub(crate) fn broadcast_msgs(
     flags: &TxFlags,
     msgs: impl FnOnce(&Address) -> Result<Vec<Any>>,
 ) -> Result<()> {
-    sign_and_send_msgs(
-        cli,
-        &flags.from,
-        flags.keyring_backend,
-        &flags.node,
-        &flags.chain_id,
-        &flags.fees,
-        flags.gas,
-        &flags.memo,
-        msgs,
-    )
+    send_msgs(cli, &flags.from, &flags.common, DEFAULT_GAS, msgs)
 }
 
-/// Sign one message with key `from` (account number and sequence read from `node`), send it
-/// with `broadcast_tx_sync`, and print the SDK's `TxResponse` shape; a refusal is an error.
-#[allow(clippy::too_many_arguments)] // one per transaction flag
-pub(crate) fn sign_and_send(
-    cli: &Cli,
-    from: &str,
-    backend: Backend,
-    node: &str,
-    chain_id: &str,
-    fees: &str,
-    gas: u64,
-    memo: &str,
-    msg: impl FnOnce(&Address) -> Result<Any>,
-) -> Result<()> {
-    sign_and_send_msgs(
-        cli,
-        from,
-        backend,
-        node,
-        chain_id,
-        fees,
-        gas,
-        memo,
-        |signer| Ok(vec![msg(signer)?]),
-    )
+/// The signer's address and, unless only generating, its secret key: `from` names a key, or
+/// (with --generate-only) is an address.
+fn signer(cli: &Cli, from: &str, t: &TxCommon) -> Result<(Address, Option<[u8; 32]>)> {
+    if t.generate_only {
+        if let Ok(address) = from.parse::<Address>() {
+            return Ok((address, None));
+        }
+        let ring = keyring(cli, t.sign.keyring_backend, false)?;
+        return Ok((ring.show(from)?.address.parse()?, None));
+    }
+    let ring = keyring(cli, t.sign.keyring_backend, true)?;
+    let address = ring.show(from)?.address.parse()?;
+    Ok((address, Some(ring.secret(from)?)))
 }
 
-/// As [`sign_and_send`], for a transaction of several messages (in the order given).
-#[allow(clippy::too_many_arguments)] // one per transaction flag
-pub(crate) fn sign_and_send_msgs(
+/// The signer's account number and sequence: from the flags when both are given (required
+/// with --offline), else from the node.
+fn numbers(sign: &SignArgs, signer: &Address) -> Result<(u64, u64)> {
+    match (sign.account_number, sign.sequence) {
+        (Some(n), Some(s)) => Ok((n, s)),
+        _ if sign.offline => bail!("--offline needs --account-number and --sequence"),
+        (n, s) => {
+            let client = keystone::client::Client::new(&sign.node)?;
+            let (number, sequence) = build::account_numbers(&client, signer)?;
+            Ok((n.unwrap_or(number), s.unwrap_or(sequence)))
+        }
+    }
+}
+
+fn chain_id(sign: &SignArgs) -> Result<&str> {
+    match sign.chain_id.as_deref() {
+        Some(c) if !c.is_empty() => Ok(c),
+        _ => bail!("--chain-id is required to sign"),
+    }
+}
+
+/// Build the transaction of `msgs` for `from` with the flags `t`; print it unsigned
+/// (--generate-only), or sign it, send it with `broadcast_tx_sync` and print the SDK's
+/// `TxResponse` shape (a refusal is an error).
+pub(crate) fn send_msgs(
     cli: &Cli,
     from: &str,
-    backend: Backend,
-    node: &str,
-    chain_id: &str,
-    fees: &str,
-    gas: u64,
-    memo: &str,
+    t: &TxCommon,
+    default_gas: u64,
     msgs: impl FnOnce(&Address) -> Result<Vec<Any>>,
 ) -> Result<()> {
-    let ring = keyring(cli, backend, true)?;
-    let signer: Address = ring.show(from)?.address.parse()?;
-    let secret = ring.secret(from)?;
-    let fees: Coins = fees
+    if !t.fees.is_empty() && !t.gas_prices.is_empty() {
+        bail!("cannot provide both fees and gas prices");
+    }
+    let (signer, secret) = signer(cli, from, t)?;
+    let fees: Coins = t
+        .fees
         .parse()
-        .with_context(|| format!("invalid fees {fees:?}"))?;
-    let client = keystone::client::Client::new(node)?;
-    let (number, sequence) = build::account_numbers(&client, &signer)?;
-    let raw = build::sign_msgs(
-        &secret,
-        msgs(&signer)?,
-        memo,
-        &fees,
-        gas,
-        chain_id,
-        number,
-        sequence,
-    )?;
+        .with_context(|| format!("invalid fees {:?}", t.fees))?;
+    let auto = t.gas.as_deref() == Some("auto");
+    let gas = match t.gas.as_deref() {
+        None => default_gas,
+        Some("auto") => 0,
+        Some(g) => g
+            .parse()
+            .with_context(|| format!("invalid gas {g:?}: a number or auto"))?,
+    };
+    let (body, mut auth) = build::unsigned(msgs(&signer)?, &t.memo, &fees, gas)?;
+    let mut numbers_read = None;
+    if auto {
+        if t.sign.offline {
+            bail!("--gas auto simulates on a node: not with --offline");
+        }
+        let (number, sequence) = numbers(&t.sign, &signer)?;
+        numbers_read = Some((number, sequence));
+        let client = keystone::client::Client::new(&t.sign.node)?;
+        let public = secret.as_ref().map(build::public_key).transpose()?;
+        let simulated = build::simulate(&client, &body, &auth, public, sequence)?;
+        let gas = build::adjusted_gas(simulated, &t.gas_adjustment)?;
+        eprintln!("gas estimate: {gas}");
+        if let Some(fee) = auth.fee.as_mut() {
+            fee.gas_limit = gas;
+        }
+    }
+    if !t.gas_prices.is_empty() {
+        if let Some(fee) = auth.fee.as_mut() {
+            let fees = build::fees_for_gas(&t.gas_prices, fee.gas_limit)?;
+            fee.amount = unsigned_fee(&fees);
+        }
+    }
+    let Some(secret) = secret else {
+        // Only --generate-only gets here without a key.
+        crate::print_json(&keystone_proto::tx_json::tx_parts_to_json(
+            &body,
+            &auth,
+            &[],
+        ));
+        return Ok(());
+    };
+    let (number, sequence) = match numbers_read {
+        Some(n) => n,
+        None => numbers(&t.sign, &signer)?,
+    };
+    let raw = build::sign_parts(&secret, body, auth, chain_id(&t.sign)?, number, sequence)?;
+    broadcast_raw(&t.sign.node, &raw)
+}
+
+/// The fee coins of `fees` as the auth info carries them.
+fn unsigned_fee(fees: &Coins) -> Vec<cosmos_sdk_proto::cosmos::base::v1beta1::Coin> {
+    fees.iter()
+        .map(|c| cosmos_sdk_proto::cosmos::base::v1beta1::Coin {
+            denom: c.denom,
+            amount: c.amount.to_string(),
+        })
+        .collect()
+}
+
+/// Send signed `TxRaw` bytes with `broadcast_tx_sync` and print the SDK's `TxResponse`
+/// shape; a refusal is an error.
+pub(crate) fn broadcast_raw(node: &str, raw: &[u8]) -> Result<()> {
     use base64::Engine as _;
+    let client = keystone::client::Client::new(node)?;
     let r = client.call(
         "broadcast_tx_sync",
-        serde_json::json!({"tx": base64::engine::general_purpose::STANDARD.encode(&raw)}),
+        serde_json::json!({"tx": base64::engine::general_purpose::STANDARD.encode(raw)}),
     )?;
-    println!(
-        "{}",
-        serde_json::json!({"height": "0", "txhash": r["hash"], "codespace": r["codespace"], "code": r["code"], "raw_log": r["log"]})
+    crate::print_json(
+        &serde_json::json!({"height": "0", "txhash": r["hash"], "codespace": r["codespace"], "code": r["code"], "raw_log": r["log"]}),
     );
     if r["code"].as_u64().unwrap_or(1) != 0 {
         bail!(
@@ -260,6 +346,139 @@ pub(crate) fn sign_and_send_msgs(
         );
     }
     Ok(())
+}
+
+/// A transaction in the SDK's JSON form, read from `file`.
+fn read_tx_json(file: &std::path::Path) -> Result<serde_json::Value> {
+    let text =
+        std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?;
+    serde_json::from_str(&text).with_context(|| format!("{} is not JSON", file.display()))
+}
+
+/// `tx sign FILE`: sign the transaction in `file` with key `from` and print it (or write it
+/// to `output`). It is signed by one signer: a file that already holds a signature is refused
+/// unless `overwrite`.
+pub(crate) fn sign_file(
+    cli: &Cli,
+    file: &std::path::Path,
+    from: &str,
+    sign: &SignArgs,
+    overwrite: bool,
+    output: Option<&std::path::Path>,
+) -> Result<()> {
+    let (body, auth, signatures) =
+        keystone_proto::tx_json::tx_parts_from_json(&read_tx_json(file)?)
+            .with_context(|| format!("{} is not a transaction", file.display()))?;
+    if !signatures.is_empty() && !overwrite {
+        bail!(
+            "{} is already signed: --overwrite replaces its signature",
+            file.display()
+        );
+    }
+    let ring = keyring(cli, sign.keyring_backend, true)?;
+    let signer: Address = ring.show(from)?.address.parse()?;
+    let secret = ring.secret(from)?;
+    let (number, sequence) = numbers(sign, &signer)?;
+    let raw = build::sign_parts(&secret, body, auth, chain_id(sign)?, number, sequence)?;
+    let json = keystone_proto::tx_json::tx_to_json(&raw)?;
+    match output {
+        Some(path) => std::fs::write(path, format!("{json}\n"))
+            .with_context(|| format!("cannot write {}", path.display()))?,
+        None => crate::print_json(&json),
+    }
+    Ok(())
+}
+
+/// `tx broadcast FILE`.
+pub(crate) fn broadcast_file(file: &std::path::Path, node: &str) -> Result<()> {
+    let raw = keystone_proto::tx_json::tx_from_json(&read_tx_json(file)?)
+        .with_context(|| format!("{} is not a transaction", file.display()))?;
+    broadcast_raw(node, &raw)
+}
+
+/// `tx encode FILE`: the transaction's `TxRaw` bytes in base64, as `broadcast_tx_sync` takes.
+pub(crate) fn encode_file(file: &std::path::Path) -> Result<()> {
+    use base64::Engine as _;
+    let raw = keystone_proto::tx_json::tx_from_json(&read_tx_json(file)?)
+        .with_context(|| format!("{} is not a transaction", file.display()))?;
+    println!("{}", base64::engine::general_purpose::STANDARD.encode(raw));
+    Ok(())
+}
+
+/// `tx decode BASE64`: the transaction as JSON.
+pub(crate) fn decode(encoded: &str) -> Result<()> {
+    use base64::Engine as _;
+    let raw = base64::engine::general_purpose::STANDARD
+        .decode(encoded.trim())
+        .context("not base64")?;
+    crate::print_json(&keystone_proto::tx_json::tx_to_json(&raw)?);
+    Ok(())
+}
+
+/// The message of `tx bank multi-send`: `amount` from `from` to each of `to` (with `split`,
+/// `amount` divided evenly among them, the remainder staying with the sender, as gaiad's
+/// `--split`).
+pub(crate) fn multi_send(from: &Address, to: &[String], amount: &str, split: bool) -> Result<Any> {
+    use cosmos_sdk_proto::cosmos::bank::v1beta1::{Input, MsgMultiSend, Output};
+    use cosmos_sdk_proto::cosmos::base::v1beta1::Coin as ProtoCoin;
+    use keystone_proto::prost::Message;
+    if to.is_empty() {
+        bail!("multi-send needs at least one recipient");
+    }
+    let coins: Coins = amount
+        .parse()
+        .with_context(|| format!("invalid coins {amount:?}"))?;
+    if coins.is_empty() {
+        bail!("multi-send needs an amount");
+    }
+    let n = u128::try_from(to.len()).context("too many recipients")?;
+    let mut each = Vec::new();
+    for c in coins.iter() {
+        let total: u128 = c
+            .amount
+            .to_string()
+            .parse()
+            .with_context(|| format!("amount {c} is too large"))?;
+        let share = if split { total / n } else { total };
+        if share == 0 {
+            bail!("{c} split {n} ways is nothing");
+        }
+        each.push((c.denom, share));
+    }
+    let coins_of = |scale: u128| -> Result<Vec<ProtoCoin>> {
+        each.iter()
+            .map(|(denom, share)| {
+                Ok(ProtoCoin {
+                    denom: denom.clone(),
+                    amount: share
+                        .checked_mul(scale)
+                        .context("the total overflows")?
+                        .to_string(),
+                })
+            })
+            .collect()
+    };
+    let mut outputs = Vec::new();
+    for addr in to {
+        let address: Address = addr
+            .parse()
+            .with_context(|| format!("invalid recipient {addr:?}"))?;
+        outputs.push(Output {
+            address: address.to_string(),
+            coins: coins_of(1)?,
+        });
+    }
+    Ok(Any {
+        type_url: "/cosmos.bank.v1beta1.MsgMultiSend".into(),
+        value: MsgMultiSend {
+            inputs: vec![Input {
+                address: from.to_string(),
+                coins: coins_of(n)?,
+            }],
+            outputs,
+        }
+        .encode_to_vec(),
+    })
 }
 
 fn coin(s: &str) -> Result<Coin> {
@@ -418,7 +637,7 @@ pub(crate) fn distribution(cli: &Cli, cmd: &DistributionTx) -> Result<()> {
             broadcast_msgs(cli, tx, |del| withdraw_msgs(del, &v, *commission))
         }
         DistributionTx::WithdrawAllRewards { tx } => broadcast_msgs(cli, tx, |del| {
-            let validators = delegated_validators(&tx.node, del)?;
+            let validators = delegated_validators(&tx.common.sign.node, del)?;
             if validators.is_empty() {
                 bail!("{del} has no delegations: no rewards to withdraw");
             }
@@ -477,13 +696,23 @@ mod tests {
     fn flags() -> TxFlags {
         TxFlags {
             from: "val".into(),
-            chain_id: "pos-1".into(),
-            node: "tcp://127.0.0.1:26657".into(),
-            fees: "500stake".into(),
-            gas: 250_000,
-            memo: String::new(),
-            yes: true,
-            keyring_backend: Backend::Test,
+            common: TxCommon {
+                sign: SignArgs {
+                    chain_id: Some("pos-1".into()),
+                    node: "tcp://127.0.0.1:26657".into(),
+                    keyring_backend: Backend::Test,
+                    offline: false,
+                    account_number: None,
+                    sequence: None,
+                },
+                fees: "500stake".into(),
+                gas: Some("250000".into()),
+                gas_adjustment: "1".into(),
+                gas_prices: String::new(),
+                memo: String::new(),
+                yes: true,
+                generate_only: false,
+            },
         }
     }
 
@@ -555,7 +784,7 @@ mod tests {
             } => assert_eq!(tx, flags()),
             _ => panic!("not delegate"),
         }
-        // --from and --chain-id are required, as for staking.
+        // --from is required, as for staking.
         let without_from = Cli::try_parse_from([
             "keystone",
             "tx",

@@ -12,7 +12,7 @@
 //!   `keystone_app::lcd`, over `abci_query` with the LCD path) and `GET
 //!   /keystone/v1/state/{key}`;
 //! - `tx`: `cosmos.tx.v1beta1.Service` — a transaction by hash, search by events, simulate,
-//!   broadcast (with `txjson` rendering transactions as the gateway does);
+//!   broadcast (transactions rendered by `keystone_proto::tx_json`, the one transaction-JSON codec);
 //! - `tendermint`: `cosmos.base.tendermint.v1beta1.Service` — node info, syncing, blocks,
 //!   validator sets, built from the node's CometBFT methods;
 //! - `proof`: `?prove=true`;
@@ -60,13 +60,13 @@
 //! answer is refused with 400, so that a client never mistakes an unproved answer for a
 //! proved one. `GET /keystone/v1/state/{key}?height=H&prove=true` proves any single key.
 
+pub use tx::{committed_tx_json, tx_height};
 mod modules;
 pub mod openapi;
 mod proof;
 pub mod routes;
 mod tendermint;
 mod tx;
-mod txjson;
 
 use axum::extract::State;
 use axum::http::{StatusCode, Uri};

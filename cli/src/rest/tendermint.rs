@@ -22,7 +22,7 @@
 //! then the chain length`; a height that does not parse, or is ≤ 0, with 400 (see the module
 //! above on malformed input).
 
-use super::{bytes_json, comet, internal, invalid, ok, txjson, Call, Engine, Reply};
+use super::{bytes_json, comet, internal, invalid, ok, Call, Engine, Reply};
 use base64::Engine as _;
 use keystone_consensus_driver::rpc::Params;
 use keystone_modules::Address;
@@ -98,7 +98,7 @@ async fn requested_height(engine: &Engine, text: &str) -> Result<u64, Reply> {
 fn time(t: &Option<keystone_proto::Timestamp>) -> Value {
     // A zero time is Go's zero `time.Time`, as an absent commit signature carries it.
     match t {
-        Some(t) => txjson::time(t.seconds, t.nanos),
+        Some(t) => keystone_proto::tx_json::timestamp_json(t.seconds, t.nanos),
         None => json!("0001-01-01T00:00:00Z"),
     }
 }

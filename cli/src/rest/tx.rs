@@ -22,8 +22,7 @@
 //! 3339 without fractions, Go's `time.RFC3339`) and `events`.
 
 use super::{
-    abci_query, bytes_json, comet, error, internal, invalid, not_found, ok, txjson, Call, Engine,
-    Reply,
+    abci_query, bytes_json, comet, error, internal, invalid, not_found, ok, Call, Engine, Reply,
 };
 use axum::http::StatusCode;
 use base64::Engine as _;
@@ -64,20 +63,34 @@ async fn tx_and_response(
     t: &Value,
     times: &mut BlockTimes,
 ) -> Result<(Value, Value), Reply> {
-    let raw = B64
-        .decode(t["tx"].as_str().unwrap_or_default())
-        .map_err(|e| internal(format!("stored tx: {e}")))?;
-    // A block may hold bytes that are not a transaction (the proposer's choice): they are
-    // still reported, with `tx` null, as the SDK cannot decode them either.
-    let tx = txjson::tx(&raw).unwrap_or(Value::Null);
-    let height: u64 = t["height"]
+    let height = tx_height(t).map_err(internal)?;
+    let time = times.get(engine, height).await?;
+    committed_tx_json(t, &time).map_err(internal)
+}
+
+/// The height of a committed transaction as CometBFT's `tx` answers it.
+pub fn tx_height(t: &Value) -> Result<u64, String> {
+    t["height"]
         .as_str()
         .and_then(|h| h.parse().ok())
-        .ok_or_else(|| internal("tx without a height"))?;
+        .ok_or_else(|| "tx without a height".to_string())
+}
+
+/// `{tx, tx_response}` of one committed transaction as CometBFT's `tx` answers it, in a block
+/// of time `timestamp` (Go's RFC 3339): the SDK's `Tx` and `TxResponse` JSON, for the REST
+/// gateway and the CLI's `query txs`.
+pub fn committed_tx_json(t: &Value, timestamp: &str) -> Result<(Value, Value), String> {
+    let raw = B64
+        .decode(t["tx"].as_str().unwrap_or_default())
+        .map_err(|e| format!("stored tx: {e}"))?;
+    // A block may hold bytes that are not a transaction (the proposer's choice): they are
+    // still reported, with `tx` null, as the SDK cannot decode them either.
+    let tx = keystone_proto::tx_json::tx_to_json(&raw).unwrap_or(Value::Null);
+    let height = tx_height(t)?;
     let r = &t["tx_result"];
     let data = B64
         .decode(r["data"].as_str().unwrap_or_default())
-        .map_err(|e| internal(format!("tx data: {e}")))?;
+        .map_err(|e| format!("tx data: {e}"))?;
     let any = match &tx {
         Value::Object(fields) => {
             let mut m = Map::new();
@@ -99,7 +112,7 @@ async fn tx_and_response(
         "gas_wanted": r["gas_wanted"],
         "gas_used": r["gas_used"],
         "tx": any,
-        "timestamp": times.get(engine, height).await?,
+        "timestamp": timestamp,
         "events": r["events"],
     });
     Ok((tx, response))
@@ -231,7 +244,7 @@ pub(super) async fn simulate(engine: &Engine, call: &Call) -> Result<Reply, Repl
                     "key": a.key, "value": a.value, "index": a.index,
                 })).collect::<Vec<_>>(),
             })).collect::<Vec<_>>(),
-            "msg_responses": res.msg_responses.iter().map(txjson::any_json).collect::<Vec<_>>(),
+            "msg_responses": res.msg_responses.iter().map(keystone_proto::tx_json::any_to_json).collect::<Vec<_>>(),
         })
     });
     Ok(ok(json!({
