@@ -28,6 +28,7 @@
 mod application;
 mod checker;
 mod consensus_params;
+pub mod export;
 mod grpc;
 mod hooks;
 pub mod lcd;

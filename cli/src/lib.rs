@@ -8,13 +8,15 @@
 //! ([`rest`]) servers, both behind [`guard`]'s limits and reading request lines as
 //! CometBFT's Go server does ([`lenient`])); [`client`] and [`tx`] (the command line's RPC
 //! client and transaction signing); [`light`] (the light client of `light verify` and `query
-//! state --prove`); [`genutil`] (`genesis gentx` and `collect-gentxs`).
+//! state --prove`); [`genutil`] (`genesis gentx` and `collect-gentxs`); [`export`] (a
+//! genesis document of the state at a height).
 //!
 //! What does not live here: consensus, storage and the network's transport (the engine and
 //! `keystone-p2p`), and the application's rules (`keystone-app`).
 
 pub mod client;
 pub mod events;
+pub mod export;
 pub mod genutil;
 pub mod grpc;
 pub mod guard;

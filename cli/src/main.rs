@@ -103,6 +103,16 @@ enum Command {
         #[arg(long, default_value = "tcp://127.0.0.1:26658")]
         address: String,
     },
+    /// Write the application's state at a height as a genesis document (on a stopped node):
+    /// a chain started from it carries on at height + 1.
+    Export {
+        /// The height (default: the latest).
+        #[arg(long)]
+        height: Option<u64>,
+        /// Write the document here instead of printing it.
+        #[arg(long)]
+        output_document: Option<PathBuf>,
+    },
     /// Edit and check the genesis file.
     Genesis {
         #[command(subcommand)]
@@ -886,6 +896,20 @@ fn tendermint_cmd(cli: &Cli, cmd: &TendermintCommand) -> Result<()> {
     Ok(())
 }
 
+fn export(cli: &Cli, height: Option<u64>, output: Option<&std::path::Path>) -> Result<()> {
+    let doc = keystone::export::export(&Home(home(cli)?), height)?;
+    let text = doc.to_json()?;
+    match output {
+        Some(path) => std::fs::write(path, format!("{text}\n"))
+            .with_context(|| format!("cannot write {}", path.display()))?,
+        None => {
+            use std::io::Write as _;
+            let _ = writeln!(std::io::stdout(), "{text}");
+        }
+    }
+    Ok(())
+}
+
 fn genesis_time_now() -> Result<String> {
     Ok(time::OffsetDateTime::now_utc().format(&time::format_description::well_known::Rfc3339)?)
 }
@@ -1242,6 +1266,10 @@ fn main() -> ExitCode {
         Command::AbciServer { address } => {
             home(&cli).and_then(|h| keystone::node::abci_server(&Home(h), address))
         }
+        Command::Export {
+            height,
+            output_document,
+        } => export(&cli, *height, output_document.as_deref()),
         Command::Genesis { command } => match command {
             GenesisCommand::AddGenesisAccount {
                 address_or_key,

@@ -2,7 +2,7 @@
 //! `{"params": {...}, "balances": [{"address", "coins": [{"denom", "amount"}]}], "supply": [...]}`
 //! with amounts as decimal strings.
 
-use super::{set_params, state_key, Params};
+use super::{params, set_params, state_key, Params};
 use crate::state::State;
 use crate::{Address, Coin, Coins, ModuleError, Result};
 use serde::{Deserialize, Serialize};
@@ -101,5 +101,47 @@ impl Genesis {
             );
         }
         Ok(())
+    }
+
+    /// The section as it stands in `state`: params, every balance (grouped by address, in
+    /// key order) and the supply.
+    pub fn export(state: &(impl State + ?Sized)) -> Result<Genesis> {
+        let corrupt =
+            |k: &[u8]| ModuleError::Internal(format!("bank key {}", String::from_utf8_lossy(k)));
+        let text = |k: &[u8], v: Vec<u8>| String::from_utf8(v).map_err(|_| corrupt(k));
+        let mut balances: Vec<Balance> = Vec::new();
+        for (k, v) in state.prefix(state_key::BALANCES.as_bytes())? {
+            let rest =
+                std::str::from_utf8(&k[state_key::BALANCES.len()..]).map_err(|_| corrupt(&k))?;
+            let (address, denom) = rest.split_once('/').ok_or_else(|| corrupt(&k))?;
+            let coin = JsonCoin {
+                denom: denom.to_string(),
+                amount: text(&k, v)?,
+            };
+            if coin.amount == "0" {
+                continue;
+            }
+            match balances.last_mut() {
+                Some(b) if b.address == address => b.coins.push(coin),
+                _ => balances.push(Balance {
+                    address: address.to_string(),
+                    coins: vec![coin],
+                }),
+            }
+        }
+        let mut supply = Vec::new();
+        for (k, v) in state.prefix(state_key::SUPPLY.as_bytes())? {
+            let denom =
+                std::str::from_utf8(&k[state_key::SUPPLY.len()..]).map_err(|_| corrupt(&k))?;
+            supply.push(JsonCoin {
+                denom: denom.to_string(),
+                amount: text(&k, v)?,
+            });
+        }
+        Ok(Genesis {
+            params: params(state)?,
+            balances,
+            supply,
+        })
     }
 }

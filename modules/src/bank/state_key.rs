@@ -17,6 +17,9 @@ pub fn supply(denom: &str) -> String {
     format!("bank/supply/{denom}")
 }
 
+/// Prefix of every balance.
+pub const BALANCES: &str = "bank/balances/";
+
 /// Prefix of every supply entry.
 pub const SUPPLY: &str = "bank/supply/";
 
