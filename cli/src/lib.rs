@@ -9,7 +9,7 @@
 //! CometBFT's Go server does ([`lenient`])); [`client`] and [`tx`] (the command line's RPC
 //! client and transaction signing); [`light`] (the light client of `light verify` and `query
 //! state --prove`); [`genutil`] (`genesis gentx` and `collect-gentxs`); [`export`] (a
-//! genesis document of the state at a height).
+//! genesis document of the state at a height); [`rollback`] (one height back).
 //!
 //! What does not live here: consensus, storage and the network's transport (the engine and
 //! `keystone-p2p`), and the application's rules (`keystone-app`).
@@ -28,6 +28,7 @@ pub mod logs;
 pub mod metrics;
 pub mod node;
 pub mod rest;
+pub mod rollback;
 pub mod rpc;
 pub mod testnet;
 pub mod tx;

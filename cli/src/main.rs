@@ -113,6 +113,14 @@ enum Command {
         #[arg(long)]
         output_document: Option<PathBuf>,
     },
+    /// Roll the application's state back one height (on a stopped node): the next start
+    /// replays the last block and must reach the same app hash.
+    Rollback {
+        /// Also remove the last block from the block store: the node decides or fetches it
+        /// again.
+        #[arg(long)]
+        hard: bool,
+    },
     /// Edit and check the genesis file.
     Genesis {
         #[command(subcommand)]
@@ -1270,6 +1278,18 @@ fn main() -> ExitCode {
             height,
             output_document,
         } => export(&cli, *height, output_document.as_deref()),
+        Command::Rollback { hard } => home(&cli).and_then(|h| {
+            let r = keystone::rollback::rollback(&Home(h), *hard)?;
+            if let Some(b) = r.removed_block {
+                println!("Removed block {b}");
+            }
+            println!(
+                "Rolled back state to height {} and hash {}",
+                r.height,
+                hex::encode_upper(r.app_hash)
+            );
+            Ok(())
+        }),
         Command::Genesis { command } => match command {
             GenesisCommand::AddGenesisAccount {
                 address_or_key,

@@ -5,7 +5,8 @@
 //! and of absence (`CommitmentProof`s that verify with the `ics23` crate against the version's
 //! root under [`proof_spec`]), the two-step write the ABCI flow needs ([`Store::prepare`]
 //! computes the new root during `FinalizeBlock` without touching disk, [`Store::commit`]
-//! writes it in one durable redb transaction during `Commit`), and pruning of old versions.
+//! writes it in one durable redb transaction during `Commit`), pruning of old versions, and
+//! [`Store::rollback`] of the newest one.
 //! The root of version H is the app hash reported after block H.
 //!
 //! What does not live here: what the keys mean (modules define `bank/balances/…` and the
@@ -22,6 +23,7 @@
 mod error;
 mod keys;
 mod reader;
+mod rollback;
 mod store;
 
 pub use error::{Error, Result};

@@ -27,9 +27,9 @@ pub(crate) const VALUES: TableDefinition<&[u8], &[u8]> = TableDefinition::new("j
 /// Key preimages by key hash, for absence proofs and for reading keys back.
 pub(crate) const PREIMAGES: TableDefinition<&[u8], &[u8]> = TableDefinition::new("key_preimages");
 /// Root hash of every kept version.
-const ROOTS: TableDefinition<u64, &[u8]> = TableDefinition::new("roots");
+pub(crate) const ROOTS: TableDefinition<u64, &[u8]> = TableDefinition::new("roots");
 /// Nodes no longer in the tree from a version on: stale-since (8 bytes BE) ‖ node key.
-const STALE_NODES: TableDefinition<&[u8], ()> = TableDefinition::new("stale_nodes_v2");
+pub(crate) const STALE_NODES: TableDefinition<&[u8], ()> = TableDefinition::new("stale_nodes_v2");
 /// Their index in stores written before [`NODES`] (with the old node keys); moved on open.
 const OLD_STALE_NODES: TableDefinition<&[u8], ()> = TableDefinition::new("stale_nodes");
 
@@ -81,7 +81,7 @@ fn move_old_nodes(txn: &WriteTransaction) -> Result<()> {
     Ok(())
 }
 /// Values overwritten from a version on: stale-since (8 bytes BE) ‖ value key.
-const STALE_VALUES: TableDefinition<&[u8], ()> = TableDefinition::new("stale_values");
+pub(crate) const STALE_VALUES: TableDefinition<&[u8], ()> = TableDefinition::new("stale_values");
 
 pub(crate) fn value_key(key_hash: &KeyHash, version: Version) -> Vec<u8> {
     let mut k = Vec::with_capacity(40);
@@ -443,6 +443,22 @@ impl Store {
     ) -> Result<[u8; 32]> {
         let p = self.prepare(version, changes)?;
         self.commit(p)
+    }
+
+    /// Undo the newest version, durably: the store is again what it was before that
+    /// version's commit, and the version can be written again. Returns the version that is
+    /// now the newest. Refused when it is the only one held (pruning removed the one before,
+    /// so there is nothing to go back to).
+    pub fn rollback(&self) -> Result<Version> {
+        let latest = self.latest_version()?.ok_or(Error::MissingVersion(0))?;
+        let earliest = self.earliest_version()?.unwrap_or(latest);
+        if earliest == latest {
+            return Err(Error::MissingVersion(latest.saturating_sub(1)));
+        }
+        let txn = self.db.begin_write()?;
+        crate::rollback::remove_version(&txn, latest)?;
+        txn.commit()?;
+        Ok(latest - 1)
     }
 
     /// Drop every version but the `keep_recent` newest now.

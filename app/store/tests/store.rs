@@ -586,3 +586,130 @@ fn inserts_alone_and_inserts_with_a_deletion_reach_the_same_root() {
     }
     assert!(proves_present(&a, "k31", "1-0", 1));
 }
+
+/// Every table of the store file at `path`, as bytes (the store must be closed).
+fn dump(path: &std::path::Path) -> Tables {
+    use redb::{ReadableDatabase, ReadableTable, TableDefinition};
+    let db = redb::Database::open(path).expect("db");
+    let txn = db.begin_read().expect("txn");
+    let mut out = Vec::new();
+    fn rows<K: redb::Key + 'static, V: redb::Value + 'static>(
+        txn: &redb::ReadTransaction,
+        def: TableDefinition<K, V>,
+        f: impl Fn(K::SelfType<'_>, V::SelfType<'_>) -> (Vec<u8>, Vec<u8>),
+    ) -> Vec<(Vec<u8>, Vec<u8>)> {
+        let t = txn.open_table(def).expect("table");
+        t.iter()
+            .expect("iter")
+            .map(|e| {
+                let (k, v) = e.expect("entry");
+                f(k.value(), v.value())
+            })
+            .collect()
+    }
+    for name in ["jmt_nodes_v2", "jmt_values", "key_preimages"] {
+        let def: TableDefinition<&[u8], &[u8]> = TableDefinition::new(name);
+        out.push((name, rows(&txn, def, |k, v| (k.to_vec(), v.to_vec()))));
+    }
+    for name in ["stale_nodes_v2", "stale_values", "dead_since"] {
+        let def: TableDefinition<&[u8], ()> = TableDefinition::new(name);
+        out.push((name, rows(&txn, def, |k, _| (k.to_vec(), Vec::new()))));
+    }
+    for name in ["live_keys", "dead_keys"] {
+        let def: TableDefinition<&[u8], u64> = TableDefinition::new(name);
+        out.push((
+            name,
+            rows(&txn, def, |k, v| (k.to_vec(), v.to_be_bytes().to_vec())),
+        ));
+    }
+    let def: TableDefinition<u64, &[u8]> = TableDefinition::new("roots");
+    out.push((
+        "roots",
+        rows(&txn, def, |k, v| (k.to_be_bytes().to_vec(), v.to_vec())),
+    ));
+    out
+}
+
+#[test]
+fn rollback_undoes_the_newest_version_byte_for_byte_and_replay_gives_its_root_again() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let path = dir.path().join("state.redb");
+    // The history, one version at a time, with a deletion of a key that never existed.
+    let steps: Vec<Vec<Write>> = vec![
+        vec![
+            kv("q/a", "1"),
+            kv("q/b", "1"),
+            kv("q/c", "1"),
+            kv("r/a", "1"),
+        ],
+        vec![kv("q/a", "2"), del("q/b"), del("never")],
+        vec![kv("q/b", "3"), kv("q/d", "3")],
+        vec![del("q/a"), del("q/b"), kv("q/c", "4")],
+        vec![kv("r/b", "5")],
+        vec![kv("q/a", "6"), del("q/d")],
+        vec![kv("q/e", "7")],
+        vec![del("q/e"), kv("q", "8"), kv("q0", "8")],
+    ];
+    let mut before = Vec::new();
+    let mut roots = Vec::new();
+    for (i, w) in steps.iter().enumerate() {
+        let version = i as u64 + 1;
+        before.push(dump_after(&path, |s| {
+            roots.push(s.apply(version, w.clone()).expect("apply"));
+        }));
+    }
+    // before[i]: the file after version i + 1. Roll back from 8 to 1, comparing each step.
+    for version in (2..=8u64).rev() {
+        let now = {
+            let s = Store::open(&path).expect("open");
+            s.rollback().expect("rollback")
+        };
+        assert_eq!(now, version - 1);
+        same_tables(&dump(&path), &before[version as usize - 2], version);
+    }
+    // Nothing before version 1: refused, and nothing changes.
+    {
+        let s = Store::open(&path).expect("open");
+        assert!(matches!(s.rollback(), Err(Error::MissingVersion(0))));
+    }
+    same_tables(&dump(&path), &before[0], 1);
+    // The same writes again: the same roots and the same file.
+    let s = Store::open(&path).expect("open");
+    for (i, w) in steps.iter().enumerate().skip(1) {
+        let version = i as u64 + 1;
+        assert_eq!(s.apply(version, w.clone()).expect("again"), roots[i]);
+    }
+    for k in HISTORY_KEYS {
+        let _ = s.get(k.as_bytes(), 8).expect("read");
+    }
+    drop(s);
+    same_tables(&dump(&path), &before[7], 8);
+    // A store whose pruning kept one version has nothing to go back to.
+    let s = Store::open(&path).expect("open");
+    s.prune(1).expect("prune");
+    assert!(matches!(s.rollback(), Err(Error::MissingVersion(7))));
+    assert_eq!(s.latest_version().expect("latest"), Some(8));
+}
+
+/// Open the store at `path`, run `f`, close it, and dump the file.
+fn dump_after(path: &std::path::Path, f: impl FnOnce(&Store)) -> Tables {
+    {
+        let s = Store::open(path).expect("open");
+        f(&s);
+    }
+    dump(path)
+}
+
+/// Each table's name and rows (key, value).
+type Tables = Vec<(&'static str, Vec<(Vec<u8>, Vec<u8>)>)>;
+
+/// A write: a key and its new value (`None`: delete).
+type Write = (Vec<u8>, Option<Vec<u8>>);
+
+/// Every table of `got` holds what it holds in `want` (named, not printed: they are long).
+fn same_tables(got: &Tables, want: &Tables, version: u64) {
+    assert_eq!(got.len(), want.len());
+    for ((name, g), (_, w)) in got.iter().zip(want) {
+        assert!(g == w, "table {name} differs (version {version})");
+    }
+}

@@ -98,6 +98,68 @@ fn event_prefix(key: &str, value: Option<&str>) -> Result<Vec<u8>> {
     Ok(p)
 }
 
+/// The index entries of one height's results: what [`BlockStore::save_results`] writes and
+/// [`BlockStore::remove_last`] takes out again.
+struct IndexEntries {
+    /// `block.height` and the block events, each key ending in the height's location.
+    block_events: Vec<Vec<u8>>,
+    /// Each transaction's hash and location (height ‖ index).
+    tx_hashes: Vec<([u8; 32], Vec<u8>)>,
+    /// `tx.hash`, `tx.height` and each transaction's indexed events.
+    tx_events: Vec<Vec<u8>>,
+}
+
+impl IndexEntries {
+    fn of(
+        h: Height,
+        txs: &[Vec<u8>],
+        res: &keystone_proto::abci::ResponseFinalizeBlock,
+    ) -> Result<IndexEntries> {
+        let mut out = IndexEntries {
+            block_events: Vec::new(),
+            tx_hashes: Vec::new(),
+            tx_events: Vec::new(),
+        };
+        let mut loc = h.to_be_bytes().to_vec();
+        loc.extend(0u32.to_be_bytes());
+        let keyed = |k: &str, v: &str, loc: &[u8]| -> Result<Vec<u8>> {
+            let mut key = event_prefix(k, Some(v))?;
+            key.extend_from_slice(loc);
+            Ok(key)
+        };
+        out.block_events
+            .push(keyed("block.height", &h.to_string(), &loc)?);
+        for e in &res.events {
+            for a in e.attributes.iter().filter(|a| a.index) {
+                out.block_events
+                    .push(keyed(&format!("{}.{}", e.r#type, a.key), &a.value, &loc)?);
+            }
+        }
+        for (i, tx) in txs.iter().enumerate() {
+            let hash = keystone_consensus_types::sha256(tx).0;
+            let mut loc = h.to_be_bytes().to_vec();
+            loc.extend((i as u32).to_be_bytes());
+            out.tx_events
+                .push(keyed("tx.hash", &hex::encode_upper(hash), &loc)?);
+            out.tx_events
+                .push(keyed("tx.height", &h.to_string(), &loc)?);
+            if let Some(r) = res.tx_results.get(i) {
+                for e in &r.events {
+                    for a in e.attributes.iter().filter(|a| a.index) {
+                        out.tx_events.push(keyed(
+                            &format!("{}.{}", e.r#type, a.key),
+                            &a.value,
+                            &loc,
+                        )?);
+                    }
+                }
+            }
+            out.tx_hashes.push((hash, loc));
+        }
+        Ok(out)
+    }
+}
+
 /// The value and the (height, index) of an event index key.
 fn split_event_key(k: &[u8]) -> Option<(&[u8], (Height, u32))> {
     let klen = u16::from_be_bytes(k.get(..2)?.try_into().ok()?) as usize;
@@ -424,51 +486,92 @@ impl BlockStore {
             txn.open_table(VALIDATOR_SETS)?
                 .insert(at, set.to_proto().encode_to_vec().as_slice())?;
         }
+        let index = IndexEntries::of(h, txs, res)?;
         {
             let mut blocks = txn.open_table(BLOCK_EVENT_INDEX)?;
-            let mut loc = h.to_be_bytes().to_vec();
-            loc.extend(0u32.to_be_bytes());
-            let mut put = |k: &str, v: &str| -> Result<()> {
-                let mut key = event_prefix(k, Some(v))?;
-                key.extend_from_slice(&loc);
-                blocks.insert(key.as_slice(), ())?;
-                Ok(())
-            };
-            put("block.height", &h.to_string())?;
-            for e in &res.events {
-                for a in e.attributes.iter().filter(|a| a.index) {
-                    put(&format!("{}.{}", e.r#type, a.key), &a.value)?;
-                }
+            for k in &index.block_events {
+                blocks.insert(k.as_slice(), ())?;
             }
-        }
-        {
             let mut by_hash = txn.open_table(TX_INDEX)?;
-            let mut by_event = txn.open_table(EVENT_INDEX)?;
-            for (i, tx) in txs.iter().enumerate() {
-                let i = i as u32;
-                let hash = keystone_consensus_types::sha256(tx).0;
-                let mut loc = h.to_be_bytes().to_vec();
-                loc.extend(i.to_be_bytes());
+            for (hash, loc) in &index.tx_hashes {
                 by_hash.insert(hash.as_slice(), loc.as_slice())?;
-                let mut put = |k: &str, v: &str| -> Result<()> {
-                    let mut key = event_prefix(k, Some(v))?;
-                    key.extend_from_slice(&loc);
-                    by_event.insert(key.as_slice(), ())?;
-                    Ok(())
-                };
-                put("tx.hash", &hex::encode_upper(hash))?;
-                put("tx.height", &h.to_string())?;
-                if let Some(r) = res.tx_results.get(i as usize) {
-                    for e in &r.events {
-                        for a in e.attributes.iter().filter(|a| a.index) {
-                            put(&format!("{}.{}", e.r#type, a.key), &a.value)?;
-                        }
-                    }
-                }
+            }
+            let mut by_event = txn.open_table(EVENT_INDEX)?;
+            for k in &index.tx_events {
+                by_event.insert(k.as_slice(), ())?;
             }
         }
         txn.commit()?;
         Ok(())
+    }
+
+    /// Remove the highest stored height — its block, id, hash, commit, results, index
+    /// entries, committed evidence, and the validator set its results recorded — durably, as
+    /// CometBFT's `rollback --hard` does: the node then decides or fetches that height again.
+    /// The block is kept among the blocks known for the height in progress (as one this node
+    /// built), so the WAL's votes for it can decide it again.
+    /// Returns the height removed (0: the store was empty).
+    pub fn remove_last(&self) -> Result<Height> {
+        let h = self.height()?;
+        if h == 0 {
+            return Ok(0);
+        }
+        let block = self
+            .block_proto(h)?
+            .ok_or_else(|| BlockStoreError::Corrupt {
+                height: h,
+                reason: "the highest block is missing".into(),
+            })?;
+        let id = self.block_id(h)?;
+        let results = self.results(h)?;
+        let txs = block
+            .data
+            .as_ref()
+            .map(|d| d.txs.clone())
+            .unwrap_or_default();
+        let txn = self.db.begin_write()?;
+        // The block stays at hand as one this node knows for the height: replaying the WAL,
+        // which holds this node's votes for it, can decide it again without fetching it.
+        if let Some(id) = &id {
+            txn.open_table(BUILT)?
+                .insert(id.hash.0.as_slice(), block.encode_to_vec().as_slice())?;
+        }
+        txn.open_table(BLOCKS)?.remove(h)?;
+        txn.open_table(BLOCK_IDS)?.remove(h)?;
+        if let Some(id) = id {
+            txn.open_table(BLOCK_HASHES)?.remove(id.hash.0.as_slice())?;
+        }
+        txn.open_table(COMMITS)?.remove(h)?;
+        txn.open_table(RESULTS)?.remove(h)?;
+        txn.open_table(COMMITTED_EVIDENCE)?
+            .retain(|_, at| at != h)?;
+        if let Some(res) = &results {
+            let index = IndexEntries::of(h, &txs, res)?;
+            let mut blocks = txn.open_table(BLOCK_EVENT_INDEX)?;
+            for k in &index.block_events {
+                blocks.remove(k.as_slice())?;
+            }
+            let mut by_hash = txn.open_table(TX_INDEX)?;
+            for (hash, loc) in &index.tx_hashes {
+                // A transaction committed again later keeps its later location.
+                if by_hash
+                    .get(hash.as_slice())?
+                    .map(|v| v.value() == loc.as_slice())
+                    == Some(true)
+                {
+                    by_hash.remove(hash.as_slice())?;
+                }
+            }
+            let mut by_event = txn.open_table(EVENT_INDEX)?;
+            for k in &index.tx_events {
+                by_event.remove(k.as_slice())?;
+            }
+            // The set the results of `h` recorded takes effect at `h + 2`; executing the
+            // height again records it again.
+            txn.open_table(VALIDATOR_SETS)?.remove(h + 2)?;
+        }
+        txn.commit()?;
+        Ok(h)
     }
 
     /// The (height, index) of every committed transaction matching `query`, in order.

@@ -8,7 +8,9 @@
 //! reaches the disk with the next sync, and one a crash loses is sent again by the peers or
 //! asked of the signer again. CometBFT likewise syncs only its own messages. When a height is
 //! done, [`Wal::end_height`] writes an end-of-height marker; replay starts after the last
-//! marker (and skips the inputs of heights the block store holds). Once the file passes
+//! marker (and skips the inputs of heights the block store holds). The inputs of the height
+//! that marker ended are kept aside: after `rollback --hard` took that height's block out of
+//! the block store, they decide it again. Once the file passes
 //! [`ROTATE_BYTES`] the marker starts it afresh — not at every height, because starting afresh
 //! costs two fsyncs (the new file and its directory).
 //!
@@ -153,6 +155,9 @@ pub struct Recovery {
     pub last_end_height: Option<Height>,
     /// The inputs logged after that marker, in order: replay them into the core.
     pub inputs: Vec<(Height, Input)>,
+    /// The inputs of the height that marker ended, in order: the height is stored, unless a
+    /// `rollback --hard` removed its block, and then they are replayed to decide it again.
+    pub ended: Vec<(Height, Input)>,
     /// Bytes cut from a torn or corrupt tail.
     pub truncated_bytes: u64,
 }
@@ -201,7 +206,10 @@ impl Wal {
             match entry {
                 Entry::EndHeight(h) => {
                     recovery.last_end_height = Some(h);
-                    recovery.inputs.clear();
+                    recovery.ended = std::mem::take(&mut recovery.inputs)
+                        .into_iter()
+                        .filter(|(ih, _)| *ih == h)
+                        .collect();
                 }
                 Entry::Input(h, i) => recovery.inputs.push((h, i)),
             }

@@ -173,7 +173,22 @@ impl<A: Application> Engine<A> {
                 .ok_or_else(|| EngineError::Inconsistent(format!("block {h} missing")))?;
             let block = block_from_proto(&raw)?;
             tracing::info!(height = h, "replaying a stored block to the application");
+            // Results stored by an earlier execution (a rolled-back state, or a crash after
+            // them): the same block must give the same app hash again, as CometBFT's
+            // handshake checks, or the state is not the one the chain built on.
+            let before = self.blocks.results(h)?.map(|r| r.app_hash);
             self.finalize_and_commit(&block)?;
+            let after = self.blocks.results(h)?.map(|r| r.app_hash);
+            if let (Some(before), Some(after)) = (before, after) {
+                if before != after {
+                    return Err(EngineError::Inconsistent(format!(
+                        "replaying block {h} gave app hash {} where it gave {} before: the \
+                         application's state is not the one this chain was built on",
+                        hex::encode_upper(&after),
+                        hex::encode_upper(&before)
+                    )));
+                }
+            }
         }
         self.begin_height(now, true)
     }

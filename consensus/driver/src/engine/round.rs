@@ -48,7 +48,7 @@ impl<A: Application> Engine<A> {
                 Wal::open_on(self.wal.storage().clone(), &path)?
             };
             self.wal = wal;
-            for (h, input) in recovery.inputs {
+            for (h, input) in recovery.ended.into_iter().chain(recovery.inputs) {
                 if h != height {
                     continue;
                 }
