@@ -568,7 +568,7 @@ fn refusals_carry_the_sdk_codes() {
     );
     assert_eq!(bad_status.code, 18, "{}", bad_status.log);
     for path in [
-        "/cosmos.bank.v1beta1.Query/DenomsMetadata",
+        "/cosmos.bank.v1beta1.Query/DenomOwners",
         "/cosmos.gov.v1.Query/Proposals",
     ] {
         let unknown = ask_raw(&c.app, path, Vec::new());

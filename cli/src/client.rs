@@ -7,6 +7,9 @@ use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::Duration;
 
+/// The node a client command talks to unless told otherwise (CometBFT's RPC default).
+pub const DEFAULT_NODE: &str = "tcp://127.0.0.1:26657";
+
 /// A node's RPC endpoint.
 pub struct Client {
     addr: String,

@@ -7,14 +7,16 @@
 //! the wall clock, with the JSON-RPC ([`rpc`], subscriptions in [`events`]) and REST
 //! ([`rest`]) servers, both behind [`guard`]'s limits and reading request lines as
 //! CometBFT's Go server does ([`lenient`])); [`client`] and [`tx`] (the command line's RPC
-//! client and transaction signing); [`light`] (the light client of `light verify` and `query
+//! client and transaction signing); [`armor`] (keys as `keys export` writes them); [`light`] (the light client of `light verify` and `query
 //! state --prove`); [`genutil`] (`genesis gentx` and `collect-gentxs`); [`export`] (a
 //! genesis document of the state at a height); [`rollback`] (one height back).
 //!
 //! What does not live here: consensus, storage and the network's transport (the engine and
 //! `keystone-p2p`), and the application's rules (`keystone-app`).
 
+pub mod armor;
 pub mod client;
+pub mod client_config;
 pub mod events;
 pub mod export;
 pub mod genutil;

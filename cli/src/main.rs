@@ -31,7 +31,7 @@ struct Cli {
     #[arg(long, global = true)]
     home: Option<PathBuf>,
     /// Output format.
-    #[arg(long, short = 'o', global = true, value_enum, default_value_t = Output::Text)]
+    #[arg(long, short = 'o', global = true, env = "KEYSTONE_OUTPUT", value_enum, default_value_t = Output::Text)]
     output: Output,
     /// Log level of `start` and `abci-server`: a level, or `module:level,*:level` (default:
     /// `RUST_LOG`, then config.toml's `log_level`, then info).
@@ -121,6 +121,12 @@ enum Command {
         #[arg(long)]
         hard: bool,
     },
+    /// The client configuration (`config/client.toml`): the defaults of `--chain-id`,
+    /// `--node`, `--keyring-backend` and `--output`.
+    Config {
+        #[command(subcommand)]
+        command: ConfigCommand,
+    },
     /// Edit and check the genesis file.
     Genesis {
         #[command(subcommand)]
@@ -140,7 +146,7 @@ enum Command {
     /// gaiad's `status` prints it.
     Status {
         /// The node's RPC address.
-        #[arg(long, default_value = crate::NODE)]
+        #[arg(long, env = "KEYSTONE_NODE", default_value = crate::NODE)]
         node: String,
     },
     /// Verify headers with the validators' signatures, from a trusted header.
@@ -151,7 +157,7 @@ enum Command {
     /// Manage keys.
     Keys {
         /// Where keys are kept.
-        #[arg(long, global = true, value_enum, default_value_t = Backend::File)]
+        #[arg(long, global = true, env = "KEYSTONE_KEYRING_BACKEND", value_enum, default_value_t = Backend::File)]
         keyring_backend: Backend,
         #[command(subcommand)]
         command: KeysCommand,
@@ -166,6 +172,34 @@ enum Command {
     Tendermint {
         #[command(subcommand)]
         command: TendermintCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum ConfigCommand {
+    /// Set a key: `config set client chain-id my-chain`.
+    Set {
+        /// Which file: `client`.
+        #[arg(value_parser = ["client"])]
+        file: String,
+        /// chain-id, keyring-backend, output, node or broadcast-mode.
+        key: String,
+        /// The value.
+        value: String,
+    },
+    /// Print a key's value.
+    Get {
+        /// Which file: `client`.
+        #[arg(value_parser = ["client"])]
+        file: String,
+        /// The key.
+        key: String,
+    },
+    /// Print the whole file.
+    View {
+        /// Which file: `client`.
+        #[arg(value_parser = ["client"])]
+        file: String,
     },
 }
 
@@ -269,7 +303,7 @@ enum TxCommand {
         /// The signed transaction's JSON file.
         file: PathBuf,
         /// The node's RPC address.
-        #[arg(long, default_value = crate::NODE)]
+        #[arg(long, env = "KEYSTONE_NODE", default_value = crate::NODE)]
         node: String,
     },
     /// Print a transaction's JSON file as base64 protobuf bytes.
@@ -359,7 +393,7 @@ enum QueryCommand {
         #[arg(long, default_value_t = 100)]
         limit: u64,
         /// The node's RPC address.
-        #[arg(long, default_value = crate::NODE)]
+        #[arg(long, env = "KEYSTONE_NODE", default_value = crate::NODE)]
         node: String,
     },
     /// A committed transaction by hash.
@@ -367,7 +401,7 @@ enum QueryCommand {
         /// The hash (hex).
         hash: String,
         /// The node's RPC address.
-        #[arg(long, default_value = crate::NODE)]
+        #[arg(long, env = "KEYSTONE_NODE", default_value = crate::NODE)]
         node: String,
     },
     /// The results of executing a block (CometBFT's `block_results`: each transaction's
@@ -377,7 +411,7 @@ enum QueryCommand {
         /// The height.
         height: Option<u64>,
         /// The node's RPC address.
-        #[arg(long, default_value = crate::NODE)]
+        #[arg(long, env = "KEYSTONE_NODE", default_value = crate::NODE)]
         node: String,
     },
     /// A block (the latest without a height).
@@ -385,7 +419,7 @@ enum QueryCommand {
         /// The height.
         height: Option<u64>,
         /// The node's RPC address.
-        #[arg(long, default_value = crate::NODE)]
+        #[arg(long, env = "KEYSTONE_NODE", default_value = crate::NODE)]
         node: String,
     },
     /// A state key's value; with `--prove`, its ICS23 proof checked against the app hash of
@@ -402,7 +436,7 @@ enum QueryCommand {
         #[command(flatten)]
         trust: TrustArgs,
         /// The node's RPC address.
-        #[arg(long, default_value = crate::NODE)]
+        #[arg(long, env = "KEYSTONE_NODE", default_value = crate::NODE)]
         node: String,
     },
 }
@@ -457,7 +491,7 @@ enum LightCommand {
         #[command(flatten)]
         trust: TrustArgs,
         /// The node's RPC address.
-        #[arg(long, default_value = crate::NODE)]
+        #[arg(long, env = "KEYSTONE_NODE", default_value = crate::NODE)]
         node: String,
     },
 }
@@ -469,7 +503,7 @@ enum AuthQuery {
         /// The address.
         address: String,
         /// The node's RPC address.
-        #[arg(long, default_value = crate::NODE)]
+        #[arg(long, env = "KEYSTONE_NODE", default_value = crate::NODE)]
         node: String,
     },
 }
@@ -481,7 +515,7 @@ enum BankQuery {
         /// The address.
         address: String,
         /// The node's RPC address.
-        #[arg(long, default_value = crate::NODE)]
+        #[arg(long, env = "KEYSTONE_NODE", default_value = crate::NODE)]
         node: String,
     },
 }
@@ -495,7 +529,7 @@ enum GenesisCommand {
         /// Coins, e.g. 1000000stake,5uatom.
         coins: String,
         /// Where to find a named key.
-        #[arg(long, value_enum, default_value_t = Backend::File)]
+        #[arg(long, env = "KEYSTONE_KEYRING_BACKEND", value_enum, default_value_t = Backend::File)]
         keyring_backend: Backend,
     },
     /// Check the genesis file.
@@ -539,6 +573,20 @@ enum KeysCommand {
         /// consensus one (`cons`), as the SDK writes them for this key.
         #[arg(long, default_value = "acc", value_parser = ["acc", "val", "cons"])]
         bech: String,
+    },
+    /// Print a key armored and encrypted under a passphrase (asked first, then the
+    /// keyring's), as gaiad's `keys export` writes it.
+    Export {
+        /// The key's name.
+        name: String,
+    },
+    /// Add a key from a file `keys export` (Keystone's or gaiad's) wrote; its passphrase is
+    /// asked first, then the keyring's.
+    Import {
+        /// The new key's name.
+        name: String,
+        /// The armored key file.
+        keyfile: PathBuf,
     },
     /// Rename a key.
     Rename {
@@ -616,13 +664,19 @@ fn version(cli: &Cli, long: bool) {
 
 /// The node every client command talks to unless `--node` says otherwise (CometBFT's RPC
 /// default).
-pub(crate) const NODE: &str = "tcp://127.0.0.1:26657";
+pub(crate) const NODE: &str = keystone::client::DEFAULT_NODE;
 
 /// Print `v` as one line of JSON, as gaiad's `--output json` does. A closed stdout (the
 /// reader went away) is not worth a panic: the output is dropped.
 pub(crate) fn print_json(v: &serde_json::Value) {
     use std::io::Write as _;
     let _ = writeln!(std::io::stdout(), "{v}");
+}
+
+/// Print `text` and a newline; a closed stdout drops it (see [`print_json`]).
+fn print_json_text(text: &str) {
+    use std::io::Write as _;
+    let _ = writeln!(std::io::stdout(), "{text}");
 }
 
 fn home(cli: &Cli) -> Result<PathBuf> {
@@ -730,10 +784,44 @@ fn confirm(what: &str) -> Result<()> {
 }
 
 fn keys_cmd(cli: &Cli, backend: Backend, cmd: &KeysCommand) -> Result<()> {
-    // Adding and renaming seal a secret: the `file` keyring asks for its passphrase.
-    let adding = matches!(cmd, KeysCommand::Add { .. } | KeysCommand::Rename { .. });
+    // An armored key's passphrase is asked before the keyring's, as gaiad asks them.
+    let armor_passphrase = match cmd {
+        KeysCommand::Export { .. } => Some(read_secret_line(
+            "Enter passphrase to encrypt the exported key:",
+        )?),
+        KeysCommand::Import { .. } => {
+            Some(read_secret_line("Enter passphrase to decrypt your key:")?)
+        }
+        _ => None,
+    };
+    // Adding, renaming, importing and exporting seal or open a secret: the `file` keyring
+    // asks for its passphrase.
+    let adding = matches!(
+        cmd,
+        KeysCommand::Add { .. }
+            | KeysCommand::Rename { .. }
+            | KeysCommand::Export { .. }
+            | KeysCommand::Import { .. }
+    );
     let ring = keyring(cli, backend, adding)?;
+    let armor_passphrase = armor_passphrase.unwrap_or_default();
     match cmd {
+        KeysCommand::Export { name } => {
+            let secret = ring.secret(name)?;
+            print_json_text(&keystone::armor::export(&secret, &armor_passphrase)?);
+        }
+        KeysCommand::Import { name, keyfile } => {
+            let text = std::fs::read_to_string(keyfile)
+                .with_context(|| format!("cannot read {}", keyfile.display()))?;
+            let secret = keystone::armor::import(&text, &armor_passphrase)?;
+            let public: [u8; 33] = keystone::tx::public_key(&secret)?
+                .try_into()
+                .map_err(|_| anyhow::anyhow!("a compressed secp256k1 key has 33 bytes"))?;
+            let info = ring.add(name, &keys::Key { secret, public })?;
+            if cli.output == Output::Json {
+                println!("{}", serde_json::to_string(&info)?);
+            }
+        }
         KeysCommand::Add {
             name,
             recover,
@@ -918,6 +1006,59 @@ fn export(cli: &Cli, height: Option<u64>, output: Option<&std::path::Path>) -> R
     Ok(())
 }
 
+fn config_cmd(cli: &Cli, cmd: &ConfigCommand) -> Result<()> {
+    use keystone::client_config as cc;
+    let h = home(cli)?;
+    let current = || -> Result<cc::ClientConfig> {
+        Ok(cc::read(&h)?.unwrap_or_else(|| cc::ClientConfig::for_chain("")))
+    };
+    match cmd {
+        ConfigCommand::Set { key, value, .. } => {
+            let mut c = current()?;
+            c.set(key, value)?;
+            cc::write(&h, &c)?;
+        }
+        ConfigCommand::Get { key, .. } => print_json_text(current()?.get(key)?),
+        ConfigCommand::View { .. } => print!("{}", current()?.to_toml()),
+    }
+    Ok(())
+}
+
+/// client.toml's values as the defaults of their flags (see `keystone::client_config`): the
+/// home is found in the arguments as clap would find it, before clap runs.
+fn apply_client_config() -> Result<()> {
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    let mut home = None;
+    for (i, a) in args.iter().enumerate() {
+        let Some(a) = a.to_str() else { continue };
+        if a == "--" {
+            break;
+        }
+        if a == "--home" {
+            home = args.get(i + 1).map(PathBuf::from);
+        } else if let Some(h) = a.strip_prefix("--home=") {
+            home = Some(PathBuf::from(h));
+        }
+    }
+    let home = match home {
+        Some(h) => h,
+        None => match std::env::var_os("HOME") {
+            Some(base) => PathBuf::from(base).join(".keystone"),
+            None => return Ok(()),
+        },
+    };
+    let Some(config) = keystone::client_config::read(&home)? else {
+        return Ok(());
+    };
+    for (var, value) in
+        keystone::client_config::flag_defaults(&config, |v| std::env::var_os(v).is_some())
+    {
+        // Before any thread starts: nothing reads the environment concurrently.
+        std::env::set_var(var, value);
+    }
+    Ok(())
+}
+
 fn genesis_time_now() -> Result<String> {
     Ok(time::OffsetDateTime::now_utc().format(&time::format_description::well_known::Rfc3339)?)
 }
@@ -962,6 +1103,13 @@ fn validate_genesis(cli: &Cli) -> Result<()> {
 fn init(cli: &Cli, moniker: &str, chain_id: &str, opts: &home::InitOptions) -> Result<()> {
     let h = Home(home(cli)?);
     let doc = home::init_with(&h, moniker, chain_id, &genesis_time_now()?, opts)?;
+    // As gaiad's init: the client commands of this home default to its chain.
+    if opts.overwrite || keystone::client_config::read(&h.0)?.is_none() {
+        keystone::client_config::write(
+            &h.0,
+            &keystone::client_config::ClientConfig::for_chain(chain_id),
+        )?;
+    }
     println!(
         "{}",
         serde_json::json!({"moniker": moniker, "chain_id": doc.chain_id, "home": h.0.display().to_string()})
@@ -1191,6 +1339,10 @@ fn query_state(
 }
 
 fn main() -> ExitCode {
+    if let Err(e) = apply_client_config() {
+        eprintln!("Error: {e:#}");
+        return ExitCode::FAILURE;
+    }
     let cli = Cli::parse();
     if matches!(
         cli.command,
@@ -1290,6 +1442,7 @@ fn main() -> ExitCode {
             );
             Ok(())
         }),
+        Command::Config { command } => config_cmd(&cli, command),
         Command::Genesis { command } => match command {
             GenesisCommand::AddGenesisAccount {
                 address_or_key,

@@ -251,10 +251,11 @@ fn run<A: Application>(
     if let Some(api) = read_api_address(&home.config("app.toml"))? {
         let rest_tx = crate::rpc::Engine::new(req_tx.clone(), Some(view.clone()));
         let limits = crate::home::read_api_limits(&home.config("app.toml"))?;
+        let node_config = crate::home::read_node_service_config(&home.config("app.toml"))?;
         std::thread::Builder::new()
             .name("rest".into())
             .spawn(move || {
-                if let Err(e) = crate::rest::serve(api, rest_tx, &limits) {
+                if let Err(e) = crate::rest::serve(api, rest_tx, node_config, &limits) {
                     tracing::error!(error = %e, "REST server stopped");
                 }
             })?;

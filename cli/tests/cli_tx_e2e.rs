@@ -339,3 +339,63 @@ fn send_then_query_with_proof() {
     assert!(!good);
     assert!(err.contains("cannot reach the node"), "{err}");
 }
+
+/// client.toml: `init` writes the chain id there; `config set client` adds the node and the
+/// keyring backend; then a send needs none of `--chain-id`, `--node`, `--keyring-backend`,
+/// and a flag still beats the file.
+#[test]
+fn client_toml_supplies_chain_id_node_and_keyring_backend() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let home = dir.path();
+    let ports = funded_home(home, "client-toml-1", "50ms");
+    let node = format!("tcp://127.0.0.1:{}", ports.rpc);
+    assert_eq!(
+        ok(home, &["config", "get", "client", "chain-id"]).trim(),
+        "client-toml-1"
+    );
+    ok(home, &["config", "set", "client", "node", &node]);
+    ok(
+        home,
+        &["config", "set", "client", "keyring-backend", "test"],
+    );
+    let (good, _, err) = ks(home, &["config", "set", "client", "keyring-backend", "os"]);
+    assert!(!good && err.contains("invalid keyring-backend"), "{err}");
+    let view = ok(home, &["config", "view", "client"]);
+    assert!(view.contains(&format!("node = \"{node}\"")), "{view}");
+    ok(home, &["keys", "add", "bob"]);
+    let bob = ok(home, &["keys", "show", "bob", "-a"]).trim().to_string();
+    let _node = start_quiet(home);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !ks(home, &["query", "bank", "balances", &bob]).0 {
+        assert!(Instant::now() < deadline, "node did not come up");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let out = ok(
+        home,
+        &[
+            "tx", "bank", "send", "alice", &bob, "7stake", "--fees", "500stake",
+        ],
+    );
+    let res: serde_json::Value = serde_json::from_str(out.trim()).expect("json");
+    assert_eq!(res["code"], 0, "{res}");
+    // A flag beats the file: a wrong --chain-id is refused by the node's signature check.
+    let (good, _, err) = ks(
+        home,
+        &[
+            "tx",
+            "bank",
+            "send",
+            "alice",
+            &bob,
+            "1stake",
+            "--chain-id",
+            "other-chain",
+            "--sequence",
+            "1",
+        ],
+    );
+    assert!(
+        !good && err.contains("signature verification failed"),
+        "{err}"
+    );
+}

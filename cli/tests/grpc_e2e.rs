@@ -327,3 +327,233 @@ fn the_sdks_generated_grpc_clients_work_against_a_node() {
     );
     assert!(text.contains("grpc-status:0"), "{text}");
 }
+
+/// The REST routes added for wallets and explorers answer what the SDK's gRPC clients get
+/// from the same node: spendable balances, denom metadata (from genesis), module accounts,
+/// a validator's slashes, the node's config and a block with its transactions.
+#[test]
+fn the_newer_rest_routes_answer_as_the_grpc_methods() {
+    use cosmos_sdk_proto::cosmos::distribution::v1beta1 as distr;
+    let dir = tempfile::tempdir().expect("tmp");
+    let home = dir.path();
+    let ports = funded_home(home, "routes-1", "100ms");
+    let genesis = home.join("config/genesis.json");
+    let mut g: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&genesis).expect("genesis")).expect("json");
+    g["app_state"]["bank"]["denom_metadata"] = serde_json::json!([{
+        "description": "The staking token",
+        "denom_units": [
+            {"denom": "stake", "exponent": 0, "aliases": ["microstake"]},
+            {"denom": "STAKE", "exponent": 6, "aliases": []},
+        ],
+        "base": "stake", "display": "STAKE", "name": "Stake", "symbol": "STK",
+        "uri": "", "uri_hash": "",
+    }]);
+    std::fs::write(&genesis, g.to_string()).expect("write genesis");
+    let alice = ok(
+        home,
+        &["keys", "show", "alice", "-a", "--keyring-backend", "test"],
+    )
+    .trim()
+    .to_string();
+    let _node = start_quiet(home);
+    until("height 2", 60, || (height(ports.rpc) >= 2).then_some(()));
+    let bob = cosmrs::crypto::secp256k1::SigningKey::from_slice(&[9; 32])
+        .expect("key")
+        .public_key()
+        .account_id("cosmos")
+        .expect("id");
+    let sent = common::broadcast_tx_sync(ports.rpc, &alice_send(home, "routes-1", &bob, 5, 0));
+    assert_eq!(sent["result"]["code"], 0, "{sent}");
+    let hash = sent["result"]["hash"].as_str().expect("hash").to_string();
+    let tx_height: i64 = until("the send committed", 60, || {
+        let r = rpc(
+            ports.rpc,
+            "tx",
+            serde_json::json!({"hash": base64_of_hex(&hash)}),
+        );
+        r["result"]["height"].as_str().and_then(|h| h.parse().ok())
+    });
+    let rest = |path: &str| -> (u16, serde_json::Value) {
+        common::http(ports.rest, "GET", path, "").expect("the REST server answers")
+    };
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    rt.block_on(async {
+        let ch = connect(ports.grpc).await;
+        let mut bank = bank::query_client::QueryClient::new(ch.clone());
+        let spendable = bank
+            .spendable_balances(bank::QuerySpendableBalancesRequest {
+                address: alice.clone(),
+                pagination: None,
+            })
+            .await
+            .expect("spendable")
+            .into_inner();
+        let (status, r) = rest(&format!("/cosmos/bank/v1beta1/spendable_balances/{alice}"));
+        assert_eq!(status, 200, "{r}");
+        let coins: Vec<(String, String)> = spendable
+            .balances
+            .iter()
+            .map(|c| (c.denom.clone(), c.amount.clone()))
+            .collect();
+        let rest_coins: Vec<(String, String)> = r["balances"]
+            .as_array()
+            .expect("balances")
+            .iter()
+            .map(|c| (c["denom"].as_str().expect("d").into(), c["amount"].as_str().expect("a").into()))
+            .collect();
+        assert_eq!(rest_coins, coins);
+        assert!(!coins.is_empty());
+
+        let metas = bank
+            .denoms_metadata(bank::QueryDenomsMetadataRequest { pagination: None })
+            .await
+            .expect("metadata")
+            .into_inner()
+            .metadatas;
+        assert_eq!(metas.len(), 1);
+        assert_eq!(metas[0].symbol, "STK");
+        assert_eq!(metas[0].denom_units[1].exponent, 6);
+        let (status, r) = rest("/cosmos/bank/v1beta1/denoms_metadata");
+        assert_eq!(status, 200, "{r}");
+        assert_eq!(r["metadatas"][0], g["app_state"]["bank"]["denom_metadata"][0]);
+        assert_eq!(r["pagination"]["total"], "1");
+        let one = bank
+            .denom_metadata(bank::QueryDenomMetadataRequest {
+                denom: "stake".into(),
+            })
+            .await
+            .expect("one")
+            .into_inner()
+            .metadata
+            .expect("metadata");
+        assert_eq!(one, metas[0]);
+        let (status, r) = rest("/cosmos/bank/v1beta1/denoms_metadata/stake");
+        assert_eq!(status, 200, "{r}");
+        assert_eq!(r["metadata"], g["app_state"]["bank"]["denom_metadata"][0]);
+        let e = bank
+            .denom_metadata(bank::QueryDenomMetadataRequest {
+                denom: "nope".into(),
+            })
+            .await
+            .expect_err("no metadata");
+        assert_eq!(e.code(), Code::NotFound, "{e:?}");
+        let (status, r) = rest("/cosmos/bank/v1beta1/denoms_metadata/nope");
+        assert_eq!(status, 404, "{r}");
+
+        let mut auth = auth::query_client::QueryClient::new(ch.clone());
+        let accounts = auth
+            .module_accounts(auth::QueryModuleAccountsRequest {})
+            .await
+            .expect("module accounts")
+            .into_inner()
+            .accounts;
+        let names: Vec<String> = accounts
+            .iter()
+            .map(|a| {
+                auth::ModuleAccount::decode(a.value.as_slice())
+                    .expect("a module account")
+                    .name
+            })
+            .collect();
+        assert!(names.contains(&"fee_collector".to_string()), "{names:?}");
+        let (status, r) = rest("/cosmos/auth/v1beta1/module_accounts");
+        assert_eq!(status, 200, "{r}");
+        let rest_names: Vec<String> = r["accounts"]
+            .as_array()
+            .expect("accounts")
+            .iter()
+            .map(|a| a["name"].as_str().expect("name").to_string())
+            .collect();
+        assert_eq!(rest_names, names);
+        assert_eq!(r["accounts"][0]["@type"], "/cosmos.auth.v1beta1.ModuleAccount");
+        let by_name = auth
+            .module_account_by_name(auth::QueryModuleAccountByNameRequest {
+                name: "fee_collector".into(),
+            })
+            .await
+            .expect("by name")
+            .into_inner()
+            .account
+            .expect("an Any");
+        let fee = auth::ModuleAccount::decode(by_name.value.as_slice()).expect("decodes");
+        let (status, r) = rest("/cosmos/auth/v1beta1/module_accounts/fee_collector");
+        assert_eq!(status, 200, "{r}");
+        assert_eq!(
+            r["account"]["base_account"]["address"],
+            fee.base_account.expect("base").address
+        );
+
+        let mut distribution = distr::query_client::QueryClient::new(ch.clone());
+        let valoper = keystone_modules::Address([0x11; 20]).to_valoper();
+        let slashes = distribution
+            .validator_slashes(distr::QueryValidatorSlashesRequest {
+                validator_address: valoper.clone(),
+                starting_height: 0,
+                ending_height: 100,
+                pagination: None,
+            })
+            .await
+            .expect("slashes")
+            .into_inner();
+        let (status, r) = rest(&format!(
+            "/cosmos/distribution/v1beta1/validators/{valoper}/slashes?starting_height=0&ending_height=100"
+        ));
+        assert_eq!(status, 200, "{r}");
+        assert_eq!(r["slashes"].as_array().map(Vec::len), Some(slashes.slashes.len()));
+        let (status, r) = rest(&format!(
+            "/cosmos/distribution/v1beta1/validators/{valoper}/slashes?starting_height=5&ending_height=1"
+        ));
+        assert_eq!(status, 400, "{r}");
+
+        let mut node_service = node::service_client::ServiceClient::new(ch.clone());
+        let config = node_service
+            .config(node::ConfigRequest {})
+            .await
+            .expect("config")
+            .into_inner();
+        let (status, r) = rest("/cosmos/base/node/v1beta1/config");
+        assert_eq!(status, 200, "{r}");
+        assert_eq!(r["minimum_gas_price"], config.minimum_gas_price);
+        assert_eq!(r["pruning_keep_recent"], config.pruning_keep_recent);
+        assert_eq!(r["halt_height"], config.halt_height.to_string());
+
+        let mut tx_service = txs::service_client::ServiceClient::new(ch);
+        let with_txs = tx_service
+            .get_block_with_txs(txs::GetBlockWithTxsRequest {
+                height: tx_height,
+                pagination: None,
+            })
+            .await
+            .expect("block with txs")
+            .into_inner();
+        let (status, r) = rest(&format!("/cosmos/tx/v1beta1/txs/block/{tx_height}"));
+        assert_eq!(status, 200, "{r}");
+        assert_eq!(r["txs"].as_array().map(Vec::len), Some(with_txs.txs.len()));
+        assert_eq!(
+            r["txs"][0]["body"]["messages"][0]["@type"],
+            with_txs.txs[0].body.as_ref().expect("body").messages[0].type_url
+        );
+        assert_eq!(
+            r["block"]["header"]["height"],
+            tx_height.to_string()
+        );
+        use base64::Engine as _;
+        assert_eq!(
+            r["block_id"]["hash"],
+            base64::engine::general_purpose::STANDARD
+                .encode(with_txs.block_id.expect("id").hash)
+        );
+        assert_eq!(r["pagination"]["total"], "1");
+        let (status, _) = rest(&format!("/cosmos/tx/v1beta1/txs/block/{}", tx_height + 1_000_000));
+        assert_eq!(status, 400);
+    });
+}
+
+fn base64_of_hex(h: &str) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD.encode(hex::decode(h).expect("hex"))
+}

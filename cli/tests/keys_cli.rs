@@ -348,3 +348,57 @@ fn account_and_index_choose_the_hd_path() {
     assert_eq!(out.trim(), want.as_ref());
     assert_ne!(out.trim(), "cosmos1pkptre7fdkl6gfrzlesjjvhxhlc3r4gmmk8rs6");
 }
+
+#[test]
+fn export_and_import_move_a_key_as_gaiad_armors_it() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let (a, b) = (dir.path().join("a"), dir.path().join("b"));
+    let t = ["--keyring-backend", "test"];
+    let f = ["--keyring-backend", "file"];
+    let (ok, _, err) = keystone(
+        &a,
+        &["keys", "add", "faucet", "--recover", t[0], t[1]],
+        FAUCET,
+    );
+    assert!(ok, "{err}");
+    // Export: the armor passphrase is asked first.
+    let (ok, armored, err) = keystone(
+        &a,
+        &["keys", "export", "faucet", t[0], t[1]],
+        "export passphrase\n",
+    );
+    assert!(ok, "{err}");
+    assert!(
+        err.contains("Enter passphrase to encrypt the exported key"),
+        "{err}"
+    );
+    assert!(armored.starts_with("-----BEGIN TENDERMINT PRIVATE KEY-----\nkdf: bcrypt\n"));
+    let keyfile = dir.path().join("faucet.armor");
+    std::fs::write(&keyfile, &armored).expect("write");
+    // Import into a new file keyring: the armor's passphrase, then the keyring's twice.
+    let k = keyfile.to_str().expect("utf-8");
+    let (ok, _, err) = keystone(
+        &b,
+        &["keys", "import", "moved", k, f[0], f[1]],
+        "export passphrase\nkeyring passphrase\nkeyring passphrase\n",
+    );
+    assert!(ok, "{err}");
+    let (ok, out, _) = keystone(&b, &["keys", "show", "moved", "-a", f[0], f[1]], "");
+    assert!(ok);
+    assert_eq!(out.trim(), "cosmos1pkptre7fdkl6gfrzlesjjvhxhlc3r4gmmk8rs6");
+    // A wrong passphrase, a short one, an existing name: clear errors.
+    let (ok, _, err) = keystone(
+        &a,
+        &["keys", "import", "x", k, t[0], t[1]],
+        "not it at all\n",
+    );
+    assert!(!ok && err.contains("invalid passphrase"), "{err}");
+    let (ok, _, err) = keystone(&a, &["keys", "export", "faucet", t[0], t[1]], "short\n");
+    assert!(!ok && err.contains("at least 8 characters"), "{err}");
+    let (ok, _, err) = keystone(
+        &a,
+        &["keys", "import", "faucet", k, t[0], t[1]],
+        "export passphrase\n",
+    );
+    assert!(!ok && err.contains("cannot overwrite key"), "{err}");
+}

@@ -1,4 +1,5 @@
-//! `cosmos.auth.v1beta1.Query`: `Account` and `Params`.
+//! `cosmos.auth.v1beta1.Query`: `Account`, `Params`, `ModuleAccounts` and
+//! `ModuleAccountByName`.
 
 use super::{account, answer, decode, Failure, Handled};
 use base64::Engine;
@@ -20,6 +21,27 @@ pub(super) fn query(state: &impl State, method: &str, data: &[u8]) -> Handled {
                 account: Some(packed(&found)?),
             })
         }
+        "ModuleAccounts" => {
+            decode::<pb::QueryModuleAccountsRequest>(data)?;
+            let accounts = module_accounts(state)?
+                .iter()
+                .map(packed)
+                .collect::<Result<_, _>>()?;
+            answer(&pb::QueryModuleAccountsResponse { accounts })
+        }
+        "ModuleAccountByName" => {
+            let q: pb::QueryModuleAccountByNameRequest = decode(data)?;
+            if q.name.is_empty() {
+                return Err(Failure::invalid_argument("module name is empty"));
+            }
+            let found = module_accounts(state)?
+                .into_iter()
+                .find(|a| a.module_name.as_deref() == Some(q.name.as_str()))
+                .ok_or_else(|| Failure::not_found(format!("account {} not found", q.name)))?;
+            answer(&pb::QueryModuleAccountByNameResponse {
+                account: Some(packed(&found)?),
+            })
+        }
         "Params" => {
             decode::<pb::QueryParamsRequest>(data)?;
             let p = auth::params(state)?;
@@ -35,6 +57,16 @@ pub(super) fn query(state: &impl State, method: &str, data: &[u8]) -> Handled {
         }
         _ => Ok(None),
     }
+}
+
+/// The module accounts this chain holds, in name order (as the SDK lists them).
+fn module_accounts(state: &impl State) -> Result<Vec<auth::Account>, Failure> {
+    let mut found: Vec<auth::Account> = auth::all_accounts(state)?
+        .into_iter()
+        .filter(|a| a.module_name.is_some())
+        .collect();
+    found.sort_by(|a, b| a.module_name.cmp(&b.module_name));
+    Ok(found)
 }
 
 /// The account as the SDK packs it: a `BaseAccount`, or for a module's account a

@@ -57,6 +57,9 @@ pub(crate) struct Failure {
     code: u32,
     codespace: &'static str,
     log: String,
+    /// The gRPC status code and description the gateway reports it with (LCD routes rendered
+    /// from these answers).
+    status: (u32, String),
 }
 
 impl Failure {
@@ -64,14 +67,24 @@ impl Failure {
         Failure {
             code,
             codespace: "sdk",
+            status: (13, log.clone()),
             log,
         }
+    }
+    fn with_status(mut self, code: u32, desc: impl std::fmt::Display) -> Failure {
+        self.status = (code, desc.to_string());
+        self
+    }
+    /// The gRPC status code and description.
+    pub(crate) fn status(&self) -> (u32, &str) {
+        (self.status.0, &self.status.1)
     }
     fn bad_request() -> Failure {
         Failure::sdk(
             18,
             "the request does not decode as its protobuf message: invalid request".into(),
         )
+        .with_status(3, "the request does not decode as its protobuf message")
     }
     fn invalid_address(e: impl std::fmt::Display) -> Failure {
         Failure::invalid_argument(format!("invalid address: {e}"))
@@ -81,15 +94,18 @@ impl Failure {
             38,
             format!("rpc error: code = NotFound desc = {desc}: key not found"),
         )
+        .with_status(5, desc)
     }
     fn invalid_argument(desc: impl std::fmt::Display) -> Failure {
         Failure::sdk(
             18,
             format!("rpc error: code = InvalidArgument desc = {desc}: invalid request"),
         )
+        .with_status(3, desc)
     }
     fn unknown_path(path: &str) -> Failure {
         Failure::sdk(6, format!("unknown query path {path}: unknown request"))
+            .with_status(12, format!("unknown query path {path}"))
     }
     /// An `Unknown` status, which baseapp reports as code 6 (unknown request).
     fn unknown(desc: impl std::fmt::Display) -> Failure {
@@ -97,6 +113,7 @@ impl Failure {
             6,
             format!("rpc error: code = Unknown desc = {desc}: unknown request"),
         )
+        .with_status(2, desc)
     }
 }
 
@@ -105,6 +122,7 @@ impl From<ModuleError> for Failure {
         Failure {
             code: 1,
             codespace: "undefined",
+            status: (13, e.to_string()),
             log: e.to_string(),
         }
     }
@@ -120,22 +138,9 @@ pub(crate) fn query<S: State>(
     height: u64,
     sim: &Context<'_>,
 ) -> abci::ResponseQuery {
-    let handled = if let Some(method) = path.strip_prefix("/cosmos.auth.v1beta1.Query/") {
-        auth::query(&*state, method, data)
-    } else if let Some(method) = path.strip_prefix("/cosmos.bank.v1beta1.Query/") {
-        bank::query(&*state, method, data)
-    } else if let Some(method) = path.strip_prefix("/cosmos.staking.v1beta1.Query/") {
-        staking::query(&*state, method, data)
-    } else if let Some(method) = path.strip_prefix("/cosmos.distribution.v1beta1.Query/") {
-        distribution::query(&*state, method, data)
-    } else if let Some(method) = path.strip_prefix("/cosmos.slashing.v1beta1.Query/") {
-        slashing::query(&*state, method, data)
-    } else if let Some(method) = path.strip_prefix("/cosmos.mint.v1beta1.Query/") {
-        mint::query(&*state, method, data)
-    } else if let Some(method) = path.strip_prefix("/cosmos.tx.v1beta1.Service/") {
-        tx::query(state, method, data, sim)
-    } else {
-        Ok(None)
+    let handled = match path.strip_prefix("/cosmos.tx.v1beta1.Service/") {
+        Some(method) => tx::query(state, method, data, sim),
+        None => module_query(&*state, path, data),
     };
     let height = i64::try_from(height).unwrap_or(i64::MAX);
     match handled.and_then(|v| v.ok_or_else(|| Failure::unknown_path(path))) {
@@ -156,6 +161,39 @@ pub(crate) fn query<S: State>(
 
 /// A module's answer: `Ok(None)` when it has no such method.
 type Handled = Result<Option<Vec<u8>>, Failure>;
+
+/// A module query service's answer to `path` (every service but the tx service, which
+/// simulates): the one implementation the gRPC server, `abci_query` and the LCD routes
+/// rendered from it share.
+fn module_query(state: &impl State, path: &str, data: &[u8]) -> Handled {
+    if let Some(method) = path.strip_prefix("/cosmos.auth.v1beta1.Query/") {
+        auth::query(state, method, data)
+    } else if let Some(method) = path.strip_prefix("/cosmos.bank.v1beta1.Query/") {
+        bank::query(state, method, data)
+    } else if let Some(method) = path.strip_prefix("/cosmos.staking.v1beta1.Query/") {
+        staking::query(state, method, data)
+    } else if let Some(method) = path.strip_prefix("/cosmos.distribution.v1beta1.Query/") {
+        distribution::query(state, method, data)
+    } else if let Some(method) = path.strip_prefix("/cosmos.slashing.v1beta1.Query/") {
+        slashing::query(state, method, data)
+    } else if let Some(method) = path.strip_prefix("/cosmos.mint.v1beta1.Query/") {
+        mint::query(state, method, data)
+    } else {
+        Ok(None)
+    }
+}
+
+/// [`module_query`]'s answer to `req`, decoded: for the LCD routes rendered from it.
+pub(crate) fn ask<Resp: Message + Default>(
+    state: &impl State,
+    path: &str,
+    req: &impl Message,
+) -> Result<Resp, Failure> {
+    let bytes = module_query(state, path, &req.encode_to_vec())?
+        .ok_or_else(|| Failure::unknown_path(path))?;
+    Resp::decode(bytes.as_slice())
+        .map_err(|e| Failure::sdk(1, format!("{path} answered bytes that do not decode: {e}")))
+}
 
 fn decode<T: Message + Default>(data: &[u8]) -> Result<T, Failure> {
     T::decode(data).map_err(|_| Failure::bad_request())

@@ -1,8 +1,10 @@
 //! `x/bank`'s routes under `/cosmos/bank/v1beta1/` answered here: `supply` (every denom's
-//! total, in denom order), `supply/by_denom?denom=` and `params`. The balance routes are the
-//! REST server's own (they prove their answers).
+//! total, in denom order), `supply/by_denom?denom=`, `params`, `spendable_balances/{address}`,
+//! `denoms_metadata` and `denoms_metadata/{denom}` (the last three rendered from the gRPC
+//! answers). The balance routes are the REST server's own (they prove their answers).
 
-use super::{page, LcdError, Result};
+use super::{ask, coins_json, page, page_json, LcdError, Result};
+use cosmos_sdk_proto::cosmos::bank::v1beta1 as pb;
 use keystone_modules::{bank, State};
 use serde_json::{json, Value};
 
@@ -39,8 +41,53 @@ pub(super) fn get(state: &impl State, parts: &[&str], path: &str, query: &str) -
                 json!({"params": {"send_enabled": [], "default_send_enabled": p.default_send_enabled}}),
             )
         }
+        ["spendable_balances", address] => {
+            let r: pb::QuerySpendableBalancesResponse = ask(
+                state,
+                "/cosmos.bank.v1beta1.Query/SpendableBalances",
+                &pb::QuerySpendableBalancesRequest {
+                    address: address.to_string(),
+                    pagination: None,
+                },
+            )?;
+            Ok(json!({"balances": coins_json(&r.balances), "pagination": page_json(&r.pagination)}))
+        }
+        ["denoms_metadata"] => {
+            let r: pb::QueryDenomsMetadataResponse = ask(
+                state,
+                "/cosmos.bank.v1beta1.Query/DenomsMetadata",
+                &pb::QueryDenomsMetadataRequest { pagination: None },
+            )?;
+            let all: Vec<Value> = r.metadatas.iter().map(metadata_json).collect();
+            Ok(json!({"metadatas": all, "pagination": page_json(&r.pagination)}))
+        }
+        ["denoms_metadata", denom] => {
+            let r: pb::QueryDenomMetadataResponse = ask(
+                state,
+                "/cosmos.bank.v1beta1.Query/DenomMetadata",
+                &pb::QueryDenomMetadataRequest {
+                    denom: percent_decoded(denom),
+                },
+            )?;
+            Ok(json!({"metadata": r.metadata.as_ref().map(metadata_json)}))
+        }
         _ => Err(LcdError::unknown_route(path)),
     }
+}
+
+fn metadata_json(m: &pb::Metadata) -> Value {
+    json!({
+        "description": m.description,
+        "denom_units": m.denom_units.iter().map(|u| json!({
+            "denom": u.denom, "exponent": u.exponent, "aliases": u.aliases,
+        })).collect::<Vec<_>>(),
+        "base": m.base,
+        "display": m.display,
+        "name": m.name,
+        "symbol": m.symbol,
+        "uri": m.uri,
+        "uri_hash": m.uri_hash,
+    })
 }
 
 /// A URL query value with its `%XX` escapes decoded (an IBC denom's `/` comes as `%2F`); an

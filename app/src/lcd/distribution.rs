@@ -1,15 +1,17 @@
 //! `x/distribution`'s routes under `/cosmos/distribution/v1beta1/`: `params`,
 //! `community_pool`, `validators/{v}` (its commission and self-bond rewards),
 //! `validators/{v}/commission`, `validators/{v}/outstanding_rewards`, `delegators/{d}/rewards`,
-//! `delegators/{d}/rewards/{v}`, `delegators/{d}/validators` and
-//! `delegators/{d}/withdraw_address`.
+//! `delegators/{d}/rewards/{v}`, `delegators/{d}/validators`,
+//! `delegators/{d}/withdraw_address` and `validators/{v}/slashes?starting_height=&ending_height=`
+//! (rendered from the gRPC answer).
 //!
 //! Rewards are computed as a withdrawal now would compute them (the module's queries run on a
 //! branch that is dropped, so a query changes nothing), in the block
 //! [`distribution::query_ctx`] describes. The gRPC paths (`crate::grpc`) read through the same
 //! module queries.
 
-use super::{account, json, module_error, valoper, LcdError, Result};
+use super::{account, ask, json, module_error, page_json, valoper, LcdError, Result};
+use cosmos_sdk_proto::cosmos::distribution::v1beta1 as pb;
 use keystone_modules::distribution::{self, query_ctx, DecCoins};
 use keystone_modules::{staking, Address, State};
 use serde_json::{json, Value};
@@ -24,8 +26,43 @@ fn must_exist(state: &impl State, op: &Address) -> Result<()> {
 
 /// Answer the distribution route `parts` (the segments after the prefix) of `path` from
 /// `state`.
-pub(super) fn get(state: &impl State, parts: &[&str], path: &str) -> Result<Value> {
+pub(super) fn get(state: &impl State, parts: &[&str], path: &str, query: &str) -> Result<Value> {
     match parts {
+        ["validators", v, "slashes"] => {
+            let height = |name: &str| -> Result<u64> {
+                match query
+                    .split('&')
+                    .find_map(|kv| kv.strip_prefix(name)?.strip_prefix('='))
+                {
+                    None | Some("") => Ok(0),
+                    Some(h) => h
+                        .parse()
+                        .map_err(|_| LcdError::invalid(format!("invalid {name} {h:?}"))),
+                }
+            };
+            let r: pb::QueryValidatorSlashesResponse = ask(
+                state,
+                "/cosmos.distribution.v1beta1.Query/ValidatorSlashes",
+                &pb::QueryValidatorSlashesRequest {
+                    validator_address: v.to_string(),
+                    starting_height: height("starting_height")?,
+                    ending_height: height("ending_height")?,
+                    pagination: None,
+                },
+            )?;
+            let slashes: Vec<Value> = r
+                .slashes
+                .iter()
+                .map(|e| {
+                    json!({
+                        "validator_period": e.validator_period.to_string(),
+                        "fraction": keystone_proto::tx_json::dec_atomics_to_json(&e.fraction)
+                            .unwrap_or_else(|_| e.fraction.clone()),
+                    })
+                })
+                .collect();
+            Ok(json!({"slashes": slashes, "pagination": page_json(&r.pagination)}))
+        }
         ["params"] => {
             let params = distribution::params(state).map_err(LcdError::internal)?;
             Ok(json!({"params": json(&params)?}))

@@ -5,8 +5,9 @@
 //!
 //! One file per module: `staking` (`/cosmos/staking/v1beta1/…`), `slashing`
 //! (`/cosmos/slashing/v1beta1/…`), `distribution` (`/cosmos/distribution/v1beta1/…`),
-//! `mint` (`/cosmos/mint/v1beta1/…`), `bank` (supply and params) and `auth` (params); each
-//! lists its routes. Errors carry the gRPC status
+//! `mint` (`/cosmos/mint/v1beta1/…`), `bank` (supply, params, spendable balances, denom
+//! metadata) and `auth` (params, module accounts); each lists its routes. Newer routes are
+//! rendered from the gRPC method's answer ([`ask`]), so the two cannot disagree. Errors carry the gRPC status
 //! code the gateway would (3 InvalidArgument, 5 NotFound, 12 Unimplemented, 13 Internal) with
 //! the SDK's wording; every list is answered whole (`pagination.next_key` null).
 
@@ -99,6 +100,39 @@ fn valcons(a: &str) -> Result<Address> {
     Address::from_bech32(a, keystone_modules::address::VALCONS_HRP).map_err(LcdError::invalid)
 }
 
+/// The answer of the gRPC method `path` to `req` — the one query implementation — for a route
+/// that renders it; its failure as the gateway reports it.
+fn ask<Resp: prost::Message + Default>(
+    state: &impl State,
+    path: &str,
+    req: &impl prost::Message,
+) -> Result<Resp> {
+    crate::grpc::ask(state, path, req).map_err(|f| {
+        let (code, desc) = f.status();
+        match code {
+            3 => LcdError::invalid(desc),
+            5 => LcdError::not_found(desc),
+            12 => LcdError::unknown_route(desc),
+            _ => LcdError::internal(desc),
+        }
+    })
+}
+
+/// Coins as the gateway writes them.
+fn coins_json(coins: &[cosmos_sdk_proto::cosmos::base::v1beta1::Coin]) -> Value {
+    Value::Array(
+        coins
+            .iter()
+            .map(|c| serde_json::json!({"denom": c.denom, "amount": c.amount}))
+            .collect(),
+    )
+}
+
+/// A gRPC answer's pagination as the gateway writes it (a whole list: no next key).
+fn page_json(p: &Option<cosmos_sdk_proto::cosmos::base::query::v1beta1::PageResponse>) -> Value {
+    page(p.as_ref().map_or(0, |p| p.total as usize))
+}
+
 /// A whole list: the gateway's pagination for an answer that fits in one page.
 fn page(n: usize) -> Value {
     serde_json::json!({"next_key": null, "total": n.to_string()})
@@ -114,10 +148,13 @@ const AUTH: &str = "/cosmos/auth/v1beta1/";
 /// Whether `path` is one of the routes answered here.
 pub fn handles(path: &str) -> bool {
     // Of bank and auth, only these: their balance and account routes are the REST server's.
-    const OWN: [&str; 3] = [
+    const OWN: [&str; 6] = [
         "/cosmos/bank/v1beta1/supply",
         "/cosmos/bank/v1beta1/params",
+        "/cosmos/bank/v1beta1/spendable_balances/",
+        "/cosmos/bank/v1beta1/denoms_metadata",
         "/cosmos/auth/v1beta1/params",
+        "/cosmos/auth/v1beta1/module_accounts",
     ];
     [STAKING, SLASHING, DISTRIBUTION, MINT]
         .iter()
@@ -140,7 +177,7 @@ pub fn get(state: &impl State, path: &str, query: &str) -> Result<Value> {
         return slashing::get(state, &parts, path);
     }
     if let Some(parts) = route(DISTRIBUTION) {
-        return distribution::get(state, &parts, path);
+        return distribution::get(state, &parts, path, query);
     }
     if let Some(parts) = route(MINT) {
         return mint::get(state, &parts, path);

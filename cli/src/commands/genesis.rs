@@ -15,7 +15,7 @@ pub(crate) struct GentxArgs {
     /// The self-delegation, e.g. 100000000stake.
     amount: String,
     /// The chain id (must be the genesis's).
-    #[arg(long)]
+    #[arg(long, env = "KEYSTONE_CHAIN_ID")]
     chain_id: String,
     /// The validator's name (default: the node's moniker from config.toml).
     #[arg(long)]
@@ -36,7 +36,7 @@ pub(crate) struct GentxArgs {
     #[arg(long)]
     output_document: Option<PathBuf>,
     /// Where the key is.
-    #[arg(long, value_enum, default_value_t = Backend::File)]
+    #[arg(long, env = "KEYSTONE_KEYRING_BACKEND", value_enum, default_value_t = Backend::File)]
     keyring_backend: Backend,
 }
 

@@ -15,7 +15,7 @@ pub(crate) enum StakingQuery {
         #[arg(long)]
         status: Option<String>,
         /// The node's RPC address.
-        #[arg(long, default_value = crate::NODE)]
+        #[arg(long, env = "KEYSTONE_NODE", default_value = crate::NODE)]
         node: String,
     },
     /// One validator.
@@ -23,7 +23,7 @@ pub(crate) enum StakingQuery {
         /// Its operator address (cosmosvaloper…).
         validator: String,
         /// The node's RPC address.
-        #[arg(long, default_value = crate::NODE)]
+        #[arg(long, env = "KEYSTONE_NODE", default_value = crate::NODE)]
         node: String,
     },
     /// A delegation and what it is worth.
@@ -33,7 +33,7 @@ pub(crate) enum StakingQuery {
         /// The validator (cosmosvaloper…).
         validator: String,
         /// The node's RPC address.
-        #[arg(long, default_value = crate::NODE)]
+        #[arg(long, env = "KEYSTONE_NODE", default_value = crate::NODE)]
         node: String,
     },
     /// Every delegation of a delegator.
@@ -41,7 +41,7 @@ pub(crate) enum StakingQuery {
         /// The delegator (cosmos…).
         delegator: String,
         /// The node's RPC address.
-        #[arg(long, default_value = crate::NODE)]
+        #[arg(long, env = "KEYSTONE_NODE", default_value = crate::NODE)]
         node: String,
     },
     /// An unbonding delegation and its entries.
@@ -51,7 +51,7 @@ pub(crate) enum StakingQuery {
         /// The validator (cosmosvaloper…).
         validator: String,
         /// The node's RPC address.
-        #[arg(long, default_value = crate::NODE)]
+        #[arg(long, env = "KEYSTONE_NODE", default_value = crate::NODE)]
         node: String,
     },
     /// A delegator's redelegations (optionally only from `src` to `dst`).
@@ -63,19 +63,19 @@ pub(crate) enum StakingQuery {
         /// To (cosmosvaloper…).
         dst_validator: Option<String>,
         /// The node's RPC address.
-        #[arg(long, default_value = crate::NODE)]
+        #[arg(long, env = "KEYSTONE_NODE", default_value = crate::NODE)]
         node: String,
     },
     /// Bonded and not-bonded tokens.
     Pool {
         /// The node's RPC address.
-        #[arg(long, default_value = crate::NODE)]
+        #[arg(long, env = "KEYSTONE_NODE", default_value = crate::NODE)]
         node: String,
     },
     /// The staking params.
     Params {
         /// The node's RPC address.
-        #[arg(long, default_value = crate::NODE)]
+        #[arg(long, env = "KEYSTONE_NODE", default_value = crate::NODE)]
         node: String,
     },
 }
@@ -88,19 +88,19 @@ pub(crate) enum SlashingQuery {
         /// Its consensus address (cosmosvalcons…, as `tendermint show-address` prints it).
         cons_address: String,
         /// The node's RPC address.
-        #[arg(long, default_value = crate::NODE)]
+        #[arg(long, env = "KEYSTONE_NODE", default_value = crate::NODE)]
         node: String,
     },
     /// Every validator's liveness record.
     SigningInfos {
         /// The node's RPC address.
-        #[arg(long, default_value = crate::NODE)]
+        #[arg(long, env = "KEYSTONE_NODE", default_value = crate::NODE)]
         node: String,
     },
     /// The slashing params.
     Params {
         /// The node's RPC address.
-        #[arg(long, default_value = crate::NODE)]
+        #[arg(long, env = "KEYSTONE_NODE", default_value = crate::NODE)]
         node: String,
     },
 }
@@ -115,7 +115,7 @@ pub(crate) enum DistributionQuery {
         /// Only from this validator (cosmosvaloper…).
         validator: Option<String>,
         /// The node's RPC address.
-        #[arg(long, default_value = crate::NODE)]
+        #[arg(long, env = "KEYSTONE_NODE", default_value = crate::NODE)]
         node: String,
     },
     /// A validator's commission not yet withdrawn.
@@ -123,7 +123,7 @@ pub(crate) enum DistributionQuery {
         /// The validator (cosmosvaloper…).
         validator: String,
         /// The node's RPC address.
-        #[arg(long, default_value = crate::NODE)]
+        #[arg(long, env = "KEYSTONE_NODE", default_value = crate::NODE)]
         node: String,
     },
     /// Everything allocated to a validator and not yet paid out, its commission included.
@@ -132,7 +132,7 @@ pub(crate) enum DistributionQuery {
         /// The validator (cosmosvaloper…).
         validator: String,
         /// The node's RPC address.
-        #[arg(long, default_value = crate::NODE)]
+        #[arg(long, env = "KEYSTONE_NODE", default_value = crate::NODE)]
         node: String,
     },
     /// A validator's commission and its operator's self-delegation rewards.
@@ -140,19 +140,19 @@ pub(crate) enum DistributionQuery {
         /// The validator (cosmosvaloper…).
         validator: String,
         /// The node's RPC address.
-        #[arg(long, default_value = crate::NODE)]
+        #[arg(long, env = "KEYSTONE_NODE", default_value = crate::NODE)]
         node: String,
     },
     /// The community pool.
     CommunityPool {
         /// The node's RPC address.
-        #[arg(long, default_value = crate::NODE)]
+        #[arg(long, env = "KEYSTONE_NODE", default_value = crate::NODE)]
         node: String,
     },
     /// The distribution params.
     Params {
         /// The node's RPC address.
-        #[arg(long, default_value = crate::NODE)]
+        #[arg(long, env = "KEYSTONE_NODE", default_value = crate::NODE)]
         node: String,
     },
 }
@@ -163,19 +163,19 @@ pub(crate) enum MintQuery {
     /// The mint params.
     Params {
         /// The node's RPC address.
-        #[arg(long, default_value = crate::NODE)]
+        #[arg(long, env = "KEYSTONE_NODE", default_value = crate::NODE)]
         node: String,
     },
     /// The current annual inflation rate.
     Inflation {
         /// The node's RPC address.
-        #[arg(long, default_value = crate::NODE)]
+        #[arg(long, env = "KEYSTONE_NODE", default_value = crate::NODE)]
         node: String,
     },
     /// The current annual provisions.
     AnnualProvisions {
         /// The node's RPC address.
-        #[arg(long, default_value = crate::NODE)]
+        #[arg(long, env = "KEYSTONE_NODE", default_value = crate::NODE)]
         node: String,
     },
 }

@@ -13,13 +13,13 @@ use keystone_modules::{Address, Coin, Coins};
 #[derive(Args, Clone, Debug, PartialEq, Eq)]
 pub(crate) struct SignArgs {
     /// The chain id (signed over; not needed with --generate-only).
-    #[arg(long)]
+    #[arg(long, env = "KEYSTONE_CHAIN_ID")]
     pub(crate) chain_id: Option<String>,
     /// The node's RPC address.
-    #[arg(long, default_value = crate::NODE)]
+    #[arg(long, env = "KEYSTONE_NODE", default_value = crate::NODE)]
     pub(crate) node: String,
     /// Where the key is.
-    #[arg(long, value_enum, default_value_t = Backend::File)]
+    #[arg(long, env = "KEYSTONE_KEYRING_BACKEND", value_enum, default_value_t = Backend::File)]
     pub(crate) keyring_backend: Backend,
     /// Sign without a node: --account-number and --sequence must be given.
     #[arg(long)]

@@ -101,6 +101,19 @@ pub struct NodeConfig {
     pub halt_height: u64,
 }
 
+impl NodeConfig {
+    /// `cosmos.base.node.v1beta1.Service/Config`'s answer: the gRPC server's, and the REST
+    /// route's rendering of it.
+    pub fn answer(&self) -> cosmos_sdk_proto::cosmos::base::node::v1beta1::ConfigResponse {
+        cosmos_sdk_proto::cosmos::base::node::v1beta1::ConfigResponse {
+            minimum_gas_price: self.minimum_gas_price.clone(),
+            pruning_keep_recent: self.pruning_keep_recent.clone(),
+            pruning_interval: "0".into(),
+            halt_height: self.halt_height,
+        }
+    }
+}
+
 /// What the handlers share.
 #[derive(Clone)]
 struct Gateway {
@@ -179,15 +192,7 @@ impl Gateway {
             }
         }
         if path == "/cosmos.base.node.v1beta1.Service/Config" {
-            let c = &self.config;
-            return answer(
-                &cosmos_sdk_proto::cosmos::base::node::v1beta1::ConfigResponse {
-                    minimum_gas_price: c.minimum_gas_price.clone(),
-                    pruning_keep_recent: c.pruning_keep_recent.clone(),
-                    pruning_interval: "0".into(),
-                    halt_height: c.halt_height,
-                },
-            );
+            return answer(&self.config.answer());
         }
         if !APP_SERVICES.iter().any(|s| path.starts_with(s)) {
             return Err(Status::unimplemented(format!("unknown method {path}")));

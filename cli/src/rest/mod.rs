@@ -288,6 +288,8 @@ pub struct Call {
     pub(crate) raw_query: String,
     pub(crate) path: String,
     pub(crate) body: Option<Result<axum::body::Bytes, String>>,
+    /// app.toml's values `cosmos/base/node/v1beta1/config` reports.
+    pub(crate) node_config: std::sync::Arc<crate::grpc::NodeConfig>,
 }
 
 impl Call {
@@ -329,8 +331,12 @@ pub(crate) fn path_vars(pattern: &str, path: &str) -> Vec<(String, String)> {
 }
 
 /// The axum method router serving `route`: every route goes through [`routes::dispatch`].
-fn method_router(route: &'static Route) -> MethodRouter<Engine> {
+fn method_router(
+    route: &'static Route,
+    node_config: std::sync::Arc<crate::grpc::NodeConfig>,
+) -> MethodRouter<Engine> {
     let call = move |uri: &Uri, body: Option<Result<axum::body::Bytes, String>>| Call {
+        node_config: node_config.clone(),
         route,
         vars: path_vars(route.path, uri.path()),
         query: QueryParams::parse(uri.query()),
@@ -356,10 +362,11 @@ fn method_router(route: &'static Route) -> MethodRouter<Engine> {
 }
 
 /// The REST router: [`ROUTES`], and the gateway's answers for anything else.
-pub fn router(engine: Engine) -> Router {
+pub fn router(engine: Engine, node_config: crate::grpc::NodeConfig) -> Router {
+    let node_config = std::sync::Arc::new(node_config);
     let mut r = Router::new();
     for route in ROUTES {
-        r = r.route(route.path, method_router(route));
+        r = r.route(route.path, method_router(route, node_config.clone()));
     }
     r.fallback(|| async { error(StatusCode::NOT_IMPLEMENTED, 12, "Not Implemented") })
         .method_not_allowed_fallback(|| async {
@@ -372,11 +379,12 @@ pub fn router(engine: Engine) -> Router {
 pub fn serve(
     addr: std::net::SocketAddr,
     engine: Engine,
+    node_config: crate::grpc::NodeConfig,
     limits: &crate::guard::HttpLimits,
 ) -> anyhow::Result<()> {
     crate::rpc::serve_router(
         addr,
-        router(engine),
+        router(engine, node_config),
         "REST",
         limits,
         crate::guard::ErrorStyle::Gateway,

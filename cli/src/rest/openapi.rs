@@ -230,7 +230,10 @@ mod tests {
     fn the_router_serves_exactly_the_documented_routes() {
         // An engine that has gone away: handlers answer, with errors where they ask it.
         let (engine, _) = std::sync::mpsc::channel();
-        let app = super::super::router(crate::rpc::Engine::new(engine, None));
+        let app = super::super::router(
+            crate::rpc::Engine::new(engine, None),
+            crate::grpc::NodeConfig::default(),
+        );
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
         let port = listener.local_addr().expect("addr").port();
         listener.set_nonblocking(true).expect("nonblocking");

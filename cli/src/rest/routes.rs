@@ -85,6 +85,10 @@ pub enum Handler {
     ValidatorSetByHeight,
     /// `tendermint/v1beta1/abci_query`.
     AbciQuery,
+    /// `base/node/v1beta1/config`.
+    NodeConfig,
+    /// `tx/v1beta1/txs/block/{height}`.
+    BlockWithTxs,
 }
 
 /// The state keys behind an answer, from the request.
@@ -166,6 +170,16 @@ pub(crate) async fn dispatch(engine: Engine, call: Call) -> Reply {
             tendermint::validator_set(&engine, &call, Some(call.var("height"))).await
         }
         Handler::AbciQuery => tendermint::abci_query(&engine, &call).await,
+        Handler::NodeConfig => {
+            let c = call.node_config.answer();
+            Ok(ok(serde_json::json!({
+                "minimum_gas_price": c.minimum_gas_price,
+                "pruning_keep_recent": c.pruning_keep_recent,
+                "pruning_interval": c.pruning_interval,
+                "halt_height": c.halt_height.to_string(),
+            })))
+        }
+        Handler::BlockWithTxs => tx::block_with_txs(&engine, &call).await,
     };
     answer.unwrap_or_else(|e| e)
 }
@@ -431,6 +445,24 @@ pub static ROUTES: &[Route] = &[
         Handler::GetTx,
         &[("tx", "object", "cosmos.tx.v1beta1.Tx"), TX_RESPONSE],
     ),
+    with_query(
+        get(
+            "/cosmos/tx/v1beta1/txs/block/{height}",
+            "tx",
+            "A block and its transactions (GetBlockWithTxs)",
+            Handler::BlockWithTxs,
+            &[
+                ("txs", "array", "the block's transactions (cosmos.tx.v1beta1.Tx), paged"),
+                ("block_id", "object", "the block's id"),
+                ("block", "object", "tendermint.types.Block"),
+                PAGINATION,
+            ],
+        ),
+        &[
+            ("pagination.offset", "string", "transactions to skip"),
+            ("pagination.limit", "string", "transactions per page (default 100)"),
+        ],
+    ),
     post(
         "/cosmos/tx/v1beta1/simulate",
         "tx",
@@ -581,9 +613,57 @@ pub static ROUTES: &[Route] = &[
         lcd("/cosmos/bank/v1beta1/params", "bank", "Bank parameters", PARAMS),
         Prove::Keys("bank/params", bank_params),
     ),
+    paged(
+        lcd(
+            "/cosmos/bank/v1beta1/spendable_balances/{address}",
+            "bank",
+            "What an account can spend (every balance: no coins are locked on this chain)",
+            &[("balances", "array", "coins"), PAGINATION],
+        ),
+        "balances",
+    ),
+    paged(
+        lcd(
+            "/cosmos/bank/v1beta1/denoms_metadata",
+            "bank",
+            "Every denom's metadata (from genesis bank.denom_metadata)",
+            &[("metadatas", "array", "bank.v1beta1.Metadata"), PAGINATION],
+        ),
+        "metadatas",
+    ),
+    lcd(
+        "/cosmos/bank/v1beta1/denoms_metadata/{denom}",
+        "bank",
+        "One denom's metadata",
+        &[("metadata", "object", "bank.v1beta1.Metadata")],
+    ),
     proved(
         lcd("/cosmos/auth/v1beta1/params", "auth", "Auth parameters", PARAMS),
         Prove::Keys("auth/params", auth_params),
+    ),
+    lcd(
+        "/cosmos/auth/v1beta1/module_accounts",
+        "auth",
+        "Every module account, in name order",
+        &[("accounts", "array", "ModuleAccount as Any")],
+    ),
+    lcd(
+        "/cosmos/auth/v1beta1/module_accounts/{name}",
+        "auth",
+        "A module account by its module's name",
+        &[("account", "object", "ModuleAccount as Any")],
+    ),
+    get(
+        "/cosmos/base/node/v1beta1/config",
+        "node",
+        "The node's app.toml settings (minimum gas price, pruning, halt height)",
+        Handler::NodeConfig,
+        &[
+            ("minimum_gas_price", "string", "app.toml minimum-gas-prices"),
+            ("pruning_keep_recent", "string", "app.toml pruning-keep-recent"),
+            ("pruning_interval", "string", "app.toml pruning-interval"),
+            ("halt_height", "string", "app.toml halt-height"),
+        ],
     ),
     // staking
     paged(
@@ -755,6 +835,21 @@ pub static ROUTES: &[Route] = &[
             "staking/validators/<validator_address>, distribution/commission/<validator_address>",
             commission_keys,
         ),
+    ),
+    with_query(
+        lcd(
+            "/cosmos/distribution/v1beta1/validators/{validator_address}/slashes",
+            "distribution",
+            "A validator's slash events (the SDK's filter: on the event's period)",
+            &[
+                ("slashes", "array", "validator_period, fraction"),
+                PAGINATION,
+            ],
+        ),
+        &[
+            ("starting_height", "string", "from"),
+            ("ending_height", "string", "to"),
+        ],
     ),
     proved(
         lcd(

@@ -239,6 +239,20 @@ fn block_json(b: &pb::Block, sdk: bool) -> Value {
 
 /// `GET /cosmos/base/tendermint/v1beta1/blocks/latest` and `…/blocks/{height}`.
 pub(super) async fn block(engine: &Engine, height: Option<&str>) -> Result<Reply, Reply> {
+    let (id, b) = block_and_id(engine, height).await?;
+    Ok(ok(json!({
+        "block_id": id,
+        "block": block_json(&b, false),
+        "sdk_block": block_json(&b, true),
+    })))
+}
+
+/// The block at `height` (the latest when `None`) as protos, and its id as the gateway
+/// writes it.
+pub(super) async fn block_and_id(
+    engine: &Engine,
+    height: Option<&str>,
+) -> Result<(Value, pb::Block), Reply> {
     let mut p = Params::default();
     if let Some(text) = height {
         let h = requested_height(engine, text).await?;
@@ -252,11 +266,12 @@ pub(super) async fn block(engine: &Engine, height: Option<&str>) -> Result<Reply
         .map_err(|e| internal(format!("block JSON: {e}")))?;
     let id: pb::BlockId = serde_json::from_value(r["block_id"].clone())
         .map_err(|e| internal(format!("block id JSON: {e}")))?;
-    Ok(ok(json!({
-        "block_id": block_id(&Some(id)),
-        "block": block_json(&b, false),
-        "sdk_block": block_json(&b, true),
-    })))
+    Ok((block_id(&Some(id)), b))
+}
+
+/// A block as `tendermint.types.Block` in the gateway's JSON.
+pub(super) fn tendermint_block_json(b: &pb::Block) -> Value {
+    block_json(b, false)
 }
 
 /// `GET /cosmos/base/tendermint/v1beta1/validatorsets/latest` and `…/validatorsets/{height}`.

@@ -118,6 +118,53 @@ pub fn committed_tx_json(t: &Value, timestamp: &str) -> Result<(Value, Value), S
     Ok((tx, response))
 }
 
+/// `GET /cosmos/tx/v1beta1/txs/block/{height}`: the block and its transactions as the SDK's
+/// `Tx` JSON (`pagination.offset` and `pagination.limit`, default 100, page the
+/// transactions; the block is whole), as `GetBlockWithTxs` answers.
+pub(super) async fn block_with_txs(engine: &Engine, call: &Call) -> Result<Reply, Reply> {
+    let text = call.var("height");
+    let top = super::latest_height(engine).await?;
+    let height: i64 = text
+        .parse()
+        .map_err(|_| invalid(format!("invalid height {text:?}")))?;
+    if height <= 0 || height as u64 > top {
+        return Err(invalid(format!(
+            "requested height {height} but height must not be less than 1 or greater than the current height {top}"
+        )));
+    }
+    let (id, block) = super::tendermint::block_and_id(engine, Some(text)).await?;
+    let number = |name: &str, default: usize| -> Result<usize, Reply> {
+        match call.query.get(name) {
+            None | Some("") => Ok(default),
+            Some(v) => v
+                .parse()
+                .map_err(|_| invalid(format!("invalid {name} {v:?}"))),
+        }
+    };
+    let offset = number("pagination.offset", 0)?;
+    let limit = match number("pagination.limit", 100)? {
+        0 => 100,
+        l => l,
+    };
+    let raw = block
+        .data
+        .as_ref()
+        .map(|d| d.txs.clone())
+        .unwrap_or_default();
+    let txs: Vec<Value> = raw
+        .iter()
+        .skip(offset)
+        .take(limit)
+        .map(|t| keystone_proto::tx_json::tx_to_json(t).unwrap_or(Value::Null))
+        .collect();
+    Ok(ok(json!({
+        "txs": txs,
+        "block_id": id,
+        "block": super::tendermint::tendermint_block_json(&block),
+        "pagination": {"next_key": null, "total": raw.len().to_string()},
+    })))
+}
+
 /// `GET /cosmos/tx/v1beta1/txs/{hash}`.
 pub(super) async fn get_tx(engine: &Engine, call: &Call) -> Result<Reply, Reply> {
     let hash = call.var("hash");

@@ -2,7 +2,7 @@
 //! "sequence", "pub_key"}]}`, the SDK's `app_state.auth` with `@type` tags accepted and
 //! ignored.
 
-use super::{params, set_account, set_params, state_key, Account, Params};
+use super::{params, set_account, set_params, Account, Params};
 use crate::state::State;
 use crate::{Address, ModuleError, Result};
 use serde::{Deserialize, Serialize};
@@ -63,15 +63,7 @@ impl Genesis {
     /// The section as it stands in `state`: the params and every account (module accounts
     /// included), in address order.
     pub fn export(state: &(impl State + ?Sized)) -> Result<Genesis> {
-        let accounts = state
-            .prefix(state_key::ACCOUNTS.as_bytes())?
-            .into_iter()
-            .map(|(k, v)| {
-                serde_json::from_slice(&v).map_err(|e| {
-                    ModuleError::Internal(format!("account {}: {e}", String::from_utf8_lossy(&k)))
-                })
-            })
-            .collect::<Result<_>>()?;
+        let accounts = super::all_accounts(state)?;
         Ok(Genesis {
             params: params(state)?,
             accounts,

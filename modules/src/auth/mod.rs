@@ -135,6 +135,20 @@ pub fn ensure_module_account(state: &mut (impl State + ?Sized), name: &str) -> R
     ensure(state, Address::module(name), Some(name))
 }
 
+/// Every account, module accounts included, in address order.
+pub fn all_accounts(state: &(impl State + ?Sized)) -> Result<Vec<Account>> {
+    state
+        .prefix(state_key::ACCOUNTS.as_bytes())?
+        .into_iter()
+        .map(|(k, v)| {
+            serde_json::from_slice(&v).map_err(|e| ModuleError::Corrupt {
+                key: String::from_utf8_lossy(&k).into_owned(),
+                reason: e.to_string(),
+            })
+        })
+        .collect()
+}
+
 /// The auth params.
 pub fn params(state: &(impl State + ?Sized)) -> Result<Params> {
     Ok(get_json(state, state_key::PARAMS)?.unwrap_or_default())

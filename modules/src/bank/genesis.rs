@@ -2,7 +2,9 @@
 //! `{"params": {...}, "balances": [{"address", "coins": [{"denom", "amount"}]}], "supply": [...]}`
 //! with amounts as decimal strings.
 
-use super::{params, set_params, state_key, Params};
+use super::{
+    all_denom_metadata, params, set_denom_metadata, set_params, state_key, Metadata, Params,
+};
 use crate::state::State;
 use crate::{Address, Coin, Coins, ModuleError, Result};
 use serde::{Deserialize, Serialize};
@@ -37,6 +39,9 @@ pub struct Genesis {
     /// Total supply; empty means "the sum of the balances".
     #[serde(default)]
     pub supply: Vec<JsonCoin>,
+    /// Denoms' metadata.
+    #[serde(default)]
+    pub denom_metadata: Vec<Metadata>,
 }
 
 fn coins(list: &[JsonCoin]) -> Result<Coins> {
@@ -70,6 +75,18 @@ impl Genesis {
             }
             sum = sum.checked_add(&coins(&b.coins)?)?;
         }
+        let mut bases = std::collections::BTreeSet::new();
+        for m in &self.denom_metadata {
+            Coin::new(0, &m.base).map_err(|_| {
+                ModuleError::InvalidRequest(format!("invalid metadata base denom {:?}", m.base))
+            })?;
+            if !bases.insert(m.base.as_str()) {
+                return Err(ModuleError::InvalidRequest(format!(
+                    "duplicate metadata for denom {}",
+                    m.base
+                )));
+            }
+        }
         if !self.supply.is_empty() {
             let declared = coins(&self.supply)?;
             if declared != sum {
@@ -99,6 +116,9 @@ impl Genesis {
                 state_key::supply(&c.denom).into_bytes(),
                 c.amount.to_string().into_bytes(),
             );
+        }
+        for m in &self.denom_metadata {
+            set_denom_metadata(state, m)?;
         }
         Ok(())
     }
@@ -142,6 +162,7 @@ impl Genesis {
             params: params(state)?,
             balances,
             supply,
+            denom_metadata: all_denom_metadata(state)?,
         })
     }
 }

@@ -6,6 +6,7 @@
 //! - `bank/balances/<bech32>/<denom>` → decimal amount (absent when zero)
 //! - `bank/supply/<denom>` → decimal amount
 //! - `bank/params` → [`Params`] (JSON)
+//! - `bank/denom_metadata/<base denom>` → [`Metadata`] (JSON), from genesis
 
 pub mod genesis;
 pub mod state_key;
@@ -51,6 +52,71 @@ impl Params {
             .find(|s| s.denom == denom)
             .map_or(self.default_send_enabled, |s| s.enabled)
     }
+}
+
+/// One unit of a denom's metadata (`uatom` at exponent 0, `atom` at 6).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DenomUnit {
+    /// The unit's name.
+    pub denom: String,
+    /// Powers of ten of the base unit it holds.
+    #[serde(default)]
+    pub exponent: u32,
+    /// Other names.
+    #[serde(default)]
+    pub aliases: Vec<String>,
+}
+
+/// A denom's metadata, the SDK's `bank.v1beta1.Metadata` (genesis `denom_metadata`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Metadata {
+    /// A description.
+    #[serde(default)]
+    pub description: String,
+    /// Its units.
+    #[serde(default)]
+    pub denom_units: Vec<DenomUnit>,
+    /// The base denom (the one balances are kept in).
+    pub base: String,
+    /// The unit to display.
+    #[serde(default)]
+    pub display: String,
+    /// Its name.
+    #[serde(default)]
+    pub name: String,
+    /// Its ticker symbol.
+    #[serde(default)]
+    pub symbol: String,
+    /// A URI of a document with more about it.
+    #[serde(default)]
+    pub uri: String,
+    /// That document's hash.
+    #[serde(default)]
+    pub uri_hash: String,
+}
+
+/// The metadata of `base`, if genesis gave it.
+pub fn denom_metadata(state: &(impl State + ?Sized), base: &str) -> Result<Option<Metadata>> {
+    get_json(state, &state_key::denom_metadata(base))
+}
+
+/// Every denom's metadata, in base-denom order.
+pub fn all_denom_metadata(state: &(impl State + ?Sized)) -> Result<Vec<Metadata>> {
+    state
+        .prefix(state_key::DENOM_METADATA.as_bytes())?
+        .into_iter()
+        .map(|(k, v)| {
+            serde_json::from_slice(&v).map_err(|e| ModuleError::Corrupt {
+                key: String::from_utf8_lossy(&k).into_owned(),
+                reason: e.to_string(),
+            })
+        })
+        .collect()
+}
+
+/// Store `m` under its base denom.
+pub fn set_denom_metadata(state: &mut (impl State + ?Sized), m: &Metadata) -> Result<()> {
+    put_json(state, &state_key::denom_metadata(&m.base), m)
 }
 
 /// `MsgSend`.

@@ -23,5 +23,13 @@ pub const BALANCES: &str = "bank/balances/";
 /// Prefix of every supply entry.
 pub const SUPPLY: &str = "bank/supply/";
 
+/// `bank/denom_metadata/<base>`: a denom's metadata (JSON).
+pub fn denom_metadata(base: &str) -> String {
+    format!("bank/denom_metadata/{base}")
+}
+
+/// Prefix of every denom's metadata.
+pub const DENOM_METADATA: &str = "bank/denom_metadata/";
+
 /// The bank params.
 pub const PARAMS: &str = "bank/params";
