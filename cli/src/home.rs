@@ -178,12 +178,19 @@ pub const DEFAULT_APP_TOML: &str = r#"# Keystone application configuration (the 
 
 minimum-gas-prices = ""
 
-# Versions of the state kept (0: keep everything).
+# Which versions of the state are kept, as the SDK names the strategies: "default" (the
+# last 362880, pruned every 10 heights), "nothing" (all), "everything" (the last 2), or
+# "custom" (pruning-keep-recent versions, pruned every pruning-interval heights).
+pruning = "default"
 pruning-keep-recent = "0"
+pruning-interval = "0"
 
 # Stop after committing this height, and exit 0 (0: never), as the SDK's halt-height;
 # `start --halt-height` overrides it.
 halt-height = 0
+# Stop after committing the first block at or past this Unix time in seconds (0: never),
+# as the SDK's halt-time.
+halt-time = 0
 
 [api]
 address = "tcp://127.0.0.1:1317"
@@ -916,10 +923,16 @@ struct AppToml {
     #[serde(rename = "minimum-gas-prices", default)]
     minimum_gas_prices: String,
     api: Option<ApiToml>,
+    #[serde(default)]
+    pruning: Option<String>,
     #[serde(rename = "pruning-keep-recent", default)]
     pruning_keep_recent: Option<String>,
+    #[serde(rename = "pruning-interval", default)]
+    pruning_interval: Option<String>,
     #[serde(rename = "halt-height", default)]
     halt_height: Option<TomlNum>,
+    #[serde(rename = "halt-time", default)]
+    halt_time: Option<TomlNum>,
     grpc: Option<GrpcToml>,
     #[serde(rename = "grpc-web")]
     grpc_web: Option<EnableToml>,
@@ -976,6 +989,7 @@ pub fn read_node_service_config(path: &Path) -> Result<crate::grpc::NodeConfig> 
     Ok(crate::grpc::NodeConfig {
         minimum_gas_price: a.minimum_gas_prices.clone(),
         pruning_keep_recent: a.pruning_keep_recent.clone().unwrap_or_else(|| "0".into()),
+        pruning_interval: a.pruning_interval.clone().unwrap_or_else(|| "0".into()),
         halt_height: read_halt_height(path)?.unwrap_or(0),
     })
 }
@@ -1010,8 +1024,74 @@ pub fn read_api_address(path: &Path) -> Result<Option<std::net::SocketAddr>> {
         .transpose()
 }
 
-/// `minimum-gas-prices` and `pruning-keep-recent` from `config/app.toml`.
-pub fn read_app_toml(path: &Path) -> Result<(Vec<keystone_app::tx::GasPrice>, u64)> {
+/// Which versions of the state the node keeps: app.toml's `pruning` strategy, as the SDK
+/// names them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Pruning {
+    /// Versions kept (0: every one).
+    pub keep_recent: u64,
+    /// Prune at every height divisible by this (1: every height).
+    pub interval: u64,
+}
+
+impl Pruning {
+    /// The SDK's `pruning` strategies: `default` keeps 362880 versions and prunes every 10
+    /// heights, `nothing` keeps every version, `everything` keeps 2 (every 10 heights),
+    /// `custom` takes `pruning-keep-recent` and `pruning-interval`. A home without the
+    /// `pruning` key keeps what it did before the key was read: `pruning-keep-recent`
+    /// versions (0: all), pruned at every height.
+    fn from_app_toml(a: &AppToml, path: &Path) -> Result<Pruning> {
+        let number = |v: &Option<String>, key: &str, default: u64| -> Result<u64> {
+            v.as_deref()
+                .map(|t| {
+                    t.trim()
+                        .parse::<u64>()
+                        .with_context(|| format!("{}: {key} {t:?} is not a number", path.display()))
+                })
+                .transpose()
+                .map(|n| n.unwrap_or(default))
+        };
+        let keep = number(&a.pruning_keep_recent, "pruning-keep-recent", 0)?;
+        let interval = number(&a.pruning_interval, "pruning-interval", 10)?;
+        Ok(match a.pruning.as_deref() {
+            None => Pruning {
+                keep_recent: keep,
+                interval: 1,
+            },
+            Some("default") => Pruning {
+                keep_recent: 362_880,
+                interval: 10,
+            },
+            Some("nothing") => Pruning {
+                keep_recent: 0,
+                interval: 1,
+            },
+            Some("everything") => Pruning {
+                keep_recent: 2,
+                interval: 10,
+            },
+            Some("custom") => {
+                if keep == 0 || interval == 0 {
+                    bail!(
+                        "{}: pruning = \"custom\" needs pruning-keep-recent and pruning-interval above 0",
+                        path.display()
+                    );
+                }
+                Pruning {
+                    keep_recent: keep,
+                    interval,
+                }
+            }
+            Some(other) => bail!(
+                "{}: pruning {other:?}: one of default, nothing, everything, custom",
+                path.display()
+            ),
+        })
+    }
+}
+
+/// `minimum-gas-prices` and the pruning of the state from `config/app.toml`.
+pub fn read_app_toml(path: &Path) -> Result<(Vec<keystone_app::tx::GasPrice>, Pruning)> {
     let a: AppToml = read_toml(path, "app config")?;
     let prices = a
         .minimum_gas_prices
@@ -1022,19 +1102,63 @@ pub fn read_app_toml(path: &Path) -> Result<(Vec<keystone_app::tx::GasPrice>, u6
                 .map_err(|e: String| anyhow::anyhow!("{}: minimum-gas-prices: {e}", path.display()))
         })
         .collect::<Result<Vec<_>>>()?;
-    let keep = a
-        .pruning_keep_recent
-        .as_deref()
-        .unwrap_or("0")
-        .parse()
-        .with_context(|| format!("{}: pruning-keep-recent", path.display()))?;
-    Ok((prices, keep))
+    Ok((prices, Pruning::from_app_toml(&a, path)?))
+}
+
+/// `halt-time` from `config/app.toml`: stop after committing the first block whose time is at
+/// or past this many seconds since the Unix epoch, if set (0: never), as the SDK's halt-time.
+pub fn read_halt_time(path: &Path) -> Result<Option<i64>> {
+    let a: AppToml = read_toml(path, "app config")?;
+    let t = match &a.halt_time {
+        None => 0,
+        Some(n) => n.get(&format!("{}: halt-time", path.display()))?,
+    };
+    Ok((t > 0).then(|| i64::try_from(t).unwrap_or(i64::MAX)))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::guard::{Cors, HttpLimits};
+
+    #[test]
+    fn pruning_strategies_as_the_sdk_names_them() {
+        let path = Path::new("app.toml");
+        let pruning = |text: &str| -> Result<Pruning> {
+            let a: AppToml = toml::from_str(text).expect("toml");
+            Pruning::from_app_toml(&a, path)
+        };
+        let p = |keep_recent, interval| Pruning {
+            keep_recent,
+            interval,
+        };
+        assert_eq!(pruning(DEFAULT_APP_TOML).expect("template"), p(362_880, 10));
+        assert_eq!(pruning("pruning = \"nothing\"").expect("nothing"), p(0, 1));
+        assert_eq!(
+            pruning("pruning = \"everything\"").expect("everything"),
+            p(2, 10)
+        );
+        assert_eq!(
+            pruning(
+                "pruning = \"custom\"\npruning-keep-recent = \"100\"\npruning-interval = \"7\""
+            )
+            .expect("custom"),
+            p(100, 7)
+        );
+        // A home from before the key: pruning-keep-recent alone, at every height.
+        assert_eq!(
+            pruning("pruning-keep-recent = \"5\"").expect("old"),
+            p(5, 1)
+        );
+        assert_eq!(pruning("").expect("nothing said"), p(0, 1));
+        for bad in [
+            "pruning = \"sometimes\"",
+            "pruning = \"custom\"",
+            "pruning = \"custom\"\npruning-keep-recent = \"x\"",
+        ] {
+            assert!(pruning(bad).is_err(), "{bad}");
+        }
+    }
 
     #[test]
     fn unknown_config_keys_are_named_with_their_file_and_line() {

@@ -77,7 +77,7 @@ pub fn start(home: &Home, opts: &StartOptions) -> Result<()> {
 
 /// The built-in application of `chain_id` over the home's state.
 fn built_in(home: &Home, chain_id: &str) -> Result<App> {
-    let (prices, keep) = read_app_toml(&home.config("app.toml"))?;
+    let (prices, pruning) = read_app_toml(&home.config("app.toml"))?;
     let path = home.data("application.redb");
     let mut store = Store::open(&path).with_context(|| {
         format!(
@@ -86,8 +86,10 @@ fn built_in(home: &Home, chain_id: &str) -> Result<App> {
             p = path.display()
         )
     })?;
-    if keep > 0 {
-        store = store.with_pruning(keep);
+    if pruning.keep_recent > 0 {
+        store = store
+            .with_pruning(pruning.keep_recent)
+            .pruned_every(pruning.interval);
     }
     Ok(App::new(store, chain_id, prices))
 }
@@ -302,6 +304,13 @@ fn run<A: Application>(
     if let Some(h) = stop_at {
         tracing::info!(height = h, "will halt after committing this height");
     }
+    let halt_time = crate::home::read_halt_time(&home.config("app.toml"))?;
+    if let Some(t) = halt_time {
+        tracing::info!(
+            halt_time = t,
+            "will halt after committing the first block at or past this time"
+        );
+    }
     let metrics = match crate::home::read_instrumentation(&home.config("config.toml"))? {
         None => None,
         Some((addr, namespace)) => {
@@ -322,7 +331,11 @@ fn run<A: Application>(
             Some(metrics)
         }
     };
-    run::run(node, ev_rx, stop_at, |engine, heights, took| {
+    let halt = run::Halt {
+        height: stop_at,
+        time: halt_time,
+    };
+    run::run_until(node, ev_rx, halt, |engine, heights, took| {
         if let Some(m) = &metrics {
             for h in heights.clone() {
                 m.on_commit(engine, h, took);

@@ -140,7 +140,8 @@ const CACHE_BYTES: usize = 64 << 20;
 /// The versioned, provable state.
 pub struct Store {
     db: Database,
-    keep_recent: Option<u64>,
+    /// Versions kept, and the interval of heights at which older ones are pruned.
+    keep_recent: Option<(u64, u64)>,
 }
 
 impl Store {
@@ -189,7 +190,17 @@ impl Store {
     /// Keep only the `keep_recent` newest versions (at least 1), pruning older ones at each
     /// commit (app.toml's `pruning-keep-recent`).
     pub fn with_pruning(mut self, keep_recent: u64) -> Store {
-        self.keep_recent = Some(keep_recent.max(1));
+        self.keep_recent = Some((keep_recent.max(1), 1));
+        self
+    }
+
+    /// With [`Store::with_pruning`], prune only in the commit of a version divisible by
+    /// `interval` (app.toml's `pruning-interval`; 0 counts as 1): between two, up to
+    /// `interval − 1` more versions stay readable.
+    pub fn pruned_every(mut self, interval: u64) -> Store {
+        if let Some((_, every)) = self.keep_recent.as_mut() {
+            *every = interval.max(1);
+        }
         self
     }
 
@@ -428,8 +439,10 @@ impl Store {
         let mut txn = self.db.begin_write()?;
         txn.set_durability(durability)?;
         write_version(&txn, &p)?;
-        if let Some(keep) = self.keep_recent {
-            prune_in(&txn, p.version, keep)?;
+        if let Some((keep, interval)) = self.keep_recent {
+            if p.version.is_multiple_of(interval) {
+                prune_in(&txn, p.version, keep)?;
+            }
         }
         txn.commit()?;
         Ok(p.root)

@@ -713,3 +713,18 @@ fn same_tables(got: &Tables, want: &Tables, version: u64) {
         assert!(g == w, "table {name} differs (version {version})");
     }
 }
+
+#[test]
+fn pruning_every_n_versions_keeps_the_ones_between() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let s = open(&dir).with_pruning(2).pruned_every(5);
+    for v in 1..=9u64 {
+        s.apply(v, [kv("k", &v.to_string())]).expect("apply");
+    }
+    // Pruned at 5 (keeping 4 and 5); 6 to 9 added since.
+    assert_eq!(s.earliest_version().expect("earliest"), Some(4));
+    assert!(s.get(b"k", 3).is_err(), "version 3 was pruned at 5");
+    s.apply(10, [kv("k", "10")]).expect("apply 10");
+    assert_eq!(s.earliest_version().expect("earliest"), Some(9));
+    assert!(proves_present(&s, "k", "9", 9));
+}

@@ -97,6 +97,8 @@ pub struct NodeConfig {
     pub minimum_gas_price: String,
     /// `pruning-keep-recent`.
     pub pruning_keep_recent: String,
+    /// `pruning-interval`.
+    pub pruning_interval: String,
     /// `halt-height`.
     pub halt_height: u64,
 }
@@ -108,7 +110,7 @@ impl NodeConfig {
         cosmos_sdk_proto::cosmos::base::node::v1beta1::ConfigResponse {
             minimum_gas_price: self.minimum_gas_price.clone(),
             pruning_keep_recent: self.pruning_keep_recent.clone(),
-            pruning_interval: "0".into(),
+            pruning_interval: self.pruning_interval.clone(),
             halt_height: self.halt_height,
         }
     }

@@ -194,7 +194,7 @@ impl<A: Application> Engine<A> {
     }
 
     /// Time of the last committed block (genesis time before the first).
-    pub(super) fn last_block_time(&self) -> Result<Time> {
+    pub fn last_block_time(&self) -> Result<Time> {
         let h = self.blocks.height()?;
         if h == 0 {
             return Ok(self.genesis.time);

@@ -37,13 +37,42 @@ fn now() -> Now {
     }
 }
 
+/// When to stop: after committing a height, or the first block at or past a time (the
+/// SDK's `halt-height` and `halt-time`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Halt {
+    /// Stop once this height is committed.
+    pub height: Option<Height>,
+    /// Stop once a block whose time is at or past this many seconds since the Unix epoch is
+    /// committed.
+    pub time: Option<i64>,
+}
+
 /// Run `node` on the wall clock until it fails or, with `stop_at`, has committed that height.
 /// `publish` hears of every height committed since it was last called (subscribers,
 /// `broadcast_tx_commit`).
 pub fn run<A: Application, N: Network>(
-    mut node: Node<A, N>,
+    node: Node<A, N>,
     events: mpsc::Receiver<Event>,
     stop_at: Option<Height>,
+    publish: impl FnMut(&Engine<A>, RangeInclusive<Height>, Duration),
+) -> Result<(), NodeError> {
+    run_until(
+        node,
+        events,
+        Halt {
+            height: stop_at,
+            time: None,
+        },
+        publish,
+    )
+}
+
+/// [`run`], stopping as `halt` says.
+pub fn run_until<A: Application, N: Network>(
+    mut node: Node<A, N>,
+    events: mpsc::Receiver<Event>,
+    halt: Halt,
     mut publish: impl FnMut(&Engine<A>, RangeInclusive<Height>, Duration),
 ) -> Result<(), NodeError> {
     let mut published = node.engine().blocks().height().unwrap_or(0);
@@ -52,9 +81,21 @@ pub fn run<A: Application, N: Network>(
     let _mempool = node.start_mempool()?;
     // Events handled since the last timer ran.
     let mut since_timer = 0usize;
+    // The height whose block time was last compared with `halt.time` (read once per height).
+    let mut time_checked = 0;
     loop {
-        if stop_at.is_some_and(|h| node.engine().last_height().unwrap_or(0) >= h) {
+        let last = node.engine().last_height().unwrap_or(0);
+        if halt.height.is_some_and(|h| last >= h) {
             return Ok(());
+        }
+        if let Some(t) = halt.time {
+            if last > time_checked {
+                time_checked = last;
+                if node.engine().last_block_time()?.seconds() >= t {
+                    tracing::info!(height = last, halt_time = t, "halt time reached");
+                    return Ok(());
+                }
+            }
         }
         let deadline = node.next_deadline().ok_or(NodeError::Idle)?;
         // Answer requests and peers until the next deadline. Once a timer is due, timers and

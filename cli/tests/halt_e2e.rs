@@ -1,0 +1,102 @@
+//! app.toml honoured by a real node: `halt-time` stops it after the first block at or past
+//! that time (exit 0), and `pruning = "custom"` keeps only `pruning-keep-recent` versions of
+//! the state, pruned every `pruning-interval` heights.
+
+use keystone_consensus_driver::block_store::BlockStore;
+use keystone_store::Store;
+use std::path::Path;
+use std::process::Stdio;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+mod common;
+use common::{edit_config, funded_home, keystone, Proc};
+
+/// `start` (with `args`) run to its exit, at most `secs`: its exit code.
+fn run_to_exit(home: &Path, args: &[&str], secs: u64) -> Option<i32> {
+    let mut node = Proc(
+        keystone(home)
+            .arg("start")
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start"),
+    );
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    loop {
+        if let Some(s) = node.0.try_wait().expect("wait") {
+            return s.code();
+        }
+        assert!(Instant::now() < deadline, "the node did not stop");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn block_seconds(blocks: &BlockStore, h: u64) -> i64 {
+    blocks
+        .header(h)
+        .expect("read")
+        .expect("header")
+        .time
+        .expect("time")
+        .seconds
+}
+
+#[test]
+fn halt_time_stops_the_node_after_the_first_block_at_that_time() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let home = dir.path();
+    funded_home(home, "halt-1", "100ms");
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .expect("clock")
+        .as_secs();
+    let halt = now + 3;
+    edit_config(
+        home,
+        "app.toml",
+        "halt-time = 0",
+        &format!("halt-time = {halt}"),
+    );
+    assert_eq!(run_to_exit(home, &[], 60), Some(0));
+    let blocks = BlockStore::open(&home.join("data/blockstore.redb")).expect("blocks");
+    let last = blocks.height().expect("height");
+    assert!(last > 1, "it made blocks first");
+    assert!(block_seconds(&blocks, last) >= halt as i64);
+    assert!(
+        block_seconds(&blocks, last - 1) < halt as i64,
+        "it stopped at the first block past the time"
+    );
+}
+
+#[test]
+fn custom_pruning_keeps_the_recent_versions() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let home = dir.path();
+    funded_home(home, "prune-1", "20ms");
+    edit_config(
+        home,
+        "app.toml",
+        "pruning = \"default\"",
+        "pruning = \"custom\"",
+    );
+    edit_config(
+        home,
+        "app.toml",
+        "pruning-keep-recent = \"0\"",
+        "pruning-keep-recent = \"4\"",
+    );
+    edit_config(
+        home,
+        "app.toml",
+        "pruning-interval = \"0\"",
+        "pruning-interval = \"5\"",
+    );
+    assert_eq!(run_to_exit(home, &["--halt-height", "30"], 60), Some(0));
+    let store = Store::open(home.join("data/application.redb")).expect("state");
+    assert_eq!(store.latest_version().expect("latest"), Some(30));
+    // Pruned at 30 down to 27..=30.
+    assert_eq!(store.earliest_version().expect("earliest"), Some(27));
+    assert!(store.root_hash(26).is_err());
+}
