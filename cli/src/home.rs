@@ -145,6 +145,10 @@ request_timeout = "10s"
 [p2p]
 laddr = "tcp://127.0.0.1:26656"
 persistent_peers = ""
+# Most peers that dial this node, and most it dials beyond its persistent peers (CometBFT's
+# keys; persistent peers are always dialled and do not count).
+max_num_inbound_peers = 40
+max_num_outbound_peers = 10
 
 [mempool]
 # Most transactions held, and their bytes; the largest one; hashes remembered as seen.
@@ -163,6 +167,11 @@ timeout_prevote_delta = "500ms"
 timeout_precommit = "1s"
 timeout_precommit_delta = "500ms"
 timeout_commit = "1s"
+
+[tx_index]
+# "kv" indexes transactions and blocks by hash and by event (tx, tx_search, block_search);
+# "null" indexes nothing, and those lookups answer "transaction indexing is disabled".
+indexer = "kv"
 
 [instrumentation]
 # Serve Prometheus metrics (CometBFT's names) at GET /metrics on prometheus_listen_addr
@@ -486,6 +495,28 @@ struct P2pToml {
     laddr: String,
     #[serde(default)]
     persistent_peers: String,
+    max_num_inbound_peers: Option<TomlNum>,
+    max_num_outbound_peers: Option<TomlNum>,
+}
+
+/// `[tx_index]`, CometBFT's key.
+#[derive(Deserialize)]
+struct TxIndexToml {
+    indexer: Option<String>,
+}
+
+/// `[tx_index] indexer` from `config.toml`: whether transactions and blocks are indexed
+/// (`kv`, the default) or not (`null`), as CometBFT names them.
+pub fn read_tx_indexing(path: &Path) -> Result<bool> {
+    let c: ConfigToml = read_toml(path, "config")?;
+    match c.tx_index.and_then(|t| t.indexer).as_deref() {
+        None | Some("kv") => Ok(true),
+        Some("null") => Ok(false),
+        Some(other) => bail!(
+            "{}: tx_index.indexer {other:?}: \"kv\" or \"null\" (Keystone has no psql indexer)",
+            path.display()
+        ),
+    }
 }
 
 /// `[mempool]`, CometBFT's keys.
@@ -508,6 +539,7 @@ struct ConfigToml {
     #[serde(default)]
     mempool: MempoolToml,
     instrumentation: Option<InstrumentationToml>,
+    tx_index: Option<TxIndexToml>,
     /// Read by `crate::logs` before anything else; named here so that they count as known.
     #[serde(rename = "log_level")]
     _log_level: Option<toml::Value>,
@@ -688,6 +720,32 @@ pub fn read_p2p_config(path: &Path) -> Result<Option<(std::net::SocketAddr, Vec<
         .map(|p| p.parse().with_context(|| path.display().to_string()))
         .collect::<Result<Vec<PeerAddr>>>()?;
     Ok(Some((laddr, peers)))
+}
+
+/// `[p2p] max_num_inbound_peers` and `max_num_outbound_peers` from `config.toml` (CometBFT's
+/// 40 and 10 when absent).
+pub fn read_peer_limits(path: &Path) -> Result<(usize, usize)> {
+    let c: ConfigToml = read_toml(path, "config")?;
+    let get = |v: Option<&TomlNum>, key: &str, default: u64| -> Result<usize> {
+        let n = match v {
+            None => default,
+            Some(n) => n.get(&format!("{}: p2p.{key}", path.display()))?,
+        };
+        usize::try_from(n).with_context(|| format!("{}: p2p.{key} is too large", path.display()))
+    };
+    let p2p = c.p2p.as_ref();
+    Ok((
+        get(
+            p2p.and_then(|p| p.max_num_inbound_peers.as_ref()),
+            "max_num_inbound_peers",
+            40,
+        )?,
+        get(
+            p2p.and_then(|p| p.max_num_outbound_peers.as_ref()),
+            "max_num_outbound_peers",
+            10,
+        )?,
+    ))
 }
 
 /// Change keys of a TOML config file in place (`[section] key = value`, as strings).

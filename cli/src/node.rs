@@ -139,6 +139,7 @@ fn run<A: Application>(
     };
     let data = home.data("");
     let block_path = home.data("blockstore.redb");
+    let indexing = crate::home::read_tx_indexing(&home.config("config.toml"))?;
     let blocks = BlockStore::open(&block_path).with_context(|| {
         format!(
             "opening the block store {p}. If it is damaged, move it, the state and the WAL aside \
@@ -148,6 +149,11 @@ fn run<A: Application>(
             d = data.display()
         )
     })?;
+    let blocks = if indexing {
+        blocks
+    } else {
+        blocks.without_index()
+    };
     let wal_path = home.data("cs.wal").join("wal");
     let (wal, recovery) = Wal::open(&wal_path).with_context(|| {
         format!(
@@ -189,7 +195,7 @@ fn run<A: Application>(
     let node_key = NodeKey::load(&home.config("node_key.json"))?;
     let channels = reactor::channels(max_bytes.max(0) as usize);
     let ids: Vec<u8> = channels.iter().map(|(c, _)| *c).collect();
-    let info = NodeInfo::new(
+    let mut info = NodeInfo::new(
         &node_key.public_key(),
         &doc.chain_id,
         &p2p.as_ref()
@@ -198,6 +204,9 @@ fn run<A: Application>(
         &moniker,
         &ids,
     );
+    if !indexing {
+        info.tx_index = "off".into();
+    }
     let genesis_json: serde_json::Value = serde_json::from_slice(
         &std::fs::read(home.config("genesis.json")).context("reading genesis.json")?,
     )
@@ -213,6 +222,10 @@ fn run<A: Application>(
     let switch = match p2p {
         None => None,
         Some((laddr, peers)) => {
+            // Outbound peers beyond the persistent ones come with peer exchange (#18): until
+            // then every outbound peer is persistent, and the outbound limit bounds nothing.
+            let (max_inbound, _max_outbound) =
+                crate::home::read_peer_limits(&home.config("config.toml"))?;
             let mut connect = ConnectConfig::new(channels);
             connect.handshake_timeout = Duration::from_secs(10);
             let (switch, net_rx) = Switch::start(SwitchConfig {
@@ -227,7 +240,7 @@ fn run<A: Application>(
                 key: node_key.0,
                 info,
                 connect,
-                max_inbound: 40,
+                max_inbound,
             })
             .with_context(|| format!("p2p: cannot listen on {laddr}"))?;
             tracing::info!(node_id = %switch.id(), %laddr, "p2p listening");

@@ -1,6 +1,7 @@
-//! app.toml honoured by a real node: `halt-time` stops it after the first block at or past
-//! that time (exit 0), and `pruning = "custom"` keeps only `pruning-keep-recent` versions of
-//! the state, pruned every `pruning-interval` heights.
+//! Configuration honoured by a real node: app.toml's `halt-time` stops it after the first
+//! block at or past that time (exit 0); `pruning = "custom"` keeps only `pruning-keep-recent`
+//! versions of the state, pruned every `pruning-interval` heights; config.toml's
+//! `[tx_index] indexer = "null"` indexes nothing and says so.
 
 use keystone_consensus_driver::block_store::BlockStore;
 use keystone_store::Store;
@@ -9,7 +10,10 @@ use std::process::Stdio;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 mod common;
-use common::{edit_config, funded_home, keystone, Proc};
+use common::{
+    alice_send, broadcast_tx_sync, edit_config, funded_home, keystone, rpc, start_quiet, until,
+    Proc,
+};
 
 /// `start` (with `args`) run to its exit, at most `secs`: its exit code.
 fn run_to_exit(home: &Path, args: &[&str], secs: u64) -> Option<i32> {
@@ -99,4 +103,71 @@ fn custom_pruning_keeps_the_recent_versions() {
     // Pruned at 30 down to 27..=30.
     assert_eq!(store.earliest_version().expect("earliest"), Some(27));
     assert!(store.root_hash(26).is_err());
+}
+
+#[test]
+fn a_null_tx_index_indexes_nothing_and_says_so() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let home = dir.path();
+    let ports = funded_home(home, "noindex-1", "50ms");
+    edit_config(
+        home,
+        "config.toml",
+        "indexer = \"kv\"",
+        "indexer = \"null\"",
+    );
+    let _node = start_quiet(home);
+    let height = || -> Option<u64> {
+        rpc(ports.rpc, "status", serde_json::json!({}))["result"]["sync_info"]
+            ["latest_block_height"]
+            .as_str()?
+            .parse()
+            .ok()
+    };
+    until("the node", 60, || height().filter(|h| *h >= 1));
+    let bob = cosmrs::crypto::secp256k1::SigningKey::from_slice(&[5; 32])
+        .expect("key")
+        .public_key()
+        .account_id("cosmos")
+        .expect("id");
+    let sent = broadcast_tx_sync(ports.rpc, &alice_send(home, "noindex-1", &bob, 3, 0));
+    assert_eq!(sent["result"]["code"], 0, "{sent}");
+    let after = height().expect("height");
+    until("two more blocks", 60, || {
+        height().filter(|h| *h >= after + 2)
+    });
+    let status = rpc(ports.rpc, "status", serde_json::json!({}));
+    assert_eq!(status["result"]["node_info"]["other"]["tx_index"], "off");
+    use base64::Engine as _;
+    let hash = base64::engine::general_purpose::STANDARD
+        .encode(hex::decode(sent["result"]["hash"].as_str().expect("hash")).expect("hex"));
+    let by_hash = rpc(ports.rpc, "tx", serde_json::json!({ "hash": hash }));
+    assert!(
+        by_hash["error"]["data"]
+            .as_str()
+            .is_some_and(|d| d.contains("transaction indexing is disabled")),
+        "{by_hash}"
+    );
+    let search = rpc(
+        ports.rpc,
+        "tx_search",
+        serde_json::json!({"query": "tx.height>0"}),
+    );
+    assert!(
+        search["error"]["data"]
+            .as_str()
+            .is_some_and(|d| d.contains("transaction indexing is disabled")),
+        "{search}"
+    );
+    let blocks = rpc(
+        ports.rpc,
+        "block_search",
+        serde_json::json!({"query": "block.height>0"}),
+    );
+    assert!(
+        blocks["error"]["data"]
+            .as_str()
+            .is_some_and(|d| d.contains("block indexing is disabled")),
+        "{blocks}"
+    );
 }

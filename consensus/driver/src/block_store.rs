@@ -46,6 +46,12 @@ pub enum BlockStoreError {
     /// The database failed.
     #[error("block store: {0}")]
     Db(String),
+    /// `[tx_index] indexer = "null"`: transactions are not indexed (CometBFT's words).
+    #[error("transaction indexing is disabled")]
+    TxIndexDisabled,
+    /// `[tx_index] indexer = "null"`: blocks are not indexed (CometBFT's words).
+    #[error("block indexing is disabled")]
+    BlockIndexDisabled,
     /// Stored bytes that do not decode.
     #[error("block store is corrupt at height {height}: {reason}")]
     Corrupt {
@@ -110,6 +116,14 @@ struct IndexEntries {
 }
 
 impl IndexEntries {
+    fn none() -> IndexEntries {
+        IndexEntries {
+            block_events: Vec::new(),
+            tx_hashes: Vec::new(),
+            tx_events: Vec::new(),
+        }
+    }
+
     fn of(
         h: Height,
         txs: &[Vec<u8>],
@@ -190,6 +204,9 @@ const CACHE_BYTES: usize = 32 << 20;
 /// Committed blocks by height.
 pub struct BlockStore {
     db: Database,
+    /// config.toml's `[tx_index] indexer`: `kv` (true) keeps the transaction and block event
+    /// indexes; `null` writes none and refuses lookups, as CometBFT's null indexer does.
+    index: bool,
 }
 
 impl BlockStore {
@@ -232,7 +249,19 @@ impl BlockStore {
             txn.open_table(VALIDATOR_SETS)?;
         }
         txn.commit()?;
-        Ok(BlockStore { db })
+        Ok(BlockStore { db, index: true })
+    }
+
+    /// Write no transaction or block event index, and refuse lookups by hash or by event
+    /// (config.toml's `[tx_index] indexer = "null"`).
+    pub fn without_index(mut self) -> BlockStore {
+        self.index = false;
+        self
+    }
+
+    /// Whether transactions and blocks are indexed.
+    pub fn indexes(&self) -> bool {
+        self.index
     }
 
     /// The highest stored height (0: none).
@@ -348,6 +377,9 @@ impl BlockStore {
 
     /// Where the transaction with `hash` was committed: (height, index in the block).
     pub fn tx_location(&self, hash: &[u8]) -> Result<Option<(Height, u32)>> {
+        if !self.index {
+            return Err(BlockStoreError::TxIndexDisabled);
+        }
         let txn = self.db.begin_read()?;
         let t = txn.open_table(TX_INDEX)?;
         let Some(v) = t.get(hash)? else {
@@ -486,7 +518,11 @@ impl BlockStore {
             txn.open_table(VALIDATOR_SETS)?
                 .insert(at, set.to_proto().encode_to_vec().as_slice())?;
         }
-        let index = IndexEntries::of(h, txs, res)?;
+        let index = if self.index {
+            IndexEntries::of(h, txs, res)?
+        } else {
+            IndexEntries::none()
+        };
         {
             let mut blocks = txn.open_table(BLOCK_EVENT_INDEX)?;
             for k in &index.block_events {
@@ -576,12 +612,18 @@ impl BlockStore {
 
     /// The (height, index) of every committed transaction matching `query`, in order.
     pub fn search_txs(&self, query: &Query) -> Result<Vec<(Height, u32)>> {
+        if !self.index {
+            return Err(BlockStoreError::TxIndexDisabled);
+        }
         // Every indexed tx is a `Tx` event and has a `tx.hash`.
         self.search(EVENT_INDEX, query, "Tx", "tx.hash")
     }
 
     /// Every height whose block events (or `block.height`) match `query`, in order.
     pub fn search_blocks(&self, query: &Query) -> Result<Vec<Height>> {
+        if !self.index {
+            return Err(BlockStoreError::BlockIndexDisabled);
+        }
         Ok(self
             .search(BLOCK_EVENT_INDEX, query, "NewBlock", "block.height")?
             .into_iter()

@@ -134,7 +134,8 @@ pub struct SwitchConfig {
     pub info: NodeInfo,
     /// Channels and their largest message, and the handshake's deadline.
     pub connect: ConnectConfig,
-    /// Most peers connected at once: an inbound connection beyond it is refused.
+    /// Most peers that dialled this node connected at once (config.toml's
+    /// `max_num_inbound_peers`): an inbound connection beyond it is refused.
     pub max_inbound: usize,
 }
 
@@ -363,7 +364,9 @@ fn listen(s: Arc<Shared>, listener: TcpListener) {
             return;
         }
         let Ok(stream) = stream else { continue };
-        let inbound = lock(&s.peers).len();
+        // CometBFT's `max_num_inbound_peers`: peers that dialled us; the ones we dial (the
+        // persistent peers) do not take these places.
+        let inbound = lock(&s.peers).values().filter(|c| !c.outbound).count();
         if inbound >= s.cfg.max_inbound {
             let _ = stream.shutdown(Shutdown::Both);
             continue;
