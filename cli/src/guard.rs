@@ -167,17 +167,40 @@ struct Bucket {
     at: Instant,
 }
 
-struct Guard {
-    limits: HttpLimits,
-    style: ErrorStyle,
+/// A token bucket per client IP: `rate` tokens a second up to `burst`, one per request.
+/// Loopback clients are not limited unless `loopback`. Shared by the RPC, REST and gRPC
+/// servers (each has its own).
+pub struct RateLimiter {
+    rate: u32,
+    burst: u32,
+    loopback: bool,
     buckets: Mutex<HashMap<IpAddr, Bucket>>,
 }
 
-impl Guard {
+impl RateLimiter {
+    /// `rate` per second (0: no limit), `burst` at most, loopback clients too when
+    /// `loopback`.
+    pub fn new(rate: u32, burst: u32, loopback: bool) -> RateLimiter {
+        RateLimiter {
+            rate,
+            burst,
+            loopback,
+            buckets: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The limit as words for an error message.
+    pub fn describe(&self) -> String {
+        format!("{} per second (burst {})", self.rate, self.burst)
+    }
+
     /// Take a token from `ip`'s bucket; when empty, how long until one is there.
-    fn take(&self, ip: IpAddr, now: Instant) -> Result<(), Duration> {
-        let rate = f64::from(self.limits.rate_per_second);
-        let burst = f64::from(self.limits.rate_burst.max(1));
+    pub fn take(&self, ip: IpAddr, now: Instant) -> Result<(), Duration> {
+        if self.rate == 0 || (ip.to_canonical().is_loopback() && !self.loopback) {
+            return Ok(());
+        }
+        let rate = f64::from(self.rate);
+        let burst = f64::from(self.burst.max(1));
         // A panic while the lock was held leaves plain numbers behind: keep using them.
         let mut map = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
         let level = |b: &Bucket| b.tokens + now.duration_since(b.at).as_secs_f64() * rate;
@@ -200,6 +223,19 @@ impl Guard {
             Err(Duration::from_secs_f64((1.0 - b.tokens) / rate))
         }
     }
+}
+
+struct Guard {
+    limits: HttpLimits,
+    style: ErrorStyle,
+    limiter: RateLimiter,
+}
+
+impl Guard {
+    #[cfg(test)]
+    fn take(&self, ip: IpAddr, now: Instant) -> Result<(), Duration> {
+        self.limiter.take(ip, now)
+    }
 
     /// An error answer in this server's shape: HTTP `status`, and either the gRPC `grpc`
     /// code (gateway) or `rpc` (JSON-RPC).
@@ -217,7 +253,11 @@ pub fn protect(router: Router, limits: &HttpLimits, style: ErrorStyle) -> Router
     let g = Arc::new(Guard {
         limits: limits.clone(),
         style,
-        buckets: Mutex::new(HashMap::new()),
+        limiter: RateLimiter::new(
+            limits.rate_per_second,
+            limits.rate_burst,
+            limits.rate_limit_loopback,
+        ),
     });
     router
         .layer(axum::extract::DefaultBodyLimit::max(limits.max_body_bytes))
@@ -277,10 +317,7 @@ async fn rate_limit(State(g): State<Arc<Guard>>, req: Request, next: Next) -> Re
     else {
         return next.run(req).await;
     };
-    if ip.to_canonical().is_loopback() && !g.limits.rate_limit_loopback {
-        return next.run(req).await;
-    }
-    match g.take(ip, Instant::now()) {
+    match g.limiter.take(ip, Instant::now()) {
         Ok(()) => next.run(req).await,
         Err(wait) => {
             let mut r = g.reject(
@@ -390,7 +427,7 @@ mod tests {
                 ..HttpLimits::default()
             },
             style: ErrorStyle::Gateway,
-            buckets: Mutex::new(HashMap::new()),
+            limiter: RateLimiter::new(rate, burst, false),
         }
     }
 
@@ -425,7 +462,7 @@ mod tests {
             let a = IpAddr::from(i.to_be_bytes());
             let _ = g.take(a, t0);
         }
-        let n = g.buckets.lock().map(|m| m.len()).unwrap_or(0);
+        let n = g.limiter.buckets.lock().map(|m| m.len()).unwrap_or(0);
         assert!(n <= MAX_TRACKED_IPS, "{n} tracked");
     }
 

@@ -219,6 +219,11 @@ request-timeout = "10s"
 # The gRPC server (the SDK's query and tx services, CometBFT's via the tendermint service).
 enable = true
 address = "127.0.0.1:9090"
+# Keystone's misuse protection, as [api]'s: calls per second per client IP (a token bucket
+# holding rate-limit-burst; 0 turns it off; loopback clients only with rate-limit-loopback).
+rate-limit-per-second = 100
+rate-limit-burst = 200
+rate-limit-loopback = false
 
 [grpc-web]
 # grpc-web (HTTP/1.1, for browsers) on the gRPC server's port.
@@ -1000,6 +1005,12 @@ struct AppToml {
 struct GrpcToml {
     enable: Option<TomlBool>,
     address: Option<String>,
+    #[serde(rename = "rate-limit-per-second")]
+    rate_per_second: Option<TomlNum>,
+    #[serde(rename = "rate-limit-burst")]
+    rate_burst: Option<TomlNum>,
+    #[serde(rename = "rate-limit-loopback")]
+    rate_limit_loopback: Option<TomlBool>,
 }
 
 #[derive(Deserialize)]
@@ -1038,7 +1049,39 @@ pub fn read_grpc_config(path: &Path) -> Result<Option<crate::grpc::GrpcConfig>> 
         a.grpc_web.as_ref().and_then(|w| w.enable.as_ref()),
         "grpc-web.enable",
     )?;
-    Ok(Some(crate::grpc::GrpcConfig { address, web }))
+    let number = |v: Option<&TomlNum>, key: &str, default: u32| -> Result<u32> {
+        match v {
+            None => Ok(default),
+            Some(n) => {
+                let n = n.get(&format!("{}: grpc.{key}", path.display()))?;
+                u32::try_from(n)
+                    .with_context(|| format!("{}: grpc.{key} is too large", path.display()))
+            }
+        }
+    };
+    let rate_per_second = number(
+        g.rate_per_second.as_ref(),
+        "rate-limit-per-second",
+        crate::guard::DEFAULT_RATE_PER_SECOND,
+    )?;
+    let rate_burst = number(
+        g.rate_burst.as_ref(),
+        "rate-limit-burst",
+        crate::guard::DEFAULT_RATE_BURST,
+    )?;
+    let rate_limit_loopback = g
+        .rate_limit_loopback
+        .as_ref()
+        .map(|b| b.get(&format!("{}: grpc.rate-limit-loopback", path.display())))
+        .transpose()?
+        .unwrap_or(false);
+    Ok(Some(crate::grpc::GrpcConfig {
+        address,
+        web,
+        rate_per_second,
+        rate_burst,
+        rate_limit_loopback,
+    }))
 }
 
 /// What `cosmos.base.node.v1beta1.Service/Config` reports from `config/app.toml`.

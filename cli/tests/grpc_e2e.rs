@@ -557,3 +557,48 @@ fn base64_of_hex(h: &str) -> String {
     use base64::Engine as _;
     base64::engine::general_purpose::STANDARD.encode(hex::decode(h).expect("hex"))
 }
+
+/// Each client IP has a budget of calls (app.toml `[grpc] rate-limit-*`, loopback included
+/// here): past the burst a call is ResourceExhausted, and the budget refills.
+#[test]
+fn a_client_past_its_budget_is_refused_until_it_refills() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let home = dir.path();
+    let ports = funded_home(home, "grpc-budget", "200ms");
+    let edit = |from: &str, to: &str| common::edit_config(home, "app.toml", from, to);
+    edit("rate-limit-per-second = 100", "rate-limit-per-second = 2");
+    edit("rate-limit-burst = 200", "rate-limit-burst = 3");
+    edit("rate-limit-loopback = false", "rate-limit-loopback = true");
+    let _node = start_quiet(home);
+    until("height 1", 60, || (height(ports.rpc) >= 1).then_some(()));
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    rt.block_on(async {
+        let ch = connect(ports.grpc).await;
+        let mut node_service = node::service_client::ServiceClient::new(ch);
+        let mut results = Vec::new();
+        for _ in 0..6 {
+            results.push(node_service.config(node::ConfigRequest {}).await);
+        }
+        let refused: Vec<_> = results.iter().filter_map(|r| r.as_ref().err()).collect();
+        assert!(
+            !refused.is_empty(),
+            "six calls at once against a burst of 3"
+        );
+        assert!(
+            results.iter().take(3).all(|r| r.is_ok()),
+            "the burst passes"
+        );
+        for e in &refused {
+            assert_eq!(e.code(), Code::ResourceExhausted, "{e:?}");
+            assert!(e.message().contains("too many requests"), "{e:?}");
+        }
+        tokio::time::sleep(Duration::from_millis(1_100)).await;
+        node_service
+            .config(node::ConfigRequest {})
+            .await
+            .expect("the budget refilled");
+    });
+}

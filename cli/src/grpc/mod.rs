@@ -27,7 +27,9 @@
 //! (ABCI 18 → InvalidArgument, 4 → Unauthenticated, 38 → NotFound, anything else Unknown),
 //! with the application's log as the message. A method path no service here has is
 //! Unimplemented. Messages are bounded at 4 MiB (tonic's default, as the SDK's server), a
-//! connection at 64 calls in progress, and a call at 10 s.
+//! connection at 64 calls in progress, a call at 10 s, and a client IP at app.toml's
+//! `[grpc] rate-limit-per-second` / `rate-limit-burst` (a token bucket, as the REST server's;
+//! ResourceExhausted past it).
 //!
 //! Not yet: server reflection (grpcurl needs `-import-path`/`-proto` with the SDK's proto
 //! files until it lands).
@@ -88,6 +90,12 @@ pub struct GrpcConfig {
     pub address: SocketAddr,
     /// `[grpc-web] enable`.
     pub web: bool,
+    /// `[grpc] rate-limit-per-second` (0: none).
+    pub rate_per_second: u32,
+    /// `[grpc] rate-limit-burst`.
+    pub rate_burst: u32,
+    /// `[grpc] rate-limit-loopback`.
+    pub rate_limit_loopback: bool,
 }
 
 /// What `cosmos.base.node.v1beta1.Service/Config` answers: app.toml's values as written.
@@ -121,6 +129,8 @@ impl NodeConfig {
 struct Gateway {
     engine: Engine,
     config: NodeConfig,
+    /// Calls per client IP.
+    limiter: std::sync::Arc<crate::guard::RateLimiter>,
 }
 
 /// Serve on `cfg.address` on a single-threaded runtime of its own (the REST and RPC servers
@@ -129,7 +139,15 @@ pub fn serve(cfg: &GrpcConfig, engine: Engine, config: NodeConfig) -> anyhow::Re
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
-    let gateway = Gateway { engine, config };
+    let gateway = Gateway {
+        engine,
+        config,
+        limiter: std::sync::Arc::new(crate::guard::RateLimiter::new(
+            cfg.rate_per_second,
+            cfg.rate_burst,
+            cfg.rate_limit_loopback,
+        )),
+    };
     let router = axum::Router::new().fallback(move |req: axum::extract::Request| {
         let gateway = gateway.clone();
         async move { gateway.call(req).await }
@@ -183,6 +201,17 @@ impl Gateway {
     }
 
     async fn answer(&self, path: &str, req: tonic::Request<Vec<u8>>) -> Reply {
+        // Every call counts against its client's budget, as on the REST and RPC servers.
+        if let Some(addr) = req.remote_addr() {
+            if let Err(wait) = self.limiter.take(addr.ip(), std::time::Instant::now()) {
+                return Err(Status::resource_exhausted(format!(
+                    "too many requests from {}: the limit is {}; retry in {} ms",
+                    addr.ip(),
+                    self.limiter.describe(),
+                    wait.as_millis().max(1)
+                )));
+            }
+        }
         let height = requested_height(&req)?;
         let data = req.into_inner();
         if let Some(method) = path.strip_prefix("/cosmos.base.tendermint.v1beta1.Service/") {
