@@ -181,6 +181,8 @@ pub struct App {
     pending: Option<(i64, Prepared, Timestamp)>,
     /// Block sync asked for commits without an fsync each, until `make_durable`.
     deferred: bool,
+    /// app.toml's `min-retain-blocks` (0: keep every block).
+    min_retain_blocks: u64,
 }
 
 pub(crate) fn app_err(e: impl std::fmt::Display) -> AppError {
@@ -209,7 +211,29 @@ impl App {
             chain_id: chain_id.into(),
             pending: None,
             deferred: false,
+            min_retain_blocks: 0,
         }
+    }
+
+    /// Ask the node to keep only the last `n` blocks (app.toml's `min-retain-blocks`; 0: all),
+    /// and never fewer than evidence may still refer to: [`Application::commit`]'s
+    /// `retain_height`, as the SDK's `GetBlockRetentionHeight` computes it.
+    pub fn with_min_retain_blocks(mut self, n: u64) -> App {
+        self.min_retain_blocks = n;
+        self
+    }
+
+    /// The oldest height the node must keep after committing `height`: `height − n` for
+    /// `min-retain-blocks` n, lowered to keep the evidence window (`max_age_num_blocks`);
+    /// 0 (keep everything) when n is 0 or the chain is younger.
+    fn retain_height(&self, height: u64) -> AppResult<i64> {
+        if self.min_retain_blocks == 0 {
+            return Ok(0);
+        }
+        let state = StoreState::new(&self.store, Some(height), Writes::new());
+        let (evidence_blocks, _) = crate::consensus_params::evidence_max_age(&state)?;
+        let keep = self.min_retain_blocks.max(evidence_blocks);
+        Ok(i64::try_from(height.saturating_sub(keep)).unwrap_or(0))
     }
 
     /// The state store (for operators' tools and benchmarks: reads, stats).
@@ -497,7 +521,9 @@ impl Application for App {
         .map_err(app_err)?;
         self.checker.reset(Some(height as u64), time);
         self.queries.set_last_time(time);
-        Ok(abci::ResponseCommit { retain_height: 0 })
+        Ok(abci::ResponseCommit {
+            retain_height: self.retain_height(height as u64)?,
+        })
     }
 
     fn defer_durability(&mut self) -> AppResult<bool> {

@@ -201,6 +201,10 @@ halt-height = 0
 # as the SDK's halt-time.
 halt-time = 0
 
+# Keep only the last this many blocks (0: all), and never fewer than evidence may still
+# refer to (the consensus params' evidence.max_age_num_blocks), as the SDK's.
+min-retain-blocks = 0
+
 [api]
 address = "tcp://127.0.0.1:1317"
 # Allow any origin to call the REST server from a browser (the SDK's key).
@@ -996,6 +1000,8 @@ struct AppToml {
     halt_height: Option<TomlNum>,
     #[serde(rename = "halt-time", default)]
     halt_time: Option<TomlNum>,
+    #[serde(rename = "min-retain-blocks", default)]
+    min_retain_blocks: Option<TomlNum>,
     grpc: Option<GrpcToml>,
     #[serde(rename = "grpc-web")]
     grpc_web: Option<EnableToml>,
@@ -1204,6 +1210,15 @@ pub fn read_app_toml(path: &Path) -> Result<(Vec<keystone_app::tx::GasPrice>, Pr
         })
         .collect::<Result<Vec<_>>>()?;
     Ok((prices, Pruning::from_app_toml(&a, path)?))
+}
+
+/// `min-retain-blocks` from `config/app.toml` (0: keep every block).
+pub fn read_min_retain_blocks(path: &Path) -> Result<u64> {
+    let a: AppToml = read_toml(path, "app config")?;
+    match &a.min_retain_blocks {
+        None => Ok(0),
+        Some(n) => n.get(&format!("{}: min-retain-blocks", path.display())),
+    }
 }
 
 /// `halt-time` from `config/app.toml`: stop after committing the first block whose time is at

@@ -91,7 +91,8 @@ fn built_in(home: &Home, chain_id: &str) -> Result<App> {
             .with_pruning(pruning.keep_recent)
             .pruned_every(pruning.interval);
     }
-    Ok(App::new(store, chain_id, prices))
+    let retain = crate::home::read_min_retain_blocks(&home.config("app.toml"))?;
+    Ok(App::new(store, chain_id, prices).with_min_retain_blocks(retain))
 }
 
 /// `keystone abci-server`: the built-in application served on the ABCI socket at `address`,

@@ -171,3 +171,34 @@ fn a_null_tx_index_indexes_nothing_and_says_so() {
         "{blocks}"
     );
 }
+
+#[test]
+fn min_retain_blocks_prunes_the_block_store_but_keeps_the_evidence_window() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let home = dir.path();
+    funded_home(home, "retain-1", "20ms");
+    let genesis = home.join("config/genesis.json");
+    let mut g: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&genesis).expect("genesis")).expect("json");
+    g["consensus_params"]["evidence"]["max_age_num_blocks"] = serde_json::json!("6");
+    std::fs::write(&genesis, g.to_string()).expect("write genesis");
+    edit_config(
+        home,
+        "app.toml",
+        "min-retain-blocks = 0",
+        "min-retain-blocks = 3",
+    );
+    assert_eq!(run_to_exit(home, &["--halt-height", "30"], 60), Some(0));
+    {
+        let blocks = BlockStore::open(&home.join("data/blockstore.redb")).expect("blocks");
+        assert_eq!(blocks.height().expect("height"), 30);
+        // min-retain-blocks 3, but evidence may refer 6 blocks back: 30 − 6.
+        assert_eq!(blocks.base().expect("base"), 24);
+        assert!(blocks.block_proto(23).expect("read").is_none());
+        assert!(blocks.block_proto(24).expect("read").is_some());
+    }
+    // The pruned node starts again and goes on.
+    assert_eq!(run_to_exit(home, &["--halt-height", "33"], 60), Some(0));
+    let blocks = BlockStore::open(&home.join("data/blockstore.redb")).expect("blocks");
+    assert_eq!(blocks.base().expect("base"), 27);
+}

@@ -610,6 +610,60 @@ impl BlockStore {
         Ok(h)
     }
 
+    /// Remove every height below `retain` (never the highest one): blocks, ids, hashes,
+    /// commits, results, committed evidence, and the validator-set records no kept height
+    /// needs (the last one at or below `retain` stays, as the sets above it count from it).
+    /// The transaction and event indexes stay, as CometBFT's block pruning leaves them; a
+    /// pruned transaction's lookup then finds its block gone. The application's
+    /// `retain_height` (the SDK's `min-retain-blocks`) drives it.
+    ///
+    /// Not durable on its own: it reaches the disk with the next durable write, and a crash
+    /// before then only leaves the blocks for the next commit to prune again. Returns how
+    /// many heights went.
+    pub fn prune_below(&self, retain: Height) -> Result<u64> {
+        let base = self.base()?;
+        let top = self.height()?;
+        let retain = retain.min(top);
+        if base == 0 || retain <= base {
+            return Ok(0);
+        }
+        let mut txn = self.db.begin_write()?;
+        txn.set_durability(redb::Durability::None)?;
+        {
+            let mut blocks = txn.open_table(BLOCKS)?;
+            let mut ids = txn.open_table(BLOCK_IDS)?;
+            let mut hashes = txn.open_table(BLOCK_HASHES)?;
+            let mut commits = txn.open_table(COMMITS)?;
+            let mut results = txn.open_table(RESULTS)?;
+            for h in base..retain {
+                blocks.remove(h)?;
+                if let Some(id) = ids.remove(h)? {
+                    let id =
+                        pb::BlockId::decode(id.value()).map_err(|e| BlockStoreError::Corrupt {
+                            height: h,
+                            reason: format!("block id: {e}"),
+                        })?;
+                    hashes.remove(id.hash.as_slice())?;
+                }
+                commits.remove(h)?;
+                results.remove(h)?;
+            }
+            txn.open_table(COMMITTED_EVIDENCE)?
+                .retain(|_, at| at >= retain)?;
+            let mut sets = txn.open_table(VALIDATOR_SETS)?;
+            let keep_from = sets
+                .range(..=retain)?
+                .next_back()
+                .transpose()?
+                .map(|(k, _)| k.value());
+            if let Some(keep_from) = keep_from {
+                sets.retain_in(..keep_from, |_, _| false)?;
+            }
+        }
+        txn.commit()?;
+        Ok(retain - base)
+    }
+
     /// The (height, index) of every committed transaction matching `query`, in order.
     pub fn search_txs(&self, query: &Query) -> Result<Vec<(Height, u32)>> {
         if !self.index {

@@ -66,8 +66,22 @@ impl<A: Application> Engine<A> {
         self.finalize(block)?;
         let mempool = self.mempool.clone();
         let _paused = mempool.pause();
-        self.app.commit()?;
+        let res = self.app.commit()?;
         crate::failpoint::hit("state-commit");
+        self.prune_blocks(res.retain_height)
+    }
+
+    /// Drop the blocks below the application's `retain_height` (0: keep them), as CometBFT
+    /// does after Commit; undurable until the next durable write (see
+    /// [`crate::block_store::BlockStore::prune_below`]).
+    fn prune_blocks(&mut self, retain_height: i64) -> Result<()> {
+        if retain_height <= 0 {
+            return Ok(());
+        }
+        let pruned = self.blocks.prune_below(retain_height as Height)?;
+        if pruned > 0 {
+            tracing::debug!(retain_height, pruned, "pruned blocks");
+        }
         Ok(())
     }
 
@@ -373,8 +387,9 @@ impl<A: Application> Engine<A> {
         // taken the block's transactions out and knows the rest need rechecking.
         let mempool = self.mempool.clone();
         let paused = mempool.pause();
-        self.app.commit()?;
+        let res = self.app.commit()?;
         crate::failpoint::hit("state-commit");
+        self.prune_blocks(res.retain_height)?;
         self.wal.end_height(height)?;
         crate::failpoint::hit("wal-end-height");
         self.blocks.clear_built()?;
