@@ -8,8 +8,8 @@
 //!   `byzantine_validators`, `byzantine_validators_power`, `rounds` (of the last commit),
 //!   `num_txs`, `total_txs`, `block_size_bytes`, `validator_missed_blocks` (this node's
 //!   validator absent from a commit), `block_interval_seconds` (a histogram of header times);
-//! - p2p: `peers`, and per peer (`peer_id`) `peer_send_bytes_total` and
-//!   `peer_receive_bytes_total`;
+//! - p2p: `peers`, and per peer and channel (`peer_id`, `chID` as `0x20`)
+//!   `peer_send_bytes_total` and `peer_receive_bytes_total`;
 //! - mempool: `size`, `size_bytes`, `failed_txs`, `recheck_times`;
 //! - blocksync: `syncing` (1 while block sync is behind its peers);
 //! - state: `block_processing_time` (a histogram, in ms, of the node's step that committed
@@ -317,9 +317,17 @@ impl Collector for Live {
             )?;
             for p in &peers {
                 let id = p.info.node_id.to_string();
-                let labels = [("peer_id", id.as_str())];
-                let v = if sent { p.sent } else { p.received };
-                ConstCounter::new(v).encode(family.encode_family(&labels)?)?;
+                let channels = if sent {
+                    &p.sent_by_channel
+                } else {
+                    &p.received_by_channel
+                };
+                for (ch, v) in channels {
+                    // CometBFT's label: the channel id as Go's `%#x` prints it.
+                    let ch = format!("{ch:#x}");
+                    let labels = [("peer_id", id.as_str()), ("chID", ch.as_str())];
+                    ConstCounter::new(*v).encode(family.encode_family(&labels)?)?;
+                }
             }
         }
         Ok(())

@@ -1,7 +1,9 @@
 //! Prometheus metrics of a running `keystone start` with `[instrumentation] prometheus =
 //! true`: scraped over HTTP, CometBFT's metric names and `chain_id` label, the consensus
 //! figures following the chain, a committed transaction counted, a refused one counted as a
-//! failed CheckTx, and the block-interval and block-processing histograms filled.
+//! failed CheckTx, and the block-interval and block-processing histograms filled; read with
+//! `prometheus-parse`. On four validators: per peer and channel bytes, a stopped validator
+//! missing from the commits, and its own missed blocks counted once it is back.
 
 mod common;
 use common::start_quiet;
@@ -39,12 +41,20 @@ fn scrape(port: u16) -> Option<(String, BTreeMap<String, f64>)> {
                 .map(str::to_string)
         })
         .unwrap_or_default();
-    let samples = body
-        .lines()
-        .filter(|l| !l.starts_with('#') && !l.is_empty())
-        .filter_map(|l| {
-            let (name, value) = l.rsplit_once(' ')?;
-            Some((name.to_string(), value.parse().ok()?))
+    // Read by `prometheus-parse`, a text-format parser someone else wrote; each sample keyed
+    // `name{label="value",…}` with the labels in name order.
+    let scrape = prometheus_parse::Scrape::parse(body.lines().map(|l| Ok(l.to_string()))).ok()?;
+    let samples = scrape
+        .samples
+        .iter()
+        .filter_map(|s| {
+            let value = match s.value {
+                prometheus_parse::Value::Counter(v)
+                | prometheus_parse::Value::Gauge(v)
+                | prometheus_parse::Value::Untyped(v) => v,
+                _ => return None,
+            };
+            Some((format!("{}{{{}}}", s.metric, s.labels), value))
         })
         .collect();
     Some((content_type, samples))
@@ -121,4 +131,98 @@ fn prometheus_metrics_follow_the_chain_under_cometbfts_names() {
         (h >= latest + 2.0).then_some(h)
     });
     assert!(later as u64 <= height(ports.rpc));
+}
+
+/// Four validators, metrics on node0 and node3: node0 counts bytes per peer and per channel
+/// (CometBFT's `chID` label); with node3 stopped, node0 sees one validator missing from the
+/// commits; node3, back and caught up, counts the blocks it missed.
+#[test]
+fn four_validators_peer_channel_bytes_and_a_stopped_validators_missed_blocks() {
+    const NET: &str = "metrics-net";
+    let dir = tempfile::tempdir().expect("tmp");
+    let base = keystone_localnet::free_base(40).expect("free ports");
+    let net = dir.path().join("net");
+    common::ok(
+        dir.path(),
+        &[
+            "testnet",
+            "init-files",
+            "--v",
+            "4",
+            "--output-dir",
+            net.to_str().expect("utf-8"),
+            "--chain-id",
+            NET,
+            "--base-port",
+            &base.to_string(),
+            "--timeout-commit",
+            "100ms",
+        ],
+    );
+    let home = |i: u16| net.join(format!("node{i}"));
+    let rpc_port = |i: u16| base + 10 * i + 1;
+    let metrics_port = |i: u16| base + 10 * i + 5;
+    for i in [0u16, 3] {
+        edit_config(
+            &home(i),
+            "config.toml",
+            "prometheus = false",
+            "prometheus = true",
+        );
+        edit_config(
+            &home(i),
+            "config.toml",
+            "prometheus_listen_addr = \":26660\"",
+            &format!("prometheus_listen_addr = \":{}\"", metrics_port(i)),
+        );
+    }
+    let mut nodes: Vec<Option<common::Proc>> =
+        (0..4).map(|i| Some(start_quiet(&home(i)))).collect();
+    until("height 3", 60, || (height(rpc_port(0)) >= 3).then_some(()));
+    let get = |samples: &BTreeMap<String, f64>, key: &str| samples.get(key).copied();
+    let (_, samples) = until("three peers with traffic", 60, || {
+        let (t, s) = scrape(metrics_port(0))?;
+        (get(&s, &format!("cometbft_p2p_peers{{chain_id=\"{NET}\"}}")) == Some(3.0))
+            .then_some((t, s))
+    });
+    // Votes travel on 0x22: every peer sent node0 some, and node0 sent every peer some.
+    for (name, peers) in [
+        ("cometbft_p2p_peer_receive_bytes_total", 3),
+        ("cometbft_p2p_peer_send_bytes_total", 3),
+    ] {
+        let on_votes: Vec<f64> = samples
+            .iter()
+            .filter(|(k, _)| k.starts_with(&format!("{name}{{")) && k.contains("chID=\"0x22\""))
+            .map(|(_, v)| *v)
+            .collect();
+        assert_eq!(on_votes.len(), peers, "{name}: {samples:#?}");
+        assert!(on_votes.iter().all(|v| *v > 0.0), "{name}: {on_votes:?}");
+    }
+
+    // node3 stops: node0's commits miss one validator.
+    nodes[3] = None;
+    let stopped_at = height(rpc_port(0));
+    until("commits without node3", 60, || {
+        let (_, s) = scrape(metrics_port(0))?;
+        (get(
+            &s,
+            &format!("cometbft_consensus_missing_validators{{chain_id=\"{NET}\"}}"),
+        ) == Some(1.0))
+        .then_some(())
+    });
+    until("a few heights without node3", 60, || {
+        (height(rpc_port(0)) >= stopped_at + 4).then_some(())
+    });
+    // node3 comes back, catches up, and counts the blocks it was missing from.
+    nodes[3] = Some(start_quiet(&home(3)));
+    let missed = until("node3's missed blocks", 60, || {
+        let (_, s) = scrape(metrics_port(3))?;
+        let missed = get(
+            &s,
+            &format!("cometbft_consensus_validator_missed_blocks{{chain_id=\"{NET}\"}}"),
+        )?;
+        (missed >= 3.0).then_some(missed)
+    });
+    assert!(missed >= 3.0, "{missed}");
+    drop(nodes);
 }

@@ -164,11 +164,30 @@ struct Conn {
     traffic: Arc<Traffic>,
 }
 
-/// Bytes of messages sent to and received from one peer (payloads, before framing).
-#[derive(Default)]
+/// Bytes of messages sent to and received from one peer (payloads, before framing), per
+/// channel.
 struct Traffic {
-    sent: AtomicU64,
-    received: AtomicU64,
+    sent: [AtomicU64; 256],
+    received: [AtomicU64; 256],
+}
+
+impl Default for Traffic {
+    fn default() -> Traffic {
+        Traffic {
+            sent: std::array::from_fn(|_| AtomicU64::new(0)),
+            received: std::array::from_fn(|_| AtomicU64::new(0)),
+        }
+    }
+}
+
+/// The channels with traffic in `counters`, and their bytes.
+fn by_channel(counters: &[AtomicU64; 256]) -> Vec<(u8, u64)> {
+    (0..=u8::MAX)
+        .filter_map(|ch| {
+            let n = counters[usize::from(ch)].load(Ordering::Relaxed);
+            (n > 0).then_some((ch, n))
+        })
+        .collect()
 }
 
 /// A connected peer, as the RPC's `net_info` reports it.
@@ -186,6 +205,10 @@ pub struct PeerInfo {
     pub sent: u64,
     /// Message bytes received from it so far.
     pub received: u64,
+    /// Of `sent`, the bytes of each channel that carried any.
+    pub sent_by_channel: Vec<(u8, u64)>,
+    /// Of `received`, the bytes of each channel that carried any.
+    pub received_by_channel: Vec<(u8, u64)>,
 }
 
 struct Shared {
@@ -255,8 +278,20 @@ impl Switch {
                 outbound: c.outbound,
                 remote: c.remote,
                 since: c.since,
-                sent: c.traffic.sent.load(Ordering::Relaxed),
-                received: c.traffic.received.load(Ordering::Relaxed),
+                sent_by_channel: by_channel(&c.traffic.sent),
+                received_by_channel: by_channel(&c.traffic.received),
+                sent: c
+                    .traffic
+                    .sent
+                    .iter()
+                    .map(|n| n.load(Ordering::Relaxed))
+                    .sum(),
+                received: c
+                    .traffic
+                    .received
+                    .iter()
+                    .map(|n| n.load(Ordering::Relaxed))
+                    .sum(),
             })
             .collect()
     }
@@ -513,7 +548,7 @@ fn handshake(
                 let r = match out {
                     Out::Ping => writer.send_ping(),
                     Out::Msg(ch, b) => {
-                        sent.sent.fetch_add(b.len() as u64, Ordering::Relaxed);
+                        sent.sent[usize::from(ch)].fetch_add(b.len() as u64, Ordering::Relaxed);
                         let r = writer.send(ch, &b);
                         queued.fetch_sub(b.len() as u64, Ordering::SeqCst);
                         r
@@ -531,8 +566,7 @@ fn handshake(
     let result = loop {
         match reader.read() {
             Ok(Incoming::Msg { channel, bytes }) => {
-                traffic
-                    .received
+                traffic.received[usize::from(channel)]
                     .fetch_add(bytes.len() as u64, Ordering::Relaxed);
                 // Not another byte read from this peer until the node has room for it.
                 let Some(ticket) = budget.take(bytes.len() as u64, PEER_INBOUND_BYTES, SLOW_FOR)
