@@ -125,7 +125,7 @@ enum Command {
     /// `--node`, `--keyring-backend` and `--output`.
     Config {
         #[command(subcommand)]
-        command: ConfigCommand,
+        command: commands::operator::ConfigCommand,
     },
     /// Edit and check the genesis file.
     Genesis {
@@ -172,34 +172,6 @@ enum Command {
     Tendermint {
         #[command(subcommand)]
         command: TendermintCommand,
-    },
-}
-
-#[derive(Subcommand)]
-enum ConfigCommand {
-    /// Set a key: `config set client chain-id my-chain`.
-    Set {
-        /// Which file: `client`.
-        #[arg(value_parser = ["client"])]
-        file: String,
-        /// chain-id, keyring-backend, output, node or broadcast-mode.
-        key: String,
-        /// The value.
-        value: String,
-    },
-    /// Print a key's value.
-    Get {
-        /// Which file: `client`.
-        #[arg(value_parser = ["client"])]
-        file: String,
-        /// The key.
-        key: String,
-    },
-    /// Print the whole file.
-    View {
-        /// Which file: `client`.
-        #[arg(value_parser = ["client"])]
-        file: String,
     },
 }
 
@@ -992,73 +964,6 @@ fn tendermint_cmd(cli: &Cli, cmd: &TendermintCommand) -> Result<()> {
     Ok(())
 }
 
-fn export(cli: &Cli, height: Option<u64>, output: Option<&std::path::Path>) -> Result<()> {
-    let doc = keystone::export::export(&Home(home(cli)?), height)?;
-    let text = doc.to_json()?;
-    match output {
-        Some(path) => std::fs::write(path, format!("{text}\n"))
-            .with_context(|| format!("cannot write {}", path.display()))?,
-        None => {
-            use std::io::Write as _;
-            let _ = writeln!(std::io::stdout(), "{text}");
-        }
-    }
-    Ok(())
-}
-
-fn config_cmd(cli: &Cli, cmd: &ConfigCommand) -> Result<()> {
-    use keystone::client_config as cc;
-    let h = home(cli)?;
-    let current = || -> Result<cc::ClientConfig> {
-        Ok(cc::read(&h)?.unwrap_or_else(|| cc::ClientConfig::for_chain("")))
-    };
-    match cmd {
-        ConfigCommand::Set { key, value, .. } => {
-            let mut c = current()?;
-            c.set(key, value)?;
-            cc::write(&h, &c)?;
-        }
-        ConfigCommand::Get { key, .. } => print_json_text(current()?.get(key)?),
-        ConfigCommand::View { .. } => print!("{}", current()?.to_toml()),
-    }
-    Ok(())
-}
-
-/// client.toml's values as the defaults of their flags (see `keystone::client_config`): the
-/// home is found in the arguments as clap would find it, before clap runs.
-fn apply_client_config() -> Result<()> {
-    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
-    let mut home = None;
-    for (i, a) in args.iter().enumerate() {
-        let Some(a) = a.to_str() else { continue };
-        if a == "--" {
-            break;
-        }
-        if a == "--home" {
-            home = args.get(i + 1).map(PathBuf::from);
-        } else if let Some(h) = a.strip_prefix("--home=") {
-            home = Some(PathBuf::from(h));
-        }
-    }
-    let home = match home {
-        Some(h) => h,
-        None => match std::env::var_os("HOME") {
-            Some(base) => PathBuf::from(base).join(".keystone"),
-            None => return Ok(()),
-        },
-    };
-    let Some(config) = keystone::client_config::read(&home)? else {
-        return Ok(());
-    };
-    for (var, value) in
-        keystone::client_config::flag_defaults(&config, |v| std::env::var_os(v).is_some())
-    {
-        // Before any thread starts: nothing reads the environment concurrently.
-        std::env::set_var(var, value);
-    }
-    Ok(())
-}
-
 fn genesis_time_now() -> Result<String> {
     Ok(time::OffsetDateTime::now_utc().format(&time::format_description::well_known::Rfc3339)?)
 }
@@ -1339,7 +1244,7 @@ fn query_state(
 }
 
 fn main() -> ExitCode {
-    if let Err(e) = apply_client_config() {
+    if let Err(e) = commands::operator::apply_client_config() {
         eprintln!("Error: {e:#}");
         return ExitCode::FAILURE;
     }
@@ -1429,20 +1334,9 @@ fn main() -> ExitCode {
         Command::Export {
             height,
             output_document,
-        } => export(&cli, *height, output_document.as_deref()),
-        Command::Rollback { hard } => home(&cli).and_then(|h| {
-            let r = keystone::rollback::rollback(&Home(h), *hard)?;
-            if let Some(b) = r.removed_block {
-                println!("Removed block {b}");
-            }
-            println!(
-                "Rolled back state to height {} and hash {}",
-                r.height,
-                hex::encode_upper(r.app_hash)
-            );
-            Ok(())
-        }),
-        Command::Config { command } => config_cmd(&cli, command),
+        } => commands::operator::export(&cli, *height, output_document.as_deref()),
+        Command::Rollback { hard } => commands::operator::rollback(&cli, *hard),
+        Command::Config { command } => commands::operator::config(&cli, command),
         Command::Genesis { command } => match command {
             GenesisCommand::AddGenesisAccount {
                 address_or_key,

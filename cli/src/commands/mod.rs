@@ -2,5 +2,6 @@
 //! its commands do.
 
 pub(crate) mod genesis;
+pub(crate) mod operator;
 pub(crate) mod query;
 pub(crate) mod tx;
