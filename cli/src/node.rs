@@ -264,10 +264,12 @@ fn run<A: Application>(
     let view = node.reads();
     let metrics_view = view.clone();
     let bus = crate::events::Bus::default();
+    // What `cosmos.base.node.v1beta1.Service/Config` reports, for the REST and gRPC servers.
+    let node_config = crate::home::read_node_service_config(&home.config("app.toml"))?;
     if let Some(api) = read_api_address(&home.config("app.toml"))? {
         let rest_tx = crate::rpc::Engine::new(req_tx.clone(), Some(view.clone()));
         let limits = crate::home::read_api_limits(&home.config("app.toml"))?;
-        let node_config = crate::home::read_node_service_config(&home.config("app.toml"))?;
+        let node_config = node_config.clone();
         std::thread::Builder::new()
             .name("rest".into())
             .spawn(move || {
@@ -278,7 +280,7 @@ fn run<A: Application>(
     }
     if let Some(grpc) = crate::home::read_grpc_config(&home.config("app.toml"))? {
         let grpc_engine = crate::rpc::Engine::new(req_tx.clone(), Some(view.clone()));
-        let config = crate::home::read_node_service_config(&home.config("app.toml"))?;
+        let config = node_config.clone();
         std::thread::Builder::new()
             .name("grpc".into())
             .spawn(move || {

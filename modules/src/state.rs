@@ -157,6 +157,24 @@ pub(crate) fn get_json<T: serde::de::DeserializeOwned>(
     }
 }
 
+/// Every JSON value under `prefix`, in key order (a record that does not parse is corrupt
+/// state, named by its key).
+pub(crate) fn scan_json<T: serde::de::DeserializeOwned>(
+    state: &(impl State + ?Sized),
+    prefix: &str,
+) -> Result<Vec<T>> {
+    state
+        .prefix(prefix.as_bytes())?
+        .into_iter()
+        .map(|(k, v)| {
+            serde_json::from_slice(&v).map_err(|e| ModuleError::Corrupt {
+                key: String::from_utf8_lossy(&k).into_owned(),
+                reason: e.to_string(),
+            })
+        })
+        .collect()
+}
+
 /// Write a JSON value.
 pub(crate) fn put_json<T: serde::Serialize>(
     state: &mut (impl State + ?Sized),

@@ -137,16 +137,7 @@ pub fn ensure_module_account(state: &mut (impl State + ?Sized), name: &str) -> R
 
 /// Every account, module accounts included, in address order.
 pub fn all_accounts(state: &(impl State + ?Sized)) -> Result<Vec<Account>> {
-    state
-        .prefix(state_key::ACCOUNTS.as_bytes())?
-        .into_iter()
-        .map(|(k, v)| {
-            serde_json::from_slice(&v).map_err(|e| ModuleError::Corrupt {
-                key: String::from_utf8_lossy(&k).into_owned(),
-                reason: e.to_string(),
-            })
-        })
-        .collect()
+    crate::state::scan_json(state, state_key::ACCOUNTS)
 }
 
 /// The auth params.

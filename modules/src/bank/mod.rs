@@ -102,16 +102,7 @@ pub fn denom_metadata(state: &(impl State + ?Sized), base: &str) -> Result<Optio
 
 /// Every denom's metadata, in base-denom order.
 pub fn all_denom_metadata(state: &(impl State + ?Sized)) -> Result<Vec<Metadata>> {
-    state
-        .prefix(state_key::DENOM_METADATA.as_bytes())?
-        .into_iter()
-        .map(|(k, v)| {
-            serde_json::from_slice(&v).map_err(|e| ModuleError::Corrupt {
-                key: String::from_utf8_lossy(&k).into_owned(),
-                reason: e.to_string(),
-            })
-        })
-        .collect()
+    crate::state::scan_json(state, state_key::DENOM_METADATA)
 }
 
 /// Store `m` under its base denom.

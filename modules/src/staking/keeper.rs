@@ -339,13 +339,7 @@ fn scan<T: serde::de::DeserializeOwned>(
     state: &(impl State + ?Sized),
     prefix: &str,
 ) -> Result<Vec<T>> {
-    state
-        .prefix(prefix.as_bytes())?
-        .into_iter()
-        .map(|(k, v)| {
-            serde_json::from_slice(&v).map_err(|e| corrupt(&String::from_utf8_lossy(&k), e))
-        })
-        .collect()
+    crate::state::scan_json(state, prefix)
 }
 
 /// The delegations of `delegator`.

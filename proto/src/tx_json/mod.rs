@@ -190,30 +190,30 @@ fn string(v: &Value, key: &str) -> Result<String> {
     }
 }
 
-fn u64_field(v: &Value, key: &str) -> Result<u64> {
+/// A 64-bit integer field: a string (the SDK's JSON), a JSON number, or absent (0).
+fn number<T: std::str::FromStr + Default>(
+    v: &Value,
+    key: &str,
+    from_json: impl Fn(&serde_json::Number) -> Option<T>,
+) -> Result<T> {
     match v.get(key) {
-        None | Some(Value::Null) => Ok(0),
+        None | Some(Value::Null) => Ok(T::default()),
         Some(Value::String(s)) => s
             .parse()
             .map_err(|_| shape(format!("{key:?}: {s:?} is not a number"))),
-        Some(Value::Number(n)) => n
-            .as_u64()
-            .ok_or_else(|| shape(format!("{key:?}: {n} is not a number"))),
+        Some(Value::Number(n)) => {
+            from_json(n).ok_or_else(|| shape(format!("{key:?}: {n} is not a number")))
+        }
         Some(other) => Err(shape(format!("{key:?} must be a number, got {other}"))),
     }
 }
 
+fn u64_field(v: &Value, key: &str) -> Result<u64> {
+    number(v, key, serde_json::Number::as_u64)
+}
+
 fn i64_field(v: &Value, key: &str) -> Result<i64> {
-    match v.get(key) {
-        None | Some(Value::Null) => Ok(0),
-        Some(Value::String(s)) => s
-            .parse()
-            .map_err(|_| shape(format!("{key:?}: {s:?} is not a number"))),
-        Some(Value::Number(n)) => n
-            .as_i64()
-            .ok_or_else(|| shape(format!("{key:?}: {n} is not a number"))),
-        Some(other) => Err(shape(format!("{key:?} must be a number, got {other}"))),
-    }
+    number(v, key, serde_json::Number::as_i64)
 }
 
 fn array<'a>(v: &'a Value, key: &str) -> Result<&'a [Value]> {
