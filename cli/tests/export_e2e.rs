@@ -3,19 +3,13 @@
 //! that genesis (the same validator key) carries the chain on past it; and exporting the new
 //! chain at the same height gives every module's state back unchanged.
 
-use serde_json::Value;
 use std::path::Path;
-use std::time::{Duration, Instant};
 
 mod common;
-use common::{edit_config, free_port, ok, rpc, run, start_quiet, until, Proc};
+use common::{edit_config, free_port, json, ok, rpc, run, start_quiet, until, Proc};
 
 const CHAIN: &str = "export-1";
 const T: [&str; 2] = ["--keyring-backend", "test"];
-
-fn json(text: &str) -> Value {
-    serde_json::from_str(text.trim()).unwrap_or_else(|e| panic!("{e}: {text}"))
-}
 
 fn height(port: u16) -> Option<u64> {
     rpc(port, "status", serde_json::json!({}))["result"]["sync_info"]["latest_block_height"]
@@ -26,21 +20,8 @@ fn height(port: u16) -> Option<u64> {
 
 /// SIGTERM, and the exit status 0 within 30 s.
 fn stop(mut node: Proc) {
-    let pid = node.0.id().to_string();
-    let term = std::process::Command::new("kill")
-        .args(["-TERM", &pid])
-        .status()
-        .expect("kill");
-    assert!(term.success());
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let status = loop {
-        if let Some(s) = node.0.try_wait().expect("wait") {
-            break s;
-        }
-        assert!(Instant::now() < deadline, "the node did not stop");
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    assert_eq!(status.code(), Some(0));
+    common::sigterm(&node);
+    assert_eq!(common::wait_exit(&mut node, 30).code(), Some(0));
 }
 
 /// Run a tx command as the operator `node0` and require it admitted; wait until it is committed.

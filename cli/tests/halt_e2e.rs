@@ -6,35 +6,14 @@
 use keystone_consensus_driver::block_store::BlockStore;
 use keystone_store::Store;
 use std::path::Path;
-use std::process::Stdio;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 mod common;
-use common::{
-    alice_send, broadcast_tx_sync, edit_config, funded_home, keystone, rpc, start_quiet, until,
-    Proc,
-};
+use common::{alice_send, broadcast_tx_sync, edit_config, funded_home, rpc, start_quiet, until};
 
 /// `start` (with `args`) run to its exit, at most `secs`: its exit code.
 fn run_to_exit(home: &Path, args: &[&str], secs: u64) -> Option<i32> {
-    let mut node = Proc(
-        keystone(home)
-            .arg("start")
-            .args(args)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start"),
-    );
-    let deadline = Instant::now() + Duration::from_secs(secs);
-    loop {
-        if let Some(s) = node.0.try_wait().expect("wait") {
-            return s.code();
-        }
-        assert!(Instant::now() < deadline, "the node did not stop");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    common::wait_exit(&mut common::start_quiet_with(home, args), secs).code()
 }
 
 fn block_seconds(blocks: &BlockStore, h: u64) -> i64 {

@@ -318,23 +318,8 @@ fn sigterm_during_load_stops_cleanly_and_the_chain_goes_on() {
         sent += 1;
     }
     assert!(sent > 0, "the node admitted the client's transactions");
-    let pid = node.0.id().to_string();
-    let term = std::process::Command::new("kill")
-        .args(["-TERM", &pid])
-        .status()
-        .expect("kill");
-    assert!(term.success());
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let status = loop {
-        if let Some(s) = node.0.try_wait().expect("wait") {
-            break s;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the node did not stop on SIGTERM"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    };
+    common::sigterm(&node);
+    let status = common::wait_exit(&mut node, 30);
     // The log thread sees the pipe close right after the exit.
     std::thread::sleep(Duration::from_millis(200));
     let lines = log.lock().expect("no panics while held").join("\n");

@@ -7,14 +7,10 @@ use serde_json::Value;
 use std::path::Path;
 
 mod common;
-use common::{funded_home, ok, run, start_quiet, until};
+use common::{funded_home, json, ok, run, start_quiet, until};
 
 const CHAIN: &str = "offline-1";
 const T: [&str; 2] = ["--keyring-backend", "test"];
-
-fn json(text: &str) -> Value {
-    serde_json::from_str(text.trim()).unwrap_or_else(|e| panic!("{e}: {text}"))
-}
 
 fn balance(home: &Path, node: &str, who: &str) -> u64 {
     let v = json(&ok(

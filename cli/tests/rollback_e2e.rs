@@ -6,35 +6,22 @@
 use keystone_consensus_driver::block_store::BlockStore;
 use keystone_store::Store;
 use std::path::Path;
-use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 mod common;
-use common::{alice_send, broadcast_tx_sync, funded_home, keystone, ok, run, Proc};
+use common::{alice_send, broadcast_tx_sync, funded_home, ok, run};
 
 const CHAIN: &str = "rollback-1";
 
 /// `start --halt-height h`, run to its exit 0 (at most 60 s).
 fn run_until(home: &Path, h: u64, during: impl FnOnce()) {
-    let mut node = Proc(
-        keystone(home)
-            .args(["start", "--halt-height", &h.to_string()])
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start"),
-    );
+    let mut node = common::start_quiet_with(home, &["--halt-height", &h.to_string()]);
     during();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let status = loop {
-        if let Some(s) = node.0.try_wait().expect("wait") {
-            break s;
-        }
-        assert!(Instant::now() < deadline, "the node did not halt at {h}");
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    assert_eq!(status.code(), Some(0), "halting at {h}");
+    assert_eq!(
+        common::wait_exit(&mut node, 60).code(),
+        Some(0),
+        "halting at {h}"
+    );
 }
 
 /// A stopped home's stores.

@@ -156,15 +156,50 @@ pub(crate) fn edit_config(home: &Path, file: &str, from: &str, to: &str) {
 
 /// `keystone start` with no output kept.
 pub(crate) fn start_quiet(home: &Path) -> Proc {
+    start_quiet_with(home, &[])
+}
+
+/// `keystone start args…` with no output kept.
+pub(crate) fn start_quiet_with(home: &Path, args: &[&str]) -> Proc {
     Proc(
         keystone(home)
             .arg("start")
+            .args(args)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
             .expect("start"),
     )
+}
+
+/// Send `node` SIGTERM (a graceful stop).
+pub(crate) fn sigterm(node: &Proc) {
+    let term = Command::new("kill")
+        .args(["-TERM", &node.0.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(term.success());
+}
+
+/// `node`'s exit status, waiting at most `secs` seconds for it.
+pub(crate) fn wait_exit(node: &mut Proc, secs: u64) -> std::process::ExitStatus {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    loop {
+        if let Some(s) = node.0.try_wait().expect("wait") {
+            return s;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the node did not stop within {secs} s"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// `text` (a command's output) as JSON.
+pub(crate) fn json(text: &str) -> serde_json::Value {
+    serde_json::from_str(text.trim()).unwrap_or_else(|e| panic!("{e}: {text}"))
 }
 
 /// One HTTP/1.1 request on loopback: (status, JSON body or null); `None` if nothing answers.
