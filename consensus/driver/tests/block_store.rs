@@ -169,4 +169,133 @@ fn txs_are_found_by_hash_height_and_event_conditions() {
     assert!(q("secret.k='v'").is_empty(), "index=false is not indexed");
     assert!(q("message.sender='nobody'").is_empty());
     assert_eq!(s.tx_location(&sha256(b"t3").0).expect("loc"), Some((2, 0)));
+    // `tx.hash` is read from the hash index: upper-case hex as the event value is, any
+    // operator.
+    let t2 = hex::encode_upper(sha256(b"t2").0);
+    assert!(q(&format!("tx.hash='{}'", t2.to_lowercase())).is_empty());
+    assert!(q("tx.hash='not hex'").is_empty());
+    assert_eq!(q("tx.hash EXISTS").len(), 3);
+    assert_eq!(
+        q(&format!("tx.hash CONTAINS '{}' AND tx.height=1", &t2[..12])),
+        vec![(1, 1)]
+    );
+}
+
+/// A key of the event index as Keystone wrote it before one entry per value and height:
+/// `len(k) ‖ k ‖ len(v) ‖ v ‖ height ‖ index`.
+fn old_event_key(k: &str, v: &str, h: u64, i: u32) -> Vec<u8> {
+    let mut out = (k.len() as u16).to_be_bytes().to_vec();
+    out.extend(k.as_bytes());
+    out.extend((v.len() as u32).to_be_bytes());
+    out.extend(v.as_bytes());
+    out.extend(h.to_be_bytes());
+    out.extend(i.to_be_bytes());
+    out
+}
+
+#[test]
+fn an_older_event_index_is_moved_on_open_and_answers_the_same() {
+    use keystone_consensus_driver::event_query::Query;
+    let dir = tempfile::tempdir().expect("tmp");
+    let path = dir.path().join("bs.redb");
+    {
+        // The tables an older Keystone left: two heights, three txs.
+        let db = redb::Database::create(&path).expect("db");
+        let txn = db.begin_write().expect("txn");
+        {
+            let mut old = txn
+                .open_table(redb::TableDefinition::<&[u8], ()>::new("tx_events"))
+                .expect("table");
+            let mut hashes = txn
+                .open_table(redb::TableDefinition::<&[u8], &[u8]>::new("tx_index"))
+                .expect("table");
+            for (h, i, tx, sender) in [
+                (1u64, 0u32, "t1", "alice"),
+                (1, 1, "t2", "bob"),
+                (2, 0, "t3", "alice"),
+            ] {
+                let hash = sha256(tx.as_bytes()).0;
+                let mut loc = h.to_be_bytes().to_vec();
+                loc.extend(i.to_be_bytes());
+                hashes
+                    .insert(hash.as_slice(), loc.as_slice())
+                    .expect("insert");
+                for (k, v) in [
+                    ("tx.hash", hex::encode_upper(hash)),
+                    ("tx.height", h.to_string()),
+                    ("message.sender", sender.to_string()),
+                    ("message.module", "bank".to_string()),
+                ] {
+                    old.insert(old_event_key(k, &v, h, i).as_slice(), ())
+                        .expect("insert");
+                }
+            }
+        }
+        txn.commit().expect("commit");
+    }
+    let s = BlockStore::open(&path).expect("open moves the index");
+    let q = |q: &str| -> Vec<(u64, u32)> {
+        s.search_txs(&q.parse::<Query>().expect("query"))
+            .expect("search")
+    };
+    assert_eq!(q("message.sender='alice'"), vec![(1, 0), (2, 0)]);
+    assert_eq!(
+        q("message.module='bank' AND tx.height=1"),
+        vec![(1, 0), (1, 1)]
+    );
+    assert_eq!(q("tx.height>1"), vec![(2, 0)]);
+    assert_eq!(
+        q(&format!("tx.hash='{}'", hex::encode_upper(sha256(b"t2").0))),
+        vec![(1, 1)]
+    );
+    assert_eq!(q("tm.event='Tx'").len(), 3);
+    drop(s);
+    // Moved once: the old table is gone, and a second open finds the same.
+    let db = redb::Database::open(&path).expect("db");
+    let txn = redb::ReadableDatabase::begin_read(&db).expect("txn");
+    assert!(txn
+        .open_table(redb::TableDefinition::<&[u8], ()>::new("tx_events"))
+        .is_err());
+    drop(txn);
+    drop(db);
+    let s = BlockStore::open(&path).expect("reopen");
+    assert_eq!(
+        s.search_txs(&"message.sender='alice'".parse::<Query>().expect("query"))
+            .expect("search"),
+        vec![(1, 0), (2, 0)]
+    );
+}
+
+#[test]
+fn removing_the_last_height_takes_its_index_entries_out() {
+    use keystone_consensus_driver::event_query::Query;
+    let dir = tempfile::tempdir().expect("tmp");
+    let s = BlockStore::open(&dir.path().join("bs.redb")).expect("open");
+    let q = |q: &str| -> Vec<(u64, u32)> {
+        s.search_txs(&q.parse::<Query>().expect("query"))
+            .expect("search")
+    };
+    let mut last = None;
+    for h in 1..=2u64 {
+        let (b, id, c) = block(h, last);
+        s.save(&b, &id, &c).expect("save");
+        last = Some(id);
+        // One tx per height; an attribute the tx repeats is listed once.
+        s.save_results(
+            h,
+            &b.data.txs,
+            &results(vec![vec![
+                event("message", &[("sender", "alice")]),
+                event("message", &[("sender", "alice")]),
+            ]]),
+            None,
+        )
+        .expect("save results");
+    }
+    assert_eq!(q("message.sender='alice'"), vec![(1, 0), (2, 0)]);
+    assert_eq!(s.remove_last().expect("remove"), 2);
+    assert_eq!(q("message.sender='alice'"), vec![(1, 0)]);
+    assert!(q("tx.height=2").is_empty());
+    assert_eq!(s.tx_location(&sha256(b"tx2").0).expect("loc"), None);
+    assert_eq!(s.tx_location(&sha256(b"tx1").0).expect("loc"), Some((1, 0)));
 }

@@ -2,7 +2,10 @@
 //! in redb. One write transaction per block, so a crash leaves a height either wholly stored
 //! or absent. What CometBFT keeps in `blockstore.db`: what RPC serves and block sync sends.
 
+mod index;
+
 use crate::event_query::Query;
+use index::{IndexEntries, BLOCK_EVENTS, TX_EVENTS, TX_INDEX};
 use keystone_consensus_types::{Block, BlockId, Commit, Height, ValidatorSet};
 use keystone_proto::types as pb;
 use prost::Message;
@@ -18,17 +21,6 @@ const BLOCK_HASHES: TableDefinition<&[u8], u64> = TableDefinition::new("block_ha
 const COMMITS: TableDefinition<u64, &[u8]> = TableDefinition::new("seen_commits");
 /// The application's `ResponseFinalizeBlock` for each height (tx results, app hash).
 const RESULTS: TableDefinition<u64, &[u8]> = TableDefinition::new("finalize_results");
-/// Where each committed transaction is: sha256 of the tx → height (8 bytes BE) ‖ index (4 BE).
-const TX_INDEX: TableDefinition<&[u8], &[u8]> = TableDefinition::new("tx_index");
-/// The event index, CometBFT's kv tx indexer: for every attribute of every event of every
-/// committed tx (and the implicit `tx.hash`, `tx.height`), a key `len(k) ‖ k ‖ len(v) ‖ v ‖
-/// height (8 BE) ‖ index (4 BE)` with `k` = `type.attribute`, value empty. Length prefixes
-/// (u16 and u32 BE) keep one key's entries, and one value's, contiguous whatever bytes they hold.
-const EVENT_INDEX: TableDefinition<&[u8], ()> = TableDefinition::new("tx_events");
-/// The block event index, CometBFT's kv block indexer: the same keys for the indexed
-/// attributes of each height's `FinalizeBlock` events and the implicit `block.height`, with
-/// index 0 after the height.
-const BLOCK_EVENT_INDEX: TableDefinition<&[u8], ()> = TableDefinition::new("block_events");
 /// Every piece of evidence in a committed block: its hash → the height of that block, so
 /// evidence is never committed twice.
 const COMMITTED_EVIDENCE: TableDefinition<&[u8], u64> = TableDefinition::new("committed_evidence");
@@ -90,105 +82,6 @@ db_err!(
 
 type Result<T> = std::result::Result<T, BlockStoreError>;
 
-/// The index key prefix for attribute `key` (and, if given, exactly `value`).
-fn event_prefix(key: &str, value: Option<&str>) -> Result<Vec<u8>> {
-    let too_long = || BlockStoreError::Db(format!("event key {key:?} is too long to index"));
-    let klen = u16::try_from(key.len()).map_err(|_| too_long())?;
-    let mut p = klen.to_be_bytes().to_vec();
-    p.extend_from_slice(key.as_bytes());
-    if let Some(v) = value {
-        let vlen = u32::try_from(v.len()).map_err(|_| too_long())?;
-        p.extend(vlen.to_be_bytes());
-        p.extend_from_slice(v.as_bytes());
-    }
-    Ok(p)
-}
-
-/// The index entries of one height's results: what [`BlockStore::save_results`] writes and
-/// [`BlockStore::remove_last`] takes out again.
-struct IndexEntries {
-    /// `block.height` and the block events, each key ending in the height's location.
-    block_events: Vec<Vec<u8>>,
-    /// Each transaction's hash and location (height ‖ index).
-    tx_hashes: Vec<([u8; 32], Vec<u8>)>,
-    /// `tx.hash`, `tx.height` and each transaction's indexed events.
-    tx_events: Vec<Vec<u8>>,
-}
-
-impl IndexEntries {
-    fn none() -> IndexEntries {
-        IndexEntries {
-            block_events: Vec::new(),
-            tx_hashes: Vec::new(),
-            tx_events: Vec::new(),
-        }
-    }
-
-    fn of(
-        h: Height,
-        txs: &[Vec<u8>],
-        res: &keystone_proto::abci::ResponseFinalizeBlock,
-    ) -> Result<IndexEntries> {
-        let mut out = IndexEntries {
-            block_events: Vec::new(),
-            tx_hashes: Vec::new(),
-            tx_events: Vec::new(),
-        };
-        let mut loc = h.to_be_bytes().to_vec();
-        loc.extend(0u32.to_be_bytes());
-        let keyed = |k: &str, v: &str, loc: &[u8]| -> Result<Vec<u8>> {
-            let mut key = event_prefix(k, Some(v))?;
-            key.extend_from_slice(loc);
-            Ok(key)
-        };
-        out.block_events
-            .push(keyed("block.height", &h.to_string(), &loc)?);
-        for e in &res.events {
-            for a in e.attributes.iter().filter(|a| a.index) {
-                out.block_events
-                    .push(keyed(&format!("{}.{}", e.r#type, a.key), &a.value, &loc)?);
-            }
-        }
-        for (i, tx) in txs.iter().enumerate() {
-            let hash = keystone_consensus_types::sha256(tx).0;
-            let mut loc = h.to_be_bytes().to_vec();
-            loc.extend((i as u32).to_be_bytes());
-            out.tx_events
-                .push(keyed("tx.hash", &hex::encode_upper(hash), &loc)?);
-            out.tx_events
-                .push(keyed("tx.height", &h.to_string(), &loc)?);
-            if let Some(r) = res.tx_results.get(i) {
-                for e in &r.events {
-                    for a in e.attributes.iter().filter(|a| a.index) {
-                        out.tx_events.push(keyed(
-                            &format!("{}.{}", e.r#type, a.key),
-                            &a.value,
-                            &loc,
-                        )?);
-                    }
-                }
-            }
-            out.tx_hashes.push((hash, loc));
-        }
-        Ok(out)
-    }
-}
-
-/// The value and the (height, index) of an event index key.
-fn split_event_key(k: &[u8]) -> Option<(&[u8], (Height, u32))> {
-    let klen = u16::from_be_bytes(k.get(..2)?.try_into().ok()?) as usize;
-    let rest = k.get(2 + klen..)?;
-    let vlen = u32::from_be_bytes(rest.get(..4)?.try_into().ok()?) as usize;
-    let value = rest.get(4..4 + vlen)?;
-    let loc = rest.get(4 + vlen..)?;
-    if loc.len() != 12 {
-        return None;
-    }
-    let h = u64::from_be_bytes(loc[..8].try_into().ok()?);
-    let i = u32::from_be_bytes(loc[8..].try_into().ok()?);
-    Some((value, (h, i)))
-}
-
 /// A stored block with its header (field 1) alone: prost skips the transactions, evidence
 /// and last commit without building them.
 #[derive(Clone, PartialEq, prost::Message)]
@@ -234,6 +127,7 @@ impl BlockStore {
     }
 
     fn tables(db: Database) -> Result<BlockStore> {
+        let old_index = index::has_old_index(&db.begin_read()?)?;
         let txn = db.begin_write()?;
         {
             txn.open_table(BLOCKS)?;
@@ -243,10 +137,14 @@ impl BlockStore {
             txn.open_table(RESULTS)?;
             txn.open_table(BUILT)?;
             txn.open_table(TX_INDEX)?;
-            txn.open_table(EVENT_INDEX)?;
-            txn.open_table(BLOCK_EVENT_INDEX)?;
+            txn.open_table(TX_EVENTS)?;
+            txn.open_table(BLOCK_EVENTS)?;
             txn.open_table(COMMITTED_EVIDENCE)?;
             txn.open_table(VALIDATOR_SETS)?;
+        }
+        // A store written by an older Keystone has its event index brought up to date once.
+        if old_index {
+            index::move_old_index(&txn)?;
         }
         txn.commit()?;
         Ok(BlockStore { db, index: true })
@@ -518,24 +416,8 @@ impl BlockStore {
             txn.open_table(VALIDATOR_SETS)?
                 .insert(at, set.to_proto().encode_to_vec().as_slice())?;
         }
-        let index = if self.index {
-            IndexEntries::of(h, txs, res)?
-        } else {
-            IndexEntries::none()
-        };
-        {
-            let mut blocks = txn.open_table(BLOCK_EVENT_INDEX)?;
-            for k in &index.block_events {
-                blocks.insert(k.as_slice(), ())?;
-            }
-            let mut by_hash = txn.open_table(TX_INDEX)?;
-            for (hash, loc) in &index.tx_hashes {
-                by_hash.insert(hash.as_slice(), loc.as_slice())?;
-            }
-            let mut by_event = txn.open_table(EVENT_INDEX)?;
-            for k in &index.tx_events {
-                by_event.insert(k.as_slice(), ())?;
-            }
+        if self.index {
+            IndexEntries::of(h, txs, res)?.write(&txn)?;
         }
         txn.commit()?;
         Ok(())
@@ -582,26 +464,7 @@ impl BlockStore {
         txn.open_table(COMMITTED_EVIDENCE)?
             .retain(|_, at| at != h)?;
         if let Some(res) = &results {
-            let index = IndexEntries::of(h, &txs, res)?;
-            let mut blocks = txn.open_table(BLOCK_EVENT_INDEX)?;
-            for k in &index.block_events {
-                blocks.remove(k.as_slice())?;
-            }
-            let mut by_hash = txn.open_table(TX_INDEX)?;
-            for (hash, loc) in &index.tx_hashes {
-                // A transaction committed again later keeps its later location.
-                if by_hash
-                    .get(hash.as_slice())?
-                    .map(|v| v.value() == loc.as_slice())
-                    == Some(true)
-                {
-                    by_hash.remove(hash.as_slice())?;
-                }
-            }
-            let mut by_event = txn.open_table(EVENT_INDEX)?;
-            for k in &index.tx_events {
-                by_event.remove(k.as_slice())?;
-            }
+            IndexEntries::of(h, &txs, res)?.remove(&txn)?;
             // The set the results of `h` recorded takes effect at `h + 2`; executing the
             // height again records it again.
             txn.open_table(VALIDATOR_SETS)?.remove(h + 2)?;
@@ -669,8 +532,7 @@ impl BlockStore {
         if !self.index {
             return Err(BlockStoreError::TxIndexDisabled);
         }
-        // Every indexed tx is a `Tx` event and has a `tx.hash`.
-        self.search(EVENT_INDEX, query, "Tx", "tx.hash")
+        index::search_txs(&self.db.begin_read()?, query)
     }
 
     /// Every height whose block events (or `block.height`) match `query`, in order.
@@ -678,65 +540,7 @@ impl BlockStore {
         if !self.index {
             return Err(BlockStoreError::BlockIndexDisabled);
         }
-        Ok(self
-            .search(BLOCK_EVENT_INDEX, query, "NewBlock", "block.height")?
-            .into_iter()
-            .map(|(h, _)| h)
-            .collect())
-    }
-
-    /// The locations in `table` matching every condition of `query`. `tm.event` is the
-    /// subscription's event kind: the entries of `table` are all of kind `kind`; with no
-    /// other condition, every entry matches (each has the key `every`).
-    fn search(
-        &self,
-        table: TableDefinition<&[u8], ()>,
-        query: &Query,
-        kind: &str,
-        every: &str,
-    ) -> Result<Vec<(Height, u32)>> {
-        use crate::event_query::{Condition, Op, Operand};
-        let (kinds, conditions): (Vec<&Condition>, Vec<&Condition>) =
-            query.conditions.iter().partition(|c| c.key == "tm.event");
-        if !kinds.iter().all(|c| c.matches(kind)) {
-            return Ok(Vec::new());
-        }
-        let every = Condition {
-            key: every.into(),
-            op: Op::Exists,
-            operand: Operand::None,
-        };
-        let conditions = if conditions.is_empty() {
-            vec![&every]
-        } else {
-            conditions
-        };
-        let txn = self.db.begin_read()?;
-        let t = txn.open_table(table)?;
-        let mut result: Option<std::collections::BTreeSet<(Height, u32)>> = None;
-        for c in conditions {
-            let prefix = event_prefix(&c.key, c.equals())?;
-            let mut found = std::collections::BTreeSet::new();
-            for entry in t.range(prefix.as_slice()..)? {
-                let (k, _) = entry?;
-                let k = k.value();
-                if !k.starts_with(&prefix) {
-                    break;
-                }
-                let (value, loc) = split_event_key(k).ok_or(BlockStoreError::Corrupt {
-                    height: 0,
-                    reason: "event index entry".into(),
-                })?;
-                if result.as_ref().is_some_and(|r| !r.contains(&loc)) {
-                    continue;
-                }
-                if c.equals().is_some() || c.matches(&String::from_utf8_lossy(value)) {
-                    found.insert(loc);
-                }
-            }
-            result = Some(found);
-        }
-        Ok(result.unwrap_or_default().into_iter().collect())
+        index::search_blocks(&self.db.begin_read()?, query)
     }
 
     /// The application's answer to `FinalizeBlock` for height `h`.
