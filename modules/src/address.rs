@@ -19,17 +19,39 @@ pub const VALCONS_HRP: &str = "cosmosvalcons";
 /// BIP-173's alphabet.
 const CHARSET: &[u8; 32] = b"qpzry9x8gf2tvdw0s3jn54khce6mua7l";
 
+/// BIP-173's generator terms combined for each value of the checksum's top five bits, so a
+/// step is one lookup instead of five tests.
+const STEP: [u32; 32] = {
+    const GEN: [u32; 5] = [0x3b6a57b2, 0x26508e6d, 0x1ea119fa, 0x3d4233dd, 0x2a1462b3];
+    let mut t = [0u32; 32];
+    let mut top = 0;
+    while top < 32 {
+        let mut i = 0;
+        while i < 5 {
+            if (top >> i) & 1 == 1 {
+                t[top] ^= GEN[i];
+            }
+            i += 1;
+        }
+        top += 1;
+    }
+    t
+};
+
+/// Each character's five-bit value (`CHARSET` read backwards); 0xff for the rest.
+const VALUE: [u8; 128] = {
+    let mut t = [0xffu8; 128];
+    let mut i = 0;
+    while i < 32 {
+        t[CHARSET[i] as usize] = i as u8;
+        i += 1;
+    }
+    t
+};
+
 /// One step of BIP-173's checksum.
 fn polymod(chk: u32, v: u8) -> u32 {
-    const GEN: [u32; 5] = [0x3b6a57b2, 0x26508e6d, 0x1ea119fa, 0x3d4233dd, 0x2a1462b3];
-    let top = chk >> 25;
-    let mut chk = ((chk & 0x1ff_ffff) << 5) ^ u32::from(v);
-    for (i, g) in GEN.iter().enumerate() {
-        if (top >> i) & 1 == 1 {
-            chk ^= g;
-        }
-    }
-    chk
+    (((chk & 0x1ff_ffff) << 5) ^ u32::from(v)) ^ STEP[(chk >> 25) as usize]
 }
 
 /// `s` as `hrp`, `1`, 32 lowercase data characters and a valid bech32 checksum: its 20 bytes.
@@ -50,7 +72,7 @@ fn decode_plain(s: &str, hrp: &str) -> Option<[u8; 20]> {
     let mut out = [0u8; 20];
     let (mut acc, mut bits, mut n) = (0u32, 0, 0);
     for (i, &c) in rest[1..].iter().enumerate() {
-        let v = CHARSET.iter().position(|&x| x == c)? as u8;
+        let v = *VALUE.get(usize::from(c)).filter(|v| **v != 0xff)?;
         chk = polymod(chk, v);
         if i < 32 {
             acc = (acc << 5) | u32::from(v);

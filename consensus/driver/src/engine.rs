@@ -203,6 +203,11 @@ pub struct Engine<A: Application> {
     evidence: EvidencePool,
     /// Evidence that became ready at the last commit, to tell peers about.
     announce: Vec<DuplicateVoteEvidence>,
+    /// The last finalised height's app hash and results hash, as stored with its results: the
+    /// next block's header and the check of a proposal need these two, and the stored
+    /// results they come from hold every transaction's events (megabytes in a full block).
+    /// `None` after a start: read from the store then.
+    last_results: Option<(Height, Vec<u8>, Hash)>,
     /// Synced blocks stored and committed without an fsync since the last durable write
     /// (`None`: commits are durable; see [`Engine::make_durable`]).
     undurable: Option<u32>,
@@ -289,6 +294,7 @@ impl<A: Application> Engine<A> {
             future: Vec::new(),
             future_bytes: 0,
             last_commit: None,
+            last_results: None,
             evidence: EvidencePool::new(&genesis.chain_id, cfg.evidence_max_age_blocks),
             announce: Vec::new(),
             undurable: None,

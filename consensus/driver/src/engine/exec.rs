@@ -118,6 +118,7 @@ impl<A: Application> Engine<A> {
             )));
         }
         let new_set = new_set.as_ref().map(|s| (height + 2, s));
+        self.last_results = None;
         if self.undurable.is_some() {
             self.blocks
                 .save_results_deferred(height, &block.data.txs, &res, new_set)?;
@@ -126,7 +127,22 @@ impl<A: Application> Engine<A> {
                 .save_results(height, &block.data.txs, &res, new_set)?;
         }
         crate::failpoint::hit("block-store-results");
+        self.last_results = Some((height, res.app_hash.to_vec(), results_hash(&res.tx_results)));
         Ok(())
+    }
+
+    /// The app hash and results hash the results of `h` hold (`h` finalised).
+    pub(super) fn results_of(&self, h: Height) -> Result<(Vec<u8>, Hash)> {
+        if let Some((at, app_hash, results)) = &self.last_results {
+            if *at == h {
+                return Ok((app_hash.clone(), *results));
+            }
+        }
+        let res = self
+            .blocks
+            .results(h)?
+            .ok_or_else(|| EngineError::Inconsistent(format!("no results for {h}")))?;
+        Ok((res.app_hash.to_vec(), results_hash(&res.tx_results)))
     }
 
     /// Handshake with the application, then start (or resume) the current height.
@@ -244,17 +260,9 @@ impl<A: Application> Engine<A> {
                     EngineError::Inconsistent(format!("no commit for {last_height}"))
                 })?,
             };
-            let res = self.blocks.results(last_height)?.ok_or_else(|| {
-                EngineError::Inconsistent(format!("no results for {last_height}"))
-            })?;
+            let (app_hash, results) = self.results_of(last_height)?;
             let time = median_time(&commit, &self.validators(last_height)?);
-            (
-                id,
-                Some(commit),
-                res.app_hash.to_vec(),
-                results_hash(&res.tx_results),
-                time,
-            )
+            (id, Some(commit), app_hash, results, time)
         };
         let _ = now;
         let set = self.validators(height)?;

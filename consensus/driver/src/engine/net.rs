@@ -12,7 +12,7 @@
 //! votes; [`Engine::height_messages`] keeps every message of the current height it accepted
 //! or sent, so the node can bring a peer that (re)connects up to date.
 
-use super::{block_from_proto, results_hash, Action, Engine, EngineError, Result, View};
+use super::{block_from_proto, Action, Engine, EngineError, Result, View};
 use crate::evidence::EvidenceError;
 use keystone_consensus_core::Input;
 use keystone_consensus_types::{
@@ -643,16 +643,9 @@ impl<A: Application> Engine<A> {
                 .map_err(|e| format!("last commit: {e}"))?;
         }
         want("time", h.time == median_time(commit, &last_set))?;
-        let res = self
-            .blocks
-            .results(last)
-            .map_err(|e| e.to_string())?
-            .ok_or("the last block's results are not stored")?;
-        want("app hash", h.app_hash == res.app_hash.to_vec())?;
-        want(
-            "last results hash",
-            h.last_results_hash == results_hash(&res.tx_results),
-        )?;
+        let (app_hash, results) = self.results_of(last).map_err(|e| e.to_string())?;
+        want("app hash", h.app_hash == app_hash)?;
+        want("last results hash", h.last_results_hash == results)?;
         Ok(())
     }
 
