@@ -126,10 +126,35 @@ impl IndexEntries {
                 block_event(&format!("{}.{}", e.r#type, a.key), &a.value)?;
             }
         }
-        let mut tx_event = |k: &str, v: &str, i: u32| -> Result<()> {
-            let mut key = event_prefix(k, Some(v))?;
+        // Most attribute values repeat across a block's transactions: the key is built in one
+        // buffer and allocated only for a value not seen before in this block.
+        let mut key = Vec::new();
+        let mut tx_event = |kind: &str, attr: Option<&str>, v: &str, i: u32| -> Result<()> {
+            let too_long = || {
+                BlockStoreError::Db(format!(
+                    "event key {kind}.{} is too long to index",
+                    attr.unwrap_or_default()
+                ))
+            };
+            key.clear();
+            let klen = kind.len() + attr.map_or(0, |a| 1 + a.len());
+            key.extend(u16::try_from(klen).map_err(|_| too_long())?.to_be_bytes());
+            key.extend_from_slice(kind.as_bytes());
+            if let Some(attr) = attr {
+                key.push(b'.');
+                key.extend_from_slice(attr.as_bytes());
+            }
+            key.extend(
+                u32::try_from(v.len())
+                    .map_err(|_| too_long())?
+                    .to_be_bytes(),
+            );
+            key.extend_from_slice(v.as_bytes());
             key.extend_from_slice(&height);
-            let list = out.tx_events.entry(key).or_default();
+            let list = match out.tx_events.get_mut(key.as_slice()) {
+                Some(list) => list,
+                None => out.tx_events.entry(key.clone()).or_default(),
+            };
             // Transactions come in order, so a repeated attribute of one is its last index.
             if !list.ends_with(&i.to_be_bytes()) {
                 list.extend(i.to_be_bytes());
@@ -137,21 +162,16 @@ impl IndexEntries {
             Ok(())
         };
         let h_text = h.to_string();
-        let mut key = String::new();
         for (i, tx) in txs.iter().enumerate() {
             let i = u32::try_from(i).map_err(|_| BlockStoreError::Corrupt {
                 height: h,
                 reason: "more transactions than an index holds".into(),
             })?;
-            tx_event("tx.height", &h_text, i)?;
+            tx_event("tx.height", None, &h_text, i)?;
             if let Some(r) = res.tx_results.get(i as usize) {
                 for e in &r.events {
                     for a in e.attributes.iter().filter(|a| a.index) {
-                        key.clear();
-                        key.push_str(&e.r#type);
-                        key.push('.');
-                        key.push_str(&a.key);
-                        tx_event(&key, &a.value, i)?;
+                        tx_event(&e.r#type, Some(&a.key), &a.value, i)?;
                     }
                 }
             }
