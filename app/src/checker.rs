@@ -22,6 +22,9 @@ struct CheckState {
     version: Option<u64>,
     writes: Writes,
     time: Timestamp,
+    /// One snapshot of `version` for every check until the next reset: opening one was a
+    /// tenth of a check. Dropped at the reset, so the database frees what only it saw.
+    reader: Option<keystone_store::VersionReader>,
 }
 
 /// The built-in application's mempool connection.
@@ -50,6 +53,7 @@ impl Checker {
                 version,
                 writes: Writes::new(),
                 time: Timestamp::EPOCH,
+                reader: None,
             }),
         }
     }
@@ -66,12 +70,18 @@ impl Checker {
         s.version = version;
         s.writes.clear();
         s.time = time;
+        s.reader = None;
     }
 
     /// Run `tx` in check mode over the check state, keeping its writes.
     pub(crate) fn check(&self, tx: &[u8]) -> TxOutcome {
         let mut s = self.state();
-        let mut state = StoreState::new(&self.store, s.version, std::mem::take(&mut s.writes));
+        let mut state = StoreState::with_reader(
+            &self.store,
+            s.version,
+            std::mem::take(&mut s.writes),
+            s.reader.take(),
+        );
         let ctx = Context {
             chain_id: &self.chain_id,
             height: s.version.unwrap_or(0) + 1,
@@ -81,7 +91,7 @@ impl Checker {
             verified: Some(&self.sigs),
         };
         let out = run_tx(&mut state, tx, &ctx);
-        s.writes = state.into_writes();
+        (s.writes, s.reader) = state.into_parts();
         out
     }
 }

@@ -7,6 +7,9 @@ use keystone_store::{Store, VersionReader};
 use std::collections::BTreeMap;
 use std::sync::OnceLock;
 
+/// Writes not yet committed, by key (`None`: deletion).
+pub(crate) type Writes = BTreeMap<Vec<u8>, Option<Vec<u8>>>;
+
 /// Pending writes over a committed version of the store.
 pub struct StoreState<'a> {
     store: &'a Store,
@@ -32,9 +35,30 @@ impl<'a> StoreState<'a> {
         }
     }
 
+    /// Writes over `version` of `store`, read through `reader` (a reader of that version
+    /// kept from an earlier state: see [`StoreState::into_parts`]).
+    pub fn with_reader(
+        store: &'a Store,
+        version: Option<u64>,
+        writes: BTreeMap<Vec<u8>, Option<Vec<u8>>>,
+        reader: Option<VersionReader>,
+    ) -> Self {
+        StoreState {
+            store,
+            version,
+            writes,
+            reader: reader.map(OnceLock::from).unwrap_or_default(),
+        }
+    }
+
     /// The pending writes (`None`: deletion).
     pub fn into_writes(self) -> BTreeMap<Vec<u8>, Option<Vec<u8>>> {
         self.writes
+    }
+
+    /// The pending writes, and the reader of the version if one was opened.
+    pub fn into_parts(self) -> (Writes, Option<VersionReader>) {
+        (self.writes, self.reader.into_inner())
     }
 }
 

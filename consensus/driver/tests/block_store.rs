@@ -299,3 +299,98 @@ fn removing_the_last_height_takes_its_index_entries_out() {
     assert_eq!(s.tx_location(&sha256(b"tx2").0).expect("loc"), None);
     assert_eq!(s.tx_location(&sha256(b"tx1").0).expect("loc"), Some((1, 0)));
 }
+
+/// The index's entries wait under their height and move to the main tables every 16 heights
+/// (`block_store::index`): every search and lookup answers the same before and after a move,
+/// and removing the last height takes its entries out wherever they are.
+#[test]
+fn index_entries_answer_the_same_staged_and_moved() {
+    use keystone_consensus_driver::event_query::Query;
+    let dir = tempfile::tempdir().expect("tmp");
+    let s = BlockStore::open(&dir.path().join("bs.redb")).expect("open");
+    let q = |s: &BlockStore, q: &str| -> Vec<(u64, u32)> {
+        s.search_txs(&q.parse::<Query>().expect("query"))
+            .expect("search")
+    };
+    let mut last = None;
+    // Height h holds two txs: "tx<h>" (sender "s<h % 3>") and "dup" at heights 3, 18 and 20
+    // (the same bytes committed three times: 18 and 20 move together), else "x<h>".
+    let txs_of = |h: u64| {
+        vec![
+            format!("tx{h}").into_bytes(),
+            if [3, 18, 20].contains(&h) {
+                b"dup".to_vec()
+            } else {
+                format!("x{h}").into_bytes()
+            },
+        ]
+    };
+    for h in 1..=40u64 {
+        let (mut b, _, _) = block(h, last);
+        b.data.txs = txs_of(h);
+        b.fill_header_hashes();
+        let id = b.block_id();
+        let c = Commit {
+            height: h,
+            round: 0,
+            block_id: id,
+            signatures: vec![],
+        };
+        s.save(&b, &id, &c).expect("save");
+        last = Some(id);
+        let sender = format!("s{}", h % 3);
+        s.save_results(
+            h,
+            &b.data.txs,
+            &results(vec![
+                vec![event("message", &[("sender", sender.as_str())])],
+                vec![event("transfer", &[("recipient", "r")])],
+            ]),
+            None,
+        )
+        .expect("save results");
+        // After every height, staged or moved, the index answers for all of them.
+        let want: Vec<(u64, u32)> = (1..=h).filter(|k| k % 3 == 1).map(|k| (k, 0)).collect();
+        assert_eq!(q(&s, "message.sender='s1'"), want, "at height {h}");
+        assert_eq!(q(&s, "transfer.recipient='r'").len() as u64, h);
+        assert_eq!(
+            s.tx_location(&sha256(format!("tx{h}").as_bytes()).0)
+                .expect("loc"),
+            Some((h, 0))
+        );
+    }
+    // The later location of a transaction committed twice, by lookup and by scan.
+    let dup = sha256(b"dup").0;
+    assert_eq!(s.tx_location(&dup).expect("loc"), Some((20, 1)));
+    assert_eq!(
+        q(&s, &format!("tx.hash='{}'", hex::encode_upper(dup))),
+        vec![(20, 1)]
+    );
+    let all = q(&s, "tx.hash EXISTS");
+    assert_eq!(all.len(), 78, "80 txs, one hash three times");
+    assert!(all.contains(&(20, 1)) && !all.contains(&(3, 1)) && !all.contains(&(18, 1)));
+    assert_eq!(
+        q(&s, "tx.height>38"),
+        vec![(39, 0), (39, 1), (40, 0), (40, 1)]
+    );
+    // Height 40 is staged (moves happened at 16 and 32), height 32 moved with its write.
+    for top in [40u64, 39, 38, 37, 36, 35, 34, 33, 32, 31] {
+        assert_eq!(s.remove_last().expect("remove"), top);
+        assert!(
+            q(&s, &format!("tx.height={top}")).is_empty(),
+            "{top} removed"
+        );
+        assert_eq!(
+            s.tx_location(&sha256(format!("tx{top}").as_bytes()).0)
+                .expect("loc"),
+            None
+        );
+        assert_eq!(q(&s, "transfer.recipient='r'").len() as u64, top - 1);
+    }
+    // Stored again after the removal, the heights are found again.
+    for h in 31..=33u64 {
+        s.save_results(h, &txs_of(h), &results(vec![vec![], vec![]]), None)
+            .expect("save results");
+        assert_eq!(q(&s, &format!("tx.height={h}")), vec![(h, 0), (h, 1)]);
+    }
+}

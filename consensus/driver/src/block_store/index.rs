@@ -8,6 +8,14 @@
 //! B-tree insert. Storing a 2,000-send block's index went from 62,000 inserts to about 4,500
 //! (`cargo bench -p keystone-consensus-driver --bench block_store`). `tx.hash` is answered
 //! from the hash index itself, which holds every hash once.
+//!
+//! Some values are new with every transaction: its hash, its signature. Inserted height by
+//! height into a B-tree that copies each page it changes once per write transaction, each of
+//! those lands on a page of its own, so a block's index rewrote a page per transaction, more
+//! as the chain grew. A height's entries are first written to [`STAGED`], under the height
+//! (appended at the end of that table), and every [`MERGE_EVERY`] heights they move to the
+//! main tables in one transaction, which copies each page it touches once for all of them.
+//! Searches read both.
 
 use super::{BlockStoreError, Result};
 use crate::event_query::{Condition, Op, Operand, Query};
@@ -30,6 +38,37 @@ pub(super) const TX_EVENTS: TableDefinition<&[u8], &[u8]> = TableDefinition::new
 /// attribute per transaction, `… ‖ height (8 BE) ‖ index (4 BE)`, with `tx.hash` among them;
 /// moved to [`TX_EVENTS`] on open.
 const OLD_TX_EVENTS: TableDefinition<&[u8], ()> = TableDefinition::new("tx_events");
+/// The transaction index entries of the most recent heights, before they move to [`TX_INDEX`]
+/// and [`TX_EVENTS`]: `height (8 BE) ‖ tag ‖ key`, where tag [`STAGED_EVENT`] marks a
+/// [`TX_EVENTS`] key and value, and [`STAGED_HASH`] a [`TX_INDEX`] one.
+pub(super) const STAGED: TableDefinition<&[u8], &[u8]> = TableDefinition::new("tx_index_staged");
+const STAGED_EVENT: u8 = 0;
+const STAGED_HASH: u8 = 1;
+/// Heights staged before their entries move to the main tables together: each page of those
+/// tables is then copied once per this many heights instead of once per height.
+const MERGE_EVERY: u64 = 16;
+
+fn staged_key(h: Height, tag: u8, key: &[u8]) -> Vec<u8> {
+    let mut k = Vec::with_capacity(9 + key.len());
+    k.extend(h.to_be_bytes());
+    k.push(tag);
+    k.extend_from_slice(key);
+    k
+}
+
+/// The heights [`STAGED`] holds entries of: its first and last.
+fn staged_heights<T: ReadableTable<&'static [u8], &'static [u8]>>(
+    staged: &T,
+) -> Result<Option<std::ops::RangeInclusive<Height>>> {
+    let first = staged.first()?.map(|(k, _)| height_of(k.value().get(..8)?));
+    let last = staged.last()?.map(|(k, _)| height_of(k.value().get(..8)?));
+    match (first, last) {
+        (Some(Some(first)), Some(Some(last))) => Ok(Some(first..=last)),
+        (None, None) => Ok(None),
+        _ => Err(corrupt("staged index")),
+    }
+}
+
 /// The block event index, CometBFT's kv block indexer: the same keys for the indexed
 /// attributes of each height's `FinalizeBlock` events and the implicit `block.height`, each
 /// followed by the height (8 BE) and 0 (4 BE), with no value.
@@ -181,26 +220,44 @@ impl IndexEntries {
         Ok(out)
     }
 
-    pub(super) fn write(&self, txn: &WriteTransaction) -> Result<()> {
+    /// Write the entries of height `h`: its transactions' to [`STAGED`], and every
+    /// [`MERGE_EVERY`] heights all staged ones to the main tables.
+    pub(super) fn write(&self, txn: &WriteTransaction, h: Height) -> Result<()> {
         let mut blocks = txn.open_table(BLOCK_EVENTS)?;
         for k in &self.block_events {
             blocks.insert(k.as_slice(), ())?;
         }
-        let mut by_hash = txn.open_table(TX_INDEX)?;
-        for (hash, loc) in &self.tx_hashes {
-            by_hash.insert(hash.as_slice(), loc.as_slice())?;
-        }
-        let mut by_event = txn.open_table(TX_EVENTS)?;
+        let mut staged = txn.open_table(STAGED)?;
         for (k, list) in &self.tx_events {
-            by_event.insert(k.as_slice(), list.as_slice())?;
+            staged.insert(staged_key(h, STAGED_EVENT, k).as_slice(), list.as_slice())?;
+        }
+        for (hash, loc) in &self.tx_hashes {
+            staged.insert(staged_key(h, STAGED_HASH, hash).as_slice(), loc.as_slice())?;
+        }
+        if let Some(heights) = staged_heights(&staged)? {
+            if h.saturating_sub(*heights.start()) + 1 >= MERGE_EVERY {
+                merge(txn, &mut staged)?;
+            }
         }
         Ok(())
     }
 
-    pub(super) fn remove(&self, txn: &WriteTransaction) -> Result<()> {
+    /// Take out the entries of height `h` (the highest stored).
+    pub(super) fn remove(&self, txn: &WriteTransaction, h: Height) -> Result<()> {
         let mut blocks = txn.open_table(BLOCK_EVENTS)?;
         for k in &self.block_events {
             blocks.remove(k.as_slice())?;
+        }
+        let mut staged = txn.open_table(STAGED)?;
+        let (from, to) = (h.to_be_bytes(), (h + 1).to_be_bytes());
+        if staged
+            .range::<&[u8]>(from.as_slice()..to.as_slice())?
+            .next()
+            .is_some()
+        {
+            // Still staged: everything of `h` is here.
+            staged.retain_in::<&[u8], _>(from.as_slice()..to.as_slice(), |_, _| false)?;
+            return Ok(());
         }
         let mut by_hash = txn.open_table(TX_INDEX)?;
         for (hash, loc) in &self.tx_hashes {
@@ -218,6 +275,58 @@ impl IndexEntries {
             by_event.remove(k.as_slice())?;
         }
         Ok(())
+    }
+}
+
+/// Move every staged entry to the main tables, in height order (so a transaction committed
+/// twice keeps its later location).
+fn merge(
+    txn: &WriteTransaction,
+    staged: &mut redb::Table<&'static [u8], &'static [u8]>,
+) -> Result<()> {
+    // In key order, table by table: each insert then lands next to the one before, on a
+    // page already copied and in cache. Later heights come later for equal keys (the sort is
+    // stable), so a transaction committed twice keeps its later location.
+    let mut entries = Vec::new();
+    for e in staged.extract_from_if::<&[u8], _>(.., |_, _| true)? {
+        let (k, v) = e?;
+        let k = k.value();
+        let (Some(&tag), Some(key)) = (k.get(8), k.get(9..)) else {
+            return Err(corrupt("staged index"));
+        };
+        entries.push((tag, key.to_vec(), v.value().to_vec()));
+    }
+    entries.sort_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)));
+    let mut by_event = txn.open_table(TX_EVENTS)?;
+    let mut by_hash = txn.open_table(TX_INDEX)?;
+    for (tag, key, value) in entries {
+        match tag {
+            STAGED_EVENT => by_event.insert(key.as_slice(), value.as_slice())?,
+            STAGED_HASH => by_hash.insert(key.as_slice(), value.as_slice())?,
+            _ => return Err(corrupt("staged index")),
+        };
+    }
+    Ok(())
+}
+
+/// Where the transaction with `hash` was committed: the newest staged location, else the main
+/// index's.
+pub(super) fn locate(txn: &ReadTransaction, hash: &[u8]) -> Result<Option<(Height, u32)>> {
+    let staged = txn.open_table(STAGED)?;
+    if let Some(heights) = staged_heights(&staged)? {
+        for h in heights.rev() {
+            if let Some(loc) = staged.get(staged_key(h, STAGED_HASH, hash).as_slice())? {
+                return parse_location(loc.value())
+                    .map(Some)
+                    .ok_or_else(|| corrupt("staged index"));
+            }
+        }
+    }
+    match txn.open_table(TX_INDEX)?.get(hash)? {
+        Some(loc) => parse_location(loc.value())
+            .map(Some)
+            .ok_or_else(|| corrupt("tx index")),
+        None => Ok(None),
     }
 }
 
@@ -294,20 +403,24 @@ fn exists(key: &str) -> Condition {
     }
 }
 
-/// Every entry of `table` whose attribute value satisfies `c`, with what follows the value.
+/// Every entry of `table` whose attribute value satisfies `c`, with what follows the value:
+/// the entries whose keys are `head` followed by an index key (of `c`'s attribute).
 fn scan<V: redb::Value + 'static>(
     table: &redb::ReadOnlyTable<&'static [u8], V>,
+    head: &[u8],
     c: &Condition,
     mut each: impl FnMut(&[u8], redb::AccessGuard<'_, V>) -> Result<()>,
 ) -> Result<()> {
-    let prefix = event_prefix(&c.key, c.equals())?;
-    for entry in table.range(prefix.as_slice()..)? {
+    let mut seek = head.to_vec();
+    seek.extend(event_prefix(&c.key, c.equals())?);
+    for entry in table.range(seek.as_slice()..)? {
         let (k, v) = entry?;
         let k = k.value();
-        if !k.starts_with(&prefix) {
+        if !k.starts_with(&seek) {
             break;
         }
-        let (_, value, tail) = split_event_key(k).ok_or_else(|| corrupt("event index"))?;
+        let (_, value, tail) =
+            split_event_key(&k[head.len()..]).ok_or_else(|| corrupt("event index"))?;
         if c.equals().is_some() || c.matches(&String::from_utf8_lossy(value)) {
             each(tail, v)?;
         }
@@ -315,34 +428,44 @@ fn scan<V: redb::Value + 'static>(
     Ok(())
 }
 
-/// The locations of the transactions whose hash satisfies `c`, from the hash index.
+/// The locations of the transactions whose hash satisfies `c`, from the hash index (staged
+/// and main).
 fn by_hash(
     txn: &ReadTransaction,
     c: &Condition,
     found: &mut BTreeSet<(Height, u32)>,
 ) -> Result<()> {
-    let t = txn.open_table(TX_INDEX)?;
-    let mut add = |hash: &[u8], loc: &[u8]| -> Result<()> {
-        if c.matches(&hex::encode_upper(hash)) {
-            found.insert(parse_location(loc).ok_or_else(|| corrupt("tx index"))?);
-        }
-        Ok(())
-    };
-    match c.equals() {
+    if let Some(text) = c.equals() {
         // The index holds the hash itself; the text must still be the upper-case hex the
         // event's value would have been.
-        Some(text) => {
-            if let Ok(hash) = hex::decode(text) {
-                if let Some(loc) = t.get(hash.as_slice())? {
-                    add(&hash, loc.value())?;
-                }
+        if let Ok(hash) = hex::decode(text) {
+            if hex::encode_upper(&hash) == text {
+                found.extend(locate(txn, &hash)?);
             }
         }
-        None => {
-            for e in t.iter()? {
-                let (hash, loc) = e?;
-                add(hash.value(), loc.value())?;
-            }
+        return Ok(());
+    }
+    // Every hash: the staged ones first (the newest location of each), then the main
+    // index's others.
+    let mut newest: BTreeMap<Vec<u8>, (Height, u32)> = BTreeMap::new();
+    let staged = txn.open_table(STAGED)?;
+    for e in staged.iter()? {
+        let (k, loc) = e?;
+        if let (Some(&STAGED_HASH), Some(hash)) = (k.value().get(8), k.value().get(9..)) {
+            let loc = parse_location(loc.value()).ok_or_else(|| corrupt("staged index"))?;
+            newest.insert(hash.to_vec(), loc);
+        }
+    }
+    for e in txn.open_table(TX_INDEX)?.iter()? {
+        let (hash, loc) = e?;
+        if !newest.contains_key(hash.value()) {
+            let loc = parse_location(loc.value()).ok_or_else(|| corrupt("tx index"))?;
+            newest.insert(hash.value().to_vec(), loc);
+        }
+    }
+    for (hash, loc) in newest {
+        if c.matches(&hex::encode_upper(hash)) {
+            found.insert(loc);
         }
     }
     Ok(())
@@ -355,16 +478,17 @@ pub(super) fn search_txs(txn: &ReadTransaction, query: &Query) -> Result<Vec<(He
         return Ok(Vec::new());
     };
     let t = txn.open_table(TX_EVENTS)?;
+    let staged = txn.open_table(STAGED)?;
+    let staged_heights = staged_heights(&staged)?;
     let mut result: Option<BTreeSet<(Height, u32)>> = None;
     for c in conditions {
         let mut found = BTreeSet::new();
         if c.key == "tx.hash" {
             by_hash(txn, c, &mut found)?;
         } else {
-            scan(&t, c, |tail, list| {
+            let mut add = |tail: &[u8], list: &[u8]| -> Result<()> {
                 let h = height_of(tail).ok_or_else(|| corrupt("event index"))?;
-                let list = list.value();
-                if list.len() % 4 != 0 {
+                if !list.len().is_multiple_of(4) {
                     return Err(corrupt("event index"));
                 }
                 for i in list.chunks_exact(4) {
@@ -374,7 +498,12 @@ pub(super) fn search_txs(txn: &ReadTransaction, query: &Query) -> Result<Vec<(He
                     }
                 }
                 Ok(())
-            })?;
+            };
+            scan(&t, &[], c, |tail, list| add(tail, list.value()))?;
+            for h in staged_heights.clone().into_iter().flatten() {
+                let head = staged_key(h, STAGED_EVENT, &[]);
+                scan(&staged, &head, c, |tail, list| add(tail, list.value()))?;
+            }
         }
         if let Some(r) = &result {
             found.retain(|loc| r.contains(loc));
@@ -394,7 +523,7 @@ pub(super) fn search_blocks(txn: &ReadTransaction, query: &Query) -> Result<Vec<
     let mut result: Option<BTreeSet<Height>> = None;
     for c in conditions {
         let mut found = BTreeSet::new();
-        scan(&t, c, |tail, _| {
+        scan(&t, &[], c, |tail, _| {
             let (h, _) = parse_location(tail).ok_or_else(|| corrupt("block event index"))?;
             if result.as_ref().is_none_or(|r| r.contains(&h)) {
                 found.insert(h);

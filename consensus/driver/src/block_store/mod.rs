@@ -5,7 +5,7 @@
 mod index;
 
 use crate::event_query::Query;
-use index::{IndexEntries, BLOCK_EVENTS, TX_EVENTS, TX_INDEX};
+use index::{IndexEntries, BLOCK_EVENTS, STAGED, TX_EVENTS, TX_INDEX};
 use keystone_consensus_types::{Block, BlockId, Commit, Height, ValidatorSet};
 use keystone_proto::types as pb;
 use prost::Message;
@@ -139,6 +139,7 @@ impl BlockStore {
             txn.open_table(TX_INDEX)?;
             txn.open_table(TX_EVENTS)?;
             txn.open_table(BLOCK_EVENTS)?;
+            txn.open_table(STAGED)?;
             txn.open_table(COMMITTED_EVIDENCE)?;
             txn.open_table(VALIDATOR_SETS)?;
         }
@@ -278,21 +279,7 @@ impl BlockStore {
         if !self.index {
             return Err(BlockStoreError::TxIndexDisabled);
         }
-        let txn = self.db.begin_read()?;
-        let t = txn.open_table(TX_INDEX)?;
-        let Some(v) = t.get(hash)? else {
-            return Ok(None);
-        };
-        let v = v.value();
-        if v.len() != 12 {
-            return Err(BlockStoreError::Corrupt {
-                height: 0,
-                reason: "tx index entry".into(),
-            });
-        }
-        let h = u64::from_be_bytes(v[..8].try_into().unwrap_or_default());
-        let i = u32::from_be_bytes(v[8..].try_into().unwrap_or_default());
-        Ok(Some((h, i)))
+        index::locate(&self.db.begin_read()?, hash)
     }
 
     /// Keep a block proposed for the current height — built here, or received whole from
@@ -417,7 +404,7 @@ impl BlockStore {
                 .insert(at, set.to_proto().encode_to_vec().as_slice())?;
         }
         if self.index {
-            IndexEntries::of(h, txs, res)?.write(&txn)?;
+            IndexEntries::of(h, txs, res)?.write(&txn, h)?;
         }
         txn.commit()?;
         Ok(())
@@ -464,7 +451,7 @@ impl BlockStore {
         txn.open_table(COMMITTED_EVIDENCE)?
             .retain(|_, at| at != h)?;
         if let Some(res) = &results {
-            IndexEntries::of(h, &txs, res)?.remove(&txn)?;
+            IndexEntries::of(h, &txs, res)?.remove(&txn, h)?;
             // The set the results of `h` recorded takes effect at `h + 2`; executing the
             // height again records it again.
             txn.open_table(VALIDATOR_SETS)?.remove(h + 2)?;
