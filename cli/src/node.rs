@@ -229,23 +229,28 @@ fn run<A: Application>(
                 crate::home::read_peer_limits(&home.config("config.toml"))?;
             let mut connect = ConnectConfig::new(channels);
             connect.handshake_timeout = Duration::from_secs(10);
-            let (switch, net_rx) = Switch::start(SwitchConfig {
-                listen: laddr,
-                persistent_peers: peers
-                    .into_iter()
-                    .map(|p| PersistentPeer {
-                        id: p.id,
-                        addr: p.addr,
-                    })
-                    .collect(),
-                key: node_key.0,
-                info,
-                connect,
-                max_inbound,
-            })
+            let net_tx = ev_tx.clone();
+            let switch = Switch::start_with(
+                SwitchConfig {
+                    listen: laddr,
+                    persistent_peers: peers
+                        .into_iter()
+                        .map(|p| PersistentPeer {
+                            id: p.id,
+                            addr: p.addr,
+                        })
+                        .collect(),
+                    key: node_key.0,
+                    info,
+                    connect,
+                    max_inbound,
+                },
+                move |e| {
+                    let _ = net_tx.send(Event::Net(e));
+                },
+            )
             .with_context(|| format!("p2p: cannot listen on {laddr}"))?;
             tracing::info!(node_id = %switch.id(), %laddr, "p2p listening");
-            forward(net_rx, ev_tx.clone(), Event::Net)?;
             Some(switch)
         }
     };

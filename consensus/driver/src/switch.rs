@@ -23,7 +23,7 @@ use keystone_p2p::{ConnectConfig, Incoming, NodeId, NodeInfo};
 use std::collections::BTreeMap;
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::mpsc::{self, Receiver, Sender, SyncSender, TrySendError};
+use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
@@ -215,7 +215,9 @@ struct Shared {
     cfg: SwitchConfig,
     my_id: String,
     peers: Mutex<BTreeMap<String, Conn>>,
-    events: Mutex<Sender<NetEvent>>,
+    /// Where events go: the node's own event channel, so a message reaches the node's
+    /// thread with one wake-up (a forwarding thread between them was a second).
+    events: Box<dyn Fn(NetEvent) + Send + Sync>,
     stop: AtomicBool,
     handshakes: std::sync::atomic::AtomicUsize,
     serial: AtomicU64,
@@ -231,15 +233,27 @@ pub struct Switch {
 impl Switch {
     /// Bind, then start listening and dialling; events arrive on the returned receiver.
     pub fn start(cfg: SwitchConfig) -> std::io::Result<(Switch, Receiver<NetEvent>)> {
+        let (tx, rx) = mpsc::channel();
+        let switch = Switch::start_with(cfg, move |e| {
+            let _ = tx.send(e);
+        })?;
+        Ok((switch, rx))
+    }
+
+    /// Bind, then start listening and dialling; every event is handed to `sink`, on the
+    /// thread of the peer (or the dialler) it comes from.
+    pub fn start_with(
+        cfg: SwitchConfig,
+        sink: impl Fn(NetEvent) + Send + Sync + 'static,
+    ) -> std::io::Result<Switch> {
         let listener = TcpListener::bind(cfg.listen)?;
         let local_addr = listener.local_addr()?;
-        let (tx, rx) = mpsc::channel();
         let my_id = NodeId::from_public_key(&cfg.key.public_key()).to_string();
         let shared = Arc::new(Shared {
             cfg,
             my_id,
             peers: Mutex::new(BTreeMap::new()),
-            events: Mutex::new(tx),
+            events: Box::new(sink),
             stop: AtomicBool::new(false),
             handshakes: std::sync::atomic::AtomicUsize::new(0),
             serial: AtomicU64::new(0),
@@ -256,7 +270,7 @@ impl Switch {
                 .name(format!("p2p-dial-{}", &peer.id[..8.min(peer.id.len())]))
                 .spawn(move || dial_loop(s, peer))?;
         }
-        Ok((Switch { shared, local_addr }, rx))
+        Ok(Switch { shared, local_addr })
     }
 
     /// This node's id.
@@ -390,7 +404,7 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 fn emit(s: &Shared, e: NetEvent) {
-    let _ = lock(&s.events).send(e);
+    (s.events)(e);
 }
 
 fn listen(s: Arc<Shared>, listener: TcpListener) {

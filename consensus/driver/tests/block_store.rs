@@ -293,7 +293,9 @@ fn removing_the_last_height_takes_its_index_entries_out() {
         .expect("save results");
     }
     assert_eq!(q("message.sender='alice'"), vec![(1, 0), (2, 0)]);
+    assert_eq!(s.height().expect("height"), 2);
     assert_eq!(s.remove_last().expect("remove"), 2);
+    assert_eq!(s.height().expect("height"), 1);
     assert_eq!(q("message.sender='alice'"), vec![(1, 0)]);
     assert!(q("tx.height=2").is_empty());
     assert_eq!(s.tx_location(&sha256(b"tx2").0).expect("loc"), None);

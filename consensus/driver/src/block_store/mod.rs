@@ -100,6 +100,9 @@ pub struct BlockStore {
     /// config.toml's `[tx_index] indexer`: `kv` (true) keeps the transaction and block event
     /// indexes; `null` writes none and refuses lookups, as CometBFT's null indexer does.
     index: bool,
+    /// The highest stored height, kept beside the table: the engine and the RPC ask for it
+    /// many times per height, and each read of the table was a read transaction.
+    top: std::sync::atomic::AtomicU64,
 }
 
 impl BlockStore {
@@ -148,7 +151,12 @@ impl BlockStore {
             index::move_old_index(&txn)?;
         }
         txn.commit()?;
-        Ok(BlockStore { db, index: true })
+        let top = Self::stored_height(&db)?;
+        Ok(BlockStore {
+            db,
+            index: true,
+            top: top.into(),
+        })
     }
 
     /// Write no transaction or block event index, and refuse lookups by hash or by event
@@ -165,7 +173,11 @@ impl BlockStore {
 
     /// The highest stored height (0: none).
     pub fn height(&self) -> Result<Height> {
-        let txn = self.db.begin_read()?;
+        Ok(self.top.load(std::sync::atomic::Ordering::Acquire))
+    }
+
+    fn stored_height(db: &Database) -> Result<Height> {
+        let txn = db.begin_read()?;
         let t = txn.open_table(BLOCKS)?;
         let last = t.last()?.map_or(0, |(k, _)| k.value());
         Ok(last)
@@ -212,6 +224,7 @@ impl BlockStore {
             }
         }
         txn.commit()?;
+        self.top.store(h, std::sync::atomic::Ordering::Release);
         Ok(())
     }
 
@@ -319,7 +332,11 @@ impl BlockStore {
         if redb::ReadableTableMetadata::is_empty(&self.db.begin_read()?.open_table(BUILT)?)? {
             return Ok(());
         }
-        let txn = self.db.begin_write()?;
+        // Not durable on its own: a crash before the next durable write leaves blocks of a
+        // height already committed, which a restart passes over (only the current height's
+        // are taken back) and the next commit clears.
+        let mut txn = self.db.begin_write()?;
+        txn.set_durability(redb::Durability::None)?;
         txn.open_table(BUILT)?.retain(|_, _| false)?;
         txn.commit()?;
         Ok(())
@@ -457,6 +474,10 @@ impl BlockStore {
             txn.open_table(VALIDATOR_SETS)?.remove(h + 2)?;
         }
         txn.commit()?;
+        self.top.store(
+            Self::stored_height(&self.db)?,
+            std::sync::atomic::Ordering::Release,
+        );
         Ok(h)
     }
 
