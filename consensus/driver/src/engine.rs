@@ -426,6 +426,8 @@ impl<A: Application> Engine<A> {
     /// before a clean stop.
     pub fn flush(&mut self) -> Result<()> {
         self.make_durable()?;
+        // The block store's own undurable writes too (pruned heights, cleared built blocks).
+        self.blocks.make_durable()?;
         self.wal.sync()?;
         Ok(())
     }

@@ -86,6 +86,7 @@ pub fn run_until<A: Application, N: Network>(
     loop {
         let last = node.engine().last_height().unwrap_or(0);
         if halt.height.is_some_and(|h| last >= h) {
+            node.shutdown()?;
             return Ok(());
         }
         if let Some(t) = halt.time {
@@ -93,6 +94,7 @@ pub fn run_until<A: Application, N: Network>(
                 time_checked = last;
                 if node.engine().last_block_time()?.seconds() >= t {
                     tracing::info!(height = last, halt_time = t, "halt time reached");
+                    node.shutdown()?;
                     return Ok(());
                 }
             }
