@@ -135,7 +135,9 @@ impl Prepared {
 
 /// redb's page cache for the state: the upper nodes of the tree and the index stay warm, and
 /// memory stays bounded (redb's default of 1 GiB grows with everything a node has written).
-const CACHE_BYTES: usize = 64 << 20;
+/// 64 MiB filled up under load and bought nothing over 32: an empty block at 1 M keys and 10k
+/// writes took the same (BENCHMARKS.md, #16).
+const CACHE_BYTES: usize = 32 << 20;
 
 /// The versioned, provable state.
 pub struct Store {

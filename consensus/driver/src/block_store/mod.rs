@@ -91,8 +91,9 @@ struct HeaderOnly {
 }
 
 /// redb's page cache for the blocks: the recent blocks and results the RPC serves stay warm;
-/// redb's default (1 GiB) would grow with every block written.
-const CACHE_BYTES: usize = 32 << 20;
+/// redb's default (1 GiB) would grow with every block written. 32 MiB filled up under load
+/// and stored results no faster than 16 (BENCHMARKS.md, #16).
+const CACHE_BYTES: usize = 16 << 20;
 
 /// Committed blocks by height.
 pub struct BlockStore {
