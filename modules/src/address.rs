@@ -111,28 +111,33 @@ impl Address {
         thread_local! {
             static RECENT: std::cell::RefCell<Slots> = const { std::cell::RefCell::new(Vec::new()) };
         }
-        RECENT.with(|recent| {
-            let mut recent = recent.borrow_mut();
-            if recent.is_empty() {
-                recent.resize(SLOTS, None);
-            }
-            let slot = &mut recent[usize::from(self.0[0]) % SLOTS];
-            match slot {
-                Some((a, s))
-                    if *a == self.0
-                        && s.len() == hrp.len() + 39
-                        && s.as_bytes()[hrp.len()] == b'1'
-                        && s.starts_with(hrp) =>
-                {
-                    s.clone()
+        // While the thread's storage is being torn down there is no cache: encode.
+        RECENT
+            .try_with(|recent| {
+                let Ok(mut recent) = recent.try_borrow_mut() else {
+                    return self.encode_bech32(hrp);
+                };
+                if recent.is_empty() {
+                    recent.resize(SLOTS, None);
                 }
-                _ => {
-                    let s = self.encode_bech32(hrp);
-                    *slot = Some((self.0, s.clone()));
-                    s
+                let slot = &mut recent[usize::from(self.0[0]) % SLOTS];
+                match slot {
+                    Some((a, s))
+                        if *a == self.0
+                            && s.len() == hrp.len() + 39
+                            && s.as_bytes()[hrp.len()] == b'1'
+                            && s.starts_with(hrp) =>
+                    {
+                        s.clone()
+                    }
+                    _ => {
+                        let s = self.encode_bech32(hrp);
+                        *slot = Some((self.0, s.clone()));
+                        s
+                    }
                 }
-            }
-        })
+            })
+            .unwrap_or_else(|_| self.encode_bech32(hrp))
     }
 
     /// BIP-173 written out for 20 bytes: the general encoder's checks and allocations were a
