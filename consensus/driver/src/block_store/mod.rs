@@ -1,6 +1,8 @@
 //! The block store: every committed block, its id and the commit that finalised it, by height,
 //! in redb. One write transaction per block, so a crash leaves a height either wholly stored
-//! or absent. What CometBFT keeps in `blockstore.db`: what RPC serves and block sync sends.
+//! or absent. What CometBFT keeps in `blockstore.db`: what RPC serves and block sync sends;
+//! with it, in the same database and the same write as each height's results, the
+//! transaction and block indexes (`block_store/index.rs`: CometBFT's `tx_index.db`).
 
 mod index;
 
