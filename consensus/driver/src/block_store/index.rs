@@ -77,16 +77,43 @@ pub(super) const BLOCK_EVENTS: TableDefinition<&[u8], ()> = TableDefinition::new
 
 /// The index key prefix for attribute `key` (and, if given, exactly `value`).
 fn event_prefix(key: &str, value: Option<&str>) -> Result<Vec<u8>> {
-    let too_long = || BlockStoreError::Db(format!("event key {key:?} is too long to index"));
-    let klen = u16::try_from(key.len()).map_err(|_| too_long())?;
-    let mut p = klen.to_be_bytes().to_vec();
-    p.extend_from_slice(key.as_bytes());
-    if let Some(v) = value {
-        let vlen = u32::try_from(v.len()).map_err(|_| too_long())?;
-        p.extend(vlen.to_be_bytes());
-        p.extend_from_slice(v.as_bytes());
-    }
+    let mut p = Vec::new();
+    push_event_prefix(&mut p, key, None, value)?;
     Ok(p)
+}
+
+/// Append to `out` the index key prefix for attribute `kind` — or `kind.attr`, given `attr`
+/// (an event's type and attribute key, joined without building the string) — and, if given,
+/// exactly `value`.
+fn push_event_prefix(
+    out: &mut Vec<u8>,
+    kind: &str,
+    attr: Option<&str>,
+    value: Option<&str>,
+) -> Result<()> {
+    let too_long = || {
+        let key = match attr {
+            Some(attr) => format!("{kind}.{attr}"),
+            None => kind.to_owned(),
+        };
+        BlockStoreError::Db(format!("event key {key:?} is too long to index"))
+    };
+    let klen = kind.len() + attr.map_or(0, |a| 1 + a.len());
+    out.extend(u16::try_from(klen).map_err(|_| too_long())?.to_be_bytes());
+    out.extend_from_slice(kind.as_bytes());
+    if let Some(attr) = attr {
+        out.push(b'.');
+        out.extend_from_slice(attr.as_bytes());
+    }
+    if let Some(v) = value {
+        out.extend(
+            u32::try_from(v.len())
+                .map_err(|_| too_long())?
+                .to_be_bytes(),
+        );
+        out.extend_from_slice(v.as_bytes());
+    }
+    Ok(())
 }
 
 /// The attribute key, the value and what follows them in an index key.
@@ -154,42 +181,25 @@ impl IndexEntries {
         let mut out = IndexEntries::none();
         let height = h.to_be_bytes();
         let block_loc = location(h, 0);
-        let mut block_event = |k: &str, v: &str| -> Result<()> {
-            let mut key = event_prefix(k, Some(v))?;
+        let mut block_event = |kind: &str, attr: Option<&str>, v: &str| -> Result<()> {
+            let mut key = Vec::new();
+            push_event_prefix(&mut key, kind, attr, Some(v))?;
             key.extend_from_slice(&block_loc);
             out.block_events.insert(key);
             Ok(())
         };
-        block_event("block.height", &h.to_string())?;
+        block_event("block.height", None, &h.to_string())?;
         for e in &res.events {
             for a in e.attributes.iter().filter(|a| a.index) {
-                block_event(&format!("{}.{}", e.r#type, a.key), &a.value)?;
+                block_event(&e.r#type, Some(&a.key), &a.value)?;
             }
         }
         // Most attribute values repeat across a block's transactions: the key is built in one
         // buffer and allocated only for a value not seen before in this block.
         let mut key = Vec::new();
         let mut tx_event = |kind: &str, attr: Option<&str>, v: &str, i: u32| -> Result<()> {
-            let too_long = || {
-                BlockStoreError::Db(format!(
-                    "event key {kind}.{} is too long to index",
-                    attr.unwrap_or_default()
-                ))
-            };
             key.clear();
-            let klen = kind.len() + attr.map_or(0, |a| 1 + a.len());
-            key.extend(u16::try_from(klen).map_err(|_| too_long())?.to_be_bytes());
-            key.extend_from_slice(kind.as_bytes());
-            if let Some(attr) = attr {
-                key.push(b'.');
-                key.extend_from_slice(attr.as_bytes());
-            }
-            key.extend(
-                u32::try_from(v.len())
-                    .map_err(|_| too_long())?
-                    .to_be_bytes(),
-            );
-            key.extend_from_slice(v.as_bytes());
+            push_event_prefix(&mut key, kind, attr, Some(v))?;
             key.extend_from_slice(&height);
             let list = match out.tx_events.get_mut(key.as_slice()) {
                 Some(list) => list,
