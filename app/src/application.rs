@@ -2,7 +2,7 @@
 
 use crate::checker::Checker;
 use crate::queries::Queries;
-use crate::store_state::StoreState;
+use crate::store_state::{StoreState, Writes};
 use crate::tx::{run_tx, Context, GasPrice, Mode, SigCache, TxOutcome};
 use keystone_modules::state::Branch;
 use keystone_modules::{
@@ -14,7 +14,6 @@ use keystone_proto::prost::Message;
 use keystone_proto::{AppChecker, AppError, AppReader, AppResult, Application};
 use keystone_store::{Prepared, Store};
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 /// The genesis `app_state` sections this application reads (others are ignored), loaded in
@@ -95,8 +94,6 @@ fn abci_events(events: Vec<keystone_modules::Event>) -> Vec<abci::Event> {
         })
         .collect()
 }
-
-type Writes = BTreeMap<Vec<u8>, Option<Vec<u8>>>;
 
 /// The modules' begin block for `req` (see [`App::finalize_block`]).
 fn begin_block(

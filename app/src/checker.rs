@@ -6,16 +6,13 @@
 //! store's commit of a new version and [`Checker::reset`], a check still sees the version its
 //! writes were made over, never new state under old writes.
 
-use crate::store_state::StoreState;
+use crate::store_state::{StoreState, Writes};
 use crate::tx::{run_tx, Context, GasPrice, Mode, SigCache, TxOutcome};
 use keystone_modules::Timestamp;
 use keystone_proto::abci;
 use keystone_proto::{AppChecker, AppResult};
 use keystone_store::Store;
-use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-
-type Writes = BTreeMap<Vec<u8>, Option<Vec<u8>>>;
 
 /// What checks run over: a committed version, the writes of the checks since, the block time.
 struct CheckState {

@@ -4,7 +4,7 @@
 //! REST and gRPC servers read while a block executes.
 
 use crate::application::app_err;
-use crate::store_state::StoreState;
+use crate::store_state::{StoreState, Writes};
 use crate::tx::{Context, Mode};
 use keystone_modules::Timestamp;
 use keystone_proto::abci;
@@ -12,10 +12,7 @@ use keystone_proto::prost::bytes::Bytes;
 use keystone_proto::prost::Message;
 use keystone_proto::{AppReader, AppResult};
 use keystone_store::Store;
-use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, PoisonError};
-
-type Writes = BTreeMap<Vec<u8>, Option<Vec<u8>>>;
 
 /// The application's query side.
 pub struct Queries {

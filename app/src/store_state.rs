@@ -14,7 +14,7 @@ pub(crate) type Writes = BTreeMap<Vec<u8>, Option<Vec<u8>>>;
 pub struct StoreState<'a> {
     store: &'a Store,
     version: Option<u64>,
-    writes: BTreeMap<Vec<u8>, Option<Vec<u8>>>,
+    writes: Writes,
     /// One snapshot of `version` for every get (opened at the first): a check or a block
     /// reads dozens of keys, and a snapshot per get was most of a check's store time.
     reader: OnceLock<VersionReader>,
@@ -22,17 +22,8 @@ pub struct StoreState<'a> {
 
 impl<'a> StoreState<'a> {
     /// Writes over `version` of `store` (`None`: an empty store).
-    pub fn new(
-        store: &'a Store,
-        version: Option<u64>,
-        writes: BTreeMap<Vec<u8>, Option<Vec<u8>>>,
-    ) -> Self {
-        StoreState {
-            store,
-            version,
-            writes,
-            reader: OnceLock::new(),
-        }
+    pub fn new(store: &'a Store, version: Option<u64>, writes: Writes) -> Self {
+        Self::with_reader(store, version, writes, None)
     }
 
     /// Writes over `version` of `store`, read through `reader` (a reader of that version
@@ -40,7 +31,7 @@ impl<'a> StoreState<'a> {
     pub fn with_reader(
         store: &'a Store,
         version: Option<u64>,
-        writes: BTreeMap<Vec<u8>, Option<Vec<u8>>>,
+        writes: Writes,
         reader: Option<VersionReader>,
     ) -> Self {
         StoreState {
@@ -52,7 +43,7 @@ impl<'a> StoreState<'a> {
     }
 
     /// The pending writes (`None`: deletion).
-    pub fn into_writes(self) -> BTreeMap<Vec<u8>, Option<Vec<u8>>> {
+    pub fn into_writes(self) -> Writes {
         self.writes
     }
 
