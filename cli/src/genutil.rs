@@ -81,8 +81,8 @@ pub fn gentx(
         .with_context(|| format!("invalid amount {amount:?}"))?;
     let node_id =
         keystone_consensus_driver::node_key::NodeKey::load(&home.config("node_key.json"))?.id();
-    let p2p = home::read_p2p_config(&home.config("config.toml"))?
-        .map(|(laddr, _)| laddr.to_string())
+    let p2p = home::read_p2p_config(&home.config("config.toml"), &home.0)?
+        .map(|p| p.laddr.to_string())
         .unwrap_or_else(|| "127.0.0.1:26656".into());
     let consensus_key =
         keystone_consensus_driver::privval::read_key_file(&home.config("priv_validator_key.json"))?

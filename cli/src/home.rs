@@ -145,10 +145,27 @@ request_timeout = "10s"
 [p2p]
 laddr = "tcp://127.0.0.1:26656"
 persistent_peers = ""
-# Most peers that dial this node, and most it dials beyond its persistent peers (CometBFT's
-# keys; persistent peers are always dialled and do not count).
+# Seed nodes (id@host:port, comma-separated), asked for addresses when the address book has
+# none to dial.
+seeds = ""
+# Peer exchange: learn addresses from peers and dial them (channel 0x00, CometBFT's PEX).
+pex = true
+# A seed crawls the network, hands each node that dials it addresses, and hangs up.
+seed_mode = false
+# The address peers are told to dial (host:port) when it is not laddr, e.g. behind NAT.
+external_address = ""
+# Most peers that dial this node, and most it dials from its address book (CometBFT's keys;
+# persistent peers are always dialled and do not count).
 max_num_inbound_peers = 40
 max_num_outbound_peers = 10
+# Peers never handed out to others nor kept in the book (e.g. a validator behind sentries).
+private_peer_ids = ""
+# Peers that connect whatever the limits above, and are never banned.
+unconditional_peer_ids = ""
+# Keep and hand out only routable addresses; a network on one machine or a LAN sets false.
+addr_book_strict = true
+# What this node has learned of its peers, kept across restarts.
+addr_book_file = "config/addrbook.json"
 
 [mempool]
 # Most transactions held, and their bytes; the largest one; hashes remembered as seen.
@@ -506,6 +523,18 @@ struct P2pToml {
     persistent_peers: String,
     max_num_inbound_peers: Option<TomlNum>,
     max_num_outbound_peers: Option<TomlNum>,
+    #[serde(default)]
+    seeds: String,
+    seed_mode: Option<TomlBool>,
+    pex: Option<TomlBool>,
+    #[serde(default)]
+    external_address: String,
+    #[serde(default)]
+    private_peer_ids: String,
+    #[serde(default)]
+    unconditional_peer_ids: String,
+    addr_book_strict: Option<TomlBool>,
+    addr_book_file: Option<String>,
 }
 
 /// `[tx_index]`, CometBFT's key.
@@ -704,57 +733,114 @@ impl std::fmt::Display for PeerAddr {
     }
 }
 
-/// `p2p.laddr` and `p2p.persistent_peers` from `config.toml` (no `[p2p]`: no network).
-pub fn read_p2p_config(path: &Path) -> Result<Option<(std::net::SocketAddr, Vec<PeerAddr>)>> {
+/// config.toml's `[p2p]`, CometBFT's keys and defaults.
+#[derive(Clone, Debug)]
+pub struct P2pConfig {
+    /// `laddr`: where to listen.
+    pub laddr: std::net::SocketAddr,
+    /// `persistent_peers`: dialled and kept.
+    pub persistent_peers: Vec<PeerAddr>,
+    /// `seeds`: dialled for addresses when the book has none to offer.
+    pub seeds: Vec<PeerAddr>,
+    /// `seed_mode`: crawl, hand out addresses, hang up.
+    pub seed_mode: bool,
+    /// `pex`: peer exchange on (the default).
+    pub pex: bool,
+    /// `external_address`: the address told to peers instead of `laddr`.
+    pub external_address: Option<String>,
+    /// `max_num_inbound_peers` (40).
+    pub max_inbound: usize,
+    /// `max_num_outbound_peers` (10): peers dialled from the address book.
+    pub max_outbound: usize,
+    /// `private_peer_ids`: never handed out nor kept in the book.
+    pub private_peer_ids: Vec<String>,
+    /// `unconditional_peer_ids`: connect whatever the limits, never banned.
+    pub unconditional_peer_ids: Vec<String>,
+    /// `addr_book_strict` (true): only routable addresses are kept and handed out.
+    pub addr_book_strict: bool,
+    /// `addr_book_file`, under the home (`config/addrbook.json`).
+    pub addr_book_file: std::path::PathBuf,
+}
+
+/// config.toml's `[p2p]` (`None`: no `[p2p]`, no network). Paths are relative to `home`.
+pub fn read_p2p_config(path: &Path, home: &Path) -> Result<Option<P2pConfig>> {
     let c: ConfigToml = read_toml(path, "config")?;
     let Some(p2p) = c.p2p else {
         return Ok(None);
     };
+    let at = |key: &str| format!("{}: p2p.{key}", path.display());
     let laddr = p2p
         .laddr
         .strip_prefix("tcp://")
         .unwrap_or(&p2p.laddr)
         .parse()
-        .with_context(|| {
-            format!(
-                "{}: p2p.laddr {:?} is not host:port",
-                path.display(),
-                p2p.laddr
-            )
-        })?;
-    let peers = p2p
-        .persistent_peers
-        .split(',')
-        .filter(|p| !p.trim().is_empty())
-        .map(|p| p.parse().with_context(|| path.display().to_string()))
-        .collect::<Result<Vec<PeerAddr>>>()?;
-    Ok(Some((laddr, peers)))
-}
-
-/// `[p2p] max_num_inbound_peers` and `max_num_outbound_peers` from `config.toml` (CometBFT's
-/// 40 and 10 when absent).
-pub fn read_peer_limits(path: &Path) -> Result<(usize, usize)> {
-    let c: ConfigToml = read_toml(path, "config")?;
-    let get = |v: Option<&TomlNum>, key: &str, default: u64| -> Result<usize> {
+        .with_context(|| format!("{} {:?} is not host:port", at("laddr"), p2p.laddr))?;
+    let peers = |list: &str, key: &str| -> Result<Vec<PeerAddr>> {
+        list.split(',')
+            .filter(|p| !p.trim().is_empty())
+            .map(|p| p.parse().with_context(|| at(key)))
+            .collect()
+    };
+    let ids = |list: &str, key: &str| -> Result<Vec<String>> {
+        list.split(',')
+            .map(str::trim)
+            .filter(|p| !p.is_empty())
+            .map(|p| {
+                let id = p.to_ascii_lowercase();
+                if keystone_consensus_driver::pex::book::valid_id(&id) {
+                    Ok(id)
+                } else {
+                    bail!("{}: {p:?} is not a node id (40 hex digits)", at(key))
+                }
+            })
+            .collect()
+    };
+    let num = |v: Option<&TomlNum>, key: &str, default: u64| -> Result<usize> {
         let n = match v {
             None => default,
-            Some(n) => n.get(&format!("{}: p2p.{key}", path.display()))?,
+            Some(n) => n.get(&at(key))?,
         };
-        usize::try_from(n).with_context(|| format!("{}: p2p.{key} is too large", path.display()))
+        usize::try_from(n).with_context(|| format!("{} is too large", at(key)))
     };
-    let p2p = c.p2p.as_ref();
-    Ok((
-        get(
-            p2p.and_then(|p| p.max_num_inbound_peers.as_ref()),
+    let flag = |v: Option<&TomlBool>, key: &str, default: bool| -> Result<bool> {
+        v.map_or(Ok(default), |b| b.get(&at(key)))
+    };
+    let external = p2p.external_address.trim();
+    if !external.is_empty() {
+        let bare = external.strip_prefix("tcp://").unwrap_or(external);
+        if bare
+            .rsplit_once(':')
+            .is_none_or(|(h, port)| h.is_empty() || port.parse::<u16>().is_err())
+        {
+            bail!("{} {external:?} is not host:port", at("external_address"));
+        }
+    }
+    Ok(Some(P2pConfig {
+        laddr,
+        persistent_peers: peers(&p2p.persistent_peers, "persistent_peers")?,
+        seeds: peers(&p2p.seeds, "seeds")?,
+        seed_mode: flag(p2p.seed_mode.as_ref(), "seed_mode", false)?,
+        pex: flag(p2p.pex.as_ref(), "pex", true)?,
+        external_address: (!external.is_empty()).then(|| external.to_string()),
+        max_inbound: num(
+            p2p.max_num_inbound_peers.as_ref(),
             "max_num_inbound_peers",
             40,
         )?,
-        get(
-            p2p.and_then(|p| p.max_num_outbound_peers.as_ref()),
+        max_outbound: num(
+            p2p.max_num_outbound_peers.as_ref(),
             "max_num_outbound_peers",
             10,
         )?,
-    ))
+        private_peer_ids: ids(&p2p.private_peer_ids, "private_peer_ids")?,
+        unconditional_peer_ids: ids(&p2p.unconditional_peer_ids, "unconditional_peer_ids")?,
+        addr_book_strict: flag(p2p.addr_book_strict.as_ref(), "addr_book_strict", true)?,
+        addr_book_file: home.join(
+            p2p.addr_book_file
+                .as_deref()
+                .unwrap_or("config/addrbook.json"),
+        ),
+    }))
 }
 
 /// Change keys of a TOML config file in place (`[section] key = value`, as strings).

@@ -22,6 +22,7 @@ use keystone_consensus_driver::mempool::Mempool;
 use keystone_consensus_driver::node::run::{self, Event};
 use keystone_consensus_driver::node::Node;
 use keystone_consensus_driver::node_key::NodeKey;
+use keystone_consensus_driver::pex;
 use keystone_consensus_driver::privval::FilePrivVal;
 use keystone_consensus_driver::reactor;
 use keystone_consensus_driver::rpc::NodeContext;
@@ -191,16 +192,23 @@ fn run<A: Application>(
     let (ev_tx, ev_rx) = mpsc::channel::<Event>();
     let (req_tx, req_rx) = mpsc::channel::<Request>();
     forward(req_rx, ev_tx.clone(), Event::Rpc)?;
-    let p2p = read_p2p_config(&home.config("config.toml"))?;
+    let p2p = read_p2p_config(&home.config("config.toml"), &home.0)?;
     // The node's identity is reported by `status` even when p2p is off.
     let node_key = NodeKey::load(&home.config("node_key.json"))?;
-    let channels = reactor::channels(max_bytes.max(0) as usize);
+    let mut channels = reactor::channels(max_bytes.max(0) as usize);
+    if p2p.as_ref().is_some_and(|p| p.pex) {
+        channels.insert(0, (pex::PEX_CHANNEL, pex::MAX_MESSAGE_BYTES));
+    }
     let ids: Vec<u8> = channels.iter().map(|(c, _)| *c).collect();
     let mut info = NodeInfo::new(
         &node_key.public_key(),
         &doc.chain_id,
         &p2p.as_ref()
-            .map(|(laddr, _)| format!("tcp://{laddr}"))
+            .map(|p| match &p.external_address {
+                Some(ext) if ext.contains("://") => ext.clone(),
+                Some(ext) => format!("tcp://{ext}"),
+                None => format!("tcp://{}", p.laddr),
+            })
             .unwrap_or_default(),
         &moniker,
         &ids,
@@ -222,18 +230,20 @@ fn run<A: Application>(
     };
     let switch = match p2p {
         None => None,
-        Some((laddr, peers)) => {
-            // Outbound peers beyond the persistent ones come with peer exchange (#18): until
-            // then every outbound peer is persistent, and the outbound limit bounds nothing.
-            let (max_inbound, _max_outbound) =
-                crate::home::read_peer_limits(&home.config("config.toml"))?;
+        Some(p2p) => {
+            let laddr = p2p.laddr;
             let mut connect = ConnectConfig::new(channels);
             connect.handshake_timeout = Duration::from_secs(10);
+            let pex = p2p
+                .pex
+                .then(|| build_pex(&p2p, &node_key.id()))
+                .transpose()?;
             let net_tx = ev_tx.clone();
             let switch = Switch::start_with(
                 SwitchConfig {
                     listen: laddr,
-                    persistent_peers: peers
+                    persistent_peers: p2p
+                        .persistent_peers
                         .into_iter()
                         .map(|p| PersistentPeer {
                             id: p.id,
@@ -243,7 +253,9 @@ fn run<A: Application>(
                     key: node_key.0,
                     info,
                     connect,
-                    max_inbound,
+                    max_inbound: p2p.max_inbound,
+                    unconditional: p2p.unconditional_peer_ids,
+                    pex,
                 },
                 move |e| {
                     let _ = net_tx.send(Event::Net(e));
@@ -378,6 +390,39 @@ fn run<A: Application>(
 /// SIGTERM or SIGINT stops the node at its next step boundary, with its stores flushed and its
 /// sockets closed, and `start` exits 0; a second signal exits at once (130): every durable
 /// write is crash-safe, so that only loses what a crash would.
+/// The peer-exchange reactor from `[p2p]`, with the address book read from its file.
+fn build_pex(p2p: &crate::home::P2pConfig, my_id: &str) -> Result<pex::Pex> {
+    let mut rng = pex::rng::Rng::from_os();
+    let book = pex::book::AddrBook::open(
+        &p2p.addr_book_file,
+        my_id,
+        p2p.private_peer_ids.clone(),
+        p2p.addr_book_strict,
+        &mut rng,
+    )?;
+    tracing::info!(
+        file = %p2p.addr_book_file.display(),
+        addresses = book.len(),
+        "address book"
+    );
+    let cfg = pex::PexConfig {
+        seeds: p2p
+            .seeds
+            .iter()
+            .map(|s| pex::Dial {
+                id: s.id.clone(),
+                addr: s.addr.clone(),
+            })
+            .collect(),
+        seed_mode: p2p.seed_mode,
+        max_outbound: p2p.max_outbound,
+        persistent: p2p.persistent_peers.iter().map(|p| p.id.clone()).collect(),
+        unconditional: p2p.unconditional_peer_ids.clone(),
+        period: pex::ENSURE_PEERS_PERIOD,
+    };
+    Ok(pex::Pex::new(cfg, book, rng))
+}
+
 fn stop_on_signals(events: mpsc::Sender<Event>) -> Result<()> {
     use signal_hook::consts::{SIGINT, SIGTERM};
     let mut signals = signal_hook::iterator::Signals::new([SIGTERM, SIGINT])

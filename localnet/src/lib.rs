@@ -243,6 +243,40 @@ impl Localnet {
         Ok(i)
     }
 
+    /// Make node `seed` a seed node (`seed_mode`) and have every other node know only it:
+    /// their `persistent_peers` are cleared and `seeds` names the seed, so they find each
+    /// other through peer exchange. Before the nodes start.
+    pub fn use_seed(&mut self, seed: usize) -> Result<()> {
+        let seed_addr = format!(
+            "{}@127.0.0.1:{}",
+            self.nodes[seed].node_id, self.nodes[seed].p2p
+        );
+        for (i, node) in self.nodes.iter().enumerate() {
+            let config = node.home.join("config/config.toml");
+            let role: &[(&str, &str)] = if i == seed {
+                &[("seed_mode", "true"), ("seeds", "")]
+            } else {
+                &[("seed_mode", "false"), ("seeds", &seed_addr)]
+            };
+            set_section(&config, "p2p", role)?;
+            set_section(
+                &config,
+                "p2p",
+                &[("persistent_peers", ""), ("addr_book_strict", "false")],
+            )?;
+        }
+        Ok(())
+    }
+
+    /// Set keys of node `i`'s config.toml `[section]`.
+    pub fn set_config(&self, i: usize, section: &str, values: &[(&str, &str)]) -> Result<()> {
+        set_section(
+            &self.nodes[i].home.join("config/config.toml"),
+            section,
+            values,
+        )
+    }
+
     /// Start node `i` (its log goes to `<dir>/<name>.log`, appended).
     pub fn start(&mut self, i: usize) -> Result<()> {
         self.start_with(i, &[])
@@ -454,13 +488,18 @@ impl Drop for Localnet {
 
 /// Set `[consensus]` keys of a config.toml.
 fn set_consensus(path: &Path, values: &[(&str, &str)]) -> Result<()> {
+    set_section(path, "consensus", values)
+}
+
+/// Set keys of one `[section]` of a config.toml.
+fn set_section(path: &Path, section: &str, values: &[(&str, &str)]) -> Result<()> {
     let text = std::fs::read_to_string(path)?;
     let mut doc: toml::Table = toml::from_str(&text)
         .map_err(|e| LocalnetError::Parse(format!("{}: {e}", path.display())))?;
-    let consensus = doc
-        .entry("consensus")
+    let table = doc
+        .entry(section)
         .or_insert_with(|| toml::Value::Table(toml::Table::new()));
-    if let Some(t) = consensus.as_table_mut() {
+    if let Some(t) = table.as_table_mut() {
         for (k, v) in values {
             t.insert((*k).to_string(), toml::Value::String((*v).to_string()));
         }

@@ -1,7 +1,7 @@
 //! `keystone-localnet`: start and stop an N-validator network on 127.0.0.1.
 //!
 //! ```text
-//! keystone-localnet start [--v 4] [--dir ./localnet-data] [--base-port 26656] [--chain-id localnet-1]
+//! keystone-localnet start [--v 4] [--dir ./localnet-data] [--base-port 26656] [--chain-id localnet-1] [--seed]
 //! keystone-localnet stop  [--dir ./localnet-data]
 //! ```
 //!
@@ -9,6 +9,9 @@
 //! them), starts one `keystone start` per node in the background with its log in
 //! `<dir>/node<i>.log` and its pid in `<dir>/node<i>.pid`, waits for the first block, and
 //! prints every node's endpoints. `stop` kills the processes named by those pid files.
+//!
+//! With `--seed`, one more node runs as a seed (`seed_mode`), and the validators know only
+//! it: they find each other through peer exchange instead of `persistent_peers`.
 
 use anyhow::{bail, Context, Result};
 use keystone_localnet::{keystone_bin, Localnet, FAST_TIMEOUTS};
@@ -29,7 +32,7 @@ fn main() -> Result<()> {
         Some("start") => start(&args, &dir),
         Some("stop") => stop(&dir),
         _ => bail!(
-            "usage: keystone-localnet start [--v N] [--dir DIR] [--base-port P] [--chain-id ID] | stop [--dir DIR]"
+            "usage: keystone-localnet start [--v N] [--dir DIR] [--base-port P] [--chain-id ID] [--seed] | stop [--dir DIR]"
         ),
     }
 }
@@ -50,8 +53,15 @@ fn start(args: &[String], dir: &std::path::Path) -> Result<()> {
         );
     }
     let mut net = Localnet::init(&bin, dir, n, &chain_id, base, &FAST_TIMEOUTS)?;
+    if args.iter().any(|a| a == "--seed") {
+        // Ports after the validators' (each takes three of every ten).
+        let port = base + 10 * u16::try_from(n).context("--v")?;
+        let seed = net.add_full_node(port, &FAST_TIMEOUTS)?;
+        net.use_seed(seed)?;
+    }
     net.start_all()?;
     let all: Vec<usize> = (0..n).collect();
+    // (The seed, if any, is node n: it hangs up on everyone and need not follow the chain.)
     net.wait_height(&all, 1, 60)?;
     for node in &net.nodes {
         println!(
@@ -66,8 +76,9 @@ fn start(args: &[String], dir: &std::path::Path) -> Result<()> {
         );
     }
     // Leave the processes running: hand their pids to the files `stop` reads.
-    for (i, pid) in net.detach().into_iter().enumerate() {
-        std::fs::write(dir.join(format!("node{i}.pid")), pid.to_string())?;
+    let names: Vec<String> = net.nodes.iter().map(|n| n.name.clone()).collect();
+    for (name, pid) in names.iter().zip(net.detach()) {
+        std::fs::write(dir.join(format!("{name}.pid")), pid.to_string())?;
     }
     println!(
         "{n} validators running on chain {chain_id}; stop with: keystone-localnet stop --dir {}",

@@ -26,8 +26,8 @@
 //!   dedup, reaping, recheck);
 //! - the network: [`switch`] (connections to peers over `keystone-p2p`), [`reactor`] (CometBFT's
 //!   channel messages), [`block_sync`] (who has which heights, what to ask whom) and
-//!   [`evidence`] (duplicate votes on their way into a block), and [`peer_budget`] (what
-//!   each peer may make the node do).
+//!   [`evidence`] (duplicate votes on their way into a block), [`peer_budget`] (what
+//!   each peer may make the node do), and [`pex`] (peer exchange and the address book).
 //!
 //! What does not live here: the algorithm (`keystone-consensus-core`, pure), the transport's
 //! cryptography (`keystone-p2p`), reading a home directory and the HTTP servers (the
@@ -47,6 +47,7 @@ pub mod mempool;
 pub mod node;
 pub mod node_key;
 pub mod peer_budget;
+pub mod pex;
 pub mod privval;
 pub mod reactor;
 pub mod rpc;

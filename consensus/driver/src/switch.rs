@@ -17,7 +17,15 @@
 //!
 //! Two nodes that dial each other at once end up with two connections; both keep the one
 //! dialled by the node with the smaller id, so they agree on which survives.
+//!
+//! With peer exchange on ([`SwitchConfig::pex`]), the switch also runs the [`crate::pex`]
+//! reactor: it hands it the PEX channel's messages (they never reach the node's thread),
+//! the peers that come and go and the dials that fail, ticks it once a second, and carries
+//! out what it asks — sends, dials of book addresses and seeds (one thread each, at most
+//! `max_num_outbound_peers` at once), disconnections. Banned peers are refused after the
+//! handshake; `unconditional_peer_ids` do not count against `max_num_inbound_peers`.
 
+use crate::pex::{Action, Clock, DialFailure, Pex, PEX_CHANNEL};
 use keystone_consensus_types::PrivateKey;
 use keystone_p2p::{ConnectConfig, Incoming, NodeId, NodeInfo};
 use std::collections::BTreeMap;
@@ -137,6 +145,10 @@ pub struct SwitchConfig {
     /// Most peers that dialled this node connected at once (config.toml's
     /// `max_num_inbound_peers`): an inbound connection beyond it is refused.
     pub max_inbound: usize,
+    /// Peers that connect whatever the limits (`unconditional_peer_ids`).
+    pub unconditional: Vec<String>,
+    /// The peer-exchange reactor (config.toml's `pex`); `None`: persistent peers only.
+    pub pex: Option<Pex>,
 }
 
 /// Messages queued to one peer before it counts as too slow.
@@ -146,6 +158,8 @@ enum Out {
     Msg(u8, Vec<u8>),
     Ping,
     Pong,
+    /// Close the connection once what was queued before is written.
+    Close,
 }
 
 struct Conn {
@@ -213,6 +227,8 @@ pub struct PeerInfo {
 
 struct Shared {
     cfg: SwitchConfig,
+    /// Taken out of `cfg` so that the configuration can be read without this lock.
+    pex: Option<Mutex<Pex>>,
     my_id: String,
     peers: Mutex<BTreeMap<String, Conn>>,
     /// Where events go: the node's own event channel, so a message reaches the node's
@@ -249,7 +265,10 @@ impl Switch {
         let listener = TcpListener::bind(cfg.listen)?;
         let local_addr = listener.local_addr()?;
         let my_id = NodeId::from_public_key(&cfg.key.public_key()).to_string();
+        let mut cfg = cfg;
+        let pex = cfg.pex.take().map(Mutex::new);
         let shared = Arc::new(Shared {
+            pex,
             cfg,
             my_id,
             peers: Mutex::new(BTreeMap::new()),
@@ -269,6 +288,12 @@ impl Switch {
             std::thread::Builder::new()
                 .name(format!("p2p-dial-{}", &peer.id[..8.min(peer.id.len())]))
                 .spawn(move || dial_loop(s, peer))?;
+        }
+        if shared.pex.is_some() {
+            let s = shared.clone();
+            std::thread::Builder::new()
+                .name("p2p-pex".into())
+                .spawn(move || pex_loop(s))?;
         }
         Ok(Switch { shared, local_addr })
     }
@@ -333,10 +358,30 @@ impl Switch {
 
     /// Drop the connection to `peer` (it misbehaved); a persistent peer is dialled again.
     pub fn disconnect(&self, peer: &str) {
-        if let Some(c) = lock(&self.shared.peers).remove(peer) {
-            let _ = c.stream.shutdown(Shutdown::Both);
-        }
+        disconnect(&self.shared, peer);
     }
+
+    /// Addresses in the address book (0 without peer exchange).
+    pub fn book_size(&self) -> usize {
+        self.shared.pex.as_ref().map_or(0, |p| lock(p).book().len())
+    }
+}
+
+fn disconnect(shared: &Shared, peer: &str) {
+    let removed = lock(&shared.peers).remove(peer);
+    if let Some(c) = removed {
+        closed(shared, peer, c);
+    }
+}
+
+/// A connection this node ended (`c`, already out of the map): close it and say the peer
+/// is gone. Its reader, finding it no longer in the map, says nothing more.
+fn closed(shared: &Shared, peer: &str, c: Conn) {
+    let _ = c.stream.shutdown(Shutdown::Both);
+    if let Some(p) = &shared.pex {
+        lock(p).peer_down(peer);
+    }
+    emit(shared, NetEvent::PeerDown(peer.to_string()));
 }
 
 /// Sends to the switch's peers from any thread (see [`Switch::outbound`]).
@@ -370,8 +415,10 @@ fn send(shared: &Shared, peer: &str, channel: u8, bytes: Vec<u8>) {
     };
     if full {
         tracing::warn!(peer, "peer cannot keep up; disconnecting");
-        if let Some(c) = peers.remove(peer) {
-            let _ = c.stream.shutdown(Shutdown::Both);
+        let removed = peers.remove(peer);
+        drop(peers);
+        if let Some(c) = removed {
+            closed(shared, peer, c);
         }
     }
 }
@@ -389,6 +436,11 @@ fn broadcast(shared: &Shared, channel: u8, bytes: &[u8], except: Option<&str>) {
 impl Drop for Switch {
     fn drop(&mut self) {
         self.shared.stop.store(true, Ordering::SeqCst);
+        if let Some(p) = &self.shared.pex {
+            if let Err(e) = lock(p).save() {
+                tracing::warn!(error = %e, "cannot write the address book");
+            }
+        }
         for (_, c) in std::mem::take(&mut *lock(&self.shared.peers)) {
             let _ = c.stream.shutdown(Shutdown::Both);
         }
@@ -415,8 +467,9 @@ fn listen(s: Arc<Shared>, listener: TcpListener) {
         let Ok(stream) = stream else { continue };
         // CometBFT's `max_num_inbound_peers`: peers that dialled us; the ones we dial (the
         // persistent peers) do not take these places.
+        // With unconditional peers the id decides, after the handshake.
         let inbound = lock(&s.peers).values().filter(|c| !c.outbound).count();
-        if inbound >= s.cfg.max_inbound {
+        if inbound >= s.cfg.max_inbound && s.cfg.unconditional.is_empty() {
             let _ = stream.shutdown(Shutdown::Both);
             continue;
         }
@@ -432,11 +485,97 @@ fn listen(s: Arc<Shared>, listener: TcpListener) {
             .name("p2p-inbound".into())
             .spawn(move || {
                 let remote = stream.peer_addr().ok();
-                match handshake(&s, stream, None, Some(slot)) {
-                    Ok(()) => {}
-                    Err(e) => tracing::debug!(?remote, error = %e, "inbound peer refused"),
+                if let Err(e) = handshake(&s, stream, None, Some(slot)) {
+                    tracing::debug!(?remote, error = %e, "inbound peer refused");
                 }
             });
+    }
+}
+
+/// Connect to `addr`, prove it is `id`, and run the connection until it ends.
+fn dial(s: &Arc<Shared>, id: &str, addr: &str) -> Result<(), Refusal> {
+    let resolved = addr.to_socket_addrs().ok().and_then(|mut a| a.next());
+    let Some(sock) = resolved else {
+        return Err(Refusal::Unreachable(format!("cannot resolve {addr}")));
+    };
+    let stream = TcpStream::connect_timeout(&sock, Duration::from_secs(3))
+        .map_err(|e| Refusal::Unreachable(e.to_string()))?;
+    handshake(s, stream, Some(id), None)
+}
+
+/// Why a connection was not made or not kept.
+#[derive(Debug)]
+enum Refusal {
+    /// No connection, or the handshake broke off.
+    Unreachable(String),
+    /// The node there is another than the one dialled.
+    WrongPeer(String),
+    /// Connected, but not kept: already connected, banned, over a limit.
+    NotKept(String),
+}
+
+impl std::fmt::Display for Refusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Refusal::Unreachable(e) | Refusal::WrongPeer(e) | Refusal::NotKept(e) => f.write_str(e),
+        }
+    }
+}
+
+/// The peer-exchange reactor's clock: a tick a second, and what it asks done.
+fn pex_loop(s: Arc<Shared>) {
+    while !s.stop.load(Ordering::SeqCst) {
+        let actions = match &s.pex {
+            Some(p) => lock(p).tick(Clock::now()),
+            None => return,
+        };
+        act(&s, actions);
+        std::thread::sleep(Duration::from_secs(1));
+    }
+}
+
+/// Carry out what the reactor asked.
+fn act(s: &Arc<Shared>, actions: Vec<Action>) {
+    for a in actions {
+        match a {
+            Action::Send { peer, bytes } => send(s, &peer, PEX_CHANNEL, bytes),
+            Action::SendAndClose { peer, bytes } => {
+                send(s, &peer, PEX_CHANNEL, bytes);
+                if let Some(c) = lock(&s.peers).get(&peer) {
+                    let _ = c.queue.try_send(Out::Close);
+                }
+            }
+            Action::Disconnect { peer, reason } => {
+                tracing::debug!(%peer, %reason, "disconnecting");
+                disconnect(s, &peer);
+            }
+            Action::Dial(d) => {
+                let s2 = s.clone();
+                let spawned = std::thread::Builder::new()
+                    .name("p2p-dial".into())
+                    .spawn(move || {
+                        let why = match dial(&s2, &d.id, &d.addr) {
+                            Ok(()) => return,
+                            Err(Refusal::Unreachable(e)) => {
+                                tracing::debug!(peer = %d.id, addr = %d.addr, error = %e, "dial failed");
+                                DialFailure::Unreachable
+                            }
+                            Err(Refusal::WrongPeer(e)) => {
+                                tracing::info!(addr = %d.addr, error = %e, "dialled the wrong node");
+                                DialFailure::WrongIdentity
+                            }
+                            Err(Refusal::NotKept(_)) => DialFailure::NotKept,
+                        };
+                        if let Some(p) = &s2.pex {
+                            let more = lock(p).dial_failed(&d.id, why, Clock::now());
+                            act(&s2, more);
+                        }
+                    });
+                if let Err(e) = spawned {
+                    tracing::warn!(error = %e, "cannot start a dial");
+                }
+            }
+        }
     }
 }
 
@@ -447,14 +586,7 @@ fn dial_loop(s: Arc<Shared>, peer: PersistentPeer) {
             std::thread::sleep(Duration::from_millis(500));
             continue;
         }
-        let addr = peer.addr.to_socket_addrs().ok().and_then(|mut a| a.next());
-        let result = match addr {
-            None => Err(format!("cannot resolve {}", peer.addr)),
-            Some(addr) => TcpStream::connect_timeout(&addr, Duration::from_secs(3))
-                .map_err(|e| e.to_string())
-                .and_then(|stream| handshake(&s, stream, Some(&peer.id), None)),
-        };
-        match result {
+        match dial(&s, &peer.id, &peer.addr) {
             // The connection ran and ended: try again soon.
             Ok(()) => backoff = Duration::from_millis(500),
             Err(e) => {
@@ -491,38 +623,55 @@ fn handshake(
     stream: TcpStream,
     expect: Option<&str>,
     slot: Option<HandshakeSlot>,
-) -> Result<(), String> {
-    let control = stream.try_clone().map_err(|e| e.to_string())?;
+) -> Result<(), Refusal> {
+    let control = stream
+        .try_clone()
+        .map_err(|e| Refusal::Unreachable(e.to_string()))?;
     let remote = stream.peer_addr().ok();
     let peer = keystone_p2p::connect(stream, &s.cfg.key, &s.cfg.info, &s.cfg.connect)
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| Refusal::Unreachable(e.to_string()))?;
     drop(slot);
     let id = peer.info.node_id.to_string();
     if id == s.my_id {
-        return Err("connected to myself".into());
+        return Err(Refusal::WrongPeer("connected to myself".into()));
     }
     if let Some(want) = expect {
         if want != id {
-            return Err(format!("dialled {want} but the peer is {id}"));
+            return Err(Refusal::WrongPeer(format!(
+                "dialled {want} but the peer is {id}"
+            )));
         }
     }
+    if let Some(p) = &s.pex {
+        if !lock(p).admits(&id, Clock::now()) {
+            return Err(Refusal::NotKept(format!("{id} is banned")));
+        }
+    }
+    let unconditional = s.cfg.unconditional.contains(&id);
     let dialer = if expect.is_some() {
         s.my_id.clone()
     } else {
         id.clone()
     };
+    let listen = listen_addr(&peer.info.listen_addr, remote);
     let (queue, outbox) = mpsc::sync_channel(QUEUE);
     let queued = Arc::new(AtomicU64::new(0));
     let serial = s.serial.fetch_add(1, Ordering::SeqCst);
     let traffic = Arc::new(Traffic::default());
     {
         let mut peers = lock(&s.peers);
+        if expect.is_none() && !unconditional {
+            let inbound = peers.values().filter(|c| !c.outbound).count();
+            if inbound >= s.cfg.max_inbound {
+                return Err(Refusal::NotKept("too many inbound peers".into()));
+            }
+        }
         if let Some(old) = peers.get(&id) {
             // Keep the connection dialled by the smaller id; between two of the same
             // direction, the newer (the older one is probably dead).
             let keep_old = old.dialer != dialer && old.dialer < dialer;
             if keep_old {
-                return Err("already connected".into());
+                return Err(Refusal::NotKept("already connected".into()));
             }
             if let Some(old) = peers.remove(&id) {
                 let _ = old.stream.shutdown(Shutdown::Both);
@@ -533,7 +682,9 @@ fn handshake(
             Conn {
                 queue: queue.clone(),
                 queued: queued.clone(),
-                stream: control.try_clone().map_err(|e| e.to_string())?,
+                stream: control
+                    .try_clone()
+                    .map_err(|e| Refusal::Unreachable(e.to_string()))?,
                 dialer,
                 serial,
                 info: peer.info.clone(),
@@ -546,8 +697,15 @@ fn handshake(
     }
     tracing::info!(peer = %id, "peer connected");
     emit(s, NetEvent::PeerUp(id.clone()));
+    if let Some(p) = &s.pex {
+        let actions = lock(p).peer_up(&id, listen, expect.is_some(), Clock::now());
+        act(s, actions);
+    }
     let mut writer = peer.writer;
     let sent = traffic.clone();
+    let closer = control
+        .try_clone()
+        .map_err(|e| Refusal::Unreachable(e.to_string()))?;
     let writer_thread = std::thread::Builder::new()
         .name("p2p-write".into())
         .spawn(move || {
@@ -568,13 +726,17 @@ fn handshake(
                         r
                     }
                     Out::Pong => writer.send_pong(),
+                    Out::Close => {
+                        let _ = closer.shutdown(Shutdown::Both);
+                        break;
+                    }
                 };
                 if r.is_err() {
                     break;
                 }
             }
         })
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| Refusal::Unreachable(e.to_string()))?;
     let mut reader = peer.reader;
     let budget = Arc::new(Budget::default());
     let result = loop {
@@ -582,6 +744,14 @@ fn handshake(
             Ok(Incoming::Msg { channel, bytes }) => {
                 traffic.received[usize::from(channel)]
                     .fetch_add(bytes.len() as u64, Ordering::Relaxed);
+                if channel == PEX_CHANNEL {
+                    if let Some(p) = &s.pex {
+                        // Answered here, on the peer's own thread: never the node's.
+                        let actions = lock(p).receive(&id, &bytes, Clock::now());
+                        act(s, actions);
+                        continue;
+                    }
+                }
                 // Not another byte read from this peer until the node has room for it.
                 let Some(ticket) = budget.take(bytes.len() as u64, PEER_INBOUND_BYTES, SLOW_FOR)
                 else {
@@ -619,9 +789,26 @@ fn handshake(
     let _ = writer_thread.join();
     if removed {
         tracing::info!(peer = %id, error = %result, "peer disconnected");
+        if let Some(p) = &s.pex {
+            lock(p).peer_down(&id);
+        }
         emit(s, NetEvent::PeerDown(id));
     }
     Ok(())
+}
+
+/// Where a peer listens: its node info's listen address (`tcp://ip:port`), with the
+/// connection's IP when it names an unspecified one (`0.0.0.0`). `None` for a host name.
+fn listen_addr(reported: &str, remote: Option<SocketAddr>) -> Option<SocketAddr> {
+    let bare = reported.split_once("://").map_or(reported, |(_, a)| a);
+    let addr: SocketAddr = bare.parse().ok()?;
+    if addr.port() == 0 {
+        return None;
+    }
+    if addr.ip().is_unspecified() {
+        return remote.map(|r| SocketAddr::new(r.ip(), addr.port()));
+    }
+    Some(addr)
 }
 
 #[cfg(test)]
