@@ -2,6 +2,7 @@
 
 use crate::checker::Checker;
 use crate::queries::Queries;
+use crate::snapshots::{Applied, Restoring, SnapshotError, Snapshots};
 use crate::store_state::{StoreState, Writes};
 use crate::tx::{run_tx, Context, GasPrice, Mode, SigCache, TxOutcome};
 use keystone_modules::state::Branch;
@@ -180,6 +181,10 @@ pub struct App {
     deferred: bool,
     /// app.toml's `min-retain-blocks` (0: keep every block).
     min_retain_blocks: u64,
+    /// The snapshots this node takes and serves (app.toml's `[state-sync]`).
+    snapshots: Option<Snapshots>,
+    /// A restore from a snapshot that OfferSnapshot accepted.
+    restoring: Option<Restoring>,
 }
 
 pub(crate) fn app_err(e: impl std::fmt::Display) -> AppError {
@@ -209,7 +214,15 @@ impl App {
             pending: None,
             deferred: false,
             min_retain_blocks: 0,
+            snapshots: None,
+            restoring: None,
         }
+    }
+
+    /// Take, keep and serve state snapshots as `snapshots` says (app.toml's `[state-sync]`).
+    pub fn with_snapshots(mut self, snapshots: Snapshots) -> App {
+        self.snapshots = Some(snapshots);
+        self
     }
 
     /// Ask the node to keep only the last `n` blocks (app.toml's `min-retain-blocks`; 0: all),
@@ -518,6 +531,9 @@ impl Application for App {
         .map_err(app_err)?;
         self.checker.reset(Some(height as u64), time);
         self.queries.set_last_time(time);
+        if let Some(s) = &self.snapshots {
+            s.after_commit(&self.store, height as u64);
+        }
         Ok(abci::ResponseCommit {
             retain_height: self.retain_height(height as u64)?,
         })
@@ -532,5 +548,121 @@ impl Application for App {
         self.store.make_durable().map_err(app_err)?;
         self.deferred = false;
         Ok(())
+    }
+
+    fn list_snapshots(&self) -> AppResult<abci::ResponseListSnapshots> {
+        let Some(s) = &self.snapshots else {
+            return Ok(abci::ResponseListSnapshots::default());
+        };
+        Ok(abci::ResponseListSnapshots {
+            snapshots: s
+                .list()
+                .map_err(app_err)?
+                .into_iter()
+                .map(|i| abci::Snapshot {
+                    height: i.height,
+                    format: i.format,
+                    chunks: i.chunks,
+                    hash: i.hash_bytes().into(),
+                    metadata: i.metadata().into(),
+                })
+                .collect(),
+        })
+    }
+
+    fn load_snapshot_chunk(
+        &self,
+        req: abci::RequestLoadSnapshotChunk,
+    ) -> AppResult<abci::ResponseLoadSnapshotChunk> {
+        let chunk = match &self.snapshots {
+            Some(s) => s
+                .chunk(req.height, req.format, req.chunk)
+                .map_err(app_err)?
+                .unwrap_or_default(),
+            None => Vec::new(),
+        };
+        Ok(abci::ResponseLoadSnapshotChunk {
+            chunk: chunk.into(),
+        })
+    }
+
+    fn offer_snapshot(
+        &mut self,
+        req: abci::RequestOfferSnapshot,
+    ) -> AppResult<abci::ResponseOfferSnapshot> {
+        use abci::response_offer_snapshot::Result as R;
+        let answer = |r: R| Ok(abci::ResponseOfferSnapshot { result: r as i32 });
+        let Some(snap) = req.snapshot else {
+            return answer(R::Reject);
+        };
+        if snap.format != crate::snapshots::FORMAT {
+            return answer(R::RejectFormat);
+        }
+        self.restoring = None;
+        match Restoring::begin(
+            &self.store,
+            snap.height,
+            snap.chunks,
+            &snap.metadata,
+            &req.app_hash,
+        ) {
+            Ok(r) => {
+                self.restoring = Some(r);
+                answer(R::Accept)
+            }
+            Err(SnapshotError::Invalid(_)) => answer(R::Reject),
+            // State sync is for a node with no state: one that has some stops it.
+            Err(SnapshotError::Store(keystone_store::Error::NotEmpty)) => answer(R::Abort),
+            Err(e) => Err(app_err(e)),
+        }
+    }
+
+    fn apply_snapshot_chunk(
+        &mut self,
+        req: abci::RequestApplySnapshotChunk,
+    ) -> AppResult<abci::ResponseApplySnapshotChunk> {
+        use abci::response_apply_snapshot_chunk::Result as R;
+        let answer = |r: R, refetch: Vec<u32>, reject: Vec<String>| {
+            Ok(abci::ResponseApplySnapshotChunk {
+                result: r as i32,
+                refetch_chunks: refetch,
+                reject_senders: reject,
+            })
+        };
+        let Some(restoring) = self.restoring.as_mut() else {
+            return answer(R::Abort, vec![], vec![]);
+        };
+        // A chunk a resumed restore already holds (the engine starts again from 0).
+        if req.index < restoring.next_chunk() {
+            return answer(R::Accept, vec![], vec![]);
+        }
+        let senders = || {
+            if req.sender.is_empty() {
+                vec![]
+            } else {
+                vec![req.sender.clone()]
+            }
+        };
+        match restoring.apply(req.index, &req.chunk).map_err(app_err)? {
+            Applied::More => answer(R::Accept, vec![], vec![]),
+            Applied::Refused(_) => answer(R::Retry, vec![req.index], senders()),
+            Applied::WrongRoot(_) => answer(R::RejectSnapshot, vec![], vec![]),
+            Applied::Done => {
+                let Some(r) = self.restoring.take() else {
+                    return answer(R::Abort, vec![], vec![]);
+                };
+                match r.finish().map_err(app_err)? {
+                    Applied::Done => {
+                        let version = self.latest()?;
+                        self.checker.reset(version, Timestamp::default());
+                        answer(R::Accept, vec![], vec![])
+                    }
+                    _ => {
+                        self.store.abort_restore().map_err(app_err)?;
+                        answer(R::RejectSnapshot, vec![], vec![])
+                    }
+                }
+            }
+        }
     }
 }

@@ -33,6 +33,7 @@ mod grpc;
 mod hooks;
 pub mod lcd;
 mod queries;
+pub mod snapshots;
 mod store_state;
 pub mod tx;
 

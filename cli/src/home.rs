@@ -249,6 +249,13 @@ rate-limit-loopback = false
 [grpc-web]
 # grpc-web (HTTP/1.1, for browsers) on the gRPC server's port.
 enable = true
+
+[state-sync]
+# Take a snapshot of the state every this many heights (0: never), in the background, into
+# data/snapshots, for nodes that state-sync from this one and for `keystone snapshots`.
+snapshot-interval = 0
+# How many snapshots to keep (0: all).
+snapshot-keep-recent = 2
 "#;
 
 /// What `init` may do beyond a fresh home.
@@ -1091,6 +1098,17 @@ struct AppToml {
     grpc: Option<GrpcToml>,
     #[serde(rename = "grpc-web")]
     grpc_web: Option<EnableToml>,
+    #[serde(rename = "state-sync")]
+    state_sync: Option<StateSyncToml>,
+}
+
+/// app.toml's `[state-sync]`, the SDK's keys.
+#[derive(Deserialize)]
+struct StateSyncToml {
+    #[serde(rename = "snapshot-interval")]
+    snapshot_interval: Option<TomlNum>,
+    #[serde(rename = "snapshot-keep-recent")]
+    snapshot_keep_recent: Option<TomlNum>,
 }
 
 #[derive(Deserialize)]
@@ -1296,6 +1314,36 @@ pub fn read_app_toml(path: &Path) -> Result<(Vec<keystone_app::tx::GasPrice>, Pr
         })
         .collect::<Result<Vec<_>>>()?;
     Ok((prices, Pruning::from_app_toml(&a, path)?))
+}
+
+/// `[state-sync] snapshot-interval` and `snapshot-keep-recent` from `config/app.toml` (the
+/// SDK's defaults, 0 and 2, when absent).
+pub fn read_snapshot_config(path: &Path) -> Result<keystone_app::snapshots::SnapshotConfig> {
+    let a: AppToml = read_toml(path, "app config")?;
+    let s = a.state_sync.as_ref();
+    let num = |v: Option<&TomlNum>, key: &str, default: u64| -> Result<u64> {
+        v.map_or(Ok(default), |n| {
+            n.get(&format!("{}: state-sync.{key}", path.display()))
+        })
+    };
+    Ok(keystone_app::snapshots::SnapshotConfig {
+        interval: num(
+            s.and_then(|s| s.snapshot_interval.as_ref()),
+            "snapshot-interval",
+            0,
+        )?,
+        keep_recent: u32::try_from(num(
+            s.and_then(|s| s.snapshot_keep_recent.as_ref()),
+            "snapshot-keep-recent",
+            2,
+        )?)
+        .with_context(|| {
+            format!(
+                "{}: state-sync.snapshot-keep-recent is too large",
+                path.display()
+            )
+        })?,
+    })
 }
 
 /// `min-retain-blocks` from `config/app.toml` (0: keep every block).

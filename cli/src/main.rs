@@ -113,6 +113,11 @@ enum Command {
         #[arg(long)]
         output_document: Option<PathBuf>,
     },
+    /// The state snapshots kept in data/snapshots (app.toml `[state-sync]`).
+    Snapshots {
+        #[command(subcommand)]
+        command: commands::snapshots::SnapshotsCommand,
+    },
     /// Roll the application's state back one height (on a stopped node): the next start
     /// replays the last block and must reach the same app hash.
     Rollback {
@@ -1336,6 +1341,7 @@ fn main() -> ExitCode {
             output_document,
         } => commands::operator::export(&cli, *height, output_document.as_deref()),
         Command::Rollback { hard } => commands::operator::rollback(&cli, *hard),
+        Command::Snapshots { command } => commands::snapshots::run(&cli, command),
         Command::Config { command } => commands::operator::config(&cli, command),
         Command::Genesis { command } => match command {
             GenesisCommand::AddGenesisAccount {

@@ -15,6 +15,7 @@ use crate::home::{
 };
 use crate::rpc::Request;
 use anyhow::{Context, Result};
+use keystone_app::snapshots::Snapshots;
 use keystone_app::App;
 use keystone_consensus_driver::block_store::BlockStore;
 use keystone_consensus_driver::engine::{Engine, EngineConfig, Genesis};
@@ -93,7 +94,10 @@ fn built_in(home: &Home, chain_id: &str) -> Result<App> {
             .pruned_every(pruning.interval);
     }
     let retain = crate::home::read_min_retain_blocks(&home.config("app.toml"))?;
-    Ok(App::new(store, chain_id, prices).with_min_retain_blocks(retain))
+    let snapshots = crate::home::read_snapshot_config(&home.config("app.toml"))?;
+    Ok(App::new(store, chain_id, prices)
+        .with_min_retain_blocks(retain)
+        .with_snapshots(Snapshots::new(home.data("snapshots"), snapshots)))
 }
 
 /// `keystone abci-server`: the built-in application served on the ABCI socket at `address`,

@@ -30,6 +30,28 @@ pub enum Error {
     /// The tree itself failed (a missing node means corruption or a pruned version).
     #[error("merkle tree: {0}")]
     Tree(String),
+    /// A restore from a snapshot began and has not finished: the store holds part of a
+    /// version, which nothing may build on.
+    #[error("a restore from a snapshot is unfinished: resume it or abort it")]
+    RestoreInProgress,
+    /// A restore needs an empty store.
+    #[error("the store already holds state: a snapshot restores only into an empty one")]
+    NotEmpty,
+    /// A snapshot chunk that was refused.
+    #[error("bad snapshot chunk: {0}")]
+    BadChunk(String),
+    /// The restored tree's root is not the expected one (chunks missing at the end).
+    #[error("the restored root is {}, not the expected {}", hex(got), hex(want))]
+    RestoreRoot {
+        /// The root asked for.
+        want: [u8; 32],
+        /// The root the chunks built.
+        got: [u8; 32],
+    },
+}
+
+fn hex(b: &[u8; 32]) -> String {
+    b.iter().map(|x| format!("{x:02X}")).collect()
 }
 
 /// `Result` with the store's [`Error`].

@@ -6,7 +6,9 @@
 //! root under [`proof_spec`]), the two-step write the ABCI flow needs ([`Store::prepare`]
 //! computes the new root during `FinalizeBlock` without touching disk, [`Store::commit`]
 //! writes it in one durable redb transaction during `Commit`), pruning of old versions, and
-//! [`Store::rollback`] of the newest one.
+//! [`Store::rollback`] of the newest one, and state snapshots: [`Store::export`] cuts a
+//! version into chunks that each prove themselves against its root, and [`Store::restore`]
+//! builds an empty store from them, crash-safe and resumable.
 //! The root of version H is the app hash reported after block H.
 //!
 //! What does not live here: what the keys mean (modules define `bank/balances/…` and the
@@ -24,9 +26,11 @@ mod error;
 mod keys;
 mod reader;
 mod rollback;
+mod snapshot;
 mod store;
 
 pub use error::{Error, Result};
+pub use snapshot::{Export, Restore, CHUNK_BYTES};
 pub use store::{Prepared, Stats, Store, Version, VersionReader};
 
 /// The ICS23 proof spec of the tree (`jmt::ics23_spec()`): what a client passes to

@@ -141,7 +141,9 @@ const CACHE_BYTES: usize = 32 << 20;
 
 /// The versioned, provable state.
 pub struct Store {
-    db: Database,
+    pub(crate) db: Database,
+    /// A restore from a snapshot has begun and not finished: no ordinary writes.
+    pub(crate) restoring: std::sync::atomic::AtomicBool,
     /// Versions kept, and the interval of heights at which older ones are pruned.
     keep_recent: Option<(u64, u64)>,
 }
@@ -183,10 +185,16 @@ impl Store {
             keys::rebuild(&txn)?;
         }
         txn.commit()?;
-        Ok(Store {
+        let store = Store {
             db,
+            restoring: Default::default(),
             keep_recent: None,
-        })
+        };
+        let pending = store.restore_pending()?.is_some();
+        store
+            .restoring
+            .store(pending, std::sync::atomic::Ordering::SeqCst);
+        Ok(store)
     }
 
     /// Keep only the `keep_recent` newest versions (at least 1), pruning older ones at each
@@ -246,7 +254,7 @@ impl Store {
             .map_err(|_| Error::Corrupt(format!("root of version {version}")))
     }
 
-    fn snapshot(&self, version: Version) -> Result<Snapshot> {
+    pub(crate) fn snapshot_of(&self, version: Version) -> Result<Snapshot> {
         let txn = self.db.begin_read()?;
         if txn.open_table(ROOTS)?.get(version)?.is_none() {
             return Err(Error::MissingVersion(version));
@@ -264,7 +272,7 @@ impl Store {
     /// commits: the database keeps what a snapshot can see until it is dropped.
     pub fn reader(&self, version: Version) -> Result<VersionReader> {
         Ok(VersionReader {
-            snap: self.snapshot(version)?,
+            snap: self.snapshot_of(version)?,
             version,
         })
     }
@@ -276,7 +284,7 @@ impl Store {
         key: &[u8],
         version: Version,
     ) -> Result<(Option<Vec<u8>>, ics23::CommitmentProof)> {
-        let snap = self.snapshot(version)?;
+        let snap = self.snapshot_of(version)?;
         JellyfishMerkleTree::<_, Sha256>::new(&snap)
             .get_with_ics23_proof(key.to_vec(), version)
             .map_err(tree_err)
@@ -287,7 +295,7 @@ impl Store {
     /// deleted since), so it costs what it returns, whatever the size of the state.
     pub fn prefix(&self, prefix: &[u8], version: Version) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
         use jmt::storage::TreeReader;
-        let snap = self.snapshot(version)?;
+        let snap = self.snapshot_of(version)?;
         let latest = snap.txn.open_table(ROOTS)?.last()?.map(|(k, _)| k.value());
         let end = keys::prefix_end(prefix);
         let range = |t: &redb::ReadOnlyTable<&[u8], u64>| match &end {
@@ -337,6 +345,9 @@ impl Store {
         version: Version,
         changes: impl IntoIterator<Item = (Vec<u8>, Option<Vec<u8>>)>,
     ) -> Result<Prepared> {
+        if self.restoring.load(std::sync::atomic::Ordering::SeqCst) {
+            return Err(Error::RestoreInProgress);
+        }
         let base = self.latest_version()?;
         if let Some(latest) = base {
             let expected = latest + 1;

@@ -4,4 +4,5 @@
 pub(crate) mod genesis;
 pub(crate) mod operator;
 pub(crate) mod query;
+pub(crate) mod snapshots;
 pub(crate) mod tx;
