@@ -1422,7 +1422,7 @@ mod tests {
         // A typo in a section, a CometBFT key Keystone lacks, a misspelt top-level key.
         let config = DEFAULT_CONFIG_TOML
             .replace("size = 5000", "sise = 5000")
-            .replace("[p2p]\n", "[p2p]\nseeds = \"\"\n")
+            .replace("[p2p]\n", "[p2p]\nflush_throttle_timeout = \"100ms\"\n")
             .replace("log_level = ", "loglevel = ");
         std::fs::write(home.config("config.toml"), &config).expect("write");
         let app = DEFAULT_APP_TOML.replace("halt-height = 0", "halt_height = 0");
@@ -1442,8 +1442,8 @@ mod tests {
             ),
             (
                 home.config("config.toml"),
-                "p2p.seeds".to_string(),
-                line(&config, "seeds"),
+                "p2p.flush_throttle_timeout".to_string(),
+                line(&config, "flush_throttle_timeout"),
             ),
             (
                 home.config("config.toml"),
