@@ -695,3 +695,102 @@ fn kvstore_py_answers_exceptions_and_requests_without_flush() {
 fn counter_js_answers_exceptions_and_requests_without_flush() {
     protocol_edges(Example::CounterJs);
 }
+
+/// kvstore-py with `--snapshot-interval 2`, through the engine's socket client: it snapshots
+/// as it commits and keeps the two newest; a second, fresh process restores the newest chunk
+/// by chunk (a corrupted chunk is sent back for refetching with its sender named), reports the
+/// snapshot's height and app hash, and the next block gives both processes the same app hash.
+#[test]
+fn the_python_kvstore_snapshots_and_a_fresh_one_restores_from_them() {
+    use abci::response_apply_snapshot_chunk::Result as Apply;
+    use abci::response_offer_snapshot::Result as Offer;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let a_proc = AppProcess::start_with(
+        Example::KvstorePy,
+        &dir.path().join("a"),
+        "tcp://127.0.0.1:0",
+        &["--snapshot-interval", "2"],
+    );
+    let mut a = connect(&a_proc.address);
+    let plan = plan(Example::KvstorePy);
+    init_chain(&mut a, &plan);
+    // Enough state for several 64 KiB chunks.
+    let block_txs = |h: i64| -> Vec<Bytes> {
+        (0..600)
+            .map(|i| Bytes::from(format!("key{h}-{i:04}={}", "v".repeat(40))))
+            .collect()
+    };
+    let mut hashes = Vec::new();
+    for h in 1..=4 {
+        let res = a
+            .finalize_block(requests::finalize(h, block_txs(h)))
+            .expect("FinalizeBlock");
+        a.commit().expect("Commit");
+        hashes.push(res.app_hash);
+    }
+    let snaps = a.list_snapshots().expect("ListSnapshots").snapshots;
+    let heights: Vec<u64> = snaps.iter().map(|s| s.height).collect();
+    assert_eq!(heights, vec![4, 2], "the two newest are kept");
+    let newest = snaps[0].clone();
+    assert!(newest.chunks > 1, "{} chunks", newest.chunks);
+
+    let b_proc = AppProcess::start(
+        Example::KvstorePy,
+        &dir.path().join("b"),
+        "tcp://127.0.0.1:0",
+    );
+    let mut b = connect(&b_proc.address);
+    let offer = b
+        .offer_snapshot(abci::RequestOfferSnapshot {
+            snapshot: Some(newest.clone()),
+            app_hash: hashes[3].clone(),
+        })
+        .expect("OfferSnapshot");
+    assert_eq!(offer.result, Offer::Accept as i32);
+    let chunk = |i: u32| {
+        a.load_snapshot_chunk(abci::RequestLoadSnapshotChunk {
+            height: 4,
+            format: newest.format,
+            chunk: i,
+        })
+        .expect("LoadSnapshotChunk")
+        .chunk
+    };
+    let mut bad = chunk(0).to_vec();
+    bad[10] ^= 1;
+    let r = b
+        .apply_snapshot_chunk(abci::RequestApplySnapshotChunk {
+            index: 0,
+            chunk: bad.into(),
+            sender: "liar".into(),
+        })
+        .expect("ApplySnapshotChunk");
+    assert_eq!(r.result, Apply::Retry as i32);
+    assert_eq!(
+        (r.refetch_chunks, r.reject_senders),
+        (vec![0], vec!["liar".to_string()])
+    );
+    for i in 0..newest.chunks {
+        let r = b
+            .apply_snapshot_chunk(abci::RequestApplySnapshotChunk {
+                index: i,
+                chunk: chunk(i),
+                sender: "honest".into(),
+            })
+            .expect("ApplySnapshotChunk");
+        assert_eq!(r.result, Apply::Accept as i32, "chunk {i}");
+    }
+    let info = b.info(requests::info()).expect("Info");
+    assert_eq!(
+        (info.last_block_height, info.last_block_app_hash),
+        (4, hashes[3].clone())
+    );
+    let next = |app: &mut SocketApp| {
+        let res = app
+            .finalize_block(requests::finalize(5, block_txs(5)))
+            .expect("FinalizeBlock 5");
+        app.commit().expect("Commit 5");
+        res.app_hash
+    };
+    assert_eq!(next(&mut b), next(&mut a));
+}

@@ -20,6 +20,13 @@ State: `<home>/kvstore.json`, written at InitChain and at every Commit (temporar
 rename, fsync of the directory), so a restarted app reports the last committed height and app
 hash in Info and the engine replays only the blocks after it.
 
+Snapshots (`--snapshot-interval N`, for nodes that state-sync from this one): every N heights
+the committed state document is kept in `<home>/snapshots/<height>.json`, served in chunks of
+64 KiB (format 1; the snapshot's hash is SHA-256 over the document, its metadata each chunk's
+SHA-256), the two newest kept. A fresh app (height 0) accepts an offered snapshot of format
+1, checks each chunk against the metadata (a wrong one is fetched again, its sender rejected)
+and the joined document against the offered app hash before it becomes the state.
+
 Wire format: each message is a protobuf `tendermint.abci.Request` (from the engine) or
 `tendermint.abci.Response` (to it), prefixed by its length as an unsigned varint. Field
 numbers are those of CometBFT v0.38's proto/tendermint/abci/types.proto.
@@ -94,8 +101,20 @@ RESP_VERIFY_VOTE_EXTENSION = 20
 RESP_FINALIZE_BLOCK = 21
 
 # Enum values.
-OFFER_SNAPSHOT_REJECT = 3  # ResponseOfferSnapshot.Result.REJECT
-APPLY_CHUNK_ABORT = 2  # ResponseApplySnapshotChunk.Result.ABORT
+OFFER_SNAPSHOT_ACCEPT = 1  # ResponseOfferSnapshot.Result
+OFFER_SNAPSHOT_ABORT = 2
+OFFER_SNAPSHOT_REJECT = 3
+OFFER_SNAPSHOT_REJECT_FORMAT = 4
+APPLY_CHUNK_ACCEPT = 1  # ResponseApplySnapshotChunk.Result
+APPLY_CHUNK_ABORT = 2
+APPLY_CHUNK_RETRY = 3
+APPLY_CHUNK_REJECT_SNAPSHOT = 5
+# Snapshots (--snapshot-interval N): format 1 is the state document (kvstore.json's JSON) cut
+# into chunks of this many bytes; the snapshot's hash is SHA-256 over the document, its
+# metadata each chunk's SHA-256.
+SNAPSHOT_FORMAT = 1
+SNAPSHOT_CHUNK = 1 << 16
+SNAPSHOTS_KEPT = 2
 PROPOSAL_ACCEPT = 1  # ResponseProcessProposal.ProposalStatus
 PROPOSAL_REJECT = 2
 VERIFY_ACCEPT = 1  # ResponseVerifyVoteExtension.VerifyStatus.ACCEPT
@@ -387,6 +406,10 @@ class KVStore:
         self.validators = {}  # base64 ed25519 key -> power
         # FinalizeBlock's result, made current by Commit.
         self.pending = None
+        # Snapshots: taken every `snapshot_interval` heights (0: never) into home/snapshots;
+        # a restore in progress (OfferSnapshot accepted it) keeps its chunks here.
+        self.snapshot_interval = 0
+        self.restoring = None
         self.load()
 
     # Persistence.
@@ -406,9 +429,8 @@ class KVStore:
             raise SystemExit(f"{self.path}: the state does not match its app hash")
         log(f"loaded height {self.height}, app hash {self.app_hash.hex()}")
 
-    def save(self, height, app_hash, kv, validators):
-        """Writes a state atomically: a crash leaves either the old file or the new one."""
-        doc = {
+    def document(self, height, app_hash, kv, validators):
+        return {
             "height": height,
             "app_hash": app_hash.hex(),
             "chain_id": self.chain_id,
@@ -416,17 +438,12 @@ class KVStore:
             "kv": kv,
             "validators": validators,
         }
-        tmp = self.path + ".tmp"
-        with open(tmp, "w", encoding="utf-8") as f:
-            json.dump(doc, f, sort_keys=True)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, self.path)
-        dirfd = os.open(self.home, os.O_RDONLY)
-        try:
-            os.fsync(dirfd)
-        finally:
-            os.close(dirfd)
+
+    def save(self, height, app_hash, kv, validators):
+        """Writes a state atomically: a crash leaves either the old file or the new one."""
+        write_atomically(
+            self.home, self.path, json.dumps(self.document(height, app_hash, kv, validators), sort_keys=True)
+        )
 
     # The methods, one per request type: each takes the request's fields and returns the
     # (Response field number, body).
@@ -583,21 +600,132 @@ class KVStore:
             self.height, self.app_hash, self.kv, self.validators = self.pending
             self.pending = None
             log(f"committed height {self.height}, app hash {self.app_hash.hex()}")
+            if self.snapshot_interval and self.height % self.snapshot_interval == 0:
+                self.take_snapshot()
         # ResponseCommit{retain_height=3}: keep every block.
         return RESP_COMMIT, b""
 
-    # Snapshots: none offered, none taken.
-    def list_snapshots(self, req):
-        return RESP_LIST_SNAPSHOTS, b""
+    # Snapshots (state sync).
 
-    def offer_snapshot(self, req):
-        return RESP_OFFER_SNAPSHOT, f_int(1, OFFER_SNAPSHOT_REJECT)
+    def snapshot_dir(self):
+        return os.path.join(self.home, "snapshots")
+
+    def take_snapshot(self):
+        """The committed state as a snapshot: home/snapshots/<height>.json (the document) and
+        <height>.meta (its description), the newest SNAPSHOTS_KEPT kept."""
+        d = self.snapshot_dir()
+        os.makedirs(d, exist_ok=True)
+        doc = json.dumps(
+            self.document(self.height, self.app_hash, self.kv, self.validators), sort_keys=True
+        ).encode("utf-8")
+        chunks = [doc[i : i + SNAPSHOT_CHUNK] for i in range(0, len(doc), SNAPSHOT_CHUNK)]
+        meta = {
+            "height": self.height,
+            "format": SNAPSHOT_FORMAT,
+            "chunks": len(chunks),
+            "hash": hashlib.sha256(doc).hexdigest(),
+            "chunk_hashes": [hashlib.sha256(c).hexdigest() for c in chunks],
+        }
+        write_atomically(d, os.path.join(d, f"{self.height}.json"), doc.decode("utf-8"))
+        write_atomically(d, os.path.join(d, f"{self.height}.meta"), json.dumps(meta))
+        for old in self.snapshots()[SNAPSHOTS_KEPT:]:
+            for ext in (".meta", ".json"):
+                os.unlink(os.path.join(d, f"{old['height']}{ext}"))
+        log(f"snapshot of height {self.height}: {len(chunks)} chunks")
+
+    def snapshots(self):
+        """The snapshots kept, newest first."""
+        d = self.snapshot_dir()
+        if not os.path.isdir(d):
+            return []
+        out = []
+        for name in os.listdir(d):
+            if name.endswith(".meta"):
+                with open(os.path.join(d, name), encoding="utf-8") as f:
+                    out.append(json.load(f))
+        return sorted(out, key=lambda m: m["height"], reverse=True)
+
+    def list_snapshots(self, req):
+        # ResponseListSnapshots{snapshots=1}; Snapshot{height=1, format=2, chunks=3, hash=4,
+        # metadata=5}
+        body = b""
+        for m in self.snapshots():
+            metadata = b"".join(bytes.fromhex(h) for h in m["chunk_hashes"])
+            body += f_len(
+                1,
+                f_int(1, m["height"])
+                + f_int(2, m["format"])
+                + f_int(3, m["chunks"])
+                + f_bytes(4, bytes.fromhex(m["hash"]))
+                + f_bytes(5, metadata),
+            )
+        return RESP_LIST_SNAPSHOTS, body
 
     def load_snapshot_chunk(self, req):
-        return RESP_LOAD_SNAPSHOT_CHUNK, b""
+        # RequestLoadSnapshotChunk{height=1, format=2, chunk=3} -> {chunk=1}
+        height, fmt, index = get_int(req, 1), get_int(req, 2), get_int(req, 3)
+        path = os.path.join(self.snapshot_dir(), f"{height}.json")
+        if fmt != SNAPSHOT_FORMAT or not os.path.exists(path):
+            return RESP_LOAD_SNAPSHOT_CHUNK, b""
+        with open(path, "rb") as f:
+            f.seek(index * SNAPSHOT_CHUNK)
+            chunk = f.read(SNAPSHOT_CHUNK)
+        return RESP_LOAD_SNAPSHOT_CHUNK, f_bytes(1, chunk)
+
+    def offer_snapshot(self, req):
+        # RequestOfferSnapshot{snapshot=1, app_hash=2} -> {result=1}
+        snap = parse(get_bytes(req, 1))
+        app_hash = get_bytes(req, 2)
+        height, fmt, chunks = get_int(snap, 1), get_int(snap, 2), get_int(snap, 3)
+        metadata = get_bytes(snap, 5)
+        if fmt != SNAPSHOT_FORMAT:
+            return RESP_OFFER_SNAPSHOT, f_int(1, OFFER_SNAPSHOT_REJECT_FORMAT)
+        if self.height != 0:
+            # State sync is for an app with no state.
+            return RESP_OFFER_SNAPSHOT, f_int(1, OFFER_SNAPSHOT_ABORT)
+        if chunks <= 0 or len(metadata) != 32 * chunks or len(app_hash) != 32:
+            return RESP_OFFER_SNAPSHOT, f_int(1, OFFER_SNAPSHOT_REJECT)
+        self.restoring = {
+            "height": height,
+            "app_hash": app_hash,
+            "hashes": [metadata[i : i + 32] for i in range(0, len(metadata), 32)],
+            "chunks": {},
+        }
+        return RESP_OFFER_SNAPSHOT, f_int(1, OFFER_SNAPSHOT_ACCEPT)
 
     def apply_snapshot_chunk(self, req):
-        return RESP_APPLY_SNAPSHOT_CHUNK, f_int(1, APPLY_CHUNK_ABORT)
+        # RequestApplySnapshotChunk{index=1, chunk=2, sender=3} ->
+        # {result=1, refetch_chunks=2 (packed), reject_senders=3}
+        r = self.restoring
+        if r is None:
+            return RESP_APPLY_SNAPSHOT_CHUNK, f_int(1, APPLY_CHUNK_ABORT)
+        index, chunk, sender = get_int(req, 1), get_bytes(req, 2), get_str(req, 3)
+        if index >= len(r["hashes"]) or hashlib.sha256(chunk).digest() != r["hashes"][index]:
+            log(f"snapshot chunk {index} from {sender!r} is not the one listed")
+            return RESP_APPLY_SNAPSHOT_CHUNK, (
+                f_int(1, APPLY_CHUNK_RETRY)
+                + f_len(2, uvarint(index))
+                + (f_bytes(3, sender) if sender else b"")
+            )
+        r["chunks"][index] = chunk
+        if len(r["chunks"]) < len(r["hashes"]):
+            return RESP_APPLY_SNAPSHOT_CHUNK, f_int(1, APPLY_CHUNK_ACCEPT)
+        self.restoring = None
+        doc = b"".join(r["chunks"][i] for i in range(len(r["hashes"])))
+        try:
+            s = json.loads(doc)
+            kv, validators, height = s["kv"], s["validators"], s["height"]
+        except (ValueError, KeyError, TypeError):
+            return RESP_APPLY_SNAPSHOT_CHUNK, f_int(1, APPLY_CHUNK_REJECT_SNAPSHOT)
+        if height != r["height"] or state_hash(kv, validators) != r["app_hash"]:
+            log("the restored state does not hash to the snapshot's app hash")
+            return RESP_APPLY_SNAPSHOT_CHUNK, f_int(1, APPLY_CHUNK_REJECT_SNAPSHOT)
+        self.chain_id = s.get("chain_id", "")
+        self.initial_height = s.get("initial_height", 1)
+        self.save(height, r["app_hash"], kv, validators)
+        self.height, self.app_hash, self.kv, self.validators = height, r["app_hash"], kv, validators
+        log(f"restored height {height} from a snapshot")
+        return RESP_APPLY_SNAPSHOT_CHUNK, f_int(1, APPLY_CHUNK_ACCEPT)
 
     # Vote extensions: none.
     def extend_vote(self, req):
@@ -725,6 +853,20 @@ class UnixServer(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
     daemon_threads = True
 
 
+def write_atomically(directory, path, text):
+    tmp = path + ".tmp"
+    with open(tmp, "w", encoding="utf-8") as f:
+        f.write(text)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+    dirfd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(dirfd)
+    finally:
+        os.close(dirfd)
+
+
 def log(msg):
     print(f"{APP_NAME}: {msg}", file=sys.stderr, flush=True)
 
@@ -738,6 +880,12 @@ def main():
     )
     ap.add_argument("--home", default=os.path.expanduser("~/.kvstore-py"), help="state directory")
     ap.add_argument(
+        "--snapshot-interval",
+        type=int,
+        default=0,
+        help="take a state snapshot every N heights (0: never), for nodes that state-sync",
+    )
+    ap.add_argument(
         "--strict",
         action="store_true",
         help="answer with an Exception any request that lacks a field CometBFT v0.38 always sets",
@@ -747,6 +895,7 @@ def main():
     os.makedirs(args.home, exist_ok=True)
     app = KVStore(args.home)
     app.strict = args.strict
+    app.snapshot_interval = max(0, args.snapshot_interval)
     proto, sep, rest = args.address.partition("://")
     if not sep:
         proto, rest = "tcp", args.address

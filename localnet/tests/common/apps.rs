@@ -102,6 +102,16 @@ impl AppProcess {
     /// `unix://PATH`) with its state in `home`, and waits for the line reporting where it
     /// listens.
     pub(crate) fn start(example: Example, home: &Path, listen: &str) -> AppProcess {
+        AppProcess::start_with(example, home, listen, &[])
+    }
+
+    /// [`AppProcess::start`] with extra command-line arguments.
+    pub(crate) fn start_with(
+        example: Example,
+        home: &Path,
+        listen: &str,
+        extra: &[&str],
+    ) -> AppProcess {
         example.require_interpreter();
         let log = home.with_extension("log");
         let log_file = OpenOptions::new()
@@ -117,6 +127,7 @@ impl AppProcess {
         if example == Example::KvstorePy {
             cmd.arg("--strict");
         }
+        cmd.args(extra);
         let child = cmd
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
