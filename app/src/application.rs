@@ -12,7 +12,7 @@ use keystone_modules::{
 use keystone_proto::abci;
 use keystone_proto::prost::bytes::Bytes;
 use keystone_proto::prost::Message;
-use keystone_proto::{AppChecker, AppError, AppReader, AppResult, Application};
+use keystone_proto::{AppChecker, AppError, AppReader, AppResult, AppSnapshots, Application};
 use keystone_store::{Prepared, Store};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
@@ -182,7 +182,7 @@ pub struct App {
     /// app.toml's `min-retain-blocks` (0: keep every block).
     min_retain_blocks: u64,
     /// The snapshots this node takes and serves (app.toml's `[state-sync]`).
-    snapshots: Option<Snapshots>,
+    snapshots: Option<Arc<Snapshots>>,
     /// A restore from a snapshot that OfferSnapshot accepted.
     restoring: Option<Restoring>,
 }
@@ -221,7 +221,7 @@ impl App {
 
     /// Take, keep and serve state snapshots as `snapshots` says (app.toml's `[state-sync]`).
     pub fn with_snapshots(mut self, snapshots: Snapshots) -> App {
-        self.snapshots = Some(snapshots);
+        self.snapshots = Some(Arc::new(snapshots));
         self
     }
 
@@ -550,40 +550,25 @@ impl Application for App {
         Ok(())
     }
 
+    fn snapshots(&self) -> Option<Arc<dyn AppSnapshots>> {
+        self.snapshots.clone().map(|s| s as Arc<dyn AppSnapshots>)
+    }
+
     fn list_snapshots(&self) -> AppResult<abci::ResponseListSnapshots> {
-        let Some(s) = &self.snapshots else {
-            return Ok(abci::ResponseListSnapshots::default());
-        };
-        Ok(abci::ResponseListSnapshots {
-            snapshots: s
-                .list()
-                .map_err(app_err)?
-                .into_iter()
-                .map(|i| abci::Snapshot {
-                    height: i.height,
-                    format: i.format,
-                    chunks: i.chunks,
-                    hash: i.hash_bytes().into(),
-                    metadata: i.metadata().into(),
-                })
-                .collect(),
-        })
+        match &self.snapshots {
+            Some(s) => s.list_snapshots(),
+            None => Ok(abci::ResponseListSnapshots::default()),
+        }
     }
 
     fn load_snapshot_chunk(
         &self,
         req: abci::RequestLoadSnapshotChunk,
     ) -> AppResult<abci::ResponseLoadSnapshotChunk> {
-        let chunk = match &self.snapshots {
-            Some(s) => s
-                .chunk(req.height, req.format, req.chunk)
-                .map_err(app_err)?
-                .unwrap_or_default(),
-            None => Vec::new(),
-        };
-        Ok(abci::ResponseLoadSnapshotChunk {
-            chunk: chunk.into(),
-        })
+        match &self.snapshots {
+            Some(s) => s.load_snapshot_chunk(req),
+            None => Ok(abci::ResponseLoadSnapshotChunk::default()),
+        }
     }
 
     fn offer_snapshot(

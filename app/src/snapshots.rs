@@ -15,6 +15,7 @@
 //! renamed when whole, so a crash never leaves a partial one listed; the
 //! `snapshot-keep-recent` newest are kept.
 
+use keystone_proto::{abci, AppError, AppResult, AppSnapshots};
 use keystone_store::{Export, Restore, Store, CHUNK_BYTES};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -294,6 +295,38 @@ fn prune(dir: &Path, keep: u32) -> Result<()> {
         std::fs::remove_dir_all(&d).map_err(io(&d))?;
     }
     Ok(())
+}
+
+impl AppSnapshots for Snapshots {
+    fn list_snapshots(&self) -> AppResult<abci::ResponseListSnapshots> {
+        Ok(abci::ResponseListSnapshots {
+            snapshots: self
+                .list()
+                .map_err(|e| AppError(e.to_string()))?
+                .into_iter()
+                .map(|i| abci::Snapshot {
+                    height: i.height,
+                    format: i.format,
+                    chunks: i.chunks,
+                    hash: i.hash_bytes().into(),
+                    metadata: i.metadata().into(),
+                })
+                .collect(),
+        })
+    }
+
+    fn load_snapshot_chunk(
+        &self,
+        req: abci::RequestLoadSnapshotChunk,
+    ) -> AppResult<abci::ResponseLoadSnapshotChunk> {
+        let chunk = self
+            .chunk(req.height, req.format, req.chunk)
+            .map_err(|e| AppError(e.to_string()))?
+            .unwrap_or_default();
+        Ok(abci::ResponseLoadSnapshotChunk {
+            chunk: chunk.into(),
+        })
+    }
 }
 
 /// A restore from a snapshot in progress, as ABCI's OfferSnapshot began it.

@@ -180,6 +180,7 @@ fn run<A: Application>(
         &home.config("priv_validator_key.json"),
         &home.data("priv_validator_state.json"),
     )?;
+    let snapshots = app.snapshots();
     #[cfg_attr(not(feature = "fault-injection"), allow(unused_mut))]
     let mut engine = Engine::new(
         genesis,
@@ -260,6 +261,7 @@ fn run<A: Application>(
                     max_inbound: p2p.max_inbound,
                     unconditional: p2p.unconditional_peer_ids,
                     pex,
+                    services: statesync_services(snapshots.clone()),
                 },
                 move |e| {
                     let _ = net_tx.send(Event::Net(e));
@@ -394,6 +396,25 @@ fn run<A: Application>(
 /// SIGTERM or SIGINT stops the node at its next step boundary, with its stores flushed and its
 /// sockets closed, and `start` exits 0; a second signal exits at once (130): every durable
 /// write is crash-safe, so that only loses what a crash would.
+/// State sync's serving side on its two channels, answered on the peers' threads.
+fn statesync_services(
+    source: Option<std::sync::Arc<dyn keystone_proto::AppSnapshots>>,
+) -> std::collections::BTreeMap<u8, keystone_consensus_driver::switch::Service> {
+    use keystone_consensus_driver::statesync::{Server, CHUNK_CHANNEL, SNAPSHOT_CHANNEL};
+    let server = Server::new(source);
+    [SNAPSHOT_CHANNEL, CHUNK_CHANNEL]
+        .into_iter()
+        .map(|ch| {
+            let server = server.clone();
+            let service: keystone_consensus_driver::switch::Service =
+                std::sync::Arc::new(move |_peer: &str, bytes: &[u8]| {
+                    server.answer(ch, bytes).map_err(|e| e.to_string())
+                });
+            (ch, service)
+        })
+        .collect()
+}
+
 /// The peer-exchange reactor from `[p2p]`, with the address book read from its file.
 fn build_pex(p2p: &crate::home::P2pConfig, my_id: &str) -> Result<pex::Pex> {
     let mut rng = pex::rng::Rng::from_os();

@@ -52,6 +52,19 @@ pub trait AppChecker: Send + Sync {
     fn check_tx(&self, req: abci::RequestCheckTx) -> AppResult<abci::ResponseCheckTx>;
 }
 
+/// The serving half of an application's snapshot connection: the snapshots it keeps and their
+/// chunks, callable from the threads that answer peers' state-sync requests while the
+/// consensus connection executes blocks.
+pub trait AppSnapshots: Send + Sync {
+    /// ListSnapshots.
+    fn list_snapshots(&self) -> AppResult<abci::ResponseListSnapshots>;
+    /// LoadSnapshotChunk.
+    fn load_snapshot_chunk(
+        &self,
+        req: abci::RequestLoadSnapshotChunk,
+    ) -> AppResult<abci::ResponseLoadSnapshotChunk>;
+}
+
 /// An ABCI 2.0 application.
 pub trait Application: Send {
     /// The query connection as a handle other threads may hold ([`AppReader`]). Default:
@@ -66,6 +79,12 @@ pub trait Application: Send {
     /// between steps, through [`Application::check_tx`]. An application that offers one
     /// answers [`Application::check_tx`] the same way (the node may use either).
     fn checker(&self) -> Option<std::sync::Arc<dyn AppChecker>> {
+        None
+    }
+
+    /// The snapshots the application serves, as a handle other threads may hold
+    /// ([`AppSnapshots`]). Default: none, and the node serves no snapshots to peers.
+    fn snapshots(&self) -> Option<std::sync::Arc<dyn AppSnapshots>> {
         None
     }
 

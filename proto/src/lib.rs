@@ -42,4 +42,6 @@ pub mod socket;
 pub mod tx_json;
 pub mod wrappers;
 
-pub use application::{AppChecker, AppError, AppReader, AppResult, Application, ABCI_VERSION};
+pub use application::{
+    AppChecker, AppError, AppReader, AppResult, AppSnapshots, Application, ABCI_VERSION,
+};

@@ -27,7 +27,8 @@
 //! - the network: [`switch`] (connections to peers over `keystone-p2p`), [`reactor`] (CometBFT's
 //!   channel messages), [`block_sync`] (who has which heights, what to ask whom) and
 //!   [`evidence`] (duplicate votes on their way into a block), [`peer_budget`] (what
-//!   each peer may make the node do), and [`pex`] (peer exchange and the address book).
+//!   each peer may make the node do), [`pex`] (peer exchange and the address book) and
+//!   [`statesync`] (snapshots and chunks on the wire, and serving them to peers).
 //!
 //! What does not live here: the algorithm (`keystone-consensus-core`, pure), the transport's
 //! cryptography (`keystone-p2p`), reading a home directory and the HTTP servers (the
@@ -51,6 +52,7 @@ pub mod pex;
 pub mod privval;
 pub mod reactor;
 pub mod rpc;
+pub mod statesync;
 pub mod storage;
 pub mod switch;
 pub mod wal;

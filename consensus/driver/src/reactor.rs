@@ -8,6 +8,7 @@
 //! | `0x30` mempool | `tendermint.mempool.Message{Txs}` |
 //! | `0x38` evidence | `tendermint.types.EvidenceList` |
 //! | `0x40` block sync | `tendermint.blocksync.Message{StatusRequest, StatusResponse, BlockRequest, BlockResponse, NoBlockResponse}` |
+//! | `0x60`, `0x61` state sync | `tendermint.statesync.Message` (see [`crate::statesync`]; answered by the switch) |
 //!
 //! One departure, written down: a `BlockResponse` carries the commit this node holds for the
 //! block in `ext_commit` (with empty extensions), so the newest block can be synced too;
@@ -43,6 +44,14 @@ pub fn channels(max_block_bytes: usize) -> Vec<(u8, usize)> {
         (MEMPOOL_CHANNEL, 2 * 1024 * 1024),
         (EVIDENCE_CHANNEL, 1024 * 1024),
         (BLOCKSYNC_CHANNEL, max_block_bytes + 256 * 1024),
+        (
+            crate::statesync::SNAPSHOT_CHANNEL,
+            crate::statesync::SNAPSHOT_MESSAGE_BYTES,
+        ),
+        (
+            crate::statesync::CHUNK_CHANNEL,
+            crate::statesync::CHUNK_MESSAGE_BYTES,
+        ),
     ]
 }
 

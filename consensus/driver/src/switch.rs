@@ -149,7 +149,15 @@ pub struct SwitchConfig {
     pub unconditional: Vec<String>,
     /// The peer-exchange reactor (config.toml's `pex`); `None`: persistent peers only.
     pub pex: Option<Pex>,
+    /// Channels answered on the peer's own thread, never the node's: each message goes to
+    /// its channel's service, which returns what to send back to that peer (or an error, and
+    /// the peer is dropped). State sync's serving side is one.
+    pub services: BTreeMap<u8, Service>,
 }
+
+/// A channel answered by the switch itself (see [`SwitchConfig::services`]): given the peer
+/// and the message, the replies as (channel, bytes).
+pub type Service = Arc<dyn Fn(&str, &[u8]) -> Result<Vec<(u8, Vec<u8>)>, String> + Send + Sync>;
 
 /// Messages queued to one peer before it counts as too slow.
 const QUEUE: usize = 4096;
@@ -744,6 +752,20 @@ fn handshake(
             Ok(Incoming::Msg { channel, bytes }) => {
                 traffic.received[usize::from(channel)]
                     .fetch_add(bytes.len() as u64, Ordering::Relaxed);
+                if let Some(service) = s.cfg.services.get(&channel) {
+                    match service(&id, &bytes) {
+                        Ok(replies) => {
+                            for (ch, b) in replies {
+                                send(s, &id, ch, b);
+                            }
+                            continue;
+                        }
+                        Err(e) => {
+                            tracing::warn!(peer = %id, channel, error = %e, "disconnecting");
+                            break keystone_p2p::P2pError::Io(std::io::Error::other(e));
+                        }
+                    }
+                }
                 if channel == PEX_CHANNEL {
                     if let Some(p) = &s.pex {
                         // Answered here, on the peer's own thread: never the node's.

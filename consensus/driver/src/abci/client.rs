@@ -32,7 +32,7 @@
 use super::{request_name, response_name, Address, AddressError, Stream};
 use keystone_proto::abci::{self, request, response, Request, Response};
 use keystone_proto::socket::{self, Decoder, FrameError, ReadError, DEFAULT_MAX_MESSAGE_SIZE};
-use keystone_proto::{AppChecker, AppError, AppReader, AppResult, Application};
+use keystone_proto::{AppChecker, AppError, AppReader, AppResult, AppSnapshots, Application};
 use std::fmt;
 use std::io::{self, Write};
 use std::sync::{Arc, Mutex};
@@ -519,8 +519,25 @@ impl AppChecker for Conns {
     }
 }
 
+impl AppSnapshots for Conns {
+    fn list_snapshots(&self) -> AppResult<abci::ResponseListSnapshots> {
+        call!(self, Snapshot, ListSnapshots, abci::RequestListSnapshots {})
+    }
+
+    fn load_snapshot_chunk(
+        &self,
+        req: abci::RequestLoadSnapshotChunk,
+    ) -> AppResult<abci::ResponseLoadSnapshotChunk> {
+        call!(self, Snapshot, LoadSnapshotChunk, req)
+    }
+}
+
 impl Application for SocketApp {
     fn reader(&self) -> Option<Arc<dyn AppReader>> {
+        Some(self.conns.clone())
+    }
+
+    fn snapshots(&self) -> Option<Arc<dyn AppSnapshots>> {
         Some(self.conns.clone())
     }
 
