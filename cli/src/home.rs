@@ -185,6 +185,26 @@ timeout_precommit = "1s"
 timeout_precommit_delta = "500ms"
 timeout_commit = "1s"
 
+[statesync]
+# Join a running chain from a snapshot instead of replaying every block: a node with no
+# state asks its peers for snapshots, verifies the snapshot's app hash with a light client
+# from the trusted header below, cross-checked against every RPC server, restores it, and
+# block-syncs from there.
+enable = false
+# At least two RPC servers (comma-separated host:port or http://host:port): the first is the
+# light client's primary, the others its witnesses.
+rpc_servers = ""
+# A header of the chain you trust (from a block explorer or a friend's node), and how long
+# such a header stays a basis for trust (below the unbonding period).
+trust_height = 0
+trust_hash = ""
+trust_period = "168h0m0s"
+# How long to gather snapshots before choosing one; how long a chunk request may take before
+# it goes to another peer; chunk requests in flight at once.
+discovery_time = "15s"
+chunk_request_timeout = "10s"
+chunk_fetchers = "4"
+
 [tx_index]
 # "kv" indexes transactions and blocks by hash and by event (tx, tx_search, block_search);
 # "null" indexes nothing, and those lookups answer "transaction indexing is disabled".
@@ -544,6 +564,139 @@ struct P2pToml {
     addr_book_file: Option<String>,
 }
 
+/// `[statesync]`, CometBFT's keys.
+#[derive(Deserialize)]
+struct StateSyncConfigToml {
+    enable: Option<TomlBool>,
+    #[serde(default)]
+    rpc_servers: String,
+    trust_height: Option<TomlNum>,
+    #[serde(default)]
+    trust_hash: String,
+    trust_period: Option<String>,
+    discovery_time: Option<String>,
+    /// Read so that it counts as known; Keystone keeps chunks in its state store.
+    #[serde(rename = "temp_dir")]
+    _temp_dir: Option<String>,
+    chunk_request_timeout: Option<String>,
+    chunk_fetchers: Option<TomlNum>,
+}
+
+/// config.toml's `[statesync]`, when enabled.
+#[derive(Clone, Debug)]
+pub struct StateSyncConfig {
+    /// `rpc_servers`: the light client's primary, then its witnesses (at least one).
+    pub rpc_servers: Vec<String>,
+    /// `trust_height`.
+    pub trust_height: u64,
+    /// `trust_hash` (hex).
+    pub trust_hash: String,
+    /// `trust_period`.
+    pub trust_period: Duration,
+    /// `discovery_time`, `chunk_request_timeout`, `chunk_fetchers`.
+    pub timing: keystone_consensus_driver::statesync::syncer::SyncConfig,
+}
+
+/// A Go duration as CometBFT writes them: `168h0m0s`, `15s`, `500ms`.
+pub fn parse_go_duration(s: &str) -> Result<Duration> {
+    let t = s.trim();
+    let mut rest = t;
+    let mut total = Duration::ZERO;
+    if rest.is_empty() {
+        bail!("empty duration");
+    }
+    while !rest.is_empty() {
+        let digits = rest
+            .find(|c: char| !c.is_ascii_digit())
+            .with_context(|| format!("duration {t:?} has a number without a unit"))?;
+        let n: u64 = rest[..digits]
+            .parse()
+            .with_context(|| format!("bad duration {t:?}"))?;
+        rest = &rest[digits..];
+        let unit_len = rest
+            .find(|c: char| c.is_ascii_digit())
+            .unwrap_or(rest.len());
+        let unit = Duration::from_millis(match &rest[..unit_len] {
+            "h" => 3_600_000,
+            "m" => 60_000,
+            "s" => 1_000,
+            "ms" => 1,
+            u => bail!("bad duration {t:?}: unit {u:?} (h, m, s or ms)"),
+        });
+        total = total
+            .checked_add(
+                unit.checked_mul(u32::try_from(n)?)
+                    .context("duration overflow")?,
+            )
+            .context("duration overflow")?;
+        rest = &rest[unit_len..];
+    }
+    Ok(total)
+}
+
+/// config.toml's `[statesync]` (`None`: absent or not enabled), checked as CometBFT checks
+/// it: two RPC servers or more, a trust height and a 32-byte trust hash.
+pub fn read_statesync_config(path: &Path) -> Result<Option<StateSyncConfig>> {
+    let c: ConfigToml = read_toml(path, "config")?;
+    let Some(ss) = c.statesync else {
+        return Ok(None);
+    };
+    let at = |key: &str| format!("{}: statesync.{key}", path.display());
+    if !ss
+        .enable
+        .as_ref()
+        .map_or(Ok(false), |b| b.get(&at("enable")))?
+    {
+        return Ok(None);
+    }
+    let rpc_servers: Vec<String> = ss
+        .rpc_servers
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+        .collect();
+    if rpc_servers.len() < 2 {
+        bail!(
+            "{}: at least two rpc_servers are needed (a light client's primary and a witness)",
+            at("rpc_servers")
+        );
+    }
+    let trust_height = match &ss.trust_height {
+        Some(n) => n.get(&at("trust_height"))?,
+        None => 0,
+    };
+    if trust_height == 0 {
+        bail!("{}: a trusted height is needed", at("trust_height"));
+    }
+    let trust_hash = ss.trust_hash.trim().to_ascii_uppercase();
+    if trust_hash.len() != 64 || hex::decode(&trust_hash).is_err() {
+        bail!(
+            "{} {:?} is not a 32-byte hash in hex",
+            at("trust_hash"),
+            ss.trust_hash
+        );
+    }
+    let dur = |v: &Option<String>, key: &str, default: &str| -> Result<Duration> {
+        parse_go_duration(v.as_deref().unwrap_or(default)).with_context(|| at(key))
+    };
+    let fetchers = match &ss.chunk_fetchers {
+        Some(n) => n.get(&at("chunk_fetchers"))?,
+        None => 4,
+    };
+    Ok(Some(StateSyncConfig {
+        rpc_servers,
+        trust_height,
+        trust_hash,
+        trust_period: dur(&ss.trust_period, "trust_period", "168h0m0s")?,
+        timing: keystone_consensus_driver::statesync::syncer::SyncConfig {
+            discovery_time: dur(&ss.discovery_time, "discovery_time", "15s")?,
+            chunk_request_timeout: dur(&ss.chunk_request_timeout, "chunk_request_timeout", "10s")?,
+            chunk_fetchers: usize::try_from(fetchers.clamp(1, 64)).unwrap_or(4),
+        },
+    }))
+}
+
 /// `[tx_index]`, CometBFT's key.
 #[derive(Deserialize)]
 struct TxIndexToml {
@@ -585,6 +738,7 @@ struct ConfigToml {
     mempool: MempoolToml,
     instrumentation: Option<InstrumentationToml>,
     tx_index: Option<TxIndexToml>,
+    statesync: Option<StateSyncConfigToml>,
     /// Read by `crate::logs` before anything else; named here so that they count as known.
     #[serde(rename = "log_level")]
     _log_level: Option<toml::Value>,

@@ -32,5 +32,6 @@ pub mod node;
 pub mod rest;
 pub mod rollback;
 pub mod rpc;
+pub mod statesync;
 pub mod testnet;
 pub mod tx;

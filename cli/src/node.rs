@@ -88,6 +88,14 @@ fn built_in(home: &Home, chain_id: &str) -> Result<App> {
             p = path.display()
         )
     })?;
+    if let Some((h, _)) = store.restore_pending()? {
+        if crate::home::read_statesync_config(&home.config("config.toml"))?.is_none() {
+            anyhow::bail!(
+                "{} holds an unfinished state-sync restore of height {h}: enable [statesync] to                  resume it, or move the file aside to start from genesis",
+                path.display()
+            );
+        }
+    }
     if pruning.keep_recent > 0 {
         store = store
             .with_pruning(pruning.keep_recent)
@@ -180,19 +188,8 @@ fn run<A: Application>(
         &home.config("priv_validator_key.json"),
         &home.data("priv_validator_state.json"),
     )?;
+    // The snapshots the app serves to peers (state sync's serving side).
     let snapshots = app.snapshots();
-    #[cfg_attr(not(feature = "fault-injection"), allow(unused_mut))]
-    let mut engine = Engine::new(
-        genesis,
-        cfg,
-        app,
-        blocks,
-        wal,
-        privval,
-        Mempool::new(crate::home::read_mempool_config(
-            &home.config("config.toml"),
-        )?),
-    );
     let (moniker, rpc_addr) = read_node_config(&home.config("config.toml"))?;
     let (ev_tx, ev_rx) = mpsc::channel::<Event>();
     let (req_tx, req_rx) = mpsc::channel::<Request>();
@@ -274,6 +271,30 @@ fn run<A: Application>(
     };
     stop_on_signals(ev_tx.clone())?;
     drop(ev_tx);
+    let mut app = app;
+    if !state_sync(
+        home,
+        &doc.chain_id,
+        &mut app,
+        &blocks,
+        switch.as_ref(),
+        &ev_rx,
+    )? {
+        // Stopped by a signal while syncing.
+        return Ok(());
+    }
+    #[cfg_attr(not(feature = "fault-injection"), allow(unused_mut))]
+    let mut engine = Engine::new(
+        genesis,
+        cfg,
+        app,
+        blocks,
+        wal,
+        privval,
+        Mempool::new(crate::home::read_mempool_config(
+            &home.config("config.toml"),
+        )?),
+    );
     tracing::info!(chain_id = %doc.chain_id, "starting");
     #[cfg(feature = "fault-injection")]
     if opts.double_sign {
@@ -396,6 +417,44 @@ fn run<A: Application>(
 /// SIGTERM or SIGINT stops the node at its next step boundary, with its stores flushed and its
 /// sockets closed, and `start` exits 0; a second signal exits at once (130): every durable
 /// write is crash-safe, so that only loses what a crash would.
+/// With `[statesync] enable` and a node that has no state yet: restore the application from a
+/// snapshot peers hold, verified by a light client from the trust root, and start the block
+/// store at its height. `false`: stopped by a signal meanwhile.
+fn state_sync<A: Application>(
+    home: &Home,
+    chain_id: &str,
+    app: &mut A,
+    blocks: &BlockStore,
+    switch: Option<&Switch>,
+    events: &mpsc::Receiver<Event>,
+) -> Result<bool> {
+    use keystone_consensus_driver::statesync::syncer::{self, SyncError};
+    let Some(cfg) = crate::home::read_statesync_config(&home.config("config.toml"))? else {
+        return Ok(true);
+    };
+    let info = app.info(keystone_consensus_driver::engine::info_request())?;
+    if info.last_block_height > 0 || blocks.height()? > 0 {
+        tracing::info!("[statesync] enable is set, but the node has state: not syncing");
+        return Ok(true);
+    }
+    let switch =
+        switch.context("[statesync] enable needs [p2p]: peers to fetch a snapshot from")?;
+    let mut provider = crate::statesync::LightProvider::new(&cfg, chain_id)?;
+    tracing::info!(
+        trust_height = cfg.trust_height,
+        rpc_servers = ?cfg.rpc_servers,
+        "state sync: discovering snapshots"
+    );
+    match syncer::sync(app, blocks, switch, events, &mut provider, &cfg.timing) {
+        Ok(h) => {
+            tracing::info!(height = h, "state sync complete");
+            Ok(true)
+        }
+        Err(SyncError::Stopped) => Ok(false),
+        Err(e) => Err(e).context("state sync"),
+    }
+}
+
 /// State sync's serving side on its two channels, answered on the peers' threads.
 fn statesync_services(
     source: Option<std::sync::Arc<dyn keystone_proto::AppSnapshots>>,

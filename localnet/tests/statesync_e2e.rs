@@ -137,3 +137,157 @@ fn a_node_serves_its_snapshots_to_a_peer_and_they_restore_to_the_signed_app_hash
         Wire::Chunk { chunk: None, .. }
     ));
 }
+
+fn set_snapshot_interval(net: &Localnet, i: usize, every: u64) {
+    let app_toml = net.nodes[i].home.join("config/app.toml");
+    let text = std::fs::read_to_string(&app_toml).expect("app.toml");
+    std::fs::write(
+        &app_toml,
+        text.replace(
+            "snapshot-interval = 0",
+            &format!("snapshot-interval = {every}"),
+        ),
+    )
+    .expect("write");
+}
+
+/// A fresh full node state-syncs from a 4-validator localnet: it verifies the snapshot's app
+/// hash with a light client (two RPC servers), restores the snapshot its peers serve, starts
+/// its block store at the snapshot's height and block-syncs on to the top; its app hashes are
+/// the validators' at every height it holds, it proves state, and heights below its base
+/// answer "not available". A node given a wrong trust hash stops with an error that says so.
+#[test]
+fn a_fresh_full_node_state_syncs_and_follows_the_chain() {
+    let Some(bin) = keystone_bin() else {
+        eprintln!("keystone binary not built; skipping");
+        return;
+    };
+    let base = free_base(70).expect("free ports");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut net =
+        Localnet::init(&bin, dir.path(), 4, "e2e-statesync-4", base, &FAST_TIMEOUTS).expect("init");
+    for i in 0..4 {
+        set_snapshot_interval(&net, i, 10);
+    }
+    net.start_all().expect("start");
+    net.wait_height(&[0, 1, 2, 3], 25, 90).expect("blocks");
+    let trust_hash = net
+        .rpc(0, "block", json!({"height": "3"}))
+        .expect("block 3")["block_id"]["hash"]
+        .as_str()
+        .expect("hash")
+        .to_string();
+    let rpc_servers = format!(
+        "127.0.0.1:{},127.0.0.1:{}",
+        net.nodes[0].rpc, net.nodes[1].rpc
+    );
+    let statesync = |hash: &str| {
+        vec![
+            ("enable", "true".to_string()),
+            ("rpc_servers", rpc_servers.clone()),
+            ("trust_height", "3".to_string()),
+            ("trust_hash", hash.to_string()),
+            ("discovery_time", "2s".to_string()),
+        ]
+    };
+    let set = |net: &Localnet, i: usize, values: Vec<(&str, String)>| {
+        let refs: Vec<(&str, &str)> = values.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        net.set_config(i, "statesync", &refs).expect("config");
+    };
+
+    // A wrong trust hash is refused, with the chain's hash named.
+    let liar = net
+        .add_full_node(base + 50, &FAST_TIMEOUTS)
+        .expect("full node");
+    set(&net, liar, statesync(&"AB".repeat(32)));
+    net.start(liar).expect("start");
+    let t = Instant::now();
+    while net.is_running(liar) {
+        assert!(
+            t.elapsed() < Duration::from_secs(30),
+            "the node kept running"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let log = std::fs::read_to_string(net.dir().join(format!("{}.log", net.nodes[liar].name)))
+        .expect("log");
+    assert!(log.contains("not the trusted"), "{log}");
+
+    let fresh = net
+        .add_full_node(base + 40, &FAST_TIMEOUTS)
+        .expect("full node");
+    set(&net, fresh, statesync(&trust_hash));
+    let started = Instant::now();
+    net.start(fresh).expect("start");
+    let earliest = |net: &Localnet| -> Option<u64> {
+        net.rpc(fresh, "status", json!({}))?["sync_info"]["earliest_block_height"]
+            .as_str()?
+            .parse()
+            .ok()
+    };
+    net.wait("the node to answer after its state sync", 90, |n| {
+        earliest(n).is_some()
+    })
+    .expect("synced");
+    let earliest = earliest(&net).expect("earliest");
+    eprintln!(
+        "state-synced to height {earliest} in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+    assert!(
+        earliest >= 10 && earliest % 10 == 0,
+        "started at a snapshot: {earliest}"
+    );
+    // It follows the chain from there: block sync, then the blocks the validators make.
+    let top = net.height(0).expect("height") + 3;
+    net.wait_height(&[fresh], top, 90)
+        .expect("the synced node follows the chain");
+    eprintln!(
+        "and at {top} {:.1} s after start",
+        started.elapsed().as_secs_f64()
+    );
+    for h in earliest..=top {
+        assert_eq!(
+            net.app_hash(fresh, h),
+            net.app_hash(0, h),
+            "app hash at {h}"
+        );
+    }
+    // Below the snapshot: not available.
+    let below = http_rpc(
+        &net,
+        fresh,
+        "block",
+        json!({"height": (earliest - 1).to_string()}),
+    );
+    assert!(below["error"].is_object(), "{below}");
+    // It proves state at its new heights.
+    let q = net
+        .rpc(
+            fresh,
+            "abci_query",
+            json!({"path": "/store/key", "data": hex::encode(format!("bank/balances/{}/stake", net.nodes[0].address)), "prove": true}),
+        )
+        .expect("abci_query");
+    assert_eq!(q["response"]["code"], 0, "{q}");
+    assert!(q["response"]["proofOps"].is_object(), "{q}");
+    let h: u64 = q["response"]["height"]
+        .as_str()
+        .and_then(|h| h.parse().ok())
+        .expect("height");
+    assert!(
+        h > earliest,
+        "answered at {h}, after the snapshot at {earliest}"
+    );
+}
+
+/// The whole JSON-RPC answer (the error too).
+fn http_rpc(
+    net: &Localnet,
+    i: usize,
+    method: &str,
+    params: serde_json::Value,
+) -> serde_json::Value {
+    let body = json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params});
+    keystone_localnet::http_post(net.nodes[i].rpc, &body.to_string()).expect("answer")
+}

@@ -150,14 +150,16 @@ pub struct SwitchConfig {
     /// The peer-exchange reactor (config.toml's `pex`); `None`: persistent peers only.
     pub pex: Option<Pex>,
     /// Channels answered on the peer's own thread, never the node's: each message goes to
-    /// its channel's service, which returns what to send back to that peer (or an error, and
-    /// the peer is dropped). State sync's serving side is one.
+    /// its channel's service, which returns what to send back to that peer, or `None` to
+    /// hand the message to the node after all (or an error, and the peer is dropped). State
+    /// sync's serving side is one: requests are answered there, answers go to the node.
     pub services: BTreeMap<u8, Service>,
 }
 
 /// A channel answered by the switch itself (see [`SwitchConfig::services`]): given the peer
-/// and the message, the replies as (channel, bytes).
-pub type Service = Arc<dyn Fn(&str, &[u8]) -> Result<Vec<(u8, Vec<u8>)>, String> + Send + Sync>;
+/// and the message, the replies as (channel, bytes), or `None`: the node's.
+pub type Service =
+    Arc<dyn Fn(&str, &[u8]) -> Result<Option<crate::statesync::Replies>, String> + Send + Sync>;
 
 /// Messages queued to one peer before it counts as too slow.
 const QUEUE: usize = 4096;
@@ -366,6 +368,15 @@ impl Switch {
 
     /// Drop the connection to `peer` (it misbehaved); a persistent peer is dialled again.
     pub fn disconnect(&self, peer: &str) {
+        disconnect(&self.shared, peer);
+    }
+
+    /// Drop `peer` and ban it for the peer exchange's ban time (it sent something false);
+    /// without peer exchange, only drop it.
+    pub fn ban(&self, peer: &str, reason: &str) {
+        if let Some(p) = &self.shared.pex {
+            lock(p).ban(peer, reason, Clock::now());
+        }
         disconnect(&self.shared, peer);
     }
 
@@ -754,12 +765,13 @@ fn handshake(
                     .fetch_add(bytes.len() as u64, Ordering::Relaxed);
                 if let Some(service) = s.cfg.services.get(&channel) {
                     match service(&id, &bytes) {
-                        Ok(replies) => {
+                        Ok(Some(replies)) => {
                             for (ch, b) in replies {
                                 send(s, &id, ch, b);
                             }
                             continue;
                         }
+                        Ok(None) => {}
                         Err(e) => {
                             tracing::warn!(peer = %id, channel, error = %e, "disconnecting");
                             break keystone_p2p::P2pError::Io(std::io::Error::other(e));

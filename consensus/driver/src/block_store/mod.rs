@@ -33,6 +33,10 @@ const VALIDATOR_SETS: TableDefinition<u64, &[u8]> = TableDefinition::new("valida
 /// Blocks this node built for the height in progress, by header hash, so that a restart can
 /// still propose, or commit, a block it built before crashing. Emptied when a height commits.
 const BUILT: TableDefinition<&[u8], &[u8]> = TableDefinition::new("built_blocks");
+/// The height a state sync started the store at → the app hash and results hash that block
+/// height + 1's header gives it (32 bytes each): the results of that height were never
+/// executed here, so these stand in for them.
+const SYNCED: TableDefinition<u64, &[u8]> = TableDefinition::new("state_sync_base");
 
 /// What the block store failed at.
 #[derive(Debug, thiserror::Error)]
@@ -148,6 +152,7 @@ impl BlockStore {
             txn.open_table(STAGED)?;
             txn.open_table(COMMITTED_EVIDENCE)?;
             txn.open_table(VALIDATOR_SETS)?;
+            txn.open_table(SYNCED)?;
         }
         // A store written by an older Keystone has its event index brought up to date once.
         if old_index {
@@ -229,6 +234,66 @@ impl BlockStore {
         txn.commit()?;
         self.top.store(h, std::sync::atomic::Ordering::Release);
         Ok(())
+    }
+
+    /// Start an empty store at a height state sync restored the application to: block `h`
+    /// with its commit, the app hash and results hash block `h + 1`'s header gives it (see
+    /// [`BlockStore::synced_results`]), and the validator sets of `h`, `h + 1` and `h + 2` —
+    /// what the engine needs to go on at `h + 1` — in one durable write.
+    pub fn bootstrap(
+        &self,
+        block: &Block,
+        id: &BlockId,
+        commit: &Commit,
+        app_hash: &[u8],
+        results_hash: &keystone_consensus_types::Hash,
+        sets: &[(Height, &ValidatorSet)],
+    ) -> Result<()> {
+        let h = block.header.height;
+        if self.height()? != 0 {
+            return Err(BlockStoreError::Corrupt {
+                height: h,
+                reason: "state sync starts only an empty block store".into(),
+            });
+        }
+        let txn = self.db.begin_write()?;
+        txn.open_table(BLOCKS)?
+            .insert(h, block.to_proto().encode_to_vec().as_slice())?;
+        txn.open_table(BLOCK_IDS)?
+            .insert(h, id.to_proto().encode_to_vec().as_slice())?;
+        txn.open_table(BLOCK_HASHES)?
+            .insert(id.hash.0.as_slice(), h)?;
+        txn.open_table(COMMITS)?
+            .insert(h, commit.to_proto().encode_to_vec().as_slice())?;
+        {
+            let mut t = txn.open_table(VALIDATOR_SETS)?;
+            for (at, set) in sets {
+                t.insert(*at, set.to_proto().encode_to_vec().as_slice())?;
+            }
+        }
+        let mut summary = app_hash.to_vec();
+        summary.extend_from_slice(&results_hash.0);
+        txn.open_table(SYNCED)?.insert(h, summary.as_slice())?;
+        txn.commit()?;
+        crate::failpoint::hit("block-store-bootstrap");
+        self.top.store(h, std::sync::atomic::Ordering::Release);
+        Ok(())
+    }
+
+    /// For the height state sync started the store at: the app hash and results hash that
+    /// stand in for its never-executed results.
+    pub fn synced_results(
+        &self,
+        h: Height,
+    ) -> Result<Option<(Vec<u8>, keystone_consensus_types::Hash)>> {
+        self.read(SYNCED, h, |b| {
+            if b.len() < 32 {
+                return Err("short state-sync record".into());
+            }
+            let (app, results) = b.split_at(b.len() - 32);
+            let results: [u8; 32] = results.try_into().map_err(|_| "results hash".to_string())?;
+            Ok((app.to_vec(), keystone_consensus_types::Hash(results)))
+        })
     }
 
     /// The height of the block whose hash is `hash`, if stored.

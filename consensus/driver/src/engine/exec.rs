@@ -138,11 +138,14 @@ impl<A: Application> Engine<A> {
                 return Ok((app_hash.clone(), *results));
             }
         }
-        let res = self
-            .blocks
-            .results(h)?
-            .ok_or_else(|| EngineError::Inconsistent(format!("no results for {h}")))?;
-        Ok((res.app_hash.to_vec(), results_hash(&res.tx_results)))
+        match self.blocks.results(h)? {
+            Some(res) => Ok((res.app_hash.to_vec(), results_hash(&res.tx_results))),
+            // The height a state sync started at: its header-given hashes.
+            None => self
+                .blocks
+                .synced_results(h)?
+                .ok_or_else(|| EngineError::Inconsistent(format!("no results for {h}"))),
+        }
     }
 
     /// Handshake with the application, then start (or resume) the current height.
@@ -192,6 +195,18 @@ impl<A: Application> Engine<A> {
             if store_height == 0 {
                 self.blocks
                     .save_validator_set(self.genesis.initial_height, &set)?;
+            }
+        }
+        // An application at the block store's height must hold the state that height's
+        // results name (CometBFT's handshake check; after a state sync, the header's).
+        if app_height == store_height && app_height > 0 {
+            let (want, _) = self.results_of(store_height)?;
+            if info.last_block_app_hash.as_ref() != want.as_slice() {
+                return Err(EngineError::Inconsistent(format!(
+                    "the application's app hash at height {app_height} is {}, the chain's is {}",
+                    hex::encode_upper(&info.last_block_app_hash),
+                    hex::encode_upper(&want)
+                )));
             }
         }
         // Blocks the app has not applied (a crash between storing a block and Commit, or an

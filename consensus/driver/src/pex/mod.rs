@@ -368,6 +368,11 @@ impl Pex {
         out
     }
 
+    /// Ban `peer` for something another reactor caught it at (unless protected).
+    pub fn ban(&mut self, peer: &str, reason: &str, c: Clock) {
+        let _ = self.punish(peer, reason, c);
+    }
+
     /// Ban `peer` (unless protected) and disconnect it.
     fn punish(&mut self, peer: &str, reason: &str, c: Clock) -> Vec<Action> {
         if self.protected(peer) {

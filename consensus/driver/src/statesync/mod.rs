@@ -6,8 +6,11 @@
 //! `SnapshotsRequest` is answered with the application's ten newest snapshots, one
 //! `SnapshotsResponse` each, and a `ChunkRequest` with the chunk (or `missing`), both read
 //! through the application's snapshot handle ([`AppSnapshots`]) on the peer's own thread,
-//! never the consensus thread. What does not: the syncing side that fetches a snapshot and
-//! restores it.
+//! never the consensus thread — and [`syncer`], the syncing side that finds a snapshot
+//! among peers, restores it into the application chunk by chunk against a light-client
+//! verified app hash, and starts the block store at its height.
+
+pub mod syncer;
 
 use keystone_proto::prost::Message as _;
 use keystone_proto::tm::v0_38::statesync as pb;
@@ -156,6 +159,9 @@ pub fn decode(channel: u8, bytes: &[u8]) -> Result<Wire, WireError> {
     Ok(w)
 }
 
+/// Messages to send back, as (channel, bytes).
+pub type Replies = Vec<(u8, Vec<u8>)>;
+
 /// What a node answers peers' state-sync requests with (see the module doc).
 #[derive(Clone)]
 pub struct Server {
@@ -169,13 +175,16 @@ impl Server {
         Server { source }
     }
 
-    /// The answers to a request received on `channel`; responses (which only a syncing node
-    /// asked for) are left to it and answered with nothing. A malformed message is an error
-    /// (the peer is dropped).
-    pub fn answer(&self, channel: u8, bytes: &[u8]) -> Result<Vec<(u8, Vec<u8>)>, WireError> {
+    /// The answers to a request received on `channel`; `None` for responses, which only a
+    /// syncing node asked for and which go to it. A malformed message is an error (the peer
+    /// is dropped).
+    pub fn answer(&self, channel: u8, bytes: &[u8]) -> Result<Option<Replies>, WireError> {
         let w = decode(channel, bytes)?;
+        if matches!(w, Wire::Snapshot(_) | Wire::Chunk { .. }) {
+            return Ok(None);
+        }
         let Some(source) = &self.source else {
-            return Ok(match w {
+            return Ok(Some(match w {
                 Wire::ChunkRequest {
                     height,
                     format,
@@ -187,9 +196,9 @@ impl Server {
                     chunk: None,
                 })],
                 _ => Vec::new(),
-            });
+            }));
         };
-        Ok(match w {
+        Ok(Some(match w {
             Wire::SnapshotsRequest => match source.list_snapshots() {
                 Ok(list) => {
                     let mut snaps = list.snapshots;
@@ -230,7 +239,7 @@ impl Server {
                 })]
             }
             Wire::Snapshot(_) | Wire::Chunk { .. } => Vec::new(),
-        })
+        }))
     }
 }
 
@@ -275,7 +284,7 @@ mod tests {
         let s = Server::new(Some(Arc::new(Two)));
         let (ch, req) = encode(&Wire::SnapshotsRequest);
         assert_eq!(ch, SNAPSHOT_CHANNEL);
-        let answers = s.answer(ch, &req).expect("answer");
+        let answers = s.answer(ch, &req).expect("answer").expect("answered here");
         let heights: Vec<u64> = answers
             .iter()
             .map(|(ch, b)| match decode(*ch, b) {
@@ -290,7 +299,7 @@ mod tests {
                 format: 1,
                 index,
             });
-            let a = s.answer(ch, &b).expect("answer");
+            let a = s.answer(ch, &b).expect("answer").expect("answered here");
             decode(a[0].0, &a[0].1).expect("decode")
         };
         assert_eq!(
@@ -305,7 +314,19 @@ mod tests {
         assert!(matches!(ask(5), Wire::Chunk { chunk: None, .. }));
         // No snapshots: chunk requests are answered "missing", snapshot requests with nothing.
         let none = Server::new(None);
-        assert!(none.answer(ch, &req).expect("answer").is_empty());
+        assert!(none
+            .answer(ch, &req)
+            .expect("answer")
+            .expect("answered here")
+            .is_empty());
+        // Answers are the syncing node's, not the server's.
+        let (ch, chunk) = encode(&Wire::Chunk {
+            height: 1,
+            format: 1,
+            index: 0,
+            chunk: None,
+        });
+        assert_eq!(none.answer(ch, &chunk).expect("well-formed"), None);
     }
 
     #[test]
