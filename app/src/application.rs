@@ -592,6 +592,13 @@ impl Application for App {
             &req.app_hash,
         ) {
             Ok(r) => {
+                if r.next_chunk() > 0 {
+                    tracing::info!(
+                        height = snap.height,
+                        next_chunk = r.next_chunk(),
+                        "resuming an unfinished restore"
+                    );
+                }
                 self.restoring = Some(r);
                 answer(R::Accept)
             }

@@ -433,13 +433,34 @@ fn state_sync<A: Application>(
         return Ok(true);
     };
     let info = app.info(keystone_consensus_driver::engine::info_request())?;
-    if info.last_block_height > 0 || blocks.height()? > 0 {
-        tracing::info!("[statesync] enable is set, but the node has state: not syncing");
+    if blocks.height()? > 0 {
+        tracing::info!("[statesync] enable is set, but the node has blocks: not syncing");
         return Ok(true);
     }
     let switch =
         switch.context("[statesync] enable needs [p2p]: peers to fetch a snapshot from")?;
     let mut provider = crate::statesync::LightProvider::new(&cfg, chain_id)?;
+    if info.last_block_height > 0 {
+        // Restored, and stopped before the block store was started.
+        let h = info.last_block_height as u64;
+        tracing::info!(
+            height = h,
+            "state sync: the state is restored; starting the block store"
+        );
+        return match syncer::bootstrap_only(
+            app,
+            blocks,
+            switch,
+            events,
+            &mut provider,
+            &cfg.timing,
+            (h, &info.last_block_app_hash),
+        ) {
+            Ok(()) => Ok(true),
+            Err(SyncError::Stopped) => Ok(false),
+            Err(e) => Err(e).context("state sync"),
+        };
+    }
     tracing::info!(
         trust_height = cfg.trust_height,
         rpc_servers = ?cfg.rpc_servers,

@@ -138,6 +138,8 @@ fn a_node_serves_its_snapshots_to_a_peer_and_they_restore_to_the_signed_app_hash
     ));
 }
 
+/// Snapshots every `every` heights, the last 30 kept: at ten blocks a second they must
+/// outlive a sync's discovery and fetching (on a real chain, hours).
 fn set_snapshot_interval(net: &Localnet, i: usize, every: u64) {
     let app_toml = net.nodes[i].home.join("config/app.toml");
     let text = std::fs::read_to_string(&app_toml).expect("app.toml");
@@ -146,31 +148,159 @@ fn set_snapshot_interval(net: &Localnet, i: usize, every: u64) {
         text.replace(
             "snapshot-interval = 0",
             &format!("snapshot-interval = {every}"),
-        ),
+        )
+        .replace("snapshot-keep-recent = 2", "snapshot-keep-recent = 30"),
     )
     .expect("write");
 }
 
-/// A fresh full node state-syncs from a 4-validator localnet: it verifies the snapshot's app
-/// hash with a light client (two RPC servers), restores the snapshot its peers serve, starts
-/// its block store at the snapshot's height and block-syncs on to the top; its app hashes are
-/// the validators' at every height it holds, it proves state, and heights below its base
-/// answer "not available". A node given a wrong trust hash stops with an error that says so.
+/// `n` more funded accounts in the genesis every node shares (state for several chunks).
+fn fund_accounts(net: &Localnet, n: u32) {
+    net.edit_genesis(|g| {
+        let app = &mut g["app_state"];
+        let first = app["auth"]["accounts"].as_array().map_or(0, Vec::len) as u64;
+        for i in 0..n {
+            let mut bytes = [0xa5u8; 20];
+            bytes[..4].copy_from_slice(&i.to_be_bytes());
+            let address = keystone_modules::Address(bytes).to_string();
+            if let Some(a) = app["auth"]["accounts"].as_array_mut() {
+                a.push(json!({"account_number": (first + u64::from(i)).to_string(),
+                              "address": address, "pub_key": null, "sequence": "0"}));
+            }
+            if let Some(b) = app["bank"]["balances"].as_array_mut() {
+                b.push(json!({"address": address,
+                              "coins": [{"amount": "1000", "denom": "stake"}]}));
+            }
+        }
+    })
+    .expect("genesis");
+}
+
+/// A peer that dials `target` and, asked for snapshots, relays what `source` offers, but
+/// answers every chunk request with garbage. Returns how many chunks it was asked for, and
+/// whether `target` then refused it when it came back.
+fn corrupting_peer(
+    chain: &'static str,
+    source: u16,
+    target: u16,
+) -> std::thread::JoinHandle<(u32, bool)> {
+    std::thread::spawn(move || {
+        let key = PrivateKey::from_seed([99; 32]);
+        let channels = reactor::channels(22 * 1024 * 1024);
+        let ids: Vec<u8> = channels.iter().map(|(c, _)| *c).collect();
+        let info = NodeInfo::new(&key.public_key(), chain, "tcp://127.0.0.1:1", "liar", &ids);
+        let dial = |port: u16| {
+            let t = Instant::now();
+            loop {
+                if let Ok(s) = std::net::TcpStream::connect(("127.0.0.1", port)) {
+                    if let Ok(p) = connect(s, &key, &info, &ConnectConfig::new(channels.clone())) {
+                        return p;
+                    }
+                }
+                assert!(
+                    t.elapsed() < Duration::from_secs(60),
+                    "cannot reach 127.0.0.1:{port}"
+                );
+                std::thread::sleep(Duration::from_millis(50));
+            }
+        };
+        // What the honest node offers, read on a thread of its own.
+        let upstream = dial(source);
+        let (mut up_w, mut up_r) = (upstream.writer, upstream.reader);
+        let (tx, offered) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            while let Ok(m) = up_r.read() {
+                if let Incoming::Msg { channel, bytes } = m {
+                    if channel == statesync::SNAPSHOT_CHANNEL && tx.send(bytes).is_err() {
+                        return;
+                    }
+                }
+            }
+        });
+        let victim = dial(target);
+        let (mut r, mut w) = (victim.reader, victim.writer);
+        let mut asked = 0u32;
+        while let Ok(m) = r.read() {
+            let Incoming::Msg { channel, bytes } = m else {
+                continue;
+            };
+            match statesync::decode(channel, &bytes) {
+                Ok(Wire::SnapshotsRequest) => {
+                    let (ch, req) = statesync::encode(&Wire::SnapshotsRequest);
+                    let _ = up_w.send(ch, &req);
+                    let until = Instant::now() + Duration::from_millis(500);
+                    while let Some(left) = until.checked_duration_since(Instant::now()) {
+                        if let Ok(b) = offered.recv_timeout(left) {
+                            let _ = w.send(statesync::SNAPSHOT_CHANNEL, &b);
+                        }
+                    }
+                }
+                Ok(Wire::ChunkRequest {
+                    height,
+                    format,
+                    index,
+                }) => {
+                    asked += 1;
+                    let (ch, b) = statesync::encode(&Wire::Chunk {
+                        height,
+                        format,
+                        index,
+                        chunk: Some(vec![0x5a; 4096]),
+                    });
+                    let _ = w.send(ch, &b);
+                }
+                _ => {}
+            }
+        }
+        // Dropped. Banned too: a new connection is closed at once.
+        let again = std::net::TcpStream::connect(("127.0.0.1", target))
+            .ok()
+            .and_then(|s| connect(s, &key, &info, &ConnectConfig::new(channels.clone())).ok());
+        let refused = match again {
+            None => true,
+            Some(p) => {
+                let mut r = p.reader;
+                let t = Instant::now();
+                let mut closed = false;
+                while t.elapsed() < Duration::from_secs(10) {
+                    if r.read().is_err() {
+                        closed = true;
+                        break;
+                    }
+                }
+                closed
+            }
+        };
+        (asked, refused)
+    })
+}
+
+/// State sync from a 4-validator localnet whose state (20,000 funded accounts) makes several
+/// chunks:
+/// - a node given a wrong trust hash stops with an error that says so;
+/// - a node killed (a crash point) after two chunks went in restarts and completes;
+/// - a node one of whose peers serves corrupted chunks bans that peer and completes from the
+///   honest ones;
+/// - each verifies the snapshot's app hash with a light client (two RPC servers), restores
+///   it, starts its block store at the snapshot's height and follows the chain from there:
+///   its app hashes are the validators' at every height it holds, it proves state, and
+///   heights below its base answer "not available".
 #[test]
-fn a_fresh_full_node_state_syncs_and_follows_the_chain() {
+fn fresh_nodes_state_sync_through_a_crash_and_a_lying_peer_and_follow_the_chain() {
     let Some(bin) = keystone_bin() else {
         eprintln!("keystone binary not built; skipping");
         return;
     };
-    let base = free_base(70).expect("free ports");
+    const CHAIN4: &str = "e2e-statesync-4";
+    let base = free_base(80).expect("free ports");
     let dir = tempfile::tempdir().expect("tempdir");
-    let mut net =
-        Localnet::init(&bin, dir.path(), 4, "e2e-statesync-4", base, &FAST_TIMEOUTS).expect("init");
+    let mut net = Localnet::init(&bin, dir.path(), 4, CHAIN4, base, &FAST_TIMEOUTS).expect("init");
+    fund_accounts(&net, 20_000);
     for i in 0..4 {
         set_snapshot_interval(&net, i, 10);
     }
     net.start_all().expect("start");
-    net.wait_height(&[0, 1, 2, 3], 25, 90).expect("blocks");
+    net.wait_height(&[0, 1, 2, 3], 25, 120).expect("blocks");
     let trust_hash = net
         .rpc(0, "block", json!({"height": "3"}))
         .expect("block 3")["block_id"]["hash"]
@@ -188,11 +318,26 @@ fn a_fresh_full_node_state_syncs_and_follows_the_chain() {
             ("trust_height", "3".to_string()),
             ("trust_hash", hash.to_string()),
             ("discovery_time", "2s".to_string()),
+            ("chunk_request_timeout", "3s".to_string()),
         ]
     };
     let set = |net: &Localnet, i: usize, values: Vec<(&str, String)>| {
         let refs: Vec<(&str, &str)> = values.iter().map(|(k, v)| (*k, v.as_str())).collect();
         net.set_config(i, "statesync", &refs).expect("config");
+    };
+    let log_of = |net: &Localnet, i: usize| {
+        std::fs::read_to_string(net.dir().join(format!("{}.log", net.nodes[i].name)))
+            .unwrap_or_default()
+    };
+    let wait_exit = |net: &mut Localnet, i: usize| {
+        let t = Instant::now();
+        while net.is_running(i) {
+            assert!(
+                t.elapsed() < Duration::from_secs(60),
+                "node {i} kept running"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
     };
 
     // A wrong trust hash is refused, with the chain's hash named.
@@ -201,83 +346,102 @@ fn a_fresh_full_node_state_syncs_and_follows_the_chain() {
         .expect("full node");
     set(&net, liar, statesync(&"AB".repeat(32)));
     net.start(liar).expect("start");
-    let t = Instant::now();
-    while net.is_running(liar) {
-        assert!(
-            t.elapsed() < Duration::from_secs(30),
-            "the node kept running"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    let log = std::fs::read_to_string(net.dir().join(format!("{}.log", net.nodes[liar].name)))
-        .expect("log");
-    assert!(log.contains("not the trusted"), "{log}");
+    wait_exit(&mut net, liar);
+    assert!(
+        log_of(&net, liar).contains("not the trusted"),
+        "{}",
+        log_of(&net, liar)
+    );
 
+    // A crash after two chunks, then a restart.
+    let crasher = net
+        .add_full_node(base + 60, &FAST_TIMEOUTS)
+        .expect("full node");
+    set(&net, crasher, statesync(&trust_hash));
+    net.start_env(crasher, &[], &[("KEYSTONE_FAILPOINT", "statesync-chunk:2")])
+        .expect("start");
+    wait_exit(&mut net, crasher);
+    assert!(
+        log_of(&net, crasher).contains("failpoint statesync-chunk"),
+        "{}",
+        log_of(&net, crasher)
+    );
+    net.start(crasher).expect("restart");
+
+    // A node with a peer that serves garbage.
     let fresh = net
         .add_full_node(base + 40, &FAST_TIMEOUTS)
         .expect("full node");
     set(&net, fresh, statesync(&trust_hash));
+    let lying = corrupting_peer(CHAIN4, net.nodes[0].p2p, net.nodes[fresh].p2p);
     let started = Instant::now();
     net.start(fresh).expect("start");
-    let earliest = |net: &Localnet| -> Option<u64> {
-        net.rpc(fresh, "status", json!({}))?["sync_info"]["earliest_block_height"]
-            .as_str()?
-            .parse()
-            .ok()
-    };
-    net.wait("the node to answer after its state sync", 90, |n| {
-        earliest(n).is_some()
-    })
-    .expect("synced");
-    let earliest = earliest(&net).expect("earliest");
-    eprintln!(
-        "state-synced to height {earliest} in {:.1} s",
-        started.elapsed().as_secs_f64()
-    );
-    assert!(
-        earliest >= 10 && earliest % 10 == 0,
-        "started at a snapshot: {earliest}"
-    );
-    // It follows the chain from there: block sync, then the blocks the validators make.
-    let top = net.height(0).expect("height") + 3;
-    net.wait_height(&[fresh], top, 90)
-        .expect("the synced node follows the chain");
-    eprintln!(
-        "and at {top} {:.1} s after start",
-        started.elapsed().as_secs_f64()
-    );
-    for h in earliest..=top {
-        assert_eq!(
-            net.app_hash(fresh, h),
-            net.app_hash(0, h),
-            "app hash at {h}"
+
+    for (who, i) in [("the crashed node", crasher), ("the lied-to node", fresh)] {
+        let earliest = |net: &Localnet| -> Option<u64> {
+            net.rpc(i, "status", json!({}))?["sync_info"]["earliest_block_height"]
+                .as_str()?
+                .parse()
+                .ok()
+        };
+        net.wait(&format!("{who} to answer after its state sync"), 120, |n| {
+            earliest(n).is_some()
+        })
+        .expect("synced");
+        let earliest = earliest(&net).expect("earliest");
+        eprintln!(
+            "{who} state-synced to height {earliest} ({:.1} s after the last start)",
+            started.elapsed().as_secs_f64()
+        );
+        assert!(
+            earliest >= 10 && earliest % 10 == 0,
+            "started at a snapshot: {earliest}"
+        );
+        // It follows the chain from there: block sync, then the blocks the validators make.
+        let top = net.height(0).expect("height") + 3;
+        net.wait_height(&[i], top, 90)
+            .expect("the synced node follows the chain");
+        for h in earliest..=top {
+            assert_eq!(
+                net.app_hash(i, h),
+                net.app_hash(0, h),
+                "{who}: app hash at {h}"
+            );
+        }
+        // Below the snapshot: not available.
+        let below = http_rpc(
+            &net,
+            i,
+            "block",
+            json!({"height": (earliest - 1).to_string()}),
+        );
+        assert!(below["error"].is_object(), "{below}");
+        // It proves state at its new heights.
+        let q = net
+            .rpc(
+                i,
+                "abci_query",
+                json!({"path": "/store/key", "data": hex::encode(format!("bank/balances/{}/stake", net.nodes[0].address)), "prove": true}),
+            )
+            .expect("abci_query");
+        assert_eq!(q["response"]["code"], 0, "{q}");
+        assert!(q["response"]["proofOps"].is_object(), "{q}");
+        let h: u64 = q["response"]["height"]
+            .as_str()
+            .and_then(|h| h.parse().ok())
+            .expect("height");
+        assert!(
+            h > earliest,
+            "answered at {h}, after the snapshot at {earliest}"
         );
     }
-    // Below the snapshot: not available.
-    let below = http_rpc(
-        &net,
-        fresh,
-        "block",
-        json!({"height": (earliest - 1).to_string()}),
-    );
-    assert!(below["error"].is_object(), "{below}");
-    // It proves state at its new heights.
-    let q = net
-        .rpc(
-            fresh,
-            "abci_query",
-            json!({"path": "/store/key", "data": hex::encode(format!("bank/balances/{}/stake", net.nodes[0].address)), "prove": true}),
-        )
-        .expect("abci_query");
-    assert_eq!(q["response"]["code"], 0, "{q}");
-    assert!(q["response"]["proofOps"].is_object(), "{q}");
-    let h: u64 = q["response"]["height"]
-        .as_str()
-        .and_then(|h| h.parse().ok())
-        .expect("height");
+    let (asked, refused) = lying.join().expect("the lying peer");
+    assert!(asked >= 1, "the lying peer was never asked for a chunk");
+    assert!(refused, "the lying peer was let back in");
     assert!(
-        h > earliest,
-        "answered at {h}, after the snapshot at {earliest}"
+        log_of(&net, fresh).contains("banning peer"),
+        "{}",
+        log_of(&net, fresh)
     );
 }
 

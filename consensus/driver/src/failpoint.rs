@@ -12,7 +12,9 @@
 //! application's `Commit` done), `wal-end-height` (the WAL's end-of-height marker); and, for
 //! blocks block sync brought, stored and committed without an fsync each,
 //! `block-store-durable` (the block store made durable) and `state-durable` (then the
-//! application's state).
+//! application's state). State sync has two of its own, outside a height's sequence:
+//! `statesync-chunk` (a snapshot chunk the application accepted) and `block-store-bootstrap`
+//! (the block store started at the restored height).
 
 /// The environment variable naming the crash point.
 pub const ENV: &str = "KEYSTONE_FAILPOINT";

@@ -159,6 +159,40 @@ pub fn sync<A: Application>(
     Ok(h)
 }
 
+/// The application was restored to `h` but the block store was not started (a crash in
+/// between): verify `h` again and start the block store there.
+pub fn bootstrap_only<A: Application>(
+    app: &mut A,
+    blocks: &BlockStore,
+    net: &dyn SyncNet,
+    events: &Receiver<Event>,
+    provider: &mut dyn StateProvider,
+    cfg: &SyncConfig,
+    (h, app_hash): (Height, &[u8]),
+) -> Result<(), SyncError> {
+    let (b0, b1) = provider.light_blocks(h).map_err(SyncError::Mismatch)?;
+    if b1.header.app_hash != app_hash {
+        return Err(SyncError::Mismatch(format!(
+            "height {h} with app hash {}, where the chain's is {}",
+            hex::encode_upper(app_hash),
+            hex::encode_upper(&b1.header.app_hash)
+        )));
+    }
+    let mut s = Syncer {
+        app,
+        net,
+        events,
+        cfg: *cfg,
+        peers: net.peers().into_iter().collect(),
+        offers: BTreeMap::new(),
+        per_peer: BTreeMap::new(),
+        rejected: BTreeSet::new(),
+        rejected_formats: BTreeSet::new(),
+        banned: BTreeSet::new(),
+    };
+    s.bootstrap(blocks, h, &b0, &b1)
+}
+
 struct Syncer<'a, A: Application> {
     app: &'a mut A,
     net: &'a dyn SyncNet,
@@ -434,6 +468,7 @@ impl<A: Application> Syncer<'_, A> {
                 }
                 match R::try_from(r.result).unwrap_or(R::Unknown) {
                     R::Accept => {
+                        crate::failpoint::hit("statesync-chunk");
                         if !r.refetch_chunks.contains(&next_apply) {
                             next_apply += 1;
                         }
