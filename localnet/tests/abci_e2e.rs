@@ -202,3 +202,102 @@ fn a_localnet_replicates_the_python_kvstore() {
 fn a_localnet_replicates_the_javascript_counter() {
     replicate(Example::CounterJs);
 }
+
+/// kvstore-py replicated by four validators, each app taking snapshots every 5 heights; a
+/// fifth node with a fresh kvstore-py state-syncs through `--proxy-app`: the engine fetches
+/// the Python app's snapshot from its peers, the fresh Python app restores it, and the node
+/// follows the chain with the validators' app hashes and the app's values.
+#[test]
+fn the_python_kvstore_state_syncs_through_the_proxy_app() {
+    let example = Example::KvstorePy;
+    example.require_interpreter();
+    let dir = tempfile::tempdir().expect("tmp");
+    let bin = keystone_bin().expect("the keystone binary is built next to the tests");
+    let base = free_base(60).expect("a free port range on 127.0.0.1");
+    let mut net = Localnet::init(
+        &bin,
+        &dir.path().join("net"),
+        4,
+        "e2e-kvstore-statesync",
+        base,
+        &FAST_TIMEOUTS,
+    )
+    .expect("testnet init-files");
+    net.genesis_validators_from_keys(10).expect("genesis");
+    let apps: Vec<AppProcess> = (0..4)
+        .map(|i| {
+            AppProcess::start_with(
+                example,
+                &dir.path().join(format!("app{i}")),
+                "tcp://127.0.0.1:0",
+                &["--snapshot-interval", "5", "--snapshot-keep", "30"],
+            )
+        })
+        .collect();
+    for (i, app) in apps.iter().enumerate() {
+        start(&mut net, i, app);
+    }
+    net.wait_height(&[0, 1, 2, 3], 2, 90)
+        .expect("four nodes replicate the app");
+    for tx in [&b"colour=blue"[..], b"shape=round"] {
+        assert_eq!(broadcast(&net, 0, tx)["tx_result"]["code"], 0);
+    }
+    net.wait_height(&[0, 1, 2, 3], 12, 60)
+        .expect("snapshots taken");
+    let trust_hash = net
+        .rpc(0, "block", json!({"height": "3"}))
+        .expect("block 3")["block_id"]["hash"]
+        .as_str()
+        .expect("hash")
+        .to_string();
+
+    let fresh = net
+        .add_full_node(base + 40, &FAST_TIMEOUTS)
+        .expect("full node");
+    let servers = format!(
+        "127.0.0.1:{},127.0.0.1:{}",
+        net.nodes[0].rpc, net.nodes[1].rpc
+    );
+    net.set_config(
+        fresh,
+        "statesync",
+        &[
+            ("enable", "true"),
+            ("rpc_servers", &servers),
+            ("trust_height", "3"),
+            ("trust_hash", &trust_hash),
+            ("discovery_time", "2s"),
+        ],
+    )
+    .expect("config");
+    let app = AppProcess::start(example, &dir.path().join("app-fresh"), "tcp://127.0.0.1:0");
+    start(&mut net, fresh, &app);
+    let earliest = |net: &Localnet| -> Option<u64> {
+        net.rpc(fresh, "status", json!({}))?["sync_info"]["earliest_block_height"]
+            .as_str()?
+            .parse()
+            .ok()
+    };
+    net.wait("the node to answer after its state sync", 90, |n| {
+        earliest(n).is_some()
+    })
+    .expect("state-synced");
+    let earliest = earliest(&net).expect("earliest");
+    assert!(
+        earliest >= 5 && earliest % 5 == 0,
+        "started at a snapshot: {earliest}"
+    );
+    let top = net.height(0).expect("height") + 3;
+    net.wait_height(&[fresh], top, 90)
+        .expect("the node follows the chain");
+    for h in earliest..=top {
+        assert_eq!(
+            net.app_hash(fresh, h),
+            net.app_hash(0, h),
+            "app hash at {h}"
+        );
+    }
+    assert_eq!(value(&net, fresh, b"shape"), Some(b"round".to_vec()));
+    let log = std::fs::read_to_string(app.log_path()).expect("app log");
+    assert!(log.contains("restored height"), "{log}");
+}

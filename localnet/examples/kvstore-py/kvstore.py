@@ -23,7 +23,7 @@ hash in Info and the engine replays only the blocks after it.
 Snapshots (`--snapshot-interval N`, for nodes that state-sync from this one): every N heights
 the committed state document is kept in `<home>/snapshots/<height>.json`, served in chunks of
 64 KiB (format 1; the snapshot's hash is SHA-256 over the document, its metadata each chunk's
-SHA-256), the two newest kept. A fresh app (height 0) accepts an offered snapshot of format
+SHA-256), the `--snapshot-keep` newest kept (2). A fresh app (height 0) accepts an offered snapshot of format
 1, checks each chunk against the metadata (a wrong one is fetched again, its sender rejected)
 and the joined document against the offered app hash before it becomes the state.
 
@@ -114,7 +114,6 @@ APPLY_CHUNK_REJECT_SNAPSHOT = 5
 # metadata each chunk's SHA-256.
 SNAPSHOT_FORMAT = 1
 SNAPSHOT_CHUNK = 1 << 16
-SNAPSHOTS_KEPT = 2
 PROPOSAL_ACCEPT = 1  # ResponseProcessProposal.ProposalStatus
 PROPOSAL_REJECT = 2
 VERIFY_ACCEPT = 1  # ResponseVerifyVoteExtension.VerifyStatus.ACCEPT
@@ -409,6 +408,7 @@ class KVStore:
         # Snapshots: taken every `snapshot_interval` heights (0: never) into home/snapshots;
         # a restore in progress (OfferSnapshot accepted it) keeps its chunks here.
         self.snapshot_interval = 0
+        self.snapshots_kept = 2
         self.restoring = None
         self.load()
 
@@ -612,7 +612,7 @@ class KVStore:
 
     def take_snapshot(self):
         """The committed state as a snapshot: home/snapshots/<height>.json (the document) and
-        <height>.meta (its description), the newest SNAPSHOTS_KEPT kept."""
+        <height>.meta (its description), the newest `snapshots_kept` kept."""
         d = self.snapshot_dir()
         os.makedirs(d, exist_ok=True)
         doc = json.dumps(
@@ -628,7 +628,7 @@ class KVStore:
         }
         write_atomically(d, os.path.join(d, f"{self.height}.json"), doc.decode("utf-8"))
         write_atomically(d, os.path.join(d, f"{self.height}.meta"), json.dumps(meta))
-        for old in self.snapshots()[SNAPSHOTS_KEPT:]:
+        for old in self.snapshots()[self.snapshots_kept :]:
             for ext in (".meta", ".json"):
                 os.unlink(os.path.join(d, f"{old['height']}{ext}"))
         log(f"snapshot of height {self.height}: {len(chunks)} chunks")
@@ -886,6 +886,12 @@ def main():
         help="take a state snapshot every N heights (0: never), for nodes that state-sync",
     )
     ap.add_argument(
+        "--snapshot-keep",
+        type=int,
+        default=2,
+        help="how many snapshots to keep",
+    )
+    ap.add_argument(
         "--strict",
         action="store_true",
         help="answer with an Exception any request that lacks a field CometBFT v0.38 always sets",
@@ -896,6 +902,7 @@ def main():
     app = KVStore(args.home)
     app.strict = args.strict
     app.snapshot_interval = max(0, args.snapshot_interval)
+    app.snapshots_kept = max(1, args.snapshot_keep)
     proto, sep, rest = args.address.partition("://")
     if not sep:
         proto, rest = "tcp", args.address

@@ -162,6 +162,13 @@ impl AppProcess {
     }
 }
 
+impl AppProcess {
+    /// Where the app's stderr goes.
+    pub(crate) fn log_path(&self) -> &Path {
+        &self.log
+    }
+}
+
 impl Drop for AppProcess {
     fn drop(&mut self) {
         let _ = self.child.kill();
