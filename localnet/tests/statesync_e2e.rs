@@ -443,6 +443,45 @@ fn fresh_nodes_state_sync_through_a_crash_and_a_lying_peer_and_follow_the_chain(
         "{}",
         log_of(&net, fresh)
     );
+
+    // A validator that lost its data (its sign state kept) state-syncs and votes again.
+    let validator = net.validator_address(3).expect("address");
+    net.kill(3);
+    let data = net.nodes[3].home.join("data");
+    for f in ["application.redb", "blockstore.redb", "cs.wal", "snapshots"] {
+        let p = data.join(f);
+        if p.is_dir() {
+            std::fs::remove_dir_all(&p).expect("remove");
+        } else if p.exists() {
+            std::fs::remove_file(&p).expect("remove");
+        }
+    }
+    set(&net, 3, statesync(&trust_hash));
+    net.start(3).expect("restart");
+    let back = net.height(0).expect("height");
+    net.wait("the validator to sign a block again", 120, |n| {
+        let Some(h) = n.height(0) else { return false };
+        (back + 1..=h).any(|height| {
+            n.rpc(0, "commit", json!({"height": height.to_string()}))
+                .and_then(|c| {
+                    c["signed_header"]["commit"]["signatures"]
+                        .as_array()
+                        .map(|sigs| {
+                            sigs.iter().any(|s| {
+                                s["validator_address"] == validator.as_str()
+                                    && s["block_id_flag"] == 2
+                            })
+                        })
+                })
+                .unwrap_or(false)
+        })
+    })
+    .expect("the state-synced validator votes");
+    assert!(
+        log_of(&net, 3).contains("state sync complete"),
+        "{}",
+        log_of(&net, 3)
+    );
 }
 
 /// The whole JSON-RPC answer (the error too).
