@@ -343,6 +343,15 @@ impl Localnet {
         v.get("result").cloned()
     }
 
+    /// Node `i`'s lowest stored height (`None` if it does not answer): 1 for a node that
+    /// synced from genesis, the snapshot's height for one that state-synced.
+    pub fn earliest_height(&self, i: usize) -> Option<u64> {
+        self.rpc(i, "status", json!({}))?["sync_info"]["earliest_block_height"]
+            .as_str()?
+            .parse()
+            .ok()
+    }
+
     /// Node `i`'s latest committed height (`None` if it does not answer).
     pub fn height(&self, i: usize) -> Option<u64> {
         self.rpc(i, "status", json!({}))?["sync_info"]["latest_block_height"]

@@ -272,19 +272,13 @@ fn the_python_kvstore_state_syncs_through_the_proxy_app() {
     .expect("config");
     let app = AppProcess::start(example, &dir.path().join("app-fresh"), "tcp://127.0.0.1:0");
     start(&mut net, fresh, &app);
-    let earliest = |net: &Localnet| -> Option<u64> {
-        net.rpc(fresh, "status", json!({}))?["sync_info"]["earliest_block_height"]
-            .as_str()?
-            .parse()
-            .ok()
-    };
     net.wait("the node to answer after its state sync", 90, |n| {
-        earliest(n).is_some()
+        n.earliest_height(fresh).is_some()
     })
     .expect("state-synced");
-    let earliest = earliest(&net).expect("earliest");
+    let earliest = net.earliest_height(fresh).expect("earliest");
     assert!(
-        earliest >= 5 && earliest % 5 == 0,
+        earliest >= 5 && earliest.is_multiple_of(5),
         "started at a snapshot: {earliest}"
     );
     let top = net.height(0).expect("height") + 3;

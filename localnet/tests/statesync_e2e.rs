@@ -378,23 +378,17 @@ fn fresh_nodes_state_sync_through_a_crash_and_a_lying_peer_and_follow_the_chain(
     net.start(fresh).expect("start");
 
     for (who, i) in [("the crashed node", crasher), ("the lied-to node", fresh)] {
-        let earliest = |net: &Localnet| -> Option<u64> {
-            net.rpc(i, "status", json!({}))?["sync_info"]["earliest_block_height"]
-                .as_str()?
-                .parse()
-                .ok()
-        };
         net.wait(&format!("{who} to answer after its state sync"), 120, |n| {
-            earliest(n).is_some()
+            n.earliest_height(i).is_some()
         })
         .expect("synced");
-        let earliest = earliest(&net).expect("earliest");
+        let earliest = net.earliest_height(i).expect("earliest");
         eprintln!(
             "{who} state-synced to height {earliest} ({:.1} s after the last start)",
             started.elapsed().as_secs_f64()
         );
         assert!(
-            earliest >= 10 && earliest % 10 == 0,
+            earliest >= 10 && earliest.is_multiple_of(10),
             "started at a snapshot: {earliest}"
         );
         // It follows the chain from there: block sync, then the blocks the validators make.

@@ -101,6 +101,30 @@ struct HeaderOnly {
 /// and stored results no faster than 16 (BENCHMARKS.md, #16).
 const CACHE_BYTES: usize = 16 << 20;
 
+/// Block `block` (id `id`) and the commit that finalised it, into their tables, with the
+/// evidence it committed.
+fn write_block(
+    txn: &redb::WriteTransaction,
+    block: &Block,
+    id: &BlockId,
+    commit: &Commit,
+) -> Result<()> {
+    let h = block.header.height;
+    txn.open_table(BLOCKS)?
+        .insert(h, block.to_proto().encode_to_vec().as_slice())?;
+    txn.open_table(BLOCK_IDS)?
+        .insert(h, id.to_proto().encode_to_vec().as_slice())?;
+    txn.open_table(BLOCK_HASHES)?
+        .insert(id.hash.0.as_slice(), h)?;
+    txn.open_table(COMMITS)?
+        .insert(h, commit.to_proto().encode_to_vec().as_slice())?;
+    let mut ev = txn.open_table(COMMITTED_EVIDENCE)?;
+    for e in &block.evidence {
+        ev.insert(e.hash().0.as_slice(), h)?;
+    }
+    Ok(())
+}
+
 /// Committed blocks by height.
 pub struct BlockStore {
     db: Database,
@@ -217,20 +241,7 @@ impl BlockStore {
         }
         let mut txn = self.db.begin_write()?;
         txn.set_durability(redb::Durability::None)?;
-        txn.open_table(BLOCKS)?
-            .insert(h, block.to_proto().encode_to_vec().as_slice())?;
-        txn.open_table(BLOCK_IDS)?
-            .insert(h, id.to_proto().encode_to_vec().as_slice())?;
-        txn.open_table(BLOCK_HASHES)?
-            .insert(id.hash.0.as_slice(), h)?;
-        txn.open_table(COMMITS)?
-            .insert(h, commit.to_proto().encode_to_vec().as_slice())?;
-        {
-            let mut ev = txn.open_table(COMMITTED_EVIDENCE)?;
-            for e in &block.evidence {
-                ev.insert(e.hash().0.as_slice(), h)?;
-            }
-        }
+        write_block(&txn, block, id, commit)?;
         txn.commit()?;
         self.top.store(h, std::sync::atomic::Ordering::Release);
         Ok(())
@@ -257,14 +268,7 @@ impl BlockStore {
             });
         }
         let txn = self.db.begin_write()?;
-        txn.open_table(BLOCKS)?
-            .insert(h, block.to_proto().encode_to_vec().as_slice())?;
-        txn.open_table(BLOCK_IDS)?
-            .insert(h, id.to_proto().encode_to_vec().as_slice())?;
-        txn.open_table(BLOCK_HASHES)?
-            .insert(id.hash.0.as_slice(), h)?;
-        txn.open_table(COMMITS)?
-            .insert(h, commit.to_proto().encode_to_vec().as_slice())?;
+        write_block(&txn, block, id, commit)?;
         {
             let mut t = txn.open_table(VALIDATOR_SETS)?;
             for (at, set) in sets {

@@ -125,18 +125,7 @@ pub fn sync<A: Application>(
     provider: &mut dyn StateProvider,
     cfg: &SyncConfig,
 ) -> Result<Height, SyncError> {
-    let mut s = Syncer {
-        app,
-        net,
-        events,
-        cfg: *cfg,
-        peers: net.peers().into_iter().collect(),
-        offers: BTreeMap::new(),
-        per_peer: BTreeMap::new(),
-        rejected: BTreeSet::new(),
-        rejected_formats: BTreeSet::new(),
-        banned: BTreeSet::new(),
-    };
+    let mut s = Syncer::new(app, net, events, cfg);
     let (h, b0, b1) = loop {
         s.discover()?;
         let Some(offer) = s.best() else {
@@ -178,18 +167,7 @@ pub fn bootstrap_only<A: Application>(
             hex::encode_upper(&b1.header.app_hash)
         )));
     }
-    let mut s = Syncer {
-        app,
-        net,
-        events,
-        cfg: *cfg,
-        peers: net.peers().into_iter().collect(),
-        offers: BTreeMap::new(),
-        per_peer: BTreeMap::new(),
-        rejected: BTreeSet::new(),
-        rejected_formats: BTreeSet::new(),
-        banned: BTreeSet::new(),
-    };
+    let mut s = Syncer::new(app, net, events, cfg);
     s.bootstrap(blocks, h, &b0, &b1)
 }
 
@@ -216,7 +194,27 @@ enum Heard {
     NoBlock(String),
 }
 
-impl<A: Application> Syncer<'_, A> {
+impl<'a, A: Application> Syncer<'a, A> {
+    fn new(
+        app: &'a mut A,
+        net: &'a dyn SyncNet,
+        events: &'a Receiver<Event>,
+        cfg: &SyncConfig,
+    ) -> Self {
+        Syncer {
+            app,
+            net,
+            events,
+            cfg: *cfg,
+            peers: net.peers().into_iter().collect(),
+            offers: BTreeMap::new(),
+            per_peer: BTreeMap::new(),
+            rejected: BTreeSet::new(),
+            rejected_formats: BTreeSet::new(),
+            banned: BTreeSet::new(),
+        }
+    }
+
     /// Wait up to `wait` for something; peers coming and going are tracked here, and new
     /// peers are asked for their snapshots.
     fn hear(&mut self, wait: Duration) -> Result<Heard, SyncError> {
