@@ -3,11 +3,11 @@
 //! address books across a restart without the seed, and drop and ban a peer that floods them
 //! with addresses they did not ask for.
 
+mod common;
+
+use common::peer::TestPeer;
 use keystone_consensus_driver::pex::{self, book::NetAddr};
-use keystone_consensus_driver::reactor;
-use keystone_consensus_types::PrivateKey;
 use keystone_localnet::{free_base, keystone_bin, Localnet};
-use keystone_p2p::{connect, ConnectConfig, NodeInfo};
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};
 
@@ -130,49 +130,18 @@ fn ten_nodes_that_know_only_a_seed_find_each_other_keep_their_books_and_drop_a_f
 /// A peer that sends 200 addresses nobody asked for is dropped and banned, and none of its
 /// addresses is kept.
 fn flooder_is_dropped_and_banned(net: &Localnet, base: u16) {
-    let key = PrivateKey::from_seed([77; 32]);
-    let mut channels = reactor::channels(22 * 1024 * 1024);
-    channels.push((pex::PEX_CHANNEL, pex::MAX_MESSAGE_BYTES));
-    let ids: Vec<u8> = channels.iter().map(|(c, _)| *c).collect();
-    let info = NodeInfo::new(
-        &key.public_key(),
-        CHAIN,
-        "tcp://127.0.0.1:1",
-        "flooder",
-        &ids,
-    );
-    let dial = || {
-        let stream = std::net::TcpStream::connect(("127.0.0.1", net.nodes[0].p2p)).expect("dial");
-        stream
-            .set_read_timeout(Some(Duration::from_secs(10)))
-            .expect("timeout");
-        connect(stream, &key, &info, &ConnectConfig::new(channels.clone()))
-    };
-    let peer = dial().expect("the node accepts a well-formed peer");
+    let flooder = TestPeer::new(77, CHAIN, "flooder");
+    let peer = flooder
+        .dial(net.nodes[0].p2p)
+        .expect("the node accepts a well-formed peer");
     let flood: Vec<NetAddr> = (0..200u16)
         .map(|i| NetAddr {
-            id: hex::encode([
-                0xf1,
-                (i >> 8) as u8,
-                i as u8,
-                0,
-                0,
-                0,
-                0,
-                0,
-                0,
-                0,
-                0,
-                0,
-                0,
-                0,
-                0,
-                0,
-                0,
-                0,
-                0,
-                0xf1,
-            ]),
+            id: hex::encode({
+                let mut b = [0u8; 20];
+                b[0] = 0xf1;
+                b[1..3].copy_from_slice(&i.to_be_bytes());
+                b
+            }),
             // Ports nobody listens on: the range below the test's own.
             addr: format!("127.0.0.1:{}", base.saturating_sub(1000) + i)
                 .parse()
@@ -194,7 +163,7 @@ fn flooder_is_dropped_and_banned(net: &Localnet, base: u16) {
     }
     eprintln!("flooder dropped after {:?}", t.elapsed());
     // Banned: a new connection with the same key is closed right after the handshake.
-    let again = dial();
+    let again = flooder.dial(net.nodes[0].p2p);
     if let Ok(p) = again {
         let mut r = p.reader;
         let t = Instant::now();
@@ -205,7 +174,7 @@ fn flooder_is_dropped_and_banned(net: &Localnet, base: u16) {
             );
         }
     }
-    let flooder = keystone_p2p::NodeId::from_public_key(&key.public_key()).to_string();
+    let flooder = flooder.id();
     assert!(!peers(net, 0).contains(&flooder));
     std::thread::sleep(pex::SAVE_EVERY + Duration::from_secs(1));
     let kept = book(net, 0);

@@ -3,12 +3,13 @@
 //! channels 0x60 and 0x61) with its snapshots and their chunks, and what it sends restores,
 //! into a fresh store, the state whose app hash block H + 1's header carries.
 
+mod common;
+
+use common::peer::TestPeer;
 use keystone_app::snapshots::{Applied, Restoring};
-use keystone_consensus_driver::reactor;
 use keystone_consensus_driver::statesync::{self, Wire};
-use keystone_consensus_types::PrivateKey;
 use keystone_localnet::{free_base, keystone_bin, Localnet, FAST_TIMEOUTS};
-use keystone_p2p::{connect, ConnectConfig, Incoming, NodeInfo};
+use keystone_p2p::Incoming;
 use serde_json::json;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -35,21 +36,9 @@ fn a_node_serves_its_snapshots_to_a_peer_and_they_restore_to_the_signed_app_hash
     net.wait_height(&[0], 7, 60).expect("blocks");
 
     // A peer.
-    let key = PrivateKey::from_seed([61; 32]);
-    let channels = reactor::channels(22 * 1024 * 1024);
-    let ids: Vec<u8> = channels.iter().map(|(c, _)| *c).collect();
-    let info = NodeInfo::new(
-        &key.public_key(),
-        CHAIN,
-        "tcp://127.0.0.1:1",
-        "syncer",
-        &ids,
-    );
-    let stream = std::net::TcpStream::connect(("127.0.0.1", net.nodes[0].p2p)).expect("dial");
-    stream
-        .set_read_timeout(Some(Duration::from_secs(20)))
-        .expect("timeout");
-    let peer = connect(stream, &key, &info, &ConnectConfig::new(channels)).expect("handshake");
+    let peer = TestPeer::new(61, CHAIN, "syncer")
+        .dial(net.nodes[0].p2p)
+        .expect("handshake");
     let (mut reader, mut writer) = (peer.reader, peer.writer);
     let mut next = |want: &dyn Fn(&Wire) -> bool| -> Wire {
         let t = Instant::now();
@@ -185,17 +174,12 @@ fn corrupting_peer(
     target: u16,
 ) -> std::thread::JoinHandle<(u32, bool)> {
     std::thread::spawn(move || {
-        let key = PrivateKey::from_seed([99; 32]);
-        let channels = reactor::channels(22 * 1024 * 1024);
-        let ids: Vec<u8> = channels.iter().map(|(c, _)| *c).collect();
-        let info = NodeInfo::new(&key.public_key(), chain, "tcp://127.0.0.1:1", "liar", &ids);
+        let liar = TestPeer::new(99, chain, "liar");
         let dial = |port: u16| {
             let t = Instant::now();
             loop {
-                if let Ok(s) = std::net::TcpStream::connect(("127.0.0.1", port)) {
-                    if let Ok(p) = connect(s, &key, &info, &ConnectConfig::new(channels.clone())) {
-                        return p;
-                    }
+                if let Ok(p) = liar.dial(port) {
+                    return p;
                 }
                 assert!(
                     t.elapsed() < Duration::from_secs(60),
@@ -253,9 +237,7 @@ fn corrupting_peer(
             }
         }
         // Dropped. Banned too: a new connection is closed at once.
-        let again = std::net::TcpStream::connect(("127.0.0.1", target))
-            .ok()
-            .and_then(|s| connect(s, &key, &info, &ConnectConfig::new(channels.clone())).ok());
+        let again = liar.dial(target).ok();
         let refused = match again {
             None => true,
             Some(p) => {

@@ -5,6 +5,7 @@
 #![allow(dead_code)] // each test file uses its own subset
 
 pub(crate) mod apps;
+pub(crate) mod peer;
 pub(crate) mod requests;
 
 use keystone_localnet::Localnet;
