@@ -570,6 +570,7 @@ fn act(s: &Arc<Shared>, actions: Vec<Action>) {
             }
             Action::Dial(d) => {
                 let s2 = s.clone();
+                let id = d.id.clone();
                 let spawned = std::thread::Builder::new()
                     .name("p2p-dial".into())
                     .spawn(move || {
@@ -592,6 +593,11 @@ fn act(s: &Arc<Shared>, actions: Vec<Action>) {
                     });
                 if let Err(e) = spawned {
                     tracing::warn!(error = %e, "cannot start a dial");
+                    // The reactor counts it as dialling until it hears how the dial ended.
+                    if let Some(p) = &s.pex {
+                        let more = lock(p).dial_failed(&id, DialFailure::NotKept, Clock::now());
+                        act(s, more);
+                    }
                 }
             }
         }

@@ -543,6 +543,12 @@ impl<'a, A: Application> Syncer<'a, A> {
                 .cloned()
             else {
                 // Everyone was asked: ask again, after a while.
+                if !tried.is_empty() {
+                    tracing::info!(
+                        height = h,
+                        "no peer sent the snapshot's block yet; asking again"
+                    );
+                }
                 tried.clear();
                 self.hear(Duration::from_secs(1))?;
                 continue;
