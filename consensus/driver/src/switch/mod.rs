@@ -25,15 +25,21 @@
 //! `max_num_outbound_peers` at once), disconnections. Banned peers are refused after the
 //! handshake; `unconditional_peer_ids` do not count against `max_num_inbound_peers`.
 
-use crate::pex::{Action, Clock, DialFailure, Pex, PEX_CHANNEL};
+use crate::pex::{Clock, Pex, PEX_CHANNEL};
+mod budget;
+mod dial;
+
+use budget::Budget;
+pub use budget::Ticket;
+use dial::{act, dial_loop, pex_loop, Refusal};
 use keystone_consensus_types::PrivateKey;
 use keystone_p2p::{ConnectConfig, Incoming, NodeId, NodeInfo};
 use std::collections::BTreeMap;
-use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
+use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
-use std::sync::{Arc, Condvar, Mutex};
-use std::time::{Duration, Instant};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 /// Something that happened on the network.
 #[derive(Debug)]
@@ -68,58 +74,6 @@ pub const SLOW_FOR: Duration = Duration::from_secs(10);
 
 /// Inbound handshakes in progress at once; connections beyond are closed at once.
 pub const MAX_HANDSHAKES: usize = 8;
-
-/// One message's share of a peer's inbound budget (see [`NetEvent::Message`]).
-pub struct Ticket {
-    budget: Arc<Budget>,
-    bytes: u64,
-}
-
-impl std::fmt::Debug for Ticket {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "Ticket({} bytes)", self.bytes)
-    }
-}
-
-impl Drop for Ticket {
-    fn drop(&mut self) {
-        let mut used = lock(&self.budget.used);
-        *used = used.saturating_sub(self.bytes);
-        self.budget.freed.notify_all();
-    }
-}
-
-/// A peer's inbound bytes in flight.
-#[derive(Default)]
-struct Budget {
-    used: Mutex<u64>,
-    freed: Condvar,
-}
-
-impl Budget {
-    /// Take `n` bytes, waiting up to `wait` while the peer is over `limit` (one message
-    /// larger than the limit still passes when nothing else is in flight). `None`: the
-    /// node did not catch up in time.
-    fn take(self: &Arc<Self>, n: u64, limit: u64, wait: Duration) -> Option<Ticket> {
-        let deadline = Instant::now() + wait;
-        let mut used = lock(&self.used);
-        while *used > 0 && used.saturating_add(n) > limit {
-            let left = deadline.saturating_duration_since(Instant::now());
-            if left.is_zero() {
-                return None;
-            }
-            used = match self.freed.wait_timeout(used, left) {
-                Ok((g, _)) => g,
-                Err(e) => e.into_inner().0,
-            };
-        }
-        *used += n;
-        Some(Ticket {
-            budget: self.clone(),
-            bytes: n,
-        })
-    }
-}
 
 /// A peer to keep connected.
 #[derive(Clone, Debug)]
@@ -511,118 +465,6 @@ fn listen(s: Arc<Shared>, listener: TcpListener) {
     }
 }
 
-/// Connect to `addr`, prove it is `id`, and run the connection until it ends.
-fn dial(s: &Arc<Shared>, id: &str, addr: &str) -> Result<(), Refusal> {
-    let resolved = addr.to_socket_addrs().ok().and_then(|mut a| a.next());
-    let Some(sock) = resolved else {
-        return Err(Refusal::Unreachable(format!("cannot resolve {addr}")));
-    };
-    let stream = TcpStream::connect_timeout(&sock, Duration::from_secs(3))
-        .map_err(|e| Refusal::Unreachable(e.to_string()))?;
-    handshake(s, stream, Some(id), None)
-}
-
-/// Why a connection was not made or not kept.
-#[derive(Debug)]
-enum Refusal {
-    /// No connection, or the handshake broke off.
-    Unreachable(String),
-    /// The node there is another than the one dialled.
-    WrongPeer(String),
-    /// Connected, but not kept: already connected, banned, over a limit.
-    NotKept(String),
-}
-
-impl std::fmt::Display for Refusal {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Refusal::Unreachable(e) | Refusal::WrongPeer(e) | Refusal::NotKept(e) => f.write_str(e),
-        }
-    }
-}
-
-/// The peer-exchange reactor's clock: a tick a second, and what it asks done.
-fn pex_loop(s: Arc<Shared>) {
-    while !s.stop.load(Ordering::SeqCst) {
-        let actions = match &s.pex {
-            Some(p) => lock(p).tick(Clock::now()),
-            None => return,
-        };
-        act(&s, actions);
-        std::thread::sleep(Duration::from_secs(1));
-    }
-}
-
-/// Carry out what the reactor asked.
-fn act(s: &Arc<Shared>, actions: Vec<Action>) {
-    for a in actions {
-        match a {
-            Action::Send { peer, bytes } => send(s, &peer, PEX_CHANNEL, bytes),
-            Action::SendAndClose { peer, bytes } => {
-                send(s, &peer, PEX_CHANNEL, bytes);
-                if let Some(c) = lock(&s.peers).get(&peer) {
-                    let _ = c.queue.try_send(Out::Close);
-                }
-            }
-            Action::Disconnect { peer, reason } => {
-                tracing::debug!(%peer, %reason, "disconnecting");
-                disconnect(s, &peer);
-            }
-            Action::Dial(d) => {
-                let s2 = s.clone();
-                let id = d.id.clone();
-                let spawned = std::thread::Builder::new()
-                    .name("p2p-dial".into())
-                    .spawn(move || {
-                        let why = match dial(&s2, &d.id, &d.addr) {
-                            Ok(()) => return,
-                            Err(Refusal::Unreachable(e)) => {
-                                tracing::debug!(peer = %d.id, addr = %d.addr, error = %e, "dial failed");
-                                DialFailure::Unreachable
-                            }
-                            Err(Refusal::WrongPeer(e)) => {
-                                tracing::info!(addr = %d.addr, error = %e, "dialled the wrong node");
-                                DialFailure::WrongIdentity
-                            }
-                            Err(Refusal::NotKept(_)) => DialFailure::NotKept,
-                        };
-                        if let Some(p) = &s2.pex {
-                            let more = lock(p).dial_failed(&d.id, why, Clock::now());
-                            act(&s2, more);
-                        }
-                    });
-                if let Err(e) = spawned {
-                    tracing::warn!(error = %e, "cannot start a dial");
-                    // The reactor counts it as dialling until it hears how the dial ended.
-                    if let Some(p) = &s.pex {
-                        let more = lock(p).dial_failed(&id, DialFailure::NotKept, Clock::now());
-                        act(s, more);
-                    }
-                }
-            }
-        }
-    }
-}
-
-fn dial_loop(s: Arc<Shared>, peer: PersistentPeer) {
-    let mut backoff = Duration::from_millis(500);
-    while !s.stop.load(Ordering::SeqCst) {
-        if lock(&s.peers).contains_key(&peer.id) {
-            std::thread::sleep(Duration::from_millis(500));
-            continue;
-        }
-        match dial(&s, &peer.id, &peer.addr) {
-            // The connection ran and ended: try again soon.
-            Ok(()) => backoff = Duration::from_millis(500),
-            Err(e) => {
-                tracing::debug!(peer = %peer.id, addr = %peer.addr, error = %e, "dial failed");
-                std::thread::sleep(backoff);
-                backoff = (backoff * 2).min(Duration::from_secs(10));
-            }
-        }
-    }
-}
-
 /// One of the [`MAX_HANDSHAKES`] inbound handshakes in progress, given back when dropped.
 struct HandshakeSlot(Arc<Shared>);
 
@@ -849,41 +691,4 @@ fn listen_addr(reported: &str, remote: Option<SocketAddr>) -> Option<SocketAddr>
         return remote.map(|r| SocketAddr::new(r.ip(), addr.port()));
     }
     Some(addr)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// A peer's reader takes budget for each message; the node gives it back as it processes
-    /// them. Over the limit the reader waits — and gives up (the peer is dropped) if the node
-    /// does not catch up in time.
-    #[test]
-    fn the_inbound_budget_holds_a_reader_back_until_the_node_catches_up() {
-        let b = Arc::new(Budget::default());
-        let wait = Duration::from_millis(50);
-        let first = b.take(600, 1000, wait).expect("within the budget");
-        let second = b.take(400, 1000, wait).expect("exactly the budget");
-        // Full: the next message waits, and the wait runs out.
-        let t = Instant::now();
-        assert!(b.take(1, 1000, wait).is_none(), "over the budget");
-        assert!(t.elapsed() >= wait);
-        // The node processes one message meanwhile: the reader goes on.
-        let freeing = std::thread::spawn(move || {
-            std::thread::sleep(Duration::from_millis(20));
-            drop(first);
-        });
-        let third = b
-            .take(500, 1000, Duration::from_secs(5))
-            .expect("room was made");
-        freeing.join().expect("thread");
-        drop((second, third));
-        assert_eq!(*lock(&b.used), 0, "every ticket gave its bytes back");
-        // One message larger than the whole budget still passes when nothing is in flight.
-        let big = b
-            .take(5000, 1000, wait)
-            .expect("alone, a large message passes");
-        assert!(b.take(1, 1000, wait).is_none());
-        drop(big);
-    }
 }
