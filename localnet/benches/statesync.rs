@@ -92,6 +92,9 @@ fn staking_tx(net: &Localnet, i: usize, args: &[&str]) {
         out.contains("\"code\":0") || out.contains("\"code\": 0"),
         "{out}"
     );
+    // In a block before the account's next transaction (the CLI reads committed sequences).
+    let h = net.height(i).expect("height");
+    net.wait_height(&[i], h + 2, 60).expect("committed");
 }
 
 /// Start node `i` and time it until it has committed `target`.
@@ -210,6 +213,33 @@ fn main() {
         "the state-synced node has the chain's state"
     );
     net.kill(synced);
+    // Where the state sync's time went, from the node's log.
+    let log = std::fs::read_to_string(dir.path().join(format!("{}.log", net.nodes[synced].name)))
+        .unwrap_or_default();
+    let at = |what: &str| -> Option<f64> {
+        let line = log.lines().find(|l| l.contains(what))?;
+        let t = line.split_whitespace().next()?;
+        // 2026-12-08T03:07:01.228626Z: seconds of the day are enough for deltas.
+        let hms = t.split('T').nth(1)?.trim_end_matches('Z');
+        let mut parts = hms.split(':');
+        let h: f64 = parts.next()?.parse().ok()?;
+        let m: f64 = parts.next()?.parse().ok()?;
+        let s: f64 = parts.next()?.parse().ok()?;
+        Some(h * 3600.0 + m * 60.0 + s)
+    };
+    if let (Some(a), Some(b), Some(c), Some(d)) = (
+        at("state sync: discovering snapshots"),
+        at("offering a snapshot"),
+        at("snapshot restored"),
+        at("state sync done"),
+    ) {
+        println!(
+            "state sync, from the node's log: trust root and discovery {:.1} s, light blocks and chunks and restore {:.1} s, block {earliest} and bootstrap {:.1} s",
+            b - a,
+            c - b,
+            d - c
+        );
+    }
 
     let replayed = net.add_full_node(base + 50, &TIMEOUTS).expect("node");
     let target = net.height(0).expect("height");
