@@ -384,7 +384,7 @@ fn fresh_nodes_state_sync_through_a_crash_and_a_lying_peer_and_follow_the_chain(
                 "{who}: app hash at {h}"
             );
         }
-        // Below the snapshot: not available.
+        // Below the snapshot: not available, blocks and state alike.
         let below = http_rpc(
             &net,
             i,
@@ -392,6 +392,18 @@ fn fresh_nodes_state_sync_through_a_crash_and_a_lying_peer_and_follow_the_chain(
             json!({"height": (earliest - 1).to_string()}),
         );
         assert!(below["error"].is_object(), "{below}");
+        let old_state = net
+            .rpc(
+                i,
+                "abci_query",
+                json!({"path": "/store/key", "data": hex::encode("auth/params"), "height": (earliest - 1).to_string()}),
+            )
+            .expect("abci_query");
+        assert_ne!(old_state["response"]["code"], 0, "{old_state}");
+        eprintln!(
+            "{who}: state below the snapshot: {}",
+            old_state["response"]["log"]
+        );
         // It proves state at its new heights.
         let q = net
             .rpc(
