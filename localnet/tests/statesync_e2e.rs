@@ -274,7 +274,7 @@ fn fresh_nodes_state_sync_through_a_crash_and_a_lying_peer_and_follow_the_chain(
         return;
     };
     const CHAIN4: &str = "e2e-statesync-4";
-    let base = free_base(80).expect("free ports");
+    let base = free_base(90).expect("free ports");
     let dir = tempfile::tempdir().expect("tempdir");
     let mut net = Localnet::init(&bin, dir.path(), 4, CHAIN4, base, &FAST_TIMEOUTS).expect("init");
     fund_accounts(&net, 20_000);
@@ -350,6 +350,25 @@ fn fresh_nodes_state_sync_through_a_crash_and_a_lying_peer_and_follow_the_chain(
     );
     net.start(crasher).expect("restart");
 
+    // A crash after the restore, before the block store started: the restart starts it.
+    let restored = net
+        .add_full_node(base + 70, &FAST_TIMEOUTS)
+        .expect("full node");
+    set(&net, restored, statesync(&trust_hash));
+    net.start_env(
+        restored,
+        &[],
+        &[("KEYSTONE_FAILPOINT", "statesync-restored")],
+    )
+    .expect("start");
+    wait_exit(&mut net, restored);
+    assert!(
+        log_of(&net, restored).contains("failpoint statesync-restored"),
+        "{}",
+        log_of(&net, restored)
+    );
+    net.start(restored).expect("restart");
+
     // A node with a peer that serves garbage.
     let fresh = net
         .add_full_node(base + 40, &FAST_TIMEOUTS)
@@ -359,7 +378,11 @@ fn fresh_nodes_state_sync_through_a_crash_and_a_lying_peer_and_follow_the_chain(
     let started = Instant::now();
     net.start(fresh).expect("start");
 
-    for (who, i) in [("the crashed node", crasher), ("the lied-to node", fresh)] {
+    for (who, i) in [
+        ("the crashed node", crasher),
+        ("the node stopped after its restore", restored),
+        ("the lied-to node", fresh),
+    ] {
         net.wait(&format!("{who} to answer after its state sync"), 120, |n| {
             n.earliest_height(i).is_some()
         })
@@ -423,6 +446,11 @@ fn fresh_nodes_state_sync_through_a_crash_and_a_lying_peer_and_follow_the_chain(
             "answered at {h}, after the snapshot at {earliest}"
         );
     }
+    assert!(
+        log_of(&net, restored).contains("the state is restored; starting the block store"),
+        "{}",
+        log_of(&net, restored)
+    );
     let (asked, refused) = lying.join().expect("the lying peer");
     assert!(asked >= 1, "the lying peer was never asked for a chunk");
     assert!(refused, "the lying peer was let back in");

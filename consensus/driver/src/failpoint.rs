@@ -13,8 +13,9 @@
 //! blocks block sync brought, stored and committed without an fsync each,
 //! `block-store-durable` (the block store made durable) and `state-durable` (then the
 //! application's state). State sync has two of its own, outside a height's sequence:
-//! `statesync-chunk` (a snapshot chunk the application accepted) and `block-store-bootstrap`
-//! (the block store started at the restored height).
+//! `statesync-chunk` (a snapshot chunk the application accepted), `statesync-restored` (the
+//! application restored, the block store not yet started) and `block-store-bootstrap` (the
+//! block store started at the restored height).
 
 /// The environment variable naming the crash point.
 pub const ENV: &str = "KEYSTONE_FAILPOINT";

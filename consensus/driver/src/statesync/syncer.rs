@@ -144,6 +144,7 @@ pub fn sync<A: Application>(
             Outcome::Again => {}
         }
     };
+    crate::failpoint::hit("statesync-restored");
     s.bootstrap(blocks, h, &b0, &b1)?;
     Ok(h)
 }
