@@ -871,7 +871,7 @@ impl std::str::FromStr for PeerAddr {
             .split_once('@')
             .with_context(|| format!("peer {s:?} is not id@host:port"))?;
         let id = id.to_ascii_lowercase();
-        if id.len() != 40 || !id.bytes().all(|b| b.is_ascii_hexdigit()) {
+        if !keystone_consensus_driver::pex::book::valid_id(&id) {
             bail!("peer {s:?}: the node id must be 40 hex digits");
         }
         let addr = addr.strip_prefix("tcp://").unwrap_or(addr);

@@ -119,9 +119,12 @@ impl NetAddr {
     }
 }
 
-/// Whether `id` is a node id: 40 hex digits.
+/// Whether `id` is a node id: 40 hex digits, in either case (kept in lowercase, as
+/// [`keystone_p2p::NodeId`] parses it).
 pub fn valid_id(id: &str) -> bool {
-    id.len() == 40 && id.bytes().all(|b| b.is_ascii_hexdigit())
+    id.to_ascii_lowercase()
+        .parse::<keystone_p2p::NodeId>()
+        .is_ok()
 }
 
 /// Why an address was not added.
